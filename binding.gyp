@@ -1,0 +1,17 @@
+{
+  "targets": [{
+    "target_name": "nsnet",
+    "sources": [
+      "native/addon.cc",
+      "native/engine.cc",
+      "native/netlink_socket.cc",
+      "native/netns.cc",
+      "native/ns_registry.cc",
+      "native/request.cc"
+    ],
+    "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],
+    "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_GNU_SOURCE"],
+    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
+    "cflags_cc!": ["-std=gnu++17"]
+  }]
+}

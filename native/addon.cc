@@ -1,0 +1,139 @@
+// JS entry points. One call, one crossing: submit() takes a batch of
+// requests for one lane and returns a Promise of an array holding, per
+// request, its value or an Error (never thrown: each request settles alone).
+#include <napi.h>
+#include <string.h>
+
+#include "engine.h"
+
+namespace nsnet {
+
+namespace {
+
+Napi::Value errorValue(Napi::Env env, const Request& req, const NlError& e) {
+  const char* name = strerrorname_np(e.err);
+  std::string msg = req.op + ": " + strerror(e.err);
+  if (!e.extack.empty()) msg += " (" + e.extack + ")";
+  Napi::Error err = Napi::Error::New(env, msg);
+  Napi::Object o = err.Value();
+  o.Set("code", name ? name : "EUNKNOWN");
+  o.Set("errno", -e.err);  // negative, as in Node's own system errors
+  o.Set("op", req.op);
+  o.Set("syscall", e.syscall);
+  if (!e.extack.empty()) o.Set("extack", e.extack);
+  if (!req.ns.empty()) o.Set("ns", req.ns);
+  return o;
+}
+
+Napi::Value resultValue(Napi::Env env, const Request& req, Result& r) {
+  if (!r.err.ok()) return errorValue(env, req, r.err);
+  switch (req.kind) {
+    case Kind::Rtnl:
+      return Napi::Buffer<uint8_t>::Copy(env, r.data.data(), r.data.size());
+    case Kind::NetnsCreate: {
+      Napi::Array a = Napi::Array::New(env, 2);
+      a.Set(0u, r.str);
+      a.Set(1u, static_cast<double>(r.ino));
+      return a;
+    }
+    case Kind::NetnsInode:
+      return Napi::Number::New(env, static_cast<double>(r.ino));
+    case Kind::SysctlRead:
+      return Napi::String::New(env, r.str);
+    default:
+      return env.Undefined();
+  }
+}
+
+std::string stringAt(const Napi::Array& a, uint32_t i) {
+  Napi::Value v = a.Get(i);
+  return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
+}
+
+uint64_t inoAt(const Napi::Array& a, uint32_t i) {
+  Napi::Value v = a.Get(i);
+  return v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue()) : 0;
+}
+
+// [kind, op, ns, nsIno, msg?, fdPatches?([offset, path, ino, ...]), arg1?, arg2?]
+Request parseRequest(Napi::Env env, Napi::Value v) {
+  if (!v.IsArray()) throw Napi::TypeError::New(env, "each request must be an array");
+  Napi::Array a = v.As<Napi::Array>();
+  Request r;
+  r.kind = static_cast<Kind>(a.Get(0u).As<Napi::Number>().Int32Value());
+  r.op = stringAt(a, 1);
+  r.ns = stringAt(a, 2);
+  r.nsIno = inoAt(a, 3);
+  Napi::Value msg = a.Get(4u);
+  if (msg.IsBuffer()) {
+    auto b = msg.As<Napi::Buffer<uint8_t>>();
+    r.msg.assign(b.Data(), b.Data() + b.Length());
+  }
+  Napi::Value fds = a.Get(5u);
+  if (fds.IsArray()) {
+    Napi::Array f = fds.As<Napi::Array>();
+    for (uint32_t i = 0; i + 2 < f.Length(); i += 3) {
+      FdPatch p;
+      p.offset = f.Get(i).As<Napi::Number>().Uint32Value();
+      p.path = stringAt(f, i + 1);
+      p.ino = inoAt(f, i + 2);
+      r.fds.push_back(std::move(p));
+    }
+  }
+  r.arg1 = stringAt(a, 6);
+  r.arg2 = stringAt(a, 7);
+  return r;
+}
+
+Napi::Value Submit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Engine* engine = env.GetInstanceData<Engine>();
+  if (info.Length() < 2 || !info[0].IsNumber() || !info[1].IsArray())
+    throw Napi::TypeError::New(env, "submit(lane, requests, stopOnError)");
+  int lane = info[0].As<Napi::Number>().Int32Value();
+  if (lane < 0 || lane >= Engine::kLanes) throw Napi::RangeError::New(env, "no such lane");
+  Napi::Array reqs = info[1].As<Napi::Array>();
+  auto job = std::make_unique<Job>(env);
+  job->lane = lane;
+  job->stopOnError = info.Length() > 2 && info[2].ToBoolean().Value();
+  job->requests.reserve(reqs.Length());
+  for (uint32_t i = 0; i < reqs.Length(); ++i) job->requests.push_back(parseRequest(env, reqs.Get(i)));
+  Napi::Promise p = job->deferred.Promise();
+  engine->submit(job.release());
+  return p;
+}
+
+Napi::Value Stats(const Napi::CallbackInfo& info) {
+  return info.Env().GetInstanceData<Engine>()->stats(info.Env());
+}
+
+}  // namespace
+
+void completeJob(Napi::Env env, Napi::Function, Engine* engine, Job* job) {
+  std::unique_ptr<Job> owned(job);
+  if (env == nullptr) return;  // environment tearing down: nobody to tell
+  Napi::HandleScope scope(env);
+  Napi::Array out = Napi::Array::New(env, job->results.size());
+  for (size_t i = 0; i < job->results.size(); ++i)
+    out.Set(static_cast<uint32_t>(i), resultValue(env, job->requests[i], job->results[i]));
+  engine->settled(env);
+  job->deferred.Resolve(out);
+}
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  auto* engine = new Engine(env);
+  env.SetInstanceData<Engine>(engine);
+  // Registered after the completion TSFN exists, so it runs first at teardown:
+  // threads are joined before the TSFN goes away.
+  env.AddCleanupHook([engine]() { engine->shutdown(); });
+  exports.Set("submit", Napi::Function::New(env, Submit, "submit"));
+  exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
+  exports.Set("lanes", Napi::Number::New(env, Engine::kLanes));
+  return exports;
+}
+
+}  // namespace nsnet
+
+static Napi::Object InitModule(Napi::Env env, Napi::Object exports) { return nsnet::Init(env, exports); }
+
+NODE_API_MODULE(nsnet, InitModule)

@@ -1,0 +1,123 @@
+#include "engine.h"
+
+#include <errno.h>
+
+namespace nsnet {
+
+Engine::Engine(Napi::Env env) {
+  completion_ = Completion::New(env, "nsnet.completion", 0, 1, this);
+  // An idle engine must not keep the process alive; pending work does.
+  completion_.Unref(env);
+  for (int i = 0; i < kLanes; ++i) {
+    lanes_[i].index = i;
+    std::lock_guard<std::mutex> g(lanes_[i].mu);
+    spawn(&lanes_[i]);
+  }
+}
+
+Engine::~Engine() { shutdown(); }
+
+void Engine::spawn(Lane* lane) { lane->threads.emplace_back(&Engine::run, this, lane); }
+
+void Engine::submit(Job* job) {
+  if (shutDown_) {
+    delete job;
+    return;
+  }
+  if (pending_++ == 0) completion_.Ref(job->deferred.Env());
+  Lane& lane = lanes_[job->lane];
+  {
+    std::lock_guard<std::mutex> g(lane.mu);
+    lane.queue.push_back(job);
+  }
+  lane.cv.notify_one();
+}
+
+void Engine::settled(Napi::Env env) {
+  if (pending_ > 0 && --pending_ == 0 && !shutDown_) completion_.Unref(env);
+}
+
+void Engine::run(Lane* lane) {
+  LaneContext ctx;
+  ctx.lane = lane->index;
+  ctx.registry = &registry_;
+  NlError homeErr = ctx.home.init();
+  for (;;) {
+    Job* job = nullptr;
+    {
+      std::unique_lock<std::mutex> lk(lane->mu);
+      lane->cv.wait(lk, [&] { return stopping_.load() || !lane->queue.empty(); });
+      if (stopping_.load()) return;
+      job = lane->queue.front();
+      lane->queue.pop_front();
+    }
+    job->results.resize(job->requests.size());
+    bool failed = false;
+    for (size_t i = 0; i < job->requests.size(); ++i) {
+      Result& r = job->results[i];
+      if (!homeErr.ok()) {
+        r.err = homeErr;
+      } else if (failed && job->stopOnError) {
+        r.canceled = true;
+        r.err = NlError::of(ECANCELED, job->requests[i].op, "not run: an earlier request in the batch failed");
+      } else if (ctx.stranded) {
+        r.canceled = true;
+        r.err = NlError::of(EAGAIN, job->requests[i].op, "lane thread is being replaced");
+      } else {
+        execute(ctx, job->requests[i], r);
+      }
+      if (!r.err.ok()) failed = true;
+    }
+    executed_ += job->requests.size();
+    if (completion_.NonBlockingCall(job) != napi_ok) delete job;
+    if (ctx.stranded) {
+      // This thread is stuck in a foreign namespace: hand the lane to a fresh
+      // thread and end this one.
+      ++retired_;
+      std::lock_guard<std::mutex> g(lane->mu);
+      if (!stopping_.load()) spawn(lane);
+      return;
+    }
+  }
+}
+
+void Engine::shutdown() {
+  if (shutDown_) return;
+  shutDown_ = true;
+  stopping_ = true;
+  for (auto& lane : lanes_) {
+    lane.cv.notify_all();
+    for (;;) {
+      std::thread t;
+      {
+        std::lock_guard<std::mutex> g(lane.mu);
+        if (lane.threads.empty()) break;
+        t = std::move(lane.threads.back());
+        lane.threads.pop_back();
+      }
+      if (t.joinable()) t.join();
+    }
+    // Queued jobs never ran; their promises die with the environment.
+    for (Job* j : lane.queue) delete j;
+    lane.queue.clear();
+  }
+  completion_.Release();
+}
+
+Napi::Object Engine::stats(Napi::Env env) {
+  Napi::Object o = Napi::Object::New(env);
+  size_t threads = 0;
+  for (auto& lane : lanes_) {
+    std::lock_guard<std::mutex> g(lane.mu);
+    threads += lane.threads.size();
+  }
+  o.Set("lanes", kLanes);
+  o.Set("threads", static_cast<double>(threads));
+  o.Set("pending", static_cast<double>(pending_));
+  o.Set("cachedNamespaces", static_cast<double>(registry_.size()));
+  o.Set("retiredThreads", static_cast<double>(retired_.load()));
+  o.Set("executed", static_cast<double>(executed_.load()));
+  return o;
+}
+
+}  // namespace nsnet

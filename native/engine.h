@@ -1,0 +1,75 @@
+// The addon's own threads. Each lane is one long-lived std::thread with a FIFO
+// queue; a job (one or more requests, one JS crossing) runs to completion on
+// it and its results come back through a thread-safe function. Lanes exist so
+// that slow kernel work (link deletion waits on RCU) has its own thread and
+// never blocks the endpoint path.
+//
+// Threading rules:
+// - submit(), complete() and shutdown() run on the JS thread only.
+// - Lane threads never touch N-API; they switch namespaces only through
+//   ThreadHome, and a thread that cannot return home is replaced, not reused.
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "ns_registry.h"
+#include "request.h"
+
+namespace nsnet {
+
+struct Job {
+  int lane = 0;
+  bool stopOnError = false;
+  std::vector<Request> requests;
+  std::vector<Result> results;
+  Napi::Promise::Deferred deferred;
+  explicit Job(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+};
+
+class Engine;
+void completeJob(Napi::Env env, Napi::Function, Engine* engine, Job* job);
+using Completion = Napi::TypedThreadSafeFunction<Engine, Job, completeJob>;
+
+class Engine {
+ public:
+  static constexpr int kLanes = 2;
+
+  explicit Engine(Napi::Env env);
+  ~Engine();
+
+  void submit(Job* job);
+  void shutdown();
+  void settled(Napi::Env env);  // a job's promise was settled on the JS thread
+
+  Napi::Object stats(Napi::Env env);
+
+ private:
+  struct Lane {
+    int index = 0;
+    std::mutex mu;
+    std::condition_variable cv;
+    std::deque<Job*> queue;
+    std::vector<std::thread> threads;
+  };
+
+  void run(Lane* lane);
+  void spawn(Lane* lane);  // caller holds lane->mu
+
+  Completion completion_;
+  NsRegistry registry_;
+  Lane lanes_[kLanes];
+  std::atomic<bool> stopping_{false};
+  bool shutDown_ = false;
+  size_t pending_ = 0;
+  std::atomic<uint64_t> retired_{0};
+  std::atomic<uint64_t> executed_{0};
+};
+
+}  // namespace nsnet

@@ -1,0 +1,89 @@
+#include "ns_registry.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace nsnet {
+
+NsEntry::~NsEntry() {
+  if (fd >= 0) ::close(fd);
+}
+
+namespace {
+NlError openEntry(const std::string& path, std::shared_ptr<NsEntry>& out) {
+  auto e = std::make_shared<NsEntry>();
+  e->path = path;
+  const char* p = path.empty() ? "/proc/thread-self/ns/net" : path.c_str();
+  e->fd = ::open(p, O_RDONLY | O_CLOEXEC);
+  if (e->fd < 0) {
+    int err = errno;
+    return NlError::of(err, "open", err == ENOENT ? "network namespace " + path + " does not exist"
+                                                  : "network namespace " + path);
+  }
+  struct stat st;
+  if (::fstat(e->fd, &st) < 0) return NlError::of(errno, "fstat", path);
+  e->id.dev = st.st_dev;
+  e->id.ino = st.st_ino;
+  out = std::move(e);
+  return NlError::none();
+}
+}  // namespace
+
+NlError NsRegistry::get(int lane, const std::string& path, uint64_t expectIno,
+                        std::shared_ptr<NsEntry>& out) {
+  auto key = std::make_pair(lane, path);
+  {
+    std::lock_guard<std::mutex> g(mu_);
+    auto it = map_.find(key);
+    if (it != map_.end()) out = it->second;
+  }
+  if (out && !path.empty()) {
+    NsId now;
+    if (!statNs(path, now).ok() || now.ino != out->id.ino || now.dev != out->id.dev) {
+      out.reset();
+      std::lock_guard<std::mutex> g(mu_);
+      map_.erase(key);
+    }
+  }
+  if (!out) {
+    NlError e = openEntry(path, out);
+    if (!e.ok()) return e;
+    std::lock_guard<std::mutex> g(mu_);
+    map_[key] = out;
+  }
+  if (expectIno && out->id.ino != expectIno)
+    return NlError::of(ESTALE, "open",
+                       "network namespace " + path + " is not the namespace this handle was opened on "
+                       "(it was deleted or replaced)");
+  return NlError::none();
+}
+
+NlError NsRegistry::socketOf(NsEntry& e, ThreadHome& home, bool& stranded) {
+  if (e.sock.isOpen()) return NlError::none();
+  if (e.path.empty()) return e.sock.open();
+  NlError err = home.enter(e.fd);
+  if (!err.ok()) {
+    if (err.err == EINVAL) err.extack = e.path + " is not a network namespace";
+    return err;
+  }
+  err = e.sock.open();
+  if (!home.leave()) stranded = true;
+  return err;
+}
+
+void NsRegistry::forget(const std::string& path) {
+  std::lock_guard<std::mutex> g(mu_);
+  for (auto it = map_.begin(); it != map_.end();) {
+    if (it->first.second == path) it = map_.erase(it);
+    else ++it;
+  }
+}
+
+size_t NsRegistry::size() {
+  std::lock_guard<std::mutex> g(mu_);
+  return map_.size();
+}
+
+}  // namespace nsnet

@@ -1,0 +1,29 @@
+// Input checks done before anything reaches the kernel.
+import { InvalidInputError } from '../errors.js';
+import { IFNAMSIZ } from './constants.js';
+
+export function checkIfName(name: string): string {
+  const bytes = Buffer.byteLength(name);
+  if (bytes === 0 || bytes >= IFNAMSIZ)
+    throw new InvalidInputError(`invalid interface name '${name}': must be 1 to ${IFNAMSIZ - 1} bytes`);
+  if (name === '.' || name === '..' || /[\s/:\0]/.test(name))
+    throw new InvalidInputError(`invalid interface name '${name}'`);
+  return name;
+}
+
+export function parseMac(mac: string): Buffer {
+  if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) throw new InvalidInputError(`invalid MAC address '${mac}'`);
+  return Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
+}
+
+export const formatMac = (b: Buffer): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+
+export function checkMtu(mtu: number): number {
+  if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new InvalidInputError(`invalid MTU ${mtu}`);
+  return mtu;
+}
+
+export function checkU32(what: string, v: number): number {
+  if (!Number.isInteger(v) || v < 0 || v > 0xffffffff) throw new InvalidInputError(`invalid ${what} ${v}`);
+  return v;
+}

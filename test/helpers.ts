@@ -1,0 +1,69 @@
+// Shared test plumbing: privilege gate, unique names, `ip -j` readers, fds.
+import { execFileSync, spawn } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+
+function capabilityGate(): { ok: boolean; why: string } {
+  const status = readFileSync('/proc/self/status', 'utf8');
+  const eff = BigInt(`0x${/CapEff:\s*([0-9a-f]+)/.exec(status)?.[1] ?? '0'}`);
+  const netAdmin = (eff >> 12n) & 1n;
+  const sysAdmin = (eff >> 21n) & 1n;
+  if (netAdmin && sysAdmin) return { ok: true, why: '' };
+  return { ok: false, why: `needs CAP_NET_ADMIN+CAP_SYS_ADMIN (uid ${process.getuid?.()}, CapEff ${eff.toString(16)})` };
+}
+
+export const gate = capabilityGate();
+export const canNetAdmin = gate.ok;
+
+/** Every kernel object tests make starts with this, so the leak check can find strays. */
+export const TEST_PREFIX = 'nt';
+let counter = 0;
+const tag = (process.pid % 46656).toString(36).padStart(3, '0');
+/** A unique name of at most 15 bytes: nt + pid tag + counter + short hint. */
+export const uniq = (hint = ''): string => `${TEST_PREFIX}${tag}${(counter++).toString(36)}${hint}`.slice(0, 15);
+
+export function ipJson<T = unknown>(args: string[]): T {
+  return JSON.parse(execFileSync('ip', ['-j', ...args], { encoding: 'utf8' }) || '[]') as T;
+}
+
+export interface IpLink { ifname: string; ifindex: number; mtu: number; flags: string[]; master?: string; address?: string; group?: string; ifalias?: string; linkinfo?: { info_kind?: string } }
+export const ipLinks = (ns?: string): IpLink[] => ipJson<IpLink[]>([...(ns ? ['-n', ns] : []), '-d', 'link', 'show']);
+export const ipLink = (name: string, ns?: string): IpLink | undefined => ipLinks(ns).find((l) => l.ifname === name);
+export const ipAddrs = (ns: string | undefined, dev: string): string[] =>
+  ipJson<{ addr_info: { local: string; prefixlen: number }[] }[]>([...(ns ? ['-n', ns] : []), 'addr', 'show', 'dev', dev])
+    .flatMap((l) => l.addr_info.map((a) => `${a.local}/${a.prefixlen}`));
+export const ipNetnsList = (): string[] => ipJson<{ name: string }[]>(['netns', 'list']).map((n) => n.name);
+
+export const openFds = (): number => readdirSync('/proc/self/fd').length;
+
+export function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8' });
+}
+
+/**
+ * A one-shot TCP echo: a server in `serverNs` answers `payload` sent by a
+ * client in `clientNs`. Uses python3 under `ip netns exec`; traffic stays in
+ * the namespaces and bridges the test made.
+ */
+export async function tcpEcho(serverNs: string, serverIp: string, clientNs: string, payload: string, port = 7777): Promise<string> {
+  const server = spawn('ip', ['netns', 'exec', serverNs, 'python3', '-c', `
+import socket
+s = socket.socket(socket.AF_INET6 if ':' in '${serverIp}' else socket.AF_INET)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('${serverIp}', ${port})); s.listen(1); print('ready', flush=True)
+s.settimeout(10)
+c, _ = s.accept(); d = c.recv(65536); c.sendall(b'echo:' + d); c.close()
+`], { stdio: ['ignore', 'pipe', 'pipe'] });
+  await new Promise<void>((resolve, reject) => {
+    server.stdout.once('data', () => resolve());
+    server.once('exit', (code) => reject(new Error(`echo server exited ${code}`)));
+  });
+  try {
+    return execFileSync('ip', ['netns', 'exec', clientNs, 'python3', '-c', `
+import socket, sys
+s = socket.create_connection(('${serverIp}', ${port}), timeout=5)
+s.sendall(sys.argv[1].encode()); print(s.recv(65536).decode(), end='')
+`, payload], { encoding: 'utf8', timeout: 10_000 });
+  } finally {
+    server.kill();
+  }
+}

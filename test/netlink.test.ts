@@ -1,0 +1,265 @@
+import { networkInterfaces } from 'node:os';
+import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as nl from '../src/netlink/index.js';
+import { gate, ipAddrs, ipJson, ipLink, ipLinks, ipNetnsList, openFds, sh, uniq } from './helpers.js';
+
+describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
+  let ns: nl.Netns;
+  let fdsBefore: number;
+
+  beforeAll(async () => {
+    // Open the host namespace's per-lane sockets first: they live as long as the process.
+    await nl.linkList(undefined);
+    await nl.linkDel(undefined, 'nt-warm-0').catch(() => undefined);
+    fdsBefore = openFds();
+    ns = await nl.netnsAdd(uniq('ns'));
+  });
+
+  afterAll(async () => {
+    await nl.netnsDelete(ns).catch(() => undefined);
+    // Every fd the addon opened for namespaces it was told were deleted is closed.
+    expect(openFds()).toBe(fdsBefore);
+    expect(nl.native.stats().cachedNamespaces).toBeLessThanOrEqual(2);
+  });
+
+  it('creates a named namespace that ip netns sees, and opens it by path', async () => {
+    const name = ns.path.split('/').pop()!;
+    expect(ipNetnsList()).toContain(name);
+    const again = await nl.netnsOpen(ns.path);
+    expect(again.sameAs(ns)).toBe(true);
+    expect(again.ino).toBe(statSync(ns.path).ino);
+    const self = await nl.netnsOpen(`/proc/${process.pid}/ns/net`);
+    expect(self.sameAs(ns)).toBe(false);
+  });
+
+  it('honours a configurable run directory', async () => {
+    const dir = `/run/${uniq('rd')}`;
+    const other = await nl.netnsAdd('x', { runDir: dir });
+    expect(other.path).toBe(`${dir}/x`);
+    expect(sh('stat', ['-f', '-c', '%T', other.path]).trim()).toBe('nsfs');
+    await nl.netnsDelete(other);
+    sh('umount', [dir]);
+    sh('rmdir', [dir]);
+  });
+
+  it('creates a bridge and sets up/down, mtu, mac, alias, group, name', async () => {
+    const name = uniq('br');
+    await nl.linkAddBridge(ns, { name, mtu: 1400, up: true, group: 7 });
+    await nl.linkSet(ns, name, { alias: 'hello' });
+    const nsName = ns.path.split('/').pop()!;
+    let l = ipLink(name, nsName)!;
+    expect(l.mtu).toBe(1400);
+    expect(l.flags).toContain('UP');
+    expect(l.ifalias).toBe('hello');
+    expect(l.group).toBe('7');
+    expect(l.linkinfo?.info_kind).toBe('bridge');
+    const got = await nl.linkGet(ns, name);
+    expect(got).toMatchObject({ name, mtu: 1400, up: true, kind: 'bridge', group: 7, alias: 'hello' });
+    await nl.linkSet(ns, got.index, { up: false, mtu: 1300, mac: '02:11:22:33:44:55', name: `${name}x`.slice(0, 15), alias: '' });
+    l = ipLinks(nsName).find((x) => x.ifindex === got.index)!;
+    expect(l.ifname).toBe(`${name}x`.slice(0, 15));
+    expect(l.flags).not.toContain('UP');
+    expect(l.mtu).toBe(1300);
+    expect(l.address).toBe('02:11:22:33:44:55');
+    await nl.linkDel(ns, got.index);
+    expect(ipLinks(nsName).some((x) => x.ifindex === got.index)).toBe(false);
+  });
+
+  it('creates a veth whose peer is born in the target namespace, enslaved and up in one request', async () => {
+    const br = uniq('br');
+    const host = uniq('vh');
+    await nl.linkAddBridge(undefined, { name: br, up: true });
+    try {
+      const bridge = await nl.linkGet(undefined, br);
+      const created = await nl.linkAddVeth(undefined, { name: host, master: bridge.index, up: true, mtu: 1450 },
+        { name: 'eth9', ns, mtu: 1450, mac: '02:42:0a:00:00:09' }, true);
+      expect(created?.link).toBeGreaterThan(0);
+      const h = ipLink(host)!;
+      expect(h.master).toBe(br);
+      expect(h.flags).toContain('UP');
+      const nsName = ns.path.split('/').pop()!;
+      const p = ipLink('eth9', nsName)!;
+      expect(p.ifindex).toBe(created!.link);
+      expect(p.address).toBe('02:42:0a:00:00:09');
+      expect(p.mtu).toBe(1450);
+      expect(ipLink('eth9')).toBeUndefined();
+      await nl.linkSet(undefined, host, { master: null });
+      expect(ipLink(host)!.master).toBeUndefined();
+      await nl.linkSet(undefined, host, { master: bridge.index });
+      expect(ipLink(host)!.master).toBe(br);
+      await nl.linkDel(undefined, host);
+      expect(ipLink('eth9', nsName)).toBeUndefined();
+    } finally {
+      await nl.linkDel(undefined, br);
+    }
+  });
+
+  it('creates macvlan and vxlan links', async () => {
+    const nsName = ns.path.split('/').pop()!;
+    const parent = uniq('br');
+    await nl.linkAddBridge(ns, { name: parent, up: true });
+    const p = await nl.linkGet(ns, parent);
+    await nl.linkAddMacvlan(ns, { name: uniq('mv'), parent: p.index, mode: 'bridge' });
+    const vx = uniq('vx');
+    await nl.linkAddVxlan(ns, { name: vx, vni: 4242, port: 4789, learning: false });
+    const kinds = ipLinks(nsName).map((l) => l.linkinfo?.info_kind);
+    expect(kinds).toContain('macvlan');
+    expect(kinds).toContain('vxlan');
+    const vxl = ipJson<{ linkinfo: { info_data: { id: number; port: number } } }[]>(['-n', nsName, '-d', 'link', 'show', vx])[0]!;
+    expect(vxl.linkinfo.info_data).toMatchObject({ id: 4242, port: 4789 });
+    for (const l of await nl.linkList(ns)) if (l.name !== 'lo') await nl.linkDel(ns, l.index).catch(() => undefined);
+  });
+
+  it('adds, lists and deletes IPv4 and IPv6 addresses (IPv6 without DAD)', async () => {
+    const nsName = ns.path.split('/').pop()!;
+    const name = uniq('br');
+    await nl.linkAddBridge(ns, { name, up: true });
+    const l = await nl.linkGet(ns, name);
+    await nl.addrAdd(ns, l.index, '10.201.0.1/24');
+    await nl.addrAdd(ns, l.index, 'fd00:99::1/64', { noDad: true });
+    expect(ipAddrs(nsName, name)).toEqual(expect.arrayContaining(['10.201.0.1/24', 'fd00:99::1/64']));
+    const mine = await nl.addrList(ns, { index: l.index });
+    expect(mine.map((a) => a.cidr)).toEqual(expect.arrayContaining(['10.201.0.1/24', 'fd00:99::1/64']));
+    const v6 = ipJson<{ addr_info: { local: string; tentative?: boolean }[] }[]>(['-n', nsName, '-6', 'addr', 'show', 'dev', name]);
+    expect(v6[0]!.addr_info.find((a) => a.local === 'fd00:99::1')?.tentative).toBeUndefined();
+    await nl.addrDel(ns, l.index, '10.201.0.1/24');
+    expect(ipAddrs(nsName, name)).not.toContain('10.201.0.1/24');
+    await nl.linkDel(ns, l.index);
+  });
+
+  it('adds, replaces, lists and deletes routes: default, prefix, gateway, onlink, metric, table', async () => {
+    const nsName = ns.path.split('/').pop()!;
+    const name = uniq('br');
+    await nl.linkAddBridge(ns, { name, up: true });
+    const l = await nl.linkGet(ns, name);
+    await nl.addrAdd(ns, l.index, '10.202.0.1/24');
+    await nl.routeAdd(ns, { dst: 'default', gateway: '10.202.0.254' });
+    await nl.routeAdd(ns, { dst: '10.203.0.0/16', gateway: '10.99.99.1', dev: l.index, onlink: true, metric: 50 });
+    await nl.routeAdd(ns, { dst: '10.204.0.0/16', dev: l.index, table: 1000 });
+    await nl.routeReplace(ns, { dst: 'default', gateway: '10.202.0.253' });
+    const routes = ipJson<{ dst: string; gateway?: string; metric?: number; flags: string[] }[]>(['-n', nsName, 'route', 'show']);
+    expect(routes.find((r) => r.dst === 'default')?.gateway).toBe('10.202.0.253');
+    const on = routes.find((r) => r.dst === '10.203.0.0/16')!;
+    expect(on.flags).toContain('onlink');
+    expect(on.metric).toBe(50);
+    expect(ipJson<{ dst: string }[]>(['-n', nsName, 'route', 'show', 'table', '1000']).map((r) => r.dst)).toContain('10.204.0.0/16');
+    const listed = await nl.routeList(ns);
+    expect(listed.find((r) => r.dst === 'default')).toMatchObject({ gateway: '10.202.0.253', dev: l.index });
+    expect((await nl.routeList(ns, 4, 1000)).map((r) => r.dst)).toContain('10.204.0.0/16');
+    await nl.routeDel(ns, { dst: 'default', gateway: '10.202.0.253' });
+    await nl.routeDel(ns, { dst: '10.204.0.0/16', dev: l.index, table: 1000 });
+    expect(ipJson<{ dst: string }[]>(['-n', nsName, 'route', 'show']).map((r) => r.dst)).not.toContain('default');
+    await nl.linkDel(ns, l.index);
+  });
+
+  it('reads and writes sysctls inside a namespace, leaving the host alone', async () => {
+    const hostBefore = await nl.sysctlGet('net/ipv4/conf/all/route_localnet');
+    await nl.sysctlSet('net/ipv4/conf/all/route_localnet', '1', ns);
+    expect(await nl.sysctlGet('net/ipv4/conf/all/route_localnet', ns)).toBe('1');
+    expect(sh('ip', ['netns', 'exec', ns.path.split('/').pop()!, 'cat', '/proc/sys/net/ipv4/conf/all/route_localnet']).trim()).toBe('1');
+    expect(await nl.sysctlGet('net/ipv4/conf/all/route_localnet')).toBe(hostBefore);
+    await expect(nl.sysctlGet('net/../../etc/passwd', ns)).rejects.toMatchObject({ code: 'EINVAL' });
+  });
+
+  it('deletes many links at once by interface group', async () => {
+    const nsName = ns.path.split('/').pop()!;
+    const names = Array.from({ length: 6 }, () => uniq('g'));
+    await nl.batchAll(names.map((name) => nl.linkAddBridgeOp(ns, { name, group: 77 })));
+    expect(ipLinks(nsName).filter((l) => l.group === '77')).toHaveLength(6);
+    await nl.linkDelGroup(ns, 77);
+    expect(ipLinks(nsName).filter((l) => l.group === '77')).toHaveLength(0);
+    expect(() => nl.linkDelGroupOp(ns, 0)).toThrow(/group 0/);
+  });
+
+  it('runs a batch in one crossing, each request with its own result', async () => {
+    const name = uniq('br');
+    const res = await nl.batch([
+      nl.linkAddBridgeOp(ns, { name }),
+      nl.linkAddBridgeOp(ns, { name }),
+      nl.linkGetOp(ns, name),
+    ]);
+    expect(res[0]!.ok).toBe(true);
+    expect(res[1]!.ok).toBe(false);
+    expect(!res[1]!.ok && (res[1]!.error as nl.KernelError).code).toBe('EEXIST');
+    expect(res[2]!.ok && (res[2]!.value as nl.Link).name).toBe(name);
+    const stopped = await nl.batch([nl.linkAddBridgeOp(ns, { name }), nl.linkDelOp(ns, name)], { stopOnError: true });
+    expect(!stopped[1]!.ok && (stopped[1]!.error as nl.KernelError).code).toBe('ECANCELED');
+    await nl.linkDel(ns, name);
+  });
+
+  describe('errors', () => {
+    it('EEXIST with the operation and errno', async () => {
+      const name = uniq('br');
+      await nl.linkAddBridge(ns, { name });
+      const err = await nl.linkAddBridge(ns, { name }).catch((e: unknown) => e);
+      expect(nl.isKernelError(err)).toBe(true);
+      expect(err).toMatchObject({ code: 'EEXIST', errno: -17, op: `linkAdd bridge ${name}` });
+      await nl.linkDel(ns, name);
+    });
+
+    it('ENODEV for a missing link', async () => {
+      await expect(nl.linkGet(ns, 'nosuchlink0')).rejects.toMatchObject({ code: 'ENODEV', errno: -19 });
+      await expect(nl.linkDel(ns, 999999)).rejects.toMatchObject({ code: 'ENODEV' });
+    });
+
+    it('carries the kernel extended ack text', async () => {
+      const err = (await nl.routeAdd(ns, { dst: '10.9.0.0/16', gateway: '10.250.0.1' }).catch((e: unknown) => e)) as nl.KernelError;
+      expect(err.code).toBe('ENETUNREACH');
+      expect(err.extack).toMatch(/gateway/i);
+      expect(err.message).toContain(err.extack!);
+    });
+
+    it('refuses invalid input before the kernel is touched', async () => {
+      expect(() => nl.linkAddBridgeOp(ns, { name: 'a-name-that-is-too-long' })).toThrow(/1 to 15 bytes/);
+      expect(() => nl.addrAddOp(ns, 1, '10.0.0.1/33')).toThrow(/prefix length/);
+      expect(() => nl.addrAddOp(ns, 1, '10.0.0.300/24')).toThrow(/invalid IP/);
+      expect(() => nl.linkSetOp(ns, 'x', { mtu: 10 })).toThrow(/MTU/);
+      await expect(nl.netnsAdd('bad/name')).rejects.toThrow(/invalid network namespace name/);
+      await expect(nl.netnsOpen('/run/netns/nt-does-not-exist')).rejects.toMatchObject({ code: 'ENOENT' });
+    });
+
+    it('a namespace deleted behind nsnet’s back fails clearly instead of acting on the orphan', async () => {
+      const victim = await nl.netnsAdd(uniq('vic'));
+      await nl.linkAddBridge(victim, { name: 'b0' }); // caches a socket for it
+      sh('ip', ['netns', 'del', victim.path.split('/').pop()!]);
+      await expect(nl.linkAddBridge(victim, { name: 'b1' })).rejects.toMatchObject({ code: 'ENOENT' });
+      // Same name, new namespace: the old handle must not act on it.
+      const reborn = await nl.netnsAdd(victim.path.split('/').pop()!);
+      await expect(nl.linkList(victim)).rejects.toMatchObject({ code: 'ESTALE' });
+      await expect(nl.netnsDelete(victim)).rejects.toMatchObject({ code: 'ESTALE' });
+      expect((await nl.linkList(reborn)).map((l) => l.name)).toEqual(['lo']);
+      await nl.netnsDelete(reborn);
+    });
+  });
+
+  it('200 concurrent operations across 10 namespaces land where they were meant, threads untouched', async () => {
+    const hostIfaces = Object.keys(networkInterfaces()).sort();
+    const selfNs = statSync('/proc/thread-self/ns/net').ino;
+    const spaces = await Promise.all(Array.from({ length: 10 }, () => nl.netnsAdd(uniq('cc'))));
+    try {
+      const ops: Promise<unknown>[] = [];
+      for (let i = 0; i < 200; i++) {
+        const target = spaces[i % 10]!;
+        ops.push(nl.batchAll([nl.linkAddBridgeOp(target, { name: `c${i}` }), nl.linkSetOp(target, `c${i}`, { alias: target.path })]));
+      }
+      const settled = await Promise.allSettled(ops);
+      expect(settled.filter((s) => s.status === 'rejected')).toHaveLength(0);
+      for (const [i, s] of spaces.entries()) {
+        const links = ipLinks(s.path.split('/').pop()!).filter((l) => l.ifname !== 'lo');
+        expect(links).toHaveLength(20);
+        expect(links.every((l) => l.ifalias === s.path)).toBe(true);
+        expect(links.map((l) => Number(l.ifname.slice(1)) % 10).every((k) => k === i)).toBe(true);
+      }
+      expect(ipLinks().some((l) => /^c\d+$/.test(l.ifname))).toBe(false);
+      // The JS thread and libuv's pool threads are still in the host namespace.
+      expect(statSync('/proc/thread-self/ns/net').ino).toBe(selfNs);
+      const pool = await Promise.all(Array.from({ length: 8 }, () => stat('/proc/thread-self/ns/net')));
+      expect(pool.every((s) => s.ino === selfNs)).toBe(true);
+      expect(Object.keys(networkInterfaces()).sort()).toEqual(hostIfaces);
+    } finally {
+      await Promise.all(spaces.map((s) => nl.netnsDelete(s)));
+    }
+  });
+});
