@@ -101,7 +101,9 @@ NlError createNamedNs(ThreadHome& home, const std::string& dir, const std::strin
 }
 
 NlError deleteNamedNs(const std::string& path) {
-  if (::umount2(path.c_str(), MNT_DETACH) < 0) return NlError::of(errno, "umount2", path);
+  // EINVAL: not a mount point (the namespace was unmounted already); the
+  // file must still go, as iproute2 does.
+  if (::umount2(path.c_str(), MNT_DETACH) < 0 && errno != EINVAL) return NlError::of(errno, "umount2", path);
   if (::unlink(path.c_str()) < 0) return NlError::of(errno, "unlink", path);
   return NlError::none();
 }

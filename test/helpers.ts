@@ -29,8 +29,8 @@ export interface IpLink { ifname: string; ifindex: number; mtu: number; flags: s
 export const ipLinks = (ns?: string): IpLink[] => ipJson<IpLink[]>([...(ns ? ['-n', ns] : []), '-d', 'link', 'show']);
 export const ipLink = (name: string, ns?: string): IpLink | undefined => ipLinks(ns).find((l) => l.ifname === name);
 export const ipAddrs = (ns: string | undefined, dev: string): string[] =>
-  ipJson<{ addr_info: { local: string; prefixlen: number }[] }[]>([...(ns ? ['-n', ns] : []), 'addr', 'show', 'dev', dev])
-    .flatMap((l) => l.addr_info.map((a) => `${a.local}/${a.prefixlen}`));
+  ipJson<{ addr_info: { local: string; prefixlen: number; scope: string }[] }[]>([...(ns ? ['-n', ns] : []), 'addr', 'show', 'dev', dev])
+    .flatMap((l) => l.addr_info.filter((a) => a.scope !== 'link').map((a) => `${a.local}/${a.prefixlen}`));
 export const ipNetnsList = (): string[] => ipJson<{ name: string }[]>(['netns', 'list']).map((n) => n.name);
 
 export const openFds = (): number => readdirSync('/proc/self/fd').length;
@@ -67,3 +67,16 @@ s.sendall(sys.argv[1].encode()); print(s.recv(65536).decode(), end='')
     server.kill();
   }
 }
+
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export function tempDir(hint: string): { path: string; remove: () => void } {
+  const path = mkdtempSync(join(tmpdir(), `nsnet-${hint}-`));
+  return { path, remove: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+export const nsName = (key: string): string => key.split('/').pop()!;
+
+export const bridgeOpt = (name: string): Record<string, string> => ({ 'com.docker.network.bridge.name': name });

@@ -1,0 +1,57 @@
+// Deferred link destruction. Destroying a link costs ~20 ms of kernel RCU
+// waiting; callers must not wait for it. Leave marks the host veth end dead
+// (interface group), and the reaper deletes every dead link with one
+// RTM_DELLINK by group, on the slow lane, at most `delayMs` after the first
+// mark. flush() on shutdown; a crashed process's dead links are deleted on the
+// next start.
+import { isKernelError, linkDelGroup } from '../netlink/index.js';
+
+export class LinkReaper {
+  private pending = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private lastError: unknown;
+  /** Completed batch deletions (for tests and stats). */
+  rounds = 0;
+
+  constructor(private readonly group: number, private readonly delayMs = 50) {}
+
+  /** A link was moved to the dead group. */
+  bury(): void {
+    this.pending++;
+    if (!this.timer && !this.running) this.timer = setTimeout(() => void this.reap(), this.delayMs);
+  }
+
+  get backlog(): number {
+    return this.pending;
+  }
+
+  private async reap(): Promise<void> {
+    this.timer = undefined;
+    this.pending = 0;
+    this.running = linkDelGroup(undefined, this.group)
+      .then(() => { this.rounds++; })
+      .catch((e: unknown) => {
+        // ENODEV: nothing was left in the group (e.g. a namespace took them).
+        if (!(isKernelError(e) && e.code === 'ENODEV')) this.lastError = e;
+      });
+    await this.running;
+    this.running = undefined;
+    if (this.pending && !this.timer) this.timer = setTimeout(() => void this.reap(), this.delayMs);
+  }
+
+  /** Deletes every dead link now and waits for it. */
+  async flush(): Promise<void> {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.running) await this.running;
+    await this.reap();
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    if (this.lastError) {
+      const e = this.lastError;
+      this.lastError = undefined;
+      throw e;
+    }
+  }
+}

@@ -1,0 +1,93 @@
+// The persisted shape of the model. Everything the controller needs after a
+// restart is in these records; kernel state is derived from them.
+
+export interface IpamConf {
+  Subnet?: string;
+  IPRange?: string;
+  Gateway?: string;
+  AuxiliaryAddresses?: Record<string, string>;
+}
+
+/** One allocated pool of a network, with what IPAM handed out for it. */
+export interface PoolState {
+  poolId: string;
+  subnet: string;
+  ipRange?: string;
+  /** Gateway address (no prefix length). */
+  gateway?: string;
+  aux: Record<string, string>;
+}
+
+export interface NetworkRecord {
+  id: string;
+  name: string;
+  driver: string;
+  scope: 'local';
+  created: string;
+  enableIPv4: boolean;
+  enableIPv6: boolean;
+  internal: boolean;
+  attachable: boolean;
+  ingress: boolean;
+  configOnly: boolean;
+  labels: Record<string, string>;
+  options: Record<string, string>;
+  ipam: { driver: string; options: Record<string, string>; config: IpamConf[] };
+  /** Persisted: created with the controller's "persist" flag (none, host). */
+  builtin?: boolean;
+  pools4: PoolState[];
+  pools6: PoolState[];
+  /** Driver-owned state (e.g. the bridge's name and whether nsnet made it). */
+  driverState: Record<string, unknown>;
+}
+
+export interface EndpointRecord {
+  id: string;
+  name: string;
+  networkId: string;
+  created: string;
+  /** "172.18.0.2/16" */
+  ipv4?: string;
+  ipv6?: string;
+  poolId4?: string;
+  poolId6?: string;
+  mac?: string;
+  aliases: string[];
+  /** Set while joined. */
+  sandboxId?: string;
+  ifname?: string;
+  peerIndex?: number;
+  hostIfname?: string;
+  hostIndex?: number;
+  gateway?: boolean;
+}
+
+export interface SandboxOptions {
+  hostname?: string;
+  domainname?: string;
+  dns?: string[];
+  dnsSearch?: string[];
+  dnsOptions?: string[];
+  extraHosts?: { name: string; ip: string }[];
+  /** Adopt this namespace (e.g. /proc/PID/ns/net) instead of creating one. */
+  netnsPath?: string;
+  /** Use the host's namespace (host network mode). */
+  useHostNamespace?: boolean;
+}
+
+export interface SandboxRecord {
+  id: string;
+  containerId: string;
+  created: string;
+  /** The namespace path ("SandboxKey"). */
+  key: string;
+  ino: number;
+  /** nsnet created the namespace (and deletes it with the sandbox). */
+  owned: boolean;
+  host: boolean;
+  options: SandboxOptions;
+  /** Joined endpoints, in join order. */
+  endpoints: string[];
+  /** Directory holding the sandbox's hosts and resolv.conf. */
+  dir: string;
+}

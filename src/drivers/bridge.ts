@@ -1,0 +1,236 @@
+// bridge: a Linux bridge per network, a veth pair per endpoint. The peer is
+// born inside the sandbox under its final name (moving it would cost ~18 ms),
+// the host end is enslaved and up in the same request, and leave never waits
+// for the kernel's link destruction (see controller/reaper.ts).
+import { randomBytes } from 'node:crypto';
+import { ConflictError, ForbiddenError, InvalidInputError, NsnetError } from '../errors.js';
+import {
+  addrAdd, addrAddOp, addrDel, addrDelOp, batch, batchAll, isKernelError, linkAddBridge, linkAddVeth, linkDel, linkGet,
+  linkSet, linkSetOp, routeAddOp, routeDel, routeReplace, type KernelError, type Op,
+} from '../netlink/index.js';
+import { checkIfName, checkMtu } from '../netlink/validate.js';
+import { fault } from '../controller/faults.js';
+import { BridgeOption } from '../controller/options.js';
+import type { Ownership } from '../controller/ownership.js';
+import type { LinkReaper } from '../controller/reaper.js';
+import type { EndpointRecord, NetworkRecord } from '../controller/types.js';
+import type { Undo } from '../controller/undo.js';
+import type { Driver, JoinTarget } from './driver.js';
+
+/**
+ * A Linux bridge numbers its ports in 10 bits and never uses port 0
+ * (BR_MAX_PORTS = 1 << 10), so 1023 interfaces fit; the next gets EXFULL.
+ */
+export const BRIDGE_MAX_PORTS = 1023;
+
+export class BridgeFullError extends NsnetError {
+  constructor(bridge: string) {
+    super('EBRIDGEFULL', `bridge ${bridge} has ${BRIDGE_MAX_PORTS} ports, the most a Linux bridge can hold: connect the container to another network`);
+  }
+}
+
+interface BridgeState {
+  bridge: string;
+  created: boolean;
+}
+
+export interface BridgeDriverContext {
+  ownership: Ownership;
+  reaper: LinkReaper;
+  defaultMtu: number;
+}
+
+const ignorable = (e: unknown, ...codes: string[]): boolean => isKernelError(e) && codes.includes(e.code);
+
+export class BridgeDriver implements Driver {
+  readonly type = 'bridge';
+  readonly needsAddresses = true;
+  readonly singleton = false;
+  /** Bridge ifindex by network ID, resolved once. */
+  private readonly index = new Map<string, number>();
+  /** Left host ends still enslaved until the reaper deletes them: they hold bridge ports. */
+  private readonly unreaped = new Map<string, number>();
+
+  constructor(private readonly ctx: BridgeDriverContext) {}
+
+  static bridgeName(net: NetworkRecord): string {
+    return net.options[BridgeOption.Name] || `br-${net.id.slice(0, 12)}`;
+  }
+
+  mtu(net: NetworkRecord): number {
+    const v = net.options[BridgeOption.Mtu];
+    return v ? Number(v) : this.ctx.defaultMtu;
+  }
+
+  static hostIfname(ep: EndpointRecord): string {
+    return `nsv${ep.id.slice(0, 12)}`;
+  }
+
+  private state(net: NetworkRecord): BridgeState {
+    return net.driverState as unknown as BridgeState;
+  }
+
+  validate(net: NetworkRecord, others: readonly NetworkRecord[]): void {
+    const name = BridgeDriver.bridgeName(net);
+    checkIfName(name);
+    const mtu = net.options[BridgeOption.Mtu];
+    if (mtu !== undefined && (!/^\d+$/.test(mtu) || (checkMtu(Number(mtu)), false)))
+      throw new InvalidInputError(`invalid MTU '${mtu}'`);
+    const clash = others.find((o) => o.driver === 'bridge' && BridgeDriver.bridgeName(o) === name);
+    if (clash) throw new ConflictError(`bridge name ${name} is already used by network ${clash.name}`);
+  }
+
+  async createNetwork(net: NetworkRecord, undo: Undo): Promise<void> {
+    const name = BridgeDriver.bridgeName(net);
+    let created = false;
+    const existing = await linkGet(undefined, name).catch((e: unknown) => {
+      if (ignorable(e, 'ENODEV')) return undefined;
+      throw e;
+    });
+    if (existing && existing.kind !== 'bridge') throw new ConflictError(`interface ${name} exists and is not a bridge`);
+    if (!existing) {
+      fault('bridge.create.link');
+      await linkAddBridge(undefined, { name, mtu: this.mtu(net), up: true });
+      created = true;
+      undo.push(`delete bridge ${name}`, () => linkDel(undefined, name));
+      await linkSet(undefined, name, { alias: this.ctx.ownership.bridgeAlias(net.id) });
+    } else if (!existing.up) {
+      await linkSet(undefined, existing.index, { up: true });
+    }
+    const link = existing ?? (await linkGet(undefined, name));
+    this.index.set(net.id, link.index);
+    undo.push('forget bridge index', () => this.index.delete(net.id));
+    fault('bridge.create.address');
+    await this.addGatewayAddresses(net, link.index, undo, !created);
+    net.driverState = { bridge: name, created } satisfies BridgeState;
+  }
+
+  private gatewayCidrs(net: NetworkRecord): { cidr: string; v6: boolean }[] {
+    const out: { cidr: string; v6: boolean }[] = [];
+    for (const p of net.pools4) if (p.gateway) out.push({ cidr: `${p.gateway}/${p.subnet.split('/')[1]}`, v6: false });
+    for (const p of net.pools6) if (p.gateway) out.push({ cidr: `${p.gateway}/${p.subnet.split('/')[1]}`, v6: true });
+    return out;
+  }
+
+  private async addGatewayAddresses(net: NetworkRecord, index: number, undo: Undo | undefined, tolerateExisting: boolean): Promise<void> {
+    for (const g of this.gatewayCidrs(net)) {
+      try {
+        await addrAdd(undefined, index, g.cidr, { noDad: g.v6 });
+        undo?.push(`remove ${g.cidr}`, () => addrDel(undefined, index, g.cidr));
+      } catch (e) {
+        if (!(tolerateExisting && ignorable(e, 'EEXIST'))) throw e;
+      }
+    }
+  }
+
+  async deleteNetwork(net: NetworkRecord): Promise<void> {
+    const st = this.state(net);
+    const index = this.index.get(net.id);
+    this.index.delete(net.id);
+    if (st.created) {
+      await linkDel(undefined, st.bridge).catch((e: unknown) => {
+        if (!ignorable(e, 'ENODEV')) throw e;
+      });
+    } else if (index !== undefined) {
+      for (const g of this.gatewayCidrs(net)) await addrDel(undefined, index, g.cidr).catch(() => undefined);
+    }
+  }
+
+  async restoreNetwork(net: NetworkRecord): Promise<void> {
+    const st = this.state(net);
+    let link = await linkGet(undefined, st.bridge).catch(() => undefined);
+    if (!link) {
+      await linkAddBridge(undefined, { name: st.bridge, mtu: this.mtu(net), up: true });
+      if (st.created) await linkSet(undefined, st.bridge, { alias: this.ctx.ownership.bridgeAlias(net.id) });
+      link = await linkGet(undefined, st.bridge);
+    } else if (!link.up) {
+      await linkSet(undefined, link.index, { up: true });
+    }
+    this.index.set(net.id, link.index);
+    await this.addGatewayAddresses(net, link.index, undefined, true);
+  }
+
+  checkJoin(net: NetworkRecord, joined = 0): void {
+    if (joined >= BRIDGE_MAX_PORTS) throw new BridgeFullError(this.state(net).bridge);
+  }
+
+  async join(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, undo: Undo, joined = 0): Promise<void> {
+    if (!target.ns) throw new ForbiddenError('a container in the host namespace cannot join a bridge network');
+    const master = this.index.get(net.id);
+    if (master === undefined) throw new NsnetError('ENOBRIDGE', `network ${net.name} has no bridge (was it restored?)`);
+    const mtu = this.mtu(net);
+    const host = BridgeDriver.hostIfname(ep);
+    if ((this.unreaped.get(net.id) ?? 0) + joined >= BRIDGE_MAX_PORTS) {
+      // Ports are held by left links awaiting deletion: delete them now.
+      await this.ctx.reaper.flush();
+      this.unreaped.clear();
+    }
+    fault('bridge.join.veth');
+    const made = await linkAddVeth(undefined, { name: host, master, up: true, mtu, group: this.ctx.ownership.live },
+      { name: ep.ifname!, ns: target.ns, mtu, ...(ep.mac ? { mac: ep.mac } : {}) }, true);
+    // Undo deletes the host end (and with it the peer) at once: a failed join
+    // must free the interface name inside the sandbox before it returns.
+    undo.push(`delete veth ${host}`, () => linkDel(undefined, host));
+    const peer = made?.link;
+    if (!peer) throw new NsnetError('EVETH', `veth ${host}: the kernel did not report the peer's index`);
+    ep.hostIfname = host;
+    ep.hostIndex = made.index;
+    ep.peerIndex = peer;
+    fault('bridge.join.configure');
+    const ops: Op<unknown>[] = [linkSetOp(target.ns, peer, { up: true })];
+    if (ep.ipv4) ops.push(addrAddOp(target.ns, peer, ep.ipv4));
+    if (ep.ipv6) ops.push(addrAddOp(target.ns, peer, ep.ipv6, { noDad: true }));
+    if (target.gateway) ops.push(...this.routeOps(net, target, peer));
+    await batchAll(ops);
+  }
+
+  private routeOps(net: NetworkRecord, target: JoinTarget, peer: number): Op<unknown>[] {
+    if (net.internal) return [];
+    const ops: Op<unknown>[] = [];
+    const gw4 = net.pools4[0]?.gateway;
+    const gw6 = net.pools6[0]?.gateway;
+    if (gw4) ops.push(routeAddOp(target.ns, { dst: 'default', gateway: gw4, dev: peer }));
+    if (gw6) ops.push(routeAddOp(target.ns, { dst: 'default', family: 6, gateway: gw6, dev: peer }));
+    return ops;
+  }
+
+  async leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, sandboxGone: boolean): Promise<void> {
+    const host = ep.hostIfname ?? BridgeDriver.hostIfname(ep);
+    if (sandboxGone) {
+      // The namespace's deletion takes both ends; nothing to wait for.
+      return;
+    }
+    const peer = ep.peerIndex ?? ep.ifname!;
+    // Both ends get a random grave name so the endpoint can join again (same
+    // host name) and the sandbox can reuse its interface name at once.
+    const grave = () => `nsd${randomBytes(6).toString('hex')}`;
+    const ops: Op<unknown>[] = [];
+    if (ep.ipv4) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ep.ipv4));
+    if (ep.ipv6) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ep.ipv6));
+    ops.push(linkSetOp(target.ns, peer, { up: false }));
+    if (typeof peer === 'number') ops.push(linkSetOp(target.ns, peer, { name: grave() }));
+    ops.push(linkSetOp(undefined, host, { up: false, group: this.ctx.ownership.dead }));
+    if (ep.hostIndex) ops.push(linkSetOp(undefined, ep.hostIndex, { name: grave() }));
+    const res = await batch(ops);
+    const bad = res.filter((r) => !r.ok && !ignorable(r.error, 'EADDRNOTAVAIL', 'ENODEV', 'ENOENT', 'ESTALE'));
+    if (bad.length) {
+      const first = bad[0] as { ok: false; error: KernelError };
+      throw first.error;
+    }
+    this.unreaped.set(net.id, (this.unreaped.get(net.id) ?? 0) + 1);
+    this.ctx.reaper.bury();
+  }
+
+  async setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {
+    if (net.internal || ep.peerIndex === undefined) return;
+    const gw4 = net.pools4[0]?.gateway;
+    const gw6 = net.pools6[0]?.gateway;
+    if (on) {
+      if (gw4) await routeReplace(target.ns, { dst: 'default', gateway: gw4, dev: ep.peerIndex });
+      if (gw6) await routeReplace(target.ns, { dst: 'default', family: 6, gateway: gw6, dev: ep.peerIndex });
+    } else {
+      if (gw4) await routeDel(target.ns, { dst: 'default', gateway: gw4, dev: ep.peerIndex }).catch(() => undefined);
+      if (gw6) await routeDel(target.ns, { dst: 'default', family: 6, gateway: gw6, dev: ep.peerIndex }).catch(() => undefined);
+    }
+  }
+}

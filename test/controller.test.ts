@@ -1,0 +1,294 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Controller, type Network } from '../src/controller/controller.js';
+import { faults } from '../src/controller/faults.js';
+import { BRIDGE_MAX_PORTS } from '../src/drivers/bridge.js';
+import { gate, ipAddrs, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, tcpEcho, tempDir, uniq } from './helpers.js';
+
+describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
+  const dir = tempDir('ctl');
+  let c: Controller;
+
+  beforeAll(async () => {
+    c = await Controller.start({ dataDir: dir.path });
+  });
+
+  afterEach(() => faults.clear());
+
+  afterAll(async () => {
+    for (const s of c.sandboxes()) await s.destroy();
+    for (const n of c.networks()) {
+      for (const e of n.endpoints()) await e.delete(true);
+      await n.delete();
+    }
+    await c.stop();
+    dir.remove();
+  });
+
+  const bridgeNet = (subnet: string, extra: Partial<Parameters<Controller['newNetwork']>[0]> = {}) =>
+    c.newNetwork({ name: uniq('net'), options: bridgeOpt(uniq('b')), ipam: { config: [{ Subnet: subnet }] }, ...extra });
+
+  const hostLinksOfController = () => ipLinks().filter((l) => l.group === String(c.ownership.live) || l.ifname.startsWith('nsv'));
+
+  it('two sandboxes on one bridge network exchange TCP data', async () => {
+    const net = await bridgeNet('10.31.1.0/24');
+    const [a, b] = await Promise.all([c.newSandbox(uniq('ca')), c.newSandbox(uniq('cb'))]);
+    const ea = net.createEndpoint('a');
+    const eb = net.createEndpoint('b');
+    await ea.join(a);
+    await eb.join(b);
+    expect(ea.info().ipv4).toBe('10.31.1.2/24');
+    expect(eb.info().ipv4).toBe('10.31.1.3/24');
+    expect(ea.info().mac).toBe('02:42:0a:1f:01:02');
+    const inside = ipLink('eth0', nsName(a.key))!;
+    expect(inside.address).toBe('02:42:0a:1f:01:02');
+    expect(ipAddrs(nsName(a.key), 'eth0')).toEqual(['10.31.1.2/24']);
+    const routes = ipJson<{ dst: string; gateway?: string }[]>(['-n', nsName(a.key), 'route', 'show']);
+    expect(routes.find((r) => r.dst === 'default')?.gateway).toBe('10.31.1.1');
+    expect(ipLink(`${ea.info().hostIfname}`)!.master).toBe(net.info().driverState['bridge']);
+    expect(await tcpEcho(nsName(b.key), '10.31.1.3', nsName(a.key), 'hello over nsnet')).toBe('echo:hello over nsnet');
+    await a.destroy();
+    await b.destroy();
+    expect(net.endpoints()).toHaveLength(0);
+    await net.delete();
+  });
+
+  it('a sandbox on two networks reaches a peer on each; the default route fails over when the gateway endpoint leaves', async () => {
+    const n1 = await bridgeNet('10.31.2.0/24');
+    const n2 = await bridgeNet('10.31.3.0/24');
+    const [multi, p1, p2] = await Promise.all([c.newSandbox(uniq('m')), c.newSandbox(uniq('p1')), c.newSandbox(uniq('p2'))]);
+    const m1 = n1.createEndpoint('m1');
+    const m2 = n2.createEndpoint('m2');
+    await m1.join(multi);
+    await m2.join(multi);
+    await n1.createEndpoint('p1').join(p1);
+    await n2.createEndpoint('p2').join(p2);
+    expect(m1.info().ifname).toBe('eth0');
+    expect(m2.info().ifname).toBe('eth1');
+    expect(await tcpEcho(nsName(p1.key), '10.31.2.3', nsName(multi.key), 'one')).toBe('echo:one');
+    expect(await tcpEcho(nsName(p2.key), '10.31.3.3', nsName(multi.key), 'two')).toBe('echo:two');
+    const gw = () => ipJson<{ dst: string; gateway?: string }[]>(['-n', nsName(multi.key), 'route', 'show']).find((r) => r.dst === 'default')?.gateway;
+    expect(gw()).toBe('10.31.2.1');
+    await m1.leave(multi);
+    expect(gw()).toBe('10.31.3.1');
+    expect(m2.info().gateway).toBe(true);
+    await m1.join(multi);
+    expect(m1.info().ifname).toBe('eth0'); // lowest free name
+    expect(gw()).toBe('10.31.3.1');
+    for (const s of [multi, p1, p2]) await s.destroy();
+    await n1.delete();
+    await n2.delete();
+  });
+
+  it('leave returns with the interface down, without its address, its name and address reusable; the link is destroyed later', async () => {
+    const net = await bridgeNet('10.31.4.0/29');
+    const sb = await c.newSandbox(uniq('lv'));
+    const ep = net.createEndpoint('x');
+    await ep.join(sb);
+    const host = ep.info().hostIfname!;
+    const peerIndex = ep.info().peerIndex!;
+    const addr = ep.info().ipv4!;
+    await ep.leave(sb);
+    const left = ipLinks(nsName(sb.key)).find((l) => l.ifindex === peerIndex);
+    if (left) {
+      expect(left.ifname).not.toBe('eth0');
+      expect(left.flags).not.toContain('UP');
+      expect(ipAddrs(nsName(sb.key), left.ifname)).toEqual([]);
+    }
+    await ep.delete();
+    // Same name and (serial allocation aside) the same address can be used again at once.
+    const again = net.createEndpoint('y', { ipv4Address: addr.split('/')[0]! });
+    await again.join(sb);
+    expect(again.info().ifname).toBe('eth0');
+    expect(again.info().ipv4).toBe(addr);
+    await c.reaper.flush();
+    expect(ipLink(host)).toBeUndefined();
+    expect(ipLinks(nsName(sb.key)).some((l) => l.ifindex === peerIndex)).toBe(false);
+    await sb.destroy();
+    await net.delete();
+  });
+
+  it('null and host drivers: loopback only, and the host namespace', async () => {
+    const none = await c.newNetwork({ name: uniq('none'), driver: 'null' });
+    const host = await c.newNetwork({ name: uniq('host'), driver: 'host' });
+    await expect(c.newNetwork({ name: uniq('none2'), driver: 'null' })).rejects.toThrow(/only one instance/);
+    const sb = await c.newSandbox(uniq('nl'));
+    const ep = none.createEndpoint('n');
+    await ep.join(sb);
+    expect(ipLinks(nsName(sb.key)).map((l) => l.ifname)).toEqual(['lo']);
+    expect(ipLink('lo', nsName(sb.key))!.flags).toContain('UP');
+    const hs = await c.newSandbox(uniq('hs'), { useHostNamespace: true });
+    expect(hs.key).toBe(`/proc/${process.pid}/ns/net`);
+    const hep = host.createEndpoint('h');
+    await hep.join(hs);
+    const bnet = await bridgeNet('10.31.5.0/24');
+    await expect(bnet.createEndpoint('hb').join(hs)).rejects.toMatchObject({ code: 'EHOSTMODE' });
+    await expect(host.createEndpoint('hx').join(sb)).rejects.toMatchObject({ code: 'EHOSTMODE' });
+    await sb.destroy();
+    await hs.destroy();
+    for (const e of [...host.endpoints(), ...bnet.endpoints()]) await e.delete(true);
+    await none.delete();
+    await host.delete();
+    await bnet.delete();
+  });
+
+  it('writes hosts and resolv.conf into the sandbox directory', async () => {
+    const { readFileSync } = await import('node:fs');
+    const net = await bridgeNet('10.31.6.0/24');
+    const sb = await c.newSandbox(uniq('f'), { hostname: 'web', domainname: 'example.test', dns: ['10.31.6.53'], dnsSearch: ['example.test'], extraHosts: [{ name: 'db', ip: '10.31.6.9' }] });
+    await net.createEndpoint('f').join(sb);
+    const hosts = readFileSync(`${sb.info().dir}/hosts`, 'utf8');
+    expect(hosts).toContain('10.31.6.2\tweb.example.test web');
+    expect(hosts).toContain('10.31.6.9\tdb');
+    expect(readFileSync(`${sb.info().dir}/resolv.conf`, 'utf8')).toBe('nameserver 10.31.6.53\nsearch example.test\n');
+    await sb.destroy();
+    await net.delete();
+  });
+
+  it('adopts a namespace the runtime made, and leaves it in place on destroy', async () => {
+    const { netnsAdd, netnsDelete } = await import('../src/netlink/index.js');
+    const runtimeNs = await netnsAdd(uniq('rt'));
+    const net = await bridgeNet('10.31.7.0/24');
+    const sb = await c.newSandbox(uniq('ad'), { netnsPath: runtimeNs.path });
+    expect(sb.key).toBe(runtimeNs.path);
+    const ep = net.createEndpoint('ad');
+    await ep.join(sb);
+    expect(ipAddrs(nsName(runtimeNs.path), 'eth0')).toEqual(['10.31.7.2/24']);
+    await sb.destroy();
+    expect(ipNetnsList()).toContain(nsName(runtimeNs.path));
+    expect(ipLinks(nsName(runtimeNs.path)).filter((l) => l.flags.includes('UP')).map((l) => l.ifname)).toEqual(['lo']);
+    await c.reaper.flush();
+    await netnsDelete(runtimeNs);
+    await net.delete();
+  });
+
+  describe('bad input and conflicts change nothing', () => {
+    it('network names, drivers, IPAM config', async () => {
+      const before = c.stats();
+      await expect(c.newNetwork({ name: '' })).rejects.toMatchObject({ code: 'EINVALIDINPUT' });
+      await expect(c.newNetwork({ name: 'bad name' })).rejects.toMatchObject({ code: 'EINVALIDINPUT' });
+      await expect(c.newNetwork({ name: uniq('n'), driver: 'nosuch' })).rejects.toMatchObject({ code: 'ENOTFOUND' });
+      await expect(c.newNetwork({ name: uniq('n'), ipam: { config: [{ Subnet: '10.31.8.0/24', Gateway: '10.31.9.1' }] } })).rejects.toThrow(/gateway 10.31.9.1: it should be within subnet/);
+      await expect(c.newNetwork({ name: uniq('n'), ipam: { config: [{ Subnet: '10.31.8.0/24', IPRange: '10.31.9.0/25' }] } })).rejects.toThrow(/ip-range/);
+      await expect(c.newNetwork({ name: uniq('n'), ipam: { config: [{ Subnet: '10.31.8.0/24', AuxiliaryAddresses: { h: '10.32.0.1' } }] } })).rejects.toThrow(/auxiliary address/);
+      await expect(c.newNetwork({ name: uniq('n'), ipam: { config: [{ Subnet: '10.31.8.1/24' }] } })).rejects.toThrow(/host bits/);
+      await expect(c.newNetwork({ name: uniq('n'), options: bridgeOpt('way-too-long-bridge-name') })).rejects.toThrow(/interface name/);
+      const n = await bridgeNet('10.31.8.0/24');
+      await expect(c.newNetwork({ name: n.name })).rejects.toMatchObject({ code: 'ENETWORKEXISTS', message: `network with name ${n.name} already exists` });
+      await expect(bridgeNet('10.31.8.128/25')).rejects.toMatchObject({ code: 'POOL_OVERLAP' });
+      await n.delete();
+      expect(c.stats()).toEqual(before);
+    });
+
+    it('endpoint addresses, duplicate names, deleting a network in use', async () => {
+      const n = await bridgeNet('10.31.10.0/24');
+      await expect(() => n.createEndpoint('e', { ipv4Address: '10.99.0.1' })).toThrow(/does not belong/);
+      const e = n.createEndpoint('e', { ipv4Address: '10.31.10.50' });
+      expect(() => n.createEndpoint('e')).toThrow(/already exists/);
+      expect(() => n.createEndpoint('f', { ipv4Address: '10.31.10.50' })).toThrow(/Address already in use/);
+      await expect(n.delete()).rejects.toMatchObject({ code: 'EACTIVEENDPOINTS' });
+      await e.delete();
+      await n.delete();
+    });
+
+    it('ambiguous and unknown lookups', async () => {
+      const a = await bridgeNet('10.31.11.0/24');
+      expect(c.network(a.id.slice(0, 10)).id).toBe(a.id);
+      expect(c.network(a.name).id).toBe(a.id);
+      expect(() => c.network('zzzz')).toThrow(/not found/);
+      expect(() => c.network('')).toThrow();
+      await a.delete();
+    });
+  });
+
+  it('a failure at any step of network create, sandbox create or join leaves nothing behind', async () => {
+    const points = [
+      ['network.create.driver', 'bridge.create.link', 'bridge.create.address', 'network.create.store'],
+      ['sandbox.create.loopback', 'sandbox.create.store'],
+      ['endpoint.create.store'],
+      ['bridge.join.veth', 'bridge.join.configure', 'endpoint.join.store'],
+    ] as const;
+    const net = await bridgeNet('10.31.12.0/24');
+    const sb = await c.newSandbox(uniq('fi'));
+    const baseline = { links: hostLinksOfController().length, netns: ipNetnsList().length, store: c.store.count('endpoint'), stats: c.stats() };
+    for (const p of points[0]) {
+      faults.arm(p);
+      await expect(bridgeNet('10.31.13.0/24')).rejects.toMatchObject({ code: 'EINJECTED' });
+      expect(ipLinks().some((l) => l.ifname.startsWith('b') && l.ifname.length > 10 && !c.networks().some((n) => n.info().driverState['bridge'] === l.ifname) && l.ifname.startsWith('nt'))).toBe(false);
+      expect(c.ipam.poolIds()).not.toContain('LocalDefault/10.31.13.0/24');
+    }
+    for (const p of points[1]) {
+      faults.arm(p);
+      await expect(c.newSandbox(uniq('fx'))).rejects.toMatchObject({ code: 'EINJECTED' });
+      expect(ipNetnsList()).toHaveLength(baseline.netns);
+    }
+    faults.arm('endpoint.create.store');
+    expect(() => net.createEndpoint('boom')).toThrow(/injected/);
+    expect(c.ipam.usage('LocalDefault/10.31.12.0/24').allocated).toBe(1n); // just the gateway
+    for (const p of points[3]) {
+      const ep = net.createEndpoint(uniq('j'));
+      faults.arm(p);
+      await expect(ep.join(sb)).rejects.toMatchObject({ code: 'EINJECTED' });
+      expect(ipLinks(nsName(sb.key)).map((l) => l.ifname)).toEqual(['lo']);
+      expect(ep.info().sandboxId).toBeUndefined();
+      expect(sb.info().endpoints).toEqual([]);
+      await ep.delete();
+    }
+    expect(hostLinksOfController()).toHaveLength(baseline.links);
+    expect(c.store.count('endpoint')).toBe(baseline.store);
+    expect(c.stats()).toEqual(baseline.stats);
+    expect(c.ipam.usage('LocalDefault/10.31.12.0/24').allocated).toBe(1n);
+    // And the machinery still works afterwards.
+    const ok = net.createEndpoint('ok');
+    await ok.join(sb);
+    await sb.destroy();
+    await net.delete();
+  });
+
+  it('200 concurrent joins across 20 sandboxes and 4 networks: unique addresses, right namespaces', async () => {
+    const nets = await Promise.all([0, 1, 2, 3].map((i) => bridgeNet(`10.31.${20 + i}.0/24`)));
+    const sbs = await Promise.all(Array.from({ length: 20 }, () => c.newSandbox(uniq('cc'))));
+    const jobs: Promise<unknown>[] = [];
+    for (let i = 0; i < 200; i++) {
+      const ep = nets[i % 4]!.createEndpoint(uniq('e'));
+      jobs.push(ep.join(sbs[i % 20]!));
+    }
+    const res = await Promise.allSettled(jobs);
+    expect(res.filter((r) => r.status === 'rejected')).toEqual([]);
+    const addrs = nets.flatMap((n) => n.endpoints().map((e) => e.info().ipv4));
+    expect(new Set(addrs).size).toBe(200);
+    for (const sb of sbs) {
+      const links = ipLinks(nsName(sb.key)).filter((l) => l.ifname !== 'lo');
+      expect(links.map((l) => l.ifname).sort()).toEqual(Array.from({ length: 10 }, (_, i) => `eth${i}`).sort());
+      const mine = sb.endpoints().map((e) => e.info().ipv4!).sort();
+      const seen = links.flatMap((l) => ipAddrs(nsName(sb.key), l.ifname)).sort();
+      expect(seen).toEqual(mine);
+      expect(sb.endpoints().filter((e) => e.info().gateway)).toHaveLength(1);
+    }
+    for (const sb of sbs) await sb.destroy();
+    for (const n of nets) await n.delete();
+  });
+
+  it('two concurrent creates of one network name: exactly one wins', async () => {
+    const name = uniq('dup');
+    const res = await Promise.allSettled([
+      c.newNetwork({ name, options: bridgeOpt(uniq('d')), ipam: { config: [{ Subnet: '10.31.30.0/24' }] } }),
+      c.newNetwork({ name, options: bridgeOpt(uniq('d')), ipam: { config: [{ Subnet: '10.31.31.0/24' }] } }),
+    ]);
+    expect(res.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect(res.find((r) => r.status === 'rejected')).toMatchObject({ reason: { code: 'ENETWORKEXISTS' } });
+    await c.networkByName(name)!.delete();
+  });
+
+  it(`a bridge holds ${BRIDGE_MAX_PORTS} ports: the next join fails clearly, before touching the kernel`, async () => {
+    const net = await c.newNetwork({ name: uniq('big'), options: bridgeOpt(uniq('bg')), ipam: { config: [{ Subnet: '10.40.0.0/20' }] } });
+    const sbs = await Promise.all(Array.from({ length: 16 }, () => c.newSandbox(uniq('bg'))));
+    for (let i = 0; i < BRIDGE_MAX_PORTS; i += 64)
+      await Promise.all(Array.from({ length: Math.min(64, BRIDGE_MAX_PORTS - i) }, (_, k) => net.createEndpoint(`e${i + k}`).join(sbs[(i + k) % 16]!)));
+    const last = net.createEndpoint('one-too-many');
+    await expect(last.join(sbs[0]!)).rejects.toMatchObject({ code: 'EBRIDGEFULL', message: expect.stringMatching(/1023 ports/) });
+    expect(last.info().sandboxId).toBeUndefined();
+    await last.delete();
+    for (const s of sbs) await s.destroy();
+    await net.delete();
+  });
+});
