@@ -28,7 +28,7 @@ import { removeSandboxFiles, updateHosts, writeSandboxFiles } from './sandbox-fi
 import { restoreController } from './restore.js';
 import type { EndpointRecord, IpamConf, NetworkRecord, SandboxOptions, SandboxRecord } from './types.js';
 import { collect, withUndo } from './undo.js';
-import { formatIP, parseIP } from '../ip/addr.js';
+import { cidrContains, formatIP, parseIP } from '../ip/addr.js';
 
 export interface ControllerOptions {
   /** Where the store and sandbox files live (default /var/lib/nsnet). */
@@ -280,7 +280,7 @@ export class Controller {
     if (requested) {
       const ip = parseIP(requested);
       if (ip.family !== family) throw new InvalidInputError(`invalid IPv${family} address ${requested}`);
-      const hit = pools.find((p) => inSubnet(p.subnet, requested));
+      const hit = pools.find((p) => cidrContains(p.subnet, requested));
       if (!hit) throw new InvalidInputError(`invalid address ${requested}: it does not belong to any of this network's subnets`);
       pool = hit;
     }
@@ -533,15 +533,6 @@ export class Controller {
   }
 }
 
-function inSubnet(subnet: string, address: string): boolean {
-  const [net, bits] = subnet.split('/');
-  const a = parseIP(address);
-  const n = parseIP(net!);
-  if (a.family !== n.family) return false;
-  const total = a.family === 4 ? 32 : 128;
-  const shift = BigInt(total - Number(bits));
-  return a.value >> shift === n.value >> shift;
-}
 
 /** Docker's MAC: 02:42 followed by the IPv4 address. */
 export function macFromIPv4(cidr: string): string {

@@ -138,3 +138,9 @@ export function prefixesOverlap(a: Prefix, b: Prefix): boolean {
 }
 
 export const sameIP = (a: IP, b: IP): boolean => a.family === b.family && a.value === b.value;
+
+/** Is `address` inside the subnet written as "net/bits"? */
+export function cidrContains(subnet: string, address: string): boolean {
+  const p = parsePrefix(subnet, true);
+  return prefixContains(p, parseIP(address));
+}

@@ -1,0 +1,56 @@
+// A small router for the Docker Engine API: every route also answers under
+// the /vX.Y/ prefix the client negotiates.
+import { InvalidInputError } from '../errors.js';
+
+export interface ApiRequest {
+  method: string;
+  path: string;
+  query: URLSearchParams;
+  body: unknown;
+}
+
+export interface ApiResponse {
+  status: number;
+  body?: unknown;
+  /** Raw text body (e.g. "OK" for /_ping) instead of JSON. */
+  text?: string;
+  headers?: Record<string, string>;
+}
+
+type Handler = (req: ApiRequest, params: string[]) => Promise<ApiResponse> | ApiResponse;
+
+export const API_VERSION = '1.50';
+export const MIN_API_VERSION = '1.24';
+
+export class Router {
+  private readonly routes: { method: string; re: RegExp; handler: Handler }[] = [];
+
+  on(method: string, pattern: string, handler: Handler): this {
+    const re = new RegExp(`^${pattern.replace(/\{[a-z]+\}/gi, '([^/]+)')}$`);
+    this.routes.push({ method, re, handler });
+    return this;
+  }
+
+  async dispatch(req: ApiRequest): Promise<ApiResponse> {
+    let path = req.path;
+    const v = /^\/v(\d+\.\d+)(\/.*)$/.exec(path);
+    if (v) {
+      if (compareVersions(v[1]!, MIN_API_VERSION) < 0)
+        throw new InvalidInputError(`client version ${v[1]} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+      path = v[2]!;
+    }
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    for (const r of this.routes) {
+      if (r.method !== method) continue;
+      const m = r.re.exec(path);
+      if (m) return r.handler({ ...req, path }, m.slice(1).map(decodeURIComponent));
+    }
+    return { status: 404, body: { message: 'page not found' } };
+  }
+}
+
+function compareVersions(a: string, b: string): number {
+  const [a1, a2] = a.split('.').map(Number) as [number, number];
+  const [b1, b2] = b.split('.').map(Number) as [number, number];
+  return a1 - b1 || a2 - b2;
+}

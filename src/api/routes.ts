@@ -1,0 +1,212 @@
+// The Docker Engine API subset nsnet serves: system, networks, and the
+// networking part of containers.
+import { release } from 'node:os';
+import type { Daemon, ContainerCreateRequest } from '../daemon/daemon.js';
+import { createNetwork, filterNetworks, networkResource, NETWORK_FILTERS, pruneNetworks, removeNetwork, type NetworkCreateRequest } from '../daemon/networks.js';
+import { parseFilters } from '../daemon/filters.js';
+import type { ContainerRecord, EndpointSettings } from '../daemon/types.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { API_VERSION, MIN_API_VERSION, Router, type ApiRequest } from './router.js';
+
+export const VERSION = '0.1.0';
+
+const bool = (q: URLSearchParams, k: string): boolean => /^(1|true)$/i.test(q.get(k) ?? '');
+
+function body<T>(req: ApiRequest): T {
+  if (req.body === undefined || req.body === null) return {} as T;
+  if (typeof req.body !== 'object') throw new InvalidInputError('invalid JSON body');
+  return req.body as T;
+}
+
+export function containerJson(d: Daemon, r: ContainerRecord) {
+  const sb = r.NetworkSettings.SandboxID ? d.controller.sandbox(r.NetworkSettings.SandboxID)?.info() : undefined;
+  const dir = sb?.dir ?? '';
+  return {
+    Id: r.Id,
+    Created: r.Created,
+    Path: r.Path,
+    Args: r.Args,
+    State: r.State,
+    Image: r.Image,
+    ResolvConfPath: dir ? `${dir}/resolv.conf` : '',
+    HostnamePath: dir ? `${dir}/hostname` : '',
+    HostsPath: dir ? `${dir}/hosts` : '',
+    LogPath: '',
+    Name: r.Name,
+    RestartCount: 0,
+    Driver: 'nsnet',
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
+    HostConfig: r.HostConfig,
+    GraphDriver: { Data: null, Name: 'nsnet' },
+    Mounts: [],
+    Config: r.Config,
+    NetworkSettings: {
+      Bridge: '',
+      SandboxID: r.NetworkSettings.SandboxID,
+      SandboxKey: r.NetworkSettings.SandboxKey,
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      Ports: r.NetworkSettings.Ports,
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      ...legacyFields(r.NetworkSettings.Networks['bridge']),
+      Networks: r.NetworkSettings.Networks,
+    },
+  };
+}
+
+/** Top-level copies of the default bridge endpoint's data, as Docker still returns them. */
+function legacyFields(s: EndpointSettings | undefined) {
+  return {
+    EndpointID: s?.EndpointID ?? '',
+    Gateway: s?.Gateway ?? '',
+    GlobalIPv6Address: s?.GlobalIPv6Address ?? '',
+    GlobalIPv6PrefixLen: s?.GlobalIPv6PrefixLen ?? 0,
+    IPAddress: s?.IPAddress ?? '',
+    IPPrefixLen: s?.IPPrefixLen ?? 0,
+    IPv6Gateway: s?.IPv6Gateway ?? '',
+    MacAddress: s?.MacAddress ?? '',
+  };
+}
+
+/** Docker's units.HumanDuration, as `docker ps` shows it. */
+export function humanDuration(ms: number): string {
+  const s = Math.round(ms / 1000);
+  if (s < 1) return 'Less than a second';
+  if (s === 1) return '1 second';
+  if (s < 60) return `${s} seconds`;
+  const m = Math.round(s / 60);
+  if (m === 1) return 'About a minute';
+  if (m < 60) return `${m} minutes`;
+  const h = Math.round(s / 3600);
+  if (h === 1) return 'About an hour';
+  if (h < 48) return `${h} hours`;
+  return `${Math.round(h / 24)} days`;
+}
+
+function containerSummary(r: ContainerRecord) {
+  const since = (t: string) => humanDuration(Date.now() - Date.parse(t));
+  const status = r.State.Running ? `Up ${since(r.State.StartedAt)}`
+    : r.State.Status === 'created' ? 'Created' : `Exited (${r.State.ExitCode}) ${since(r.State.FinishedAt)} ago`;
+  return {
+    Id: r.Id,
+    Names: [r.Name],
+    Image: r.Image,
+    ImageID: '',
+    Command: [r.Path, ...r.Args].join(' ').trim(),
+    Created: Math.floor(Date.parse(r.Created) / 1000),
+    Ports: [],
+    Labels: r.Config.Labels,
+    State: r.State.Status,
+    Status: status,
+    HostConfig: { NetworkMode: r.HostConfig.NetworkMode },
+    NetworkSettings: { Networks: r.NetworkSettings.Networks },
+    Mounts: [],
+  };
+}
+
+export function buildRouter(d: Daemon): Router {
+  const r = new Router();
+  const c = d.controller;
+  const owner = (sandboxId: string) => {
+    const sb = c.sandbox(sandboxId);
+    const rec = sb ? d.containers.get(sb.containerId) : undefined;
+    return rec ? { id: rec.Id, name: rec.Name.slice(1) } : sb ? { id: sb.containerId, name: sb.containerId } : undefined;
+  };
+
+  r.on('GET', '/_ping', () => ({ status: 200, text: 'OK', headers: { 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' } }));
+  r.on('GET', '/version', () => ({
+    status: 200,
+    body: {
+      Platform: { Name: 'nsnet' },
+      Components: [{ Name: 'nsnet', Version: VERSION, Details: { ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION } }],
+      Version: VERSION, ApiVersion: API_VERSION, MinAPIVersion: MIN_API_VERSION, GitCommit: '', GoVersion: process.version,
+      Os: 'linux', Arch: process.arch === 'x64' ? 'amd64' : process.arch, KernelVersion: release(), BuildTime: '',
+    },
+  }));
+  r.on('GET', '/info', () => ({
+    status: 200,
+    body: {
+      ID: c.ownership.tag, Containers: d.containers.size,
+      ContainersRunning: [...d.containers.values()].filter((x) => x.State.Running).length,
+      ContainersPaused: 0, ContainersStopped: [...d.containers.values()].filter((x) => !x.State.Running).length,
+      Images: 0, Driver: 'nsnet', Name: 'nsnet', ServerVersion: VERSION, OperatingSystem: 'linux', OSType: 'linux',
+      Architecture: process.arch, KernelVersion: release(), NCPU: 0, MemTotal: 0, DockerRootDir: d.config.dataDir,
+      Plugins: { Network: [...c.drivers.keys()], Volume: [], Authorization: null, Log: [] }, Swarm: { LocalNodeState: 'inactive' },
+      SecurityOptions: [], Warnings: null,
+    },
+  }));
+
+  // ---- networks ----
+  r.on('GET', '/networks', (req) => {
+    const f = parseFilters(req.query.get('filters'), NETWORK_FILTERS);
+    return { status: 200, body: filterNetworks(c, f).map((n) => networkResource(c, n, undefined)) };
+  });
+  r.on('GET', '/networks/{id}', (_req, [id]) => ({ status: 200, body: networkResource(c, c.network(id!).info(), owner) }));
+  r.on('POST', '/networks/create', async (req) => {
+    const b = body<NetworkCreateRequest>(req);
+    if (typeof b.Name !== 'string') throw new InvalidInputError('network name is required');
+    const n = await createNetwork(c, b);
+    return { status: 201, body: { Id: n.id, Warning: '' } };
+  });
+  r.on('DELETE', '/networks/{id}', async (_req, [id]) => {
+    await removeNetwork(c, id!);
+    return { status: 204 };
+  });
+  r.on('POST', '/networks/{id}/connect', async (req, [id]) => {
+    const b = body<{ Container?: string; EndpointConfig?: Partial<EndpointSettings> | null }>(req);
+    if (!b.Container) throw new InvalidInputError('container is required');
+    await d.connect(id!, b.Container, b.EndpointConfig ?? {});
+    return { status: 200 };
+  });
+  r.on('POST', '/networks/{id}/disconnect', async (req, [id]) => {
+    const b = body<{ Container?: string; Force?: boolean }>(req);
+    if (!b.Container) throw new InvalidInputError('container is required');
+    await d.disconnect(id!, b.Container, !!b.Force);
+    return { status: 200 };
+  });
+  r.on('POST', '/networks/prune', async (req) => {
+    const f = parseFilters(req.query.get('filters'), ['label', 'label!', 'until']);
+    return { status: 200, body: { NetworksDeleted: await pruneNetworks(c, f) } };
+  });
+
+  // ---- containers (networking only) ----
+  r.on('POST', '/containers/create', (req) => {
+    const rec = d.createContainer(req.query.get('name') ?? undefined, body<ContainerCreateRequest>(req));
+    return { status: 201, body: { Id: rec.Id, Warnings: [] } };
+  });
+  r.on('GET', '/containers/json', (req) => {
+    const all = bool(req.query, 'all');
+    const list = [...d.containers.values()].filter((x) => all || x.State.Running).sort((a, b) => b.Created.localeCompare(a.Created));
+    return { status: 200, body: list.map(containerSummary) };
+  });
+  r.on('GET', '/containers/{id}/json', (_req, [id]) => ({ status: 200, body: containerJson(d, d.container(id!)) }));
+  r.on('POST', '/containers/{id}/start', async (_req, [id]) => {
+    const was = d.container(id!).State.Running;
+    await d.startContainer(id!);
+    return { status: was ? 304 : 204 };
+  });
+  r.on('POST', '/containers/{id}/stop', async (_req, [id]) => ({ status: (await d.stopContainer(id!)) ? 204 : 304 }));
+  r.on('POST', '/containers/{id}/restart', async (_req, [id]) => {
+    await d.restartContainer(id!);
+    return { status: 204 };
+  });
+  r.on('POST', '/containers/{id}/kill', async (_req, [id]) => {
+    await d.killContainer(id!);
+    return { status: 204 };
+  });
+  r.on('POST', '/containers/{id}/wait', () => ({ status: 200, body: { StatusCode: 0 } }));
+  r.on('DELETE', '/containers/{id}', async (req, [id]) => {
+    await d.removeContainer(id!, bool(req.query, 'force'));
+    return { status: 204 };
+  });
+  r.on('GET', '/images/{name}/json', (_req, [name]) => {
+    throw new NotFoundError(`No such image: ${name}`);
+  });
+  return r;
+}

@@ -1,0 +1,41 @@
+// Maps nsnet's error codes to the HTTP statuses dockerd uses for the same
+// conditions (api/server/httpstatus).
+import { types } from 'node:util';
+
+const BY_CODE: Record<string, number> = {
+  EINVALIDINPUT: 400,
+  EAMBIGUOUS: 400,
+  INVALID_POOL: 400,
+  INVALID_SUBPOOL: 400,
+  IP_OUT_OF_RANGE: 400,
+  INVALID_ADDRESS_SPACE: 400,
+  BAD_DEFAULT_POOL: 400,
+  ENOTFOUND: 404,
+  POOL_NOT_FOUND: 404,
+  ECONFLICT: 409,
+  ENETWORKEXISTS: 409,
+  ECONTAINEREXISTS: 409,
+  ECONTAINERRUNNING: 409,
+  ENOTRUNNING: 409,
+  EFORBIDDEN: 403,
+  EPREDEFINED: 403,
+  EACTIVEENDPOINTS: 403,
+  EENDPOINTEXISTS: 403,
+  EENDPOINTINUSE: 403,
+  EHOSTMODE: 403,
+  ESHAREDNETNS: 403,
+  ENOTCONNECTED: 403,
+  ENOTJOINED: 403,
+  ESANDBOXEXISTS: 403,
+  EBRIDGEFULL: 403,
+  POOL_OVERLAP: 403,
+  IP_ALREADY_ALLOCATED: 403,
+  NO_MORE_SUBNETS: 403,
+  NO_AVAILABLE_IPS: 503,
+  EPORTINUSE: 409,
+};
+
+export function statusOf(e: unknown): number {
+  const code = types.isNativeError(e) ? (e as { code?: unknown }).code : undefined;
+  return typeof code === 'string' ? (BY_CODE[code] ?? 500) : 500;
+}

@@ -1,0 +1,50 @@
+// How the CLI reaches a daemon: HTTP over its unix socket, or an in-process
+// daemon (--local) driven through the same router.
+import { request } from 'node:http';
+import { respond } from '../api/server.js';
+import { buildRouter } from '../api/routes.js';
+import type { ApiResponse } from '../api/router.js';
+import { Daemon } from '../daemon/daemon.js';
+import type { DaemonConfig } from '../daemon/config.js';
+
+export interface Client {
+  call(method: string, path: string, body?: unknown): Promise<ApiResponse>;
+  close(): Promise<void>;
+}
+
+export function socketClient(socketPath: string): Client {
+  return {
+    call: (method, path, body) => new Promise<ApiResponse>((resolve, reject) => {
+      const payload = body === undefined ? undefined : JSON.stringify(body);
+      const req = request({
+        socketPath, method, path: `/v1.50${path}`,
+        headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {},
+      }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          const json = res.headers['content-type'] === 'application/json' && text ? JSON.parse(text) as unknown : undefined;
+          resolve({ status: res.statusCode ?? 500, ...(json !== undefined ? { body: json } : { text }) });
+        });
+      });
+      req.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
+        ? new Error(`Cannot connect to the nsnet daemon at unix://${socketPath}. Is the daemon running? (or use --local)`) : e));
+      if (payload) req.write(payload);
+      req.end();
+    }),
+    close: async () => undefined,
+  };
+}
+
+export async function localClient(config: DaemonConfig): Promise<Client> {
+  const d = await Daemon.start(config);
+  const router = buildRouter(d);
+  return {
+    call: (method, path, body) => {
+      const url = new URL(path, 'http://local');
+      return respond(router, { method, path: url.pathname, query: url.searchParams, body });
+    },
+    close: () => d.stop(),
+  };
+}

@@ -1,0 +1,42 @@
+// The daemon's configuration, with Docker's daemon.json names where they exist.
+import type { PoolSpec } from '../ipam/index.js';
+
+export interface BridgeConfig {
+  /** Device of the default "bridge" network (Docker's docker0); nsnet0 so nsnet can live beside Docker. */
+  name: string;
+  /** Docker's "bip"/"fixed-cidr": the default network's subnet; omitted = first free default pool. */
+  subnet?: string;
+  gateway?: string;
+  mtu: number;
+  icc: boolean;
+  masquerade: boolean;
+  hostBindingIPv4: string;
+}
+
+export interface DaemonConfig {
+  dataDir: string;
+  runDir: string;
+  socket: string;
+  bridge: BridgeConfig;
+  defaultPools?: PoolSpec[];
+  /** Name of the network "default" resolves to. */
+  defaultNetwork: string;
+}
+
+export function daemonConfig(partial: Partial<Omit<DaemonConfig, 'bridge'>> & { bridge?: Partial<BridgeConfig> } = {}): DaemonConfig {
+  return {
+    dataDir: partial.dataDir ?? '/var/lib/nsnet',
+    runDir: partial.runDir ?? '/run/netns',
+    socket: partial.socket ?? '/run/nsnet.sock',
+    defaultNetwork: partial.defaultNetwork ?? 'bridge',
+    ...(partial.defaultPools ? { defaultPools: partial.defaultPools } : {}),
+    bridge: {
+      name: 'nsnet0',
+      mtu: 1500,
+      icc: true,
+      masquerade: true,
+      hostBindingIPv4: '0.0.0.0',
+      ...partial.bridge,
+    },
+  };
+}

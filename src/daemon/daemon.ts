@@ -1,0 +1,416 @@
+// The daemon layer: the seed's container network lifecycle on top of the
+// controller. The caller runs the processes; nsnet gives each container its
+// sandbox, endpoints and records, persisted across restarts.
+import { Controller, type Network } from '../controller/controller.js';
+import { findUnique, newId } from '../controller/ids.js';
+import type { SandboxOptions } from '../controller/types.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { cidrContains, parseIP } from '../ip/addr.js';
+import { Store } from '../store/store.js';
+import type { DaemonConfig } from './config.js';
+import {
+  errAlreadyConnected, errInvalid, errNameInUse, errNoSuchContainer, errNotConnected, errNotRunning, errRunningRemove, errSharedNetwork,
+} from './errors.js';
+import { initNetworkController } from './init.js';
+import { emptyEndpointSettings, type ContainerRecord, type EndpointSettings } from './types.js';
+import { ForbiddenError } from '../errors.js';
+
+export interface ContainerCreateRequest {
+  Hostname?: string;
+  Domainname?: string;
+  Image?: string;
+  Cmd?: string[] | string | null;
+  Labels?: Record<string, string> | null;
+  ExposedPorts?: Record<string, object> | null;
+  HostConfig?: Partial<ContainerRecord['HostConfig']> | null;
+  NetworkingConfig?: { EndpointsConfig?: Record<string, Partial<EndpointSettings> | null> | null } | null;
+  [k: string]: unknown;
+}
+
+const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const now = () => new Date().toISOString();
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+export class Daemon {
+  readonly containers = new Map<string, ContainerRecord>();
+  private readonly locks = new Map<string, Promise<unknown>>();
+
+  private constructor(readonly config: DaemonConfig, readonly controller: Controller) {}
+
+  /** Restores containers, keeps running ones' sandboxes (live restore), starts the controller. */
+  static async start(config: DaemonConfig): Promise<Daemon> {
+    const peek = new Store(config.dataDir);
+    const saved = peek.all<ContainerRecord>('container');
+    peek.close();
+    const active = saved.filter((r) => r.State.Running && !r.HostConfig.NetworkMode.startsWith('container:')).map((r) => r.Id);
+    const controller = await initNetworkController(config, active);
+    const d = new Daemon(config, controller);
+    for (const r of saved) d.containers.set(r.Id, r);
+    // Containers whose sandbox did not survive are no longer running.
+    for (const r of saved) {
+      if (!r.State.Running) continue;
+      const mode = r.HostConfig.NetworkMode;
+      const alive = mode.startsWith('container:')
+        ? d.containers.get(r.NetworkSettings.SandboxID ? d.ownerOfSandbox(r.NetworkSettings.SandboxID) ?? '' : '')?.State.Running
+        : !!controller.sandboxByContainer(r.Id);
+      if (!alive) d.markStopped(r);
+    }
+    return d;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.allSettled([...this.locks.values()]);
+    await this.controller.stop();
+  }
+
+  private ownerOfSandbox(sandboxId: string): string | undefined {
+    return this.controller.sandbox(sandboxId)?.containerId;
+  }
+
+  private save(r: ContainerRecord): void {
+    this.controller.store.put('container', r.Id, r);
+  }
+
+  private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(id) ?? Promise.resolve();
+    const next = prev.then(fn, fn);
+    this.locks.set(id, next.catch(() => undefined));
+    return next;
+  }
+
+  // ---- lookup -----------------------------------------------------------------
+
+  container(term: string): ContainerRecord {
+    const t = term.startsWith('/') ? term.slice(1) : term;
+    try {
+      const hit = findUnique([...this.containers.values()].map((r) => ({ id: r.Id, name: r.Name.slice(1) })), t, 'container');
+      return this.containers.get(hit.id)!;
+    } catch (e) {
+      if (e instanceof NotFoundError) throw errNoSuchContainer(term);
+      throw e;
+    }
+  }
+
+  network(term: string): Network {
+    return this.controller.network(term === 'default' ? this.config.defaultNetwork : term);
+  }
+
+  /** `default` (and `bridge`) mean the daemon's default network; other modes name a network. */
+  private modeNetwork(mode: string): string {
+    if (!mode || mode === 'default') return this.config.defaultNetwork;
+    return mode;
+  }
+
+  // ---- create / remove --------------------------------------------------------
+
+  createContainer(name: string | undefined, req: ContainerCreateRequest): ContainerRecord {
+    if (name && !NAME_RE.test(name)) throw errInvalid(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const id = newId();
+    const cname = name ? name.replace(/^\//, '') : `nsnet_${id.slice(0, 8)}`;
+    const clash = [...this.containers.values()].find((r) => r.Name === `/${cname}`);
+    if (clash) throw errNameInUse(cname, clash.Id);
+    const hc = req.HostConfig ?? {};
+    const mode = hc.NetworkMode || 'default';
+    const networks: Record<string, EndpointSettings> = {};
+    if (mode.startsWith('container:')) {
+      this.container(mode.slice('container:'.length));
+      if (req.NetworkingConfig?.EndpointsConfig && Object.keys(req.NetworkingConfig.EndpointsConfig).length)
+        throw errSharedNetwork();
+    } else {
+      const requested = Object.entries(req.NetworkingConfig?.EndpointsConfig ?? {});
+      if (!requested.length) requested.push([this.modeNetwork(mode), {}]);
+      for (const [term, cfg] of requested) {
+        const net = this.network(term === 'default' ? this.modeNetwork(mode) : term);
+        if (mode === 'host' && net.type !== 'host') throw errSharedNetwork();
+        networks[net.name] = this.endpointConfig(net, cfg ?? {});
+      }
+      const modeNet = this.network(this.modeNetwork(mode));
+      if (!networks[modeNet.name] && mode !== 'default') networks[modeNet.name] = this.endpointConfig(modeNet, {});
+    }
+    const cmd = req.Cmd == null ? null : Array.isArray(req.Cmd) ? req.Cmd : [req.Cmd];
+    const rec: ContainerRecord = {
+      Id: id,
+      Name: `/${cname}`,
+      Created: now(),
+      Image: req.Image ?? '',
+      Path: cmd?.[0] ?? '',
+      Args: cmd?.slice(1) ?? [],
+      State: { Status: 'created', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 0, Error: '', StartedAt: ZERO_TIME, FinishedAt: ZERO_TIME },
+      Config: {
+        ...req,
+        Hostname: req.Hostname || id.slice(0, 12),
+        Domainname: req.Domainname ?? '',
+        Image: req.Image ?? '',
+        Cmd: cmd,
+        Labels: req.Labels ?? {},
+        ...(req.ExposedPorts ? { ExposedPorts: req.ExposedPorts } : {}),
+      },
+      HostConfig: {
+        ...hc,
+        NetworkMode: mode,
+        PortBindings: hc.PortBindings ?? {},
+        Dns: hc.Dns ?? [],
+        DnsSearch: hc.DnsSearch ?? [],
+        DnsOptions: hc.DnsOptions ?? [],
+        ExtraHosts: hc.ExtraHosts ?? null,
+      },
+      NetworkSettings: { SandboxID: '', SandboxKey: '', Ports: {}, Networks: networks },
+    };
+    delete (rec.Config as Record<string, unknown>)['HostConfig'];
+    delete (rec.Config as Record<string, unknown>)['NetworkingConfig'];
+    this.containers.set(id, rec);
+    this.save(rec);
+    return rec;
+  }
+
+  /** Validates a requested endpoint configuration against its network (the seed's stopped-container connect). */
+  private endpointConfig(net: Network, cfg: Partial<EndpointSettings>): EndpointSettings {
+    const info = net.info();
+    const want4 = cfg.IPAMConfig?.IPv4Address;
+    const want6 = cfg.IPAMConfig?.IPv6Address;
+    for (const [addr, pools, v6] of [[want4, info.pools4, false], [want6, info.pools6, true]] as const) {
+      if (!addr) continue;
+      let ip;
+      try { ip = parseIP(addr); } catch { throw errInvalid(`invalid IPv${v6 ? 6 : 4} address: ${addr}`); }
+      if ((ip.family === 6) !== v6) throw errInvalid(`invalid IPv${v6 ? 6 : 4} address: ${addr}`);
+      if (!info.ipam.config.some((c) => c.Subnet))
+        throw errInvalid('user specified IP address is supported only when connecting to networks with user configured subnets');
+      if (!pools.some((p) => cidrContains(p.subnet, addr))) throw errInvalid(`no configured subnet or ip-range contain the IP address ${addr}`);
+    }
+    return {
+      ...emptyEndpointSettings(),
+      IPAMConfig: cfg.IPAMConfig ? { ...cfg.IPAMConfig } : null,
+      Links: cfg.Links ?? null,
+      Aliases: cfg.Aliases ?? null,
+      MacAddress: cfg.MacAddress ?? '',
+      DriverOpts: cfg.DriverOpts ?? null,
+      ...(cfg.GwPriority !== undefined ? { GwPriority: cfg.GwPriority } : {}),
+      NetworkID: info.id,
+    };
+  }
+
+  removeContainer(term: string, force = false): Promise<void> {
+    const rec = this.container(term);
+    return this.locked(rec.Id, async () => {
+      if (rec.State.Running) {
+        if (!force) throw errRunningRemove(rec.Id);
+        await this.releaseNetwork(rec);
+        this.markStopped(rec);
+      }
+      this.containers.delete(rec.Id);
+      this.controller.store.delete('container', rec.Id);
+    });
+  }
+
+  // ---- start / stop -----------------------------------------------------------
+
+  startContainer(term: string): Promise<ContainerRecord> {
+    const rec = this.container(term);
+    return this.locked(rec.Id, async () => {
+      if (rec.State.Running) return rec;
+      await this.initializeNetworking(rec);
+      rec.State = { ...rec.State, Status: 'running', Running: true, StartedAt: now(), FinishedAt: ZERO_TIME, ExitCode: 0 };
+      this.save(rec);
+      return rec;
+    });
+  }
+
+  stopContainer(term: string): Promise<boolean> {
+    const rec = this.container(term);
+    return this.locked(rec.Id, async () => {
+      if (!rec.State.Running) return false;
+      await this.releaseNetwork(rec);
+      this.markStopped(rec);
+      return true;
+    });
+  }
+
+  async restartContainer(term: string): Promise<void> {
+    await this.stopContainer(term);
+    await this.startContainer(term);
+  }
+
+  async killContainer(term: string): Promise<void> {
+    const rec = this.container(term);
+    if (!rec.State.Running) throw errNotRunning(rec.Id);
+    await this.stopContainer(term);
+    rec.State.ExitCode = 137;
+    this.save(rec);
+  }
+
+  private markStopped(rec: ContainerRecord): void {
+    rec.State = { ...rec.State, Status: 'exited', Running: false, Pid: 0, FinishedAt: now() };
+    rec.NetworkSettings.SandboxID = '';
+    rec.NetworkSettings.SandboxKey = '';
+    for (const s of Object.values(rec.NetworkSettings.Networks)) clearOperational(s);
+    this.save(rec);
+  }
+
+  /** The seed's initializeNetworking. */
+  private async initializeNetworking(rec: ContainerRecord): Promise<void> {
+    const mode = rec.HostConfig.NetworkMode;
+    if (mode.startsWith('container:')) {
+      const other = this.container(mode.slice('container:'.length));
+      if (!other.State.Running) throw new ForbiddenError(`cannot join network of a non running container: ${other.Id}`, 'ENOTRUNNING');
+      const sb = this.controller.sandboxByContainer(other.Id);
+      if (!sb) throw new NotFoundError(`container ${other.Id} has no network sandbox`);
+      rec.NetworkSettings.SandboxID = sb.id;
+      rec.NetworkSettings.SandboxKey = sb.key;
+      return;
+    }
+    await this.allocateNetwork(rec);
+  }
+
+  /** The seed's allocateNetwork. */
+  private async allocateNetwork(rec: ContainerRecord): Promise<void> {
+    await this.controller.sandboxDestroy(rec.Id);
+    const mode = rec.HostConfig.NetworkMode;
+    const nets = rec.NetworkSettings.Networks;
+    if (!Object.keys(nets).length) {
+      // updateContainerNetworkSettings: "default" is stored under the default network's real name.
+      const n = this.network(this.modeNetwork(mode));
+      nets[n.name] = { ...emptyEndpointSettings(), NetworkID: n.id };
+    }
+    const defaultName = this.network(this.modeNetwork(mode)).name;
+    const order = [...(nets[defaultName] ? [defaultName] : []), ...Object.keys(nets).filter((k) => k !== defaultName)];
+    try {
+      for (const name of order) {
+        const s = nets[name]!;
+        clearOperational(s);
+        await this.connectToNetwork(rec, name, s);
+      }
+      if (!this.controller.sandboxByContainer(rec.Id)) await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec));
+    } catch (e) {
+      await this.controller.sandboxDestroy(rec.Id).catch(() => undefined);
+      for (const s of Object.values(nets)) clearOperational(s);
+      throw e;
+    }
+    const sb = this.controller.sandboxByContainer(rec.Id)!;
+    rec.NetworkSettings.SandboxID = sb.id;
+    rec.NetworkSettings.SandboxKey = sb.key;
+  }
+
+  private sandboxOptions(rec: ContainerRecord): SandboxOptions {
+    const o: SandboxOptions = { hostname: rec.Config.Hostname, domainname: rec.Config.Domainname };
+    if (rec.HostConfig.Dns.length) o.dns = rec.HostConfig.Dns;
+    if (rec.HostConfig.DnsSearch.length) o.dnsSearch = rec.HostConfig.DnsSearch;
+    if (rec.HostConfig.DnsOptions.length) o.dnsOptions = rec.HostConfig.DnsOptions;
+    if (rec.HostConfig.ExtraHosts?.length) {
+      o.extraHosts = rec.HostConfig.ExtraHosts.map((h) => {
+        const i = h.indexOf(':');
+        if (i < 0) throw errInvalid(`invalid extra host: ${h}`);
+        return { name: h.slice(0, i), ip: h.slice(i + 1) };
+      });
+    }
+    if (rec.HostConfig.NetworkMode === 'host') o.useHostNamespace = true;
+    return o;
+  }
+
+  /** The seed's connectToNetwork: find the network, get or make the sandbox, create and join the endpoint. */
+  private async connectToNetwork(rec: ContainerRecord, term: string, s: EndpointSettings): Promise<void> {
+    const net = this.network(term);
+    const sb = this.controller.sandboxByContainer(rec.Id) ?? (await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec)));
+    const name = rec.Name.slice(1);
+    const ep = net.createEndpoint(name, {
+      ...(s.IPAMConfig?.IPv4Address ? { ipv4Address: s.IPAMConfig.IPv4Address } : {}),
+      ...(s.IPAMConfig?.IPv6Address ? { ipv6Address: s.IPAMConfig.IPv6Address } : {}),
+      ...(s.MacAddress ? { macAddress: s.MacAddress } : {}),
+      aliases: s.Aliases ?? [],
+    });
+    try {
+      await ep.join(sb);
+    } catch (e) {
+      await ep.delete().catch(() => undefined);
+      throw e;
+    }
+    const info = net.info();
+    const e = ep.info();
+    s.NetworkID = info.id;
+    s.EndpointID = e.id;
+    s.MacAddress = e.mac ?? '';
+    if (e.ipv4) {
+      s.IPAddress = e.ipv4.split('/')[0]!;
+      s.IPPrefixLen = Number(e.ipv4.split('/')[1]);
+      s.Gateway = info.internal ? '' : info.pools4[0]?.gateway ?? '';
+    }
+    if (e.ipv6) {
+      s.GlobalIPv6Address = e.ipv6.split('/')[0]!;
+      s.GlobalIPv6PrefixLen = Number(e.ipv6.split('/')[1]);
+      s.IPv6Gateway = info.internal ? '' : info.pools6[0]?.gateway ?? '';
+    }
+    const userDefined = !['bridge', 'host', 'none'].includes(info.name);
+    s.DNSNames = userDefined ? [name, ...(s.Aliases ?? []), rec.Id.slice(0, 12)] : null;
+  }
+
+  /** Stop: the sandbox goes with every endpoint; the requested configuration stays for the next start. */
+  private async releaseNetwork(rec: ContainerRecord): Promise<void> {
+    if (!rec.HostConfig.NetworkMode.startsWith('container:')) await this.controller.sandboxDestroy(rec.Id);
+  }
+
+  // ---- network connect / disconnect --------------------------------------------
+
+  connect(networkTerm: string, containerTerm: string, cfg: Partial<EndpointSettings> = {}): Promise<void> {
+    const rec = this.container(containerTerm);
+    const net = this.network(networkTerm);
+    return this.locked(rec.Id, async () => {
+      const mode = rec.HostConfig.NetworkMode;
+      if (mode.startsWith('container:') || (mode === 'host') !== (net.type === 'host')) {
+        if (net.type === 'host' || mode === 'host')
+          throw new ForbiddenError('container cannot be disconnected from host network or connected to host network', 'EHOSTMODE');
+        throw errSharedNetwork();
+      }
+      if (rec.NetworkSettings.Networks[net.name]) throw errAlreadyConnected(rec.Name.slice(1), net.name);
+      const settings = this.endpointConfig(net, cfg);
+      if (rec.State.Running) await this.connectToNetwork(rec, net.id, settings);
+      rec.NetworkSettings.Networks[net.name] = settings;
+      this.save(rec);
+    });
+  }
+
+  async disconnect(networkTerm: string, containerTerm: string, force = false): Promise<void> {
+    const net = this.network(networkTerm);
+    let rec: ContainerRecord;
+    try {
+      rec = this.container(containerTerm);
+    } catch (e) {
+      // Forced: remove an endpoint whose container is already gone.
+      const stray = force ? net.endpoints().find((x) => x.name === containerTerm) : undefined;
+      if (!stray) throw e;
+      await stray.delete(true);
+      return;
+    }
+    return this.locked(rec.Id, async () => {
+      const s = rec.NetworkSettings.Networks[net.name];
+      if (!s) throw errNotConnected(rec.Name.slice(1), net.name);
+      if (rec.HostConfig.NetworkMode === 'host' && net.type === 'host' && !force)
+        throw new ForbiddenError('container cannot be disconnected from host network or connected to host network', 'EHOSTMODE');
+      if (rec.State.Running && s.EndpointID) {
+        const ep = net.endpoints().find((x) => x.id === s.EndpointID);
+        if (ep) await ep.delete(true);
+      }
+      delete rec.NetworkSettings.Networks[net.name];
+      this.save(rec);
+    });
+  }
+
+  /** The namespace path a command must enter to run "inside" the container. */
+  execTarget(term: string): string {
+    const rec = this.container(term);
+    if (!rec.State.Running) throw errNotRunning(rec.Id);
+    if (!rec.NetworkSettings.SandboxKey) throw new InvalidInputError(`container ${rec.Name.slice(1)} has no network namespace`);
+    return rec.NetworkSettings.SandboxKey;
+  }
+}
+
+function clearOperational(s: EndpointSettings): void {
+  s.EndpointID = '';
+  s.Gateway = '';
+  s.IPAddress = '';
+  s.IPPrefixLen = 0;
+  s.IPv6Gateway = '';
+  s.GlobalIPv6Address = '';
+  s.GlobalIPv6PrefixLen = 0;
+  if (!s.IPAMConfig) s.MacAddress = '';
+  s.DNSNames = null;
+}
+

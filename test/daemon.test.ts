@@ -1,0 +1,156 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { daemonConfig, type DaemonConfig } from '../src/daemon/config.js';
+import { Daemon } from '../src/daemon/daemon.js';
+import { createNetwork, removeNetwork } from '../src/daemon/networks.js';
+import { gate, ipAddrs, ipLinks, nsName, tcpEcho, tempDir, uniq } from './helpers.js';
+
+describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () => {
+  const dir = tempDir('daemon');
+  let config: DaemonConfig;
+  let d: Daemon;
+
+  beforeAll(async () => {
+    config = daemonConfig({ dataDir: dir.path, bridge: { name: uniq('dflt'), subnet: '10.34.0.0/24' } });
+    d = await Daemon.start(config);
+  });
+
+  afterAll(async () => {
+    for (const c of [...d.containers.values()]) await d.removeContainer(c.Id, true);
+    for (const n of d.controller.networks()) if (n.type === 'bridge') await n.delete();
+    await d.stop();
+    dir.remove();
+  });
+
+  const userNet = (subnet: string) => createNetwork(d.controller, { Name: uniq('un'), Options: { 'com.docker.network.bridge.name': uniq('ub') }, IPAM: { Config: [{ Subnet: subnet }] } });
+
+  it('start creates none and host, and recreates bridge from the config', async () => {
+    const names = d.controller.networks().map((n) => `${n.name}:${n.type}`).sort();
+    expect(names).toEqual(expect.arrayContaining(['bridge:bridge', 'host:host', 'none:null']));
+    const bridge = d.controller.networkByName('bridge')!.info();
+    expect(bridge.pools4[0]!.subnet).toBe('10.34.0.0/24');
+    expect(bridge.options['com.docker.network.bridge.default_bridge']).toBe('true');
+    const before = bridge.id;
+    await d.stop();
+    d = await Daemon.start(config);
+    expect(d.controller.networkByName('bridge')!.id).not.toBe(before); // deleted and recreated
+    expect(d.controller.networkByName('none')).toBeDefined();
+  });
+
+  it('network create: predefined names refused, duplicates refused, empty driver means the default, IPAM checked', async () => {
+    for (const name of ['bridge', 'host', 'none', 'default'])
+      await expect(createNetwork(d.controller, { Name: name })).rejects.toMatchObject({ code: 'EPREDEFINED', message: `operation is not permitted on predefined ${name} network ` });
+    const n = await userNet('10.34.1.0/24');
+    expect(n.type).toBe('bridge');
+    await expect(createNetwork(d.controller, { Name: n.name })).rejects.toMatchObject({ code: 'ENETWORKEXISTS' });
+    await expect(createNetwork(d.controller, { Name: uniq('x'), IPAM: { Config: [{ Subnet: '10.34.1.0/25' }] } })).rejects.toMatchObject({ code: 'POOL_OVERLAP' });
+    await expect(createNetwork(d.controller, { Name: uniq('x'), IPAM: { Config: [{ Subnet: '10.34.2.0/24', Gateway: '10.34.3.1' }] } })).rejects.toMatchObject({ code: 'EINVALIDINPUT' });
+    await expect(removeNetwork(d.controller, 'bridge')).rejects.toMatchObject({ message: 'bridge is a pre-defined network and cannot be removed' });
+    await removeNetwork(d.controller, n.name);
+  });
+
+  it('default mode resolves to the default network, stored under its real name', async () => {
+    const c = d.createContainer(uniq('c'), { Image: 'x' });
+    expect(c.HostConfig.NetworkMode).toBe('default');
+    expect(Object.keys(c.NetworkSettings.Networks)).toEqual(['bridge']);
+    await d.startContainer(c.Id);
+    const s = c.NetworkSettings.Networks['bridge']!;
+    expect(s.IPAddress).toMatch(/^10\.34\.0\.\d+$/);
+    expect(s.Gateway).toBe('10.34.0.1');
+    expect(s.EndpointID).toHaveLength(64);
+    expect(c.NetworkSettings.SandboxKey).toMatch(/^\/run\/netns\//);
+    expect(c.NetworkSettings.SandboxID).toBe(d.controller.sandboxByContainer(c.Id)!.id);
+    await d.stopContainer(c.Id);
+    expect(c.NetworkSettings.SandboxKey).toBe('');
+    expect(c.NetworkSettings.Networks['bridge']!.IPAddress).toBe('');
+  });
+
+  it('none mode: a sandbox with loopback only', async () => {
+    const c = d.createContainer(uniq('c'), { HostConfig: { NetworkMode: 'none' } });
+    await d.startContainer(c.Id);
+    expect(ipLinks(nsName(c.NetworkSettings.SandboxKey)).map((l) => l.ifname)).toEqual(['lo']);
+    expect(Object.keys(c.NetworkSettings.Networks)).toEqual(['none']);
+    await d.stopContainer(c.Id);
+  });
+
+  it('host mode: the host namespace, no interface made', async () => {
+    const c = d.createContainer(uniq('c'), { HostConfig: { NetworkMode: 'host' } });
+    // Other test files make links in the host too: count only this daemon's.
+    const mine = () => ipLinks().filter((l) => l.group === String(d.controller.ownership.live)).length;
+    const links = mine();
+    await d.startContainer(c.Id);
+    expect(c.NetworkSettings.SandboxKey).toBe(`/proc/${process.pid}/ns/net`);
+    expect(c.NetworkSettings.Networks['host']!.EndpointID).toHaveLength(64);
+    expect(mine()).toBe(links);
+    const n = await userNet('10.34.4.0/24');
+    await expect(d.connect(n.id, c.Id)).rejects.toMatchObject({ code: 'EHOSTMODE' });
+    await d.stopContainer(c.Id);
+    await n.delete();
+  });
+
+  it('container:<id> mode joins the other container’s sandbox', async () => {
+    const a = d.createContainer(uniq('a'), {});
+    const b = d.createContainer(uniq('b'), { HostConfig: { NetworkMode: `container:${a.Name.slice(1)}` } });
+    await expect(d.startContainer(b.Id)).rejects.toMatchObject({ message: expect.stringMatching(/non running container/) });
+    await d.startContainer(a.Id);
+    await d.startContainer(b.Id);
+    expect(b.NetworkSettings.SandboxKey).toBe(a.NetworkSettings.SandboxKey);
+    expect(b.NetworkSettings.Networks).toEqual({});
+    await expect(d.connect('bridge', b.Id)).rejects.toMatchObject({ code: 'ESHAREDNETNS' });
+    await d.stopContainer(b.Id);
+    await d.stopContainer(a.Id);
+  });
+
+  it('connect on a stopped container stores (and validates) the config for the next start', async () => {
+    const n = await userNet('10.34.5.0/24');
+    const c = d.createContainer(uniq('c'), {});
+    await expect(d.connect(n.id, c.Id, { IPAMConfig: { IPv4Address: '10.99.0.9' } })).rejects.toMatchObject({ message: expect.stringMatching(/no configured subnet/) });
+    await d.connect(n.name, c.Id, { IPAMConfig: { IPv4Address: '10.34.5.77' }, Aliases: ['web'] });
+    expect(c.NetworkSettings.Networks[n.name]!.IPAMConfig?.IPv4Address).toBe('10.34.5.77');
+    expect(c.NetworkSettings.Networks[n.name]!.IPAddress).toBe('');
+    await expect(d.connect(n.name, c.Id)).rejects.toMatchObject({ code: 'EENDPOINTEXISTS' });
+    await d.startContainer(c.Id);
+    expect(c.NetworkSettings.Networks[n.name]!.IPAddress).toBe('10.34.5.77');
+    expect(c.NetworkSettings.Networks[n.name]!.DNSNames).toEqual([c.Name.slice(1), 'web', c.Id.slice(0, 12)]);
+    // The default network is connected first: eth0 on bridge, eth1 on the user network.
+    expect(ipAddrs(nsName(c.NetworkSettings.SandboxKey), 'eth0')[0]).toMatch(/^10\.34\.0\./);
+    expect(ipAddrs(nsName(c.NetworkSettings.SandboxKey), 'eth1')).toEqual(['10.34.5.77/24']);
+    await d.removeContainer(c.Id, true);
+    await n.delete();
+  });
+
+  it('connect on a running container connects now; disconnect removes it', async () => {
+    const n = await userNet('10.34.6.0/24');
+    const c = d.createContainer(uniq('c'), {});
+    await d.startContainer(c.Id);
+    await d.connect(n.id, c.Name.slice(1));
+    expect(ipAddrs(nsName(c.NetworkSettings.SandboxKey), 'eth1')).toEqual(['10.34.6.2/24']);
+    await d.disconnect(n.name, c.Id);
+    expect(ipLinks(nsName(c.NetworkSettings.SandboxKey)).map((l) => l.ifname)).not.toContain('eth1');
+    expect(c.NetworkSettings.Networks[n.name]).toBeUndefined();
+    await expect(d.disconnect(n.name, c.Id)).rejects.toMatchObject({ code: 'ENOTCONNECTED' });
+    await d.removeContainer(c.Id, true);
+    await n.delete();
+  });
+
+  it('a daemon restart keeps running containers’ networking (live restore)', async () => {
+    const n = await userNet('10.34.7.0/24');
+    const a = d.createContainer(uniq('a'), { HostConfig: { NetworkMode: n.name } });
+    const b = d.createContainer(uniq('b'), { HostConfig: { NetworkMode: n.name } });
+    const stopped = d.createContainer(uniq('s'), { HostConfig: { NetworkMode: n.name } });
+    await d.startContainer(a.Id);
+    await d.startContainer(b.Id);
+    await d.stop();
+    d = await Daemon.start(config);
+    const a2 = d.container(a.Id);
+    const b2 = d.container(b.Id);
+    expect(a2.State.Running).toBe(true);
+    expect(d.container(stopped.Id).State.Running).toBe(false);
+    const bip = b2.NetworkSettings.Networks[n.name]!.IPAddress;
+    expect(await tcpEcho(nsName(b2.NetworkSettings.SandboxKey), bip, nsName(a2.NetworkSettings.SandboxKey), 'after restart')).toBe('echo:after restart');
+    await d.stopContainer(a.Id);
+    await d.startContainer(a.Id);
+    expect(a2.NetworkSettings.Networks[n.name]!.IPAddress).not.toBe(bip);
+    for (const x of [a, b, stopped]) await d.removeContainer(x.Id, true);
+    await d.controller.network(n.id).delete();
+  });
+});

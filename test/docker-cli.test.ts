@@ -1,0 +1,140 @@
+// The real docker CLI (client only) driving a running `nsnet daemon`.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { gate, tempDir, uniq } from './helpers.js';
+
+const dockerBin = spawnSync('docker', ['--version']).status === 0;
+const why = !gate.ok ? gate.why : !dockerBin ? 'needs the docker CLI on PATH' : '';
+
+describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
+  const dir = tempDir('dcli');
+  const socket = `${dir.path}/nsnet.sock`;
+  const bridgeName = uniq('dk');
+  let daemon: ChildProcess;
+
+  const docker = (...args: string[]) => {
+    const r = spawnSync('docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: `unix://${socket}` } });
+    return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+  };
+  const nsnet = (...args: string[]) => spawnSync(process.execPath, ['bin/nsnet.js', '--socket', socket, ...args], { encoding: 'utf8' });
+
+  beforeAll(async () => {
+    daemon = spawn(process.execPath, ['bin/nsnet.js', 'daemon', '--socket', socket, '--data-dir', `${dir.path}/data`, '--bridge-name', bridgeName, '--bridge-subnet', '10.35.0.0/24'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 100));
+    expect(existsSync(socket)).toBe(true);
+  });
+
+  afterAll(async () => {
+    for (const c of docker('ps', '-aq').out.split('\n').filter(Boolean)) docker('rm', '-f', c);
+    docker('network', 'prune', '-f');
+    daemon.kill('SIGTERM');
+    await new Promise((r) => daemon.once('exit', r));
+    // The default bridge stays with the daemon's state, as docker0 does: remove it here.
+    spawnSync('ip', ['link', 'del', bridgeName]);
+    dir.remove();
+  });
+
+  it('answers ping and version the way the CLI expects', () => {
+    const v = docker('version', '--format', '{{.Server.APIVersion}} {{.Server.Os}}');
+    expect(v.code).toBe(0);
+    expect(v.out).toBe('1.50 linux');
+  });
+
+  it('network create with every IPAM flag, options and labels; inspect shows them', () => {
+    const name = uniq('n');
+    const br = uniq('b');
+    const r = docker('network', 'create', '--subnet', '10.35.1.0/24', '--gateway', '10.35.1.254', '--ip-range', '10.35.1.128/25',
+      '--aux-address', 'printer=10.35.1.5', '--internal', '-o', `com.docker.network.bridge.name=${br}`, '-o', 'com.docker.network.driver.mtu=1400', '--label', 'team=net', name);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^[0-9a-f]{64}$/);
+    const [n] = JSON.parse(docker('network', 'inspect', name).out) as Record<string, unknown>[];
+    expect(n).toMatchObject({
+      Name: name, Driver: 'bridge', Scope: 'local', Internal: true,
+      IPAM: { Driver: 'default', Config: [{ Subnet: '10.35.1.0/24', IPRange: '10.35.1.128/25', Gateway: '10.35.1.254', AuxiliaryAddresses: { printer: '10.35.1.5' } }] },
+      Options: { 'com.docker.network.bridge.name': br, 'com.docker.network.driver.mtu': '1400' }, Labels: { team: 'net' },
+    });
+    const link = JSON.parse(execFileSync('ip', ['-j', 'link', 'show', br], { encoding: 'utf8' })) as { mtu: number }[];
+    expect(link[0]!.mtu).toBe(1400);
+    expect(docker('network', 'rm', name).out).toBe(name);
+  });
+
+  it('ls with filters', () => {
+    const a = uniq('fa');
+    const b = uniq('fb');
+    docker('network', 'create', '--label', 'tier=front', '-o', `com.docker.network.bridge.name=${uniq('b')}`, a);
+    docker('network', 'create', '--label', 'tier=back', '-o', `com.docker.network.bridge.name=${uniq('b')}`, b);
+    const names = (...f: string[]) => docker('network', 'ls', '--format', '{{.Name}}', ...f.flatMap((x) => ['--filter', x])).out.split('\n').filter(Boolean).sort();
+    expect(names('label=tier=front')).toEqual([a]);
+    expect(names('label=tier')).toEqual([a, b].sort());
+    expect(names(`name=${a}`)).toEqual([a]);
+    expect(names('driver=null')).toEqual(['none']);
+    expect(names('type=builtin')).toEqual(['bridge', 'host', 'none']);
+    expect(names('type=custom', 'label=tier')).toEqual([a, b].sort());
+    expect(names('dangling=true', 'label=tier')).toEqual([a, b].sort());
+    const id = docker('network', 'inspect', '-f', '{{.Id}}', a).out;
+    expect(names(`id=${id.slice(0, 10)}`)).toEqual([a]);
+    expect(docker('network', 'ls').out.split('\n')[0]).toMatch(/^NETWORK ID\s+NAME\s+DRIVER\s+SCOPE$/);
+    expect(docker('network', 'rm', id.slice(0, 12), b).code).toBe(0);
+  });
+
+  it('errors exactly as Docker gives them', () => {
+    const name = uniq('e');
+    docker('network', 'create', '-o', `com.docker.network.bridge.name=${uniq('b')}`, name);
+    expect(docker('network', 'create', name).err).toBe(`Error response from daemon: network with name ${name} already exists`);
+    expect(docker('network', 'create', 'bridge').err).toBe('Error response from daemon: operation is not permitted on predefined bridge network');
+    expect(docker('network', 'inspect', 'nosuchnet').err).toBe('Error response from daemon: network nosuchnet not found');
+    expect(docker('network', 'rm', 'host').err).toContain('host is a pre-defined network and cannot be removed');
+    // Ambiguous ID prefix: 17 networks guarantee two that share a first hex digit.
+    const extra = Array.from({ length: 14 }, () => uniq('am'));
+    for (const x of extra) docker('network', 'create', '-o', `com.docker.network.bridge.name=${uniq('b')}`, x);
+    const ids = docker('network', 'ls', '-q', '--no-trunc').out.split('\n');
+    const first = [...'0123456789abcdef'].find((ch) => ids.filter((i) => i.startsWith(ch)).length > 1)!;
+    const n = ids.filter((i) => i.startsWith(first)).length;
+    expect(docker('network', 'inspect', first).err).toBe(`Error response from daemon: network ${first} is ambiguous (${n} matches found based on ID prefix)`);
+    docker('create', '--network', name, '--name', `${name}-c`, 'img');
+    docker('start', `${name}-c`);
+    expect(docker('network', 'rm', name).err).toMatch(new RegExp(`Error response from daemon: error while removing network: network ${name} id [0-9a-f]{64} has active endpoints`));
+    docker('rm', '-f', `${name}-c`);
+    const pruned = docker('network', 'prune', '-f');
+    expect(pruned.out.split('\n')[0]).toBe('Deleted Networks:');
+    expect(pruned.out).toContain(name);
+    for (const x of extra) expect(pruned.out).toContain(x);
+  });
+
+  it('containers: create, start, connect, disconnect, inspect; traffic checked with nsnet exec', async () => {
+    const net = uniq('cn');
+    const other = uniq('co');
+    docker('network', 'create', '--subnet', '10.35.2.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, net);
+    docker('network', 'create', '--subnet', '10.35.3.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, other);
+    const c1 = uniq('c1');
+    const c2 = uniq('c2');
+    expect(docker('create', '--network', net, '--name', c1, 'alpine').code).toBe(0);
+    expect(docker('run', '-d', '--network', net, '--ip', '10.35.2.50', '--name', c2, 'alpine').code).toBe(0);
+    expect(docker('start', c1).out).toBe(c1);
+    const ip1 = docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, c1).out;
+    expect(ip1).toBe('10.35.2.2');
+    expect(docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, c2).out).toBe('10.35.2.50');
+    expect(docker('inspect', '-f', '{{.NetworkSettings.SandboxKey}}', c1).out).toMatch(/^\/run\/netns\/nsn[0-9a-f]{6}-[0-9a-f]{12}$/);
+    expect(docker('ps', '--format', '{{.Names}}').out.split('\n')).toEqual(expect.arrayContaining([c1, c2]));
+
+    const server = spawn(process.execPath, ['bin/nsnet.js', '--socket', socket, 'exec', c2, '--', 'python3', '-c',
+      "import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('10.35.2.50', 7100)); s.listen(1); print('ready', flush=True)\nc,_=s.accept(); c.sendall(b'pong:'+c.recv(100)); c.close()"], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => server.stdout!.once('data', r));
+    const client = nsnet('exec', c1, '--', 'python3', '-c', "import socket\ns=socket.create_connection(('10.35.2.50', 7100), timeout=5); s.sendall(b'ping'); print(s.recv(100).decode())");
+    server.kill();
+    expect(client.stdout.trim()).toBe('pong:ping');
+
+    expect(docker('network', 'connect', '--ip', '10.35.3.9', other, c1).code).toBe(0);
+    expect(docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${other}").IPAddress}}`, c1).out).toBe('10.35.3.9');
+    expect(nsnet('exec', c1, '--', 'ip', '-br', 'addr', 'show', 'eth1').stdout).toContain('10.35.3.9/24');
+    expect(docker('network', 'connect', other, c1).err).toBe(`Error response from daemon: endpoint with name ${c1} already exists in network ${other}`);
+    expect(docker('network', 'disconnect', other, c1).code).toBe(0);
+    expect(docker('inspect', '-f', '{{len .NetworkSettings.Networks}}', c1).out).toBe('1');
+    const [ni] = JSON.parse(docker('network', 'inspect', net).out) as { Containers: Record<string, { Name: string; IPv4Address: string }> }[];
+    expect(Object.values(ni!.Containers).map((x) => x.Name).sort()).toEqual([c1, c2].sort());
+    expect(docker('stop', c1, c2).code).toBe(0);
+    expect(docker('rm', c1, c2).code).toBe(0);
+    expect(docker('network', 'rm', net, other).code).toBe(0);
+  });
+});
