@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what nsnet needs on Debian (only what is missing), then its npm
+# dependencies (which builds the addon). Shared by the demo and the tests.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if ! command -v node >/dev/null 2>&1; then
+  echo "nsnet needs Node.js >= 20.19 (with npm) on PATH" >&2
+  exit 1
+fi
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("nsnet needs Node.js >= 20.19, found "+process.version); process.exit(1) }'
+
+need=()
+command -v ip >/dev/null 2>&1 || need+=(iproute2)
+command -v nsenter >/dev/null 2>&1 || need+=(util-linux)
+command -v python3 >/dev/null 2>&1 || need+=(python3)
+command -v make >/dev/null 2>&1 || need+=(make)
+command -v g++ >/dev/null 2>&1 || need+=(g++)
+for extra in "$@"; do
+  case "$extra" in
+    nft) command -v nft >/dev/null 2>&1 || need+=(nftables) ;;
+    cni) [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins) ;;
+  esac
+done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing Debian packages: ${need[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+if [ ! -f build/Release/nsnet.node ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  npm ci --no-audit --no-fund
+fi
