@@ -40,6 +40,7 @@ using Completion = Napi::TypedThreadSafeFunction<Engine, Job, completeJob>;
 class Engine {
  public:
   static constexpr int kLanes = 2;
+  static constexpr int kSpinMicros = 200;
 
   explicit Engine(Napi::Env env);
   ~Engine();
@@ -56,6 +57,7 @@ class Engine {
     std::mutex mu;
     std::condition_variable cv;
     std::deque<Job*> queue;
+    std::atomic<int> queued{0};
     std::vector<std::thread> threads;
   };
 
@@ -70,6 +72,7 @@ class Engine {
   size_t pending_ = 0;
   std::atomic<uint64_t> retired_{0};
   std::atomic<uint64_t> executed_{0};
+  std::atomic<uint64_t> kernelNs_{0};  // time spent inside netlink requests
 };
 
 }  // namespace nsnet

@@ -17,6 +17,8 @@ export interface NativeStats {
   cachedNamespaces: number;
   retiredThreads: number;
   executed: number;
+  /** Nanoseconds the lane threads spent executing requests (the bare kernel cost). */
+  execNs: number;
 }
 
 export interface NativeAddon {

@@ -1,0 +1,255 @@
+// The benchmark suite: endpoint latency, churn, sandboxes, scale and soak,
+// with iproute2 and CNI baselines interleaved in the same run.
+// NSNET_BENCH_QUICK=1 runs a short version with the same schema.
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Controller } from '../src/controller/controller.js';
+import * as nl from '../src/netlink/index.js';
+import { CniImpl, cniAvailable } from './impls/cni.js';
+import type { Impl } from './impls/impl.js';
+import { IprouteImpl } from './impls/iproute2.js';
+import { NsnetImpl } from './impls/nsnet.js';
+import { machine, now, summarize, table, writeResult, type Summary } from './stats.js';
+
+const QUICK = process.env.NSNET_BENCH_QUICK === '1';
+const ROUNDS = QUICK ? 25 : 200;
+const CHURN_MS = QUICK ? 700 : 3000;
+const SANDBOX_ROUNDS = QUICK ? 20 : 100;
+const SCALE = QUICK ? 200 : 1000;
+const SOAK = QUICK ? 600 : 10_000;
+const SETTLE_MS = 25;
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const tmp = mkdtempSync(join(tmpdir(), 'nsnet-bench-'));
+
+interface ImplResult {
+  createJoin: Summary;
+  leaveDelete: Summary;
+  churnPerSec: Record<string, number>;
+  sandboxCreate: Summary;
+  sandboxDestroy: Summary;
+}
+
+const log = (s: string) => process.stderr.write(`${s}\n`);
+
+async function latencies(impls: Impl[], sbs: Map<Impl, unknown>): Promise<Map<Impl, { cj: number[]; ld: number[] }>> {
+  const out = new Map(impls.map((i) => [i, { cj: [] as number[], ld: [] as number[] }]));
+  for (let r = 0; r < ROUNDS + 5; r++) {
+    // Rotate the order every round so all share the machine's noise alike.
+    for (let k = 0; k < impls.length; k++) {
+      const impl = impls[(r + k) % impls.length]!;
+      const s = sbs.get(impl);
+      let t = now();
+      const e = await impl.createJoin(s);
+      const cj = now() - t;
+      t = now();
+      await impl.leaveDelete(s, e);
+      const ld = now() - t;
+      if (r >= 5) { out.get(impl)!.cj.push(cj); out.get(impl)!.ld.push(ld); }
+      // Untimed: deferred kernel work finishes, and the machine settles,
+      // before the next implementation's turn (the same gap for every one).
+      await impl.settle?.();
+      await sleep(SETTLE_MS);
+    }
+  }
+  return out;
+}
+
+async function churn(impl: Impl, workers: unknown[], ms: number): Promise<number> {
+  let cycles = 0;
+  const end = now() + ms * 1e6;
+  const t0 = now();
+  await Promise.all(workers.map(async (s) => {
+    while (now() < end) {
+      const e = await impl.createJoin(s);
+      await impl.leaveDelete(s, e);
+      cycles++;
+    }
+  }));
+  return cycles / ((now() - t0) / 1e9);
+}
+
+async function sandboxes(impls: Impl[]): Promise<Map<Impl, { c: number[]; d: number[] }>> {
+  const out = new Map(impls.map((i) => [i, { c: [] as number[], d: [] as number[] }]));
+  for (let r = 0; r < SANDBOX_ROUNDS; r++) {
+    for (let k = 0; k < impls.length; k++) {
+      const impl = impls[(r + k) % impls.length]!;
+      let t = now();
+      const s = await impl.newSandbox(9000 + r);
+      out.get(impl)!.c.push(now() - t);
+      t = now();
+      await impl.destroySandbox(s);
+      out.get(impl)!.d.push(now() - t);
+    }
+  }
+  return out;
+}
+
+async function scale(): Promise<Record<string, unknown>> {
+  const c = await Controller.start({ dataDir: join(tmp, 'scale') });
+  try {
+    const nets = await Promise.all([0, 1, 2, 3].map((i) => c.newNetwork({ name: `scale${i}`, options: { 'com.docker.network.bridge.name': `nsbsc${i}` }, ipam: { config: [{ Subnet: `10.${40 + i}.0.0/20` }] } })));
+    global.gc?.();
+    const rss0 = process.memoryUsage().rss;
+    const per: number[] = [];
+    for (let i = 0; i < SCALE; i++) {
+      const t = now();
+      const sb = await c.newSandbox(`scale-${i}`);
+      const ep = nets[i % 4]!.createEndpoint(`s${i}`);
+      await ep.join(sb);
+      per.push(now() - t);
+    }
+    global.gc?.();
+    const rss1 = process.memoryUsage().rss;
+    const k = Math.max(10, Math.floor(SCALE / 10));
+    const first = summarize(per.slice(0, k)).median_ms;
+    const last = summarize(per.slice(-k)).median_ms;
+    const t = now();
+    for (const s of c.sandboxes()) await s.destroy();
+    const destroyAll = (now() - t) / 1e6;
+    for (const n of nets) await n.delete();
+    return {
+      endpoints: SCALE, networks: 4,
+      firstMedian_ms: first, lastMedian_ms: last, growth: last / first,
+      rssPerEndpoint_kb: (rss1 - rss0) / SCALE / 1024,
+      destroyAll_ms: destroyAll,
+    };
+  } finally {
+    await c.stop();
+  }
+}
+
+function nsnetKernelCounts(c: Controller) {
+  const links = nl.linkList(undefined).then((ls) => ls.filter((l) => l.group === c.ownership.live || l.group === c.ownership.dead).length);
+  let netns = 0;
+  try { netns = readdirSync(c.runDir).filter((n) => n.startsWith(c.ownership.netnsPrefix)).length; } catch { /* none */ }
+  return links.then((l) => ({ links: l, netns }));
+}
+
+async function soak(): Promise<Record<string, unknown>> {
+  const impl = new NsnetImpl(join(tmp, 'soak'), '10.44.0.0/16', 'nsbsoak0');
+  await impl.setup();
+  const c = impl.c;
+  const workers = await Promise.all([0, 1, 2, 3].map((i) => impl.newSandbox(i)));
+  const fds0 = readdirSync('/proc/self/fd').length;
+  const k0 = await nsnetKernelCounts(c);
+  const alloc0 = c.ipam.usage(c.network('bench').info().pools4[0]!.poolId).allocated;
+  let cycles = 0;
+  const t0 = now();
+  await Promise.all(workers.map(async (s) => {
+    while (cycles < SOAK) {
+      cycles++;
+      const e = await impl.createJoin(s);
+      await impl.leaveDelete(s, e);
+    }
+  }));
+  const secs = (now() - t0) / 1e9;
+  await c.reaper.flush();
+  const k1 = await nsnetKernelCounts(c);
+  const leaks = {
+    links: k1.links - k0.links,
+    namespaces: k1.netns - k0.netns,
+    addressAllocations: Number(c.ipam.usage(c.network('bench').info().pools4[0]!.poolId).allocated - alloc0),
+    storeRows: c.store.count('endpoint'),
+    fds: readdirSync('/proc/self/fd').length - fds0,
+    firewallElements: nftElements(),
+  };
+  for (const s of workers) await impl.destroySandbox(s);
+  await impl.teardown();
+  return { cycles, seconds: secs, cyclesPerSec: cycles / secs, leaks };
+}
+
+function nftElements(): number {
+  try {
+    const out = execFileSync('nft', ['-j', 'list', 'ruleset'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const j = JSON.parse(out) as { nftables: Record<string, { table?: string; name?: string }>[] };
+    return j.nftables.filter((e) => Object.values(e).some((v) => (v.table ?? v.name ?? '').startsWith('nsnet'))).length;
+  } catch {
+    return 0;
+  }
+}
+
+async function main(): Promise<void> {
+  if (process.getuid?.() !== 0) throw new Error('the benchmarks need root');
+  const impls: Impl[] = [new NsnetImpl(join(tmp, 'nsnet'), '10.45.0.0/16', 'nsbnsnet0'), new IprouteImpl('nsbi', [46, 0], 'nsbip0')];
+  if (cniAvailable()) impls.push(new CniImpl('nsbc', '10.47.0.0/16', 'nsbcni0', join(tmp, 'cni')));
+  else log('CNI plugins not found (apt-get install containernetworking-plugins): the cni baseline is skipped');
+  const results = new Map<Impl, ImplResult>();
+  try {
+    for (const i of impls) await i.setup();
+    const workers = new Map<Impl, unknown[]>();
+    for (const i of impls) workers.set(i, await Promise.all(Array.from({ length: 8 }, (_, k) => i.newSandbox(k))));
+    log(`latency: ${ROUNDS} rounds, interleaved`);
+    const lat = await latencies(impls, new Map(impls.map((i) => [i, workers.get(i)![0]])));
+    const churnRes = new Map(impls.map((i) => [i, {} as Record<string, number>]));
+    for (const conc of [1, 2, 4, 8]) {
+      for (const i of impls) {
+        log(`churn: ${i.name} with ${conc} in flight`);
+        churnRes.get(i)![String(conc)] = await churn(i, workers.get(i)!.slice(0, conc), CHURN_MS);
+      }
+    }
+    log('sandboxes');
+    const sbx = await sandboxes(impls);
+    for (const i of impls) {
+      for (const s of workers.get(i)!) await i.destroySandbox(s);
+      results.set(i, {
+        createJoin: summarize(lat.get(i)!.cj),
+        leaveDelete: summarize(lat.get(i)!.ld),
+        churnPerSec: Object.fromEntries(Object.entries(churnRes.get(i)!).map(([k, v]) => [k, Math.round(v * 10) / 10])),
+        sandboxCreate: summarize(sbx.get(i)!.c),
+        sandboxDestroy: summarize(sbx.get(i)!.d),
+      });
+    }
+  } finally {
+    for (const i of impls) await i.teardown().catch((e: unknown) => log(`teardown ${i.name}: ${(e as Error).message}`));
+  }
+  log(`scale: ${SCALE} endpoints in ${SCALE} sandboxes over 4 networks`);
+  const scaleRes = await scale();
+  log(`soak: ${SOAK} churn cycles`);
+  const soakRes = await soak();
+  rmSync(tmp, { recursive: true, force: true });
+
+  const ns = results.get(impls[0]!)!;
+  const get = (name: string) => [...results.entries()].find(([i]) => i.name === name)?.[1];
+  const ratio = (a: number | undefined, b: number | undefined) => (a && b ? Math.round((a / b) * 100) / 100 : null);
+  const ratios: Record<string, number | null> = {};
+  for (const base of ['iproute2', 'cni']) {
+    const b = get(base);
+    if (!b) continue;
+    ratios[`createJoin_${base}_over_nsnet`] = ratio(b.createJoin.median_ms, ns.createJoin.median_ms);
+    ratios[`leaveDelete_${base}_over_nsnet`] = ratio(b.leaveDelete.median_ms, ns.leaveDelete.median_ms);
+    ratios[`churn1_nsnet_over_${base}`] = ratio(ns.churnPerSec['1'], b.churnPerSec['1']);
+    ratios[`churn4_nsnet_over_${base}`] = ratio(ns.churnPerSec['4'], b.churnPerSec['4']);
+  }
+  ratios['churn4_over_churn1_nsnet'] = ratio(ns.churnPerSec['4'], ns.churnPerSec['1']);
+  const out = {
+    ...machine(),
+    quick: QUICK,
+    nsnet: ns,
+    baselines: Object.fromEntries([...results.entries()].filter(([i]) => i.name !== 'nsnet').map(([i, r]) => [i.name, r])),
+    ratios,
+    scale: scaleRes,
+    soak: soakRes,
+  };
+  const rows: (string | number)[][] = [['', ...impls.map((i) => i.name)]];
+  const row = (label: string, f: (r: ImplResult) => number) => rows.push([label, ...impls.map((i) => f(results.get(i)!))]);
+  row('create+join median ms', (r) => r.createJoin.median_ms);
+  row('create+join p90 ms', (r) => r.createJoin.p90_ms);
+  row('create+join p99 ms', (r) => r.createJoin.p99_ms);
+  row('leave+delete median ms', (r) => r.leaveDelete.median_ms);
+  row('leave+delete p90 ms', (r) => r.leaveDelete.p90_ms);
+  for (const k of ['1', '2', '4', '8']) row(`churn/s, ${k} in flight`, (r) => r.churnPerSec[k] ?? NaN);
+  row('sandbox create median ms', (r) => r.sandboxCreate.median_ms);
+  row('sandbox destroy median ms', (r) => r.sandboxDestroy.median_ms);
+  console.log(table(rows));
+  console.log('\nratios:', JSON.stringify(ratios, null, 1));
+  console.log('scale:', JSON.stringify(scaleRes));
+  console.log('soak:', JSON.stringify(soakRes));
+  console.log(`\nwritten ${writeResult('latest.json', out)}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(e);
+  process.exitCode = 1;
+});
