@@ -3,6 +3,7 @@
 #include <errno.h>
 
 #include <chrono>
+#include <cstdlib>
 
 namespace nsnet {
 
@@ -17,6 +18,7 @@ inline void cpuRelax() {
 }  // namespace
 
 Engine::Engine(Napi::Env env) {
+  if (const char* v = std::getenv("NSNET_SPIN_US")) spinMicros_ = std::atoi(v);
   completion_ = Completion::New(env, "nsnet.completion", 0, 1, this);
   // An idle engine must not keep the process alive; pending work does.
   completion_.Unref(env);
@@ -60,7 +62,7 @@ void Engine::run(Lane* lane) {
     // Callers usually send the next request a few microseconds after the
     // last answer: spin briefly before sleeping, since a futex wake on a
     // small VM costs tens of microseconds.
-    for (auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(kSpinMicros);
+    for (auto until = std::chrono::steady_clock::now() + std::chrono::microseconds(spinMicros_);
          lane->queued.load(std::memory_order_acquire) == 0 && !stopping_.load(std::memory_order_relaxed) &&
          std::chrono::steady_clock::now() < until;) {
       cpuRelax();

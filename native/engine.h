@@ -40,7 +40,8 @@ using Completion = Napi::TypedThreadSafeFunction<Engine, Job, completeJob>;
 class Engine {
  public:
   static constexpr int kLanes = 2;
-  static constexpr int kSpinMicros = 200;
+  /** How long a lane spins for the next job before sleeping (NSNET_SPIN_US overrides). */
+  int spinMicros_ = 200;
 
   explicit Engine(Napi::Env env);
   ~Engine();

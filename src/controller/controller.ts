@@ -487,7 +487,8 @@ export class Controller {
   }
 
   private refreshHosts(s: LiveSandbox): void {
-    if (s.rec.host) return;
+    // Only the hostname lines depend on the addresses.
+    if (s.rec.host || !s.rec.options.hostname) return;
     const addrs = s.rec.endpoints.map((id) => this.eps.get(id)?.ipv4?.split('/')[0]).filter((a): a is string => !!a);
     try { updateHosts(s.rec.dir, s.rec.options, addrs); } catch { /* the directory was removed under us: not fatal */ }
   }
