@@ -18,6 +18,9 @@ import type { Driver, JoinTarget } from '../drivers/driver.js';
 import { HostDriver } from '../drivers/host.js';
 import { NullDriver } from '../drivers/null.js';
 import { Store } from '../store/store.js';
+import { Firewall, type FirewallMode } from '../firewall/firewall.js';
+import { findNft } from '../firewall/nft.js';
+import type { PortBinding } from '../firewall/ports.js';
 import { fault } from './faults.js';
 import { findUnique, newId } from './ids.js';
 import { allocatePools, validateIpamConfig } from './ipam-config.js';
@@ -42,6 +45,8 @@ export interface ControllerOptions {
   activeSandboxes?: string[];
   /** Delay before left links are destroyed in a batch (ms). */
   reapDelayMs?: number;
+  /** Bridge firewall: nftables (default when `nft` is installed) or none. */
+  firewall?: FirewallMode;
 }
 
 export interface NetworkCreateOptions {
@@ -66,6 +71,8 @@ export interface EndpointCreateOptions {
   ipv6Address?: string;
   macAddress?: string;
   aliases?: string[];
+  /** Ports to publish (bridge networks), as Docker's -p. */
+  ports?: PortBinding[];
 }
 
 const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
@@ -87,6 +94,7 @@ export class Controller {
   readonly ownership: Ownership;
   readonly reaper: LinkReaper;
   readonly drivers = new Map<string, Driver>();
+  readonly firewall: Firewall;
   /** @internal */ readonly nets = new Map<string, NetworkRecord>();
   /** @internal */ readonly eps = new Map<string, EndpointRecord>();
   /** @internal */ readonly sbs = new Map<string, LiveSandbox>();
@@ -104,7 +112,8 @@ export class Controller {
     this.store = new Store(this.dataDir);
     this.drivers.set('null', new NullDriver());
     this.drivers.set('host', new HostDriver());
-    this.drivers.set('bridge', new BridgeDriver({ ownership: this.ownership, reaper: this.reaper, defaultMtu: this.mtu }));
+    this.firewall = new Firewall(this.ownership.tag, opts.firewall ?? (findNft() ? 'nftables' : 'none'), this.store);
+    this.drivers.set('bridge', new BridgeDriver({ ownership: this.ownership, reaper: this.reaper, defaultMtu: this.mtu, firewall: this.firewall }));
   }
 
   /** libnetwork.New: open the store, restore what it holds, keep the active sandboxes. */
@@ -243,6 +252,7 @@ export class Controller {
         throw new ForbiddenError(`endpoint with name ${name} already exists in network ${net.name}`, 'EENDPOINTEXISTS');
     const driver = this.driver(net.driver);
     const rec: EndpointRecord = { id: newId(), name, networkId, created: new Date().toISOString(), aliases: [...(o.aliases ?? [])] };
+    if (o.ports?.length) rec.ports = o.ports.map((p) => ({ ...p }));
     const taken: [string, string][] = [];
     try {
       if (driver.needsAddresses) {
@@ -403,6 +413,7 @@ export class Controller {
     if (rec.owned) {
       // Cut the host ends off the bridges now, so the dying namespace's
       // addresses stop answering at once; the namespace takes the pairs.
+      for (const e of eps) if (e.published?.length) steps.push(async () => { await this.firewall.unpublish(e.published!); delete e.published; });
       const hostEnds = eps.filter((e) => e.hostIfname).map((e) => linkSetOp(undefined, e.hostIfname!, { up: false, group: this.ownership.dead }));
       if (hostEnds.length) steps.push(async () => { await batch(hostEnds); this.reaper.bury(); });
       steps.push(() => netnsDelete(new Netns(rec.key, rec.ino)).catch((e: unknown) => {

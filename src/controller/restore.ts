@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import {
   isKernelError, linkDel, linkGet, linkList, linkSetOp, batch, netnsDelete, netnsOpen, Netns,
 } from '../netlink/index.js';
-import { BridgeDriver } from '../drivers/bridge.js';
+import { BridgeDriver, firewallView } from '../drivers/bridge.js';
 import type { Controller, LiveSandbox } from './controller.js';
 import { replayPools } from './ipam-config.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
@@ -85,6 +85,12 @@ export async function restoreController(c: Controller, active: Set<string>): Pro
 
   // 5. Kernel objects nsnet made that the store does not know.
   await sweepKernel(c, report).catch((e: unknown) => note('kernel sweep', e));
+
+  // 6. The firewall, rebuilt from the store: nothing stale is kept.
+  await c.firewall.rebuild(
+    [...c.nets.values()].filter((n) => n.driver === 'bridge').map(firewallView),
+    [...c.eps.values()].filter((e) => e.sandboxId && e.published?.length).map((e) => ({ owner: e.id, maps: e.published! })),
+  ).catch((e: unknown) => note('firewall', e));
   return report;
 }
 

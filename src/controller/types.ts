@@ -41,6 +41,9 @@ export interface NetworkRecord {
   driverState: Record<string, unknown>;
 }
 
+import type { PortBinding } from '../firewall/ports.js';
+import type { PortMapping } from '../firewall/ruleset.js';
+
 export interface EndpointRecord {
   id: string;
   name: string;
@@ -53,6 +56,10 @@ export interface EndpointRecord {
   poolId6?: string;
   mac?: string;
   aliases: string[];
+  /** Ports to publish when joined. */
+  ports?: PortBinding[];
+  /** Ports published while joined (host ports resolved). */
+  published?: PortMapping[];
   /** Set while joined. */
   sandboxId?: string;
   ifname?: string;

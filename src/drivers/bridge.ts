@@ -10,7 +10,8 @@ import {
 } from '../netlink/index.js';
 import { checkIfName, checkMtu } from '../netlink/validate.js';
 import { fault } from '../controller/faults.js';
-import { BridgeOption } from '../controller/options.js';
+import { BridgeOption, parseBool } from '../controller/options.js';
+import type { Firewall, FwNetwork } from '../firewall/firewall.js';
 import type { Ownership } from '../controller/ownership.js';
 import type { LinkReaper } from '../controller/reaper.js';
 import type { EndpointRecord, NetworkRecord } from '../controller/types.js';
@@ -38,6 +39,20 @@ export interface BridgeDriverContext {
   ownership: Ownership;
   reaper: LinkReaper;
   defaultMtu: number;
+  firewall: Firewall;
+}
+
+/** What the firewall needs to know of a bridge network. */
+export function firewallView(net: NetworkRecord): FwNetwork {
+  return {
+    id: net.id,
+    bridge: BridgeDriver.bridgeName(net),
+    subnets4: net.pools4.map((p) => p.subnet),
+    subnets6: net.pools6.map((p) => p.subnet),
+    icc: parseBool(net.options[BridgeOption.EnableICC], true),
+    masquerade: parseBool(net.options[BridgeOption.EnableIPMasquerade], true),
+    internal: net.internal,
+  };
 }
 
 const ignorable = (e: unknown, ...codes: string[]): boolean => isKernelError(e) && codes.includes(e.code);
@@ -103,6 +118,9 @@ export class BridgeDriver implements Driver {
     fault('bridge.create.address');
     await this.addGatewayAddresses(net, link.index, undo, !created);
     net.driverState = { bridge: name, created } satisfies BridgeState;
+    fault('bridge.create.firewall');
+    await this.ctx.firewall.addNetwork(firewallView(net));
+    undo.push('remove firewall rules', () => this.ctx.firewall.removeNetwork(net.id));
   }
 
   private gatewayCidrs(net: NetworkRecord): { cidr: string; v6: boolean }[] {
@@ -126,6 +144,7 @@ export class BridgeDriver implements Driver {
   async deleteNetwork(net: NetworkRecord): Promise<void> {
     const st = this.state(net);
     const index = this.index.get(net.id);
+    await this.ctx.firewall.removeNetwork(net.id);
     this.index.delete(net.id);
     if (st.created) {
       await linkDel(undefined, st.bridge).catch((e: unknown) => {
@@ -182,6 +201,14 @@ export class BridgeDriver implements Driver {
     if (ep.ipv6) ops.push(addrAddOp(target.ns, peer, ep.ipv6, { noDad: true }));
     if (target.gateway) ops.push(...this.routeOps(net, target, peer));
     await batchAll(ops);
+    if (ep.ports?.length && ep.ipv4) {
+      // The only firewall work on the endpoint path, and only for published ports.
+      const hostIp = net.options[BridgeOption.HostBindingIPv4] ?? '';
+      const bindings = ep.ports.map((b) => ({ ...b, hostIp: b.hostIp || hostIp }));
+      fault('bridge.join.ports');
+      ep.published = await this.ctx.firewall.publish(ep.id, ep.ipv4.split('/')[0]!, bindings);
+      undo.push('unpublish ports', async () => { await this.ctx.firewall.unpublish(ep.published ?? []); delete ep.published; });
+    }
   }
 
   private routeOps(net: NetworkRecord, target: JoinTarget, peer: number): Op<unknown>[] {
@@ -196,6 +223,10 @@ export class BridgeDriver implements Driver {
 
   async leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, sandboxGone: boolean): Promise<void> {
     const host = ep.hostIfname ?? BridgeDriver.hostIfname(ep);
+    if (ep.published?.length) {
+      await this.ctx.firewall.unpublish(ep.published);
+      delete ep.published;
+    }
     if (sandboxGone) {
       // The namespace's deletion takes both ends; nothing to wait for.
       return;

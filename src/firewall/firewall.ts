@@ -1,0 +1,102 @@
+// The bridge driver's firewall: nftables rules per network in one table
+// nsnet owns, published ports as map elements, IP forwarding when a network
+// needs it (restoring the previous value when nsnet no longer does).
+import { sysctlGet, sysctlSet } from '../netlink/index.js';
+import type { Store } from '../store/store.js';
+import { nftApply } from './nft.js';
+import { PortRegistry, type PortBinding } from './ports.js';
+import { networkAddScript, networkDelScript, portElements, tableDelScript, tableScript, type FwNetwork, type PortMapping } from './ruleset.js';
+
+export type FirewallMode = 'nftables' | 'none';
+
+export class Firewall {
+  private readonly nets = new Map<string, FwNetwork>();
+  private tableUp = false;
+  readonly ports = new PortRegistry();
+
+  constructor(readonly tag: string, readonly mode: FirewallMode, private readonly store: Store) {}
+
+  get enabled(): boolean {
+    return this.mode === 'nftables';
+  }
+
+  async addNetwork(n: FwNetwork): Promise<void> {
+    if (!this.enabled) return;
+    const script = `${this.tableUp ? '' : `${tableScript(this.tag)}\n`}${networkAddScript(this.tag, n)}`;
+    await nftApply(script);
+    this.tableUp = true;
+    this.nets.set(n.id, n);
+    if (!n.internal) await this.forwarding(true);
+    // Lets DNAT of 127.0.0.1 traffic route out to the bridge.
+    await sysctlSet(`net/ipv4/conf/${n.bridge}/route_localnet`, '1').catch(() => undefined);
+  }
+
+  async removeNetwork(id: string): Promise<void> {
+    const n = this.nets.get(id);
+    if (!this.enabled || !n) return;
+    if (this.nets.size === 1) {
+      await nftApply(tableDelScript(this.tag));
+      this.tableUp = false;
+    } else {
+      await nftApply(networkDelScript(this.tag, n));
+    }
+    this.nets.delete(id);
+    if (![...this.nets.values()].some((x) => !x.internal)) await this.forwarding(false);
+  }
+
+  /** Reserves and programs an endpoint's published ports; all or nothing. */
+  async publish(owner: string, containerIp: string, bindings: readonly PortBinding[]): Promise<PortMapping[]> {
+    if (!bindings.length) return [];
+    const maps = this.ports.reserve(owner, containerIp, bindings);
+    if (!this.enabled) return maps;
+    try {
+      await nftApply(portElements(this.tag, maps, 'add'));
+    } catch (e) {
+      this.ports.release(maps);
+      throw e;
+    }
+    return maps;
+  }
+
+  async unpublish(maps: readonly PortMapping[]): Promise<void> {
+    if (!maps.length) return;
+    this.ports.release(maps);
+    if (this.enabled && this.tableUp) await nftApply(portElements(this.tag, maps, 'delete'));
+  }
+
+  /** Restart: drop whatever the table holds and rebuild it from the store's networks and endpoints. */
+  async rebuild(nets: readonly FwNetwork[], published: readonly { owner: string; maps: PortMapping[] }[]): Promise<void> {
+    for (const p of published) this.ports.restore(p.owner, p.maps);
+    if (!this.enabled) return;
+    await nftApply(`add table inet nsnet_${this.tag}\n${tableDelScript(this.tag)}`);
+    this.tableUp = false;
+    this.nets.clear();
+    if (!nets.length) {
+      await this.forwarding(false);
+      return;
+    }
+    const script = [tableScript(this.tag), ...nets.map((n) => networkAddScript(this.tag, n)),
+      ...published.filter((p) => p.maps.length).map((p) => portElements(this.tag, p.maps, 'add'))].join('\n');
+    await nftApply(script);
+    this.tableUp = true;
+    for (const n of nets) this.nets.set(n.id, n);
+    if (nets.some((n) => !n.internal)) await this.forwarding(true);
+  }
+
+  /** ip_forward on while a network needs it; the value found before is kept in the store and put back. */
+  private async forwarding(on: boolean): Promise<void> {
+    const key = 'net/ipv4/ip_forward';
+    const saved = this.store.get<{ value: string }>('meta', `ip_forward:${this.tag}`);
+    if (on) {
+      if (saved) return;
+      const before = await sysctlGet(key);
+      this.store.put('meta', `ip_forward:${this.tag}`, { value: before });
+      if (before !== '1') await sysctlSet(key, '1');
+    } else if (saved) {
+      if (saved.value !== '1') await sysctlSet(key, saved.value);
+      this.store.delete('meta', `ip_forward:${this.tag}`);
+    }
+  }
+}
+
+export type { FwNetwork, PortMapping, PortBinding };

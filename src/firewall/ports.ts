@@ -1,0 +1,135 @@
+// Published ports: Docker's PortBindings parsed into single-port mappings,
+// conflicts refused, host port 0 resolved from the local port range.
+import { readFileSync } from 'node:fs';
+import { ConflictError, InvalidInputError } from '../errors.js';
+import { parseIP } from '../ip/addr.js';
+import type { PortMapping } from './ruleset.js';
+
+/** One binding as an API caller gives it: "8080" or "8000-8010" or "" / "0" (any free port). */
+export interface PortBinding {
+  proto: 'tcp' | 'udp';
+  containerPort: number;
+  /** Last port of a container range (inclusive). */
+  containerPortEnd?: number;
+  hostIp?: string;
+  hostPort?: string | number;
+}
+
+const port = (s: string, what: string): number => {
+  const n = Number(s);
+  if (!/^\d+$/.test(s) || n > 65535) throw new InvalidInputError(`invalid ${what} '${s}'`);
+  return n;
+};
+
+function range(spec: string, what: string): [number, number] {
+  const m = /^(\d+)(?:-(\d+))?$/.exec(spec);
+  if (!m) throw new InvalidInputError(`invalid ${what} '${spec}'`);
+  const a = port(m[1]!, what);
+  const b = m[2] ? port(m[2], what) : a;
+  if (b < a) throw new InvalidInputError(`invalid ${what} '${spec}'`);
+  return [a, b];
+}
+
+/** Docker's {"80/tcp": [{"HostIp": "", "HostPort": "8080"}]} (keys may be ranges: "80-90/udp"). */
+export function fromDockerPortBindings(pb: Record<string, { HostIp?: string; HostPort?: string }[] | null> | undefined): PortBinding[] {
+  const out: PortBinding[] = [];
+  for (const [key, list] of Object.entries(pb ?? {})) {
+    const [p, proto = 'tcp'] = key.split('/');
+    if (proto !== 'tcp' && proto !== 'udp') throw new InvalidInputError(`unsupported protocol '${proto}' in ${key}`);
+    const [a, b] = range(p!, 'container port');
+    for (const h of list ?? [{}]) {
+      out.push({ proto, containerPort: a, ...(b !== a ? { containerPortEnd: b } : {}), hostIp: h.HostIp ?? '', hostPort: h.HostPort ?? '' });
+    }
+  }
+  return out;
+}
+
+const anyIp = (ip: string) => ip === '' || ip === '0.0.0.0' || ip === '::';
+
+export class PortRegistry {
+  private readonly taken = new Map<string, string>(); // key -> owner
+  private cursor = 0;
+
+  private key(proto: string, hostIp: string, p: number): string {
+    return `${proto}/${anyIp(hostIp) ? '*' : hostIp}/${p}`;
+  }
+
+  private clash(proto: string, hostIp: string, p: number): boolean {
+    if (anyIp(hostIp)) {
+      for (const k of this.taken.keys()) if (k.startsWith(`${proto}/`) && k.endsWith(`/${p}`)) return true;
+      return false;
+    }
+    return this.taken.has(this.key(proto, hostIp, p)) || this.taken.has(this.key(proto, '', p));
+  }
+
+  private ephemeral(proto: string, hostIp: string): number {
+    let lo = 32768;
+    let hi = 60999;
+    try {
+      const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+      if (a && b) { lo = a; hi = b; }
+    } catch { /* defaults */ }
+    const n = hi - lo + 1;
+    for (let i = 0; i < n; i++) {
+      const p = lo + ((this.cursor + i) % n);
+      if (!this.clash(proto, hostIp, p)) {
+        this.cursor = (this.cursor + i + 1) % n;
+        return p;
+      }
+    }
+    throw new ConflictError(`no free host port in ${lo}-${hi}`, 'EPORTINUSE');
+  }
+
+  /** Resolves bindings for one endpoint and reserves them (all or nothing). */
+  reserve(owner: string, containerIp: string, bindings: readonly PortBinding[]): PortMapping[] {
+    const out: PortMapping[] = [];
+    const keys: string[] = [];
+    try {
+      for (const b of bindings) {
+        const hostIp = b.hostIp ?? '';
+        if (!anyIp(hostIp)) parseIP(hostIp);
+        const cEnd = b.containerPortEnd ?? b.containerPort;
+        const count = cEnd - b.containerPort + 1;
+        const hp = String(b.hostPort ?? '');
+        let hStart: number;
+        let hEnd: number;
+        if (hp === '' || hp === '0') {
+          hStart = -1;
+          hEnd = -1;
+        } else {
+          [hStart, hEnd] = range(hp, 'host port');
+          if (hEnd - hStart + 1 !== count && count !== 1) throw new InvalidInputError(`host port range ${hp} does not match container ports ${b.containerPort}-${cEnd}`);
+        }
+        for (let i = 0; i < count; i++) {
+          let h = hStart < 0 ? this.ephemeral(b.proto, hostIp) : hStart + i;
+          if (hStart >= 0 && count === 1 && hEnd > hStart) {
+            // One container port, a host range: the first free port of the range.
+            let found = -1;
+            for (let x = hStart; x <= hEnd; x++) if (!this.clash(b.proto, hostIp, x)) { found = x; break; }
+            if (found < 0) throw new ConflictError(`Bind for ${anyIp(hostIp) ? '0.0.0.0' : hostIp}:${hp} failed: port is already allocated`, 'EPORTINUSE');
+            h = found;
+          }
+          if (this.clash(b.proto, hostIp, h))
+            throw new ConflictError(`Bind for ${anyIp(hostIp) ? '0.0.0.0' : hostIp}:${h} failed: port is already allocated`, 'EPORTINUSE');
+          const k = this.key(b.proto, hostIp, h);
+          this.taken.set(k, owner);
+          keys.push(k);
+          out.push({ proto: b.proto, hostIp: anyIp(hostIp) ? '' : hostIp, hostPort: h, containerIp, containerPort: b.containerPort + i });
+        }
+      }
+    } catch (e) {
+      for (const k of keys) this.taken.delete(k);
+      throw e;
+    }
+    return out;
+  }
+
+  release(maps: readonly PortMapping[]): void {
+    for (const m of maps) this.taken.delete(this.key(m.proto, m.hostIp, m.hostPort));
+  }
+
+  /** Re-reserve exactly (restart). */
+  restore(owner: string, maps: readonly PortMapping[]): void {
+    for (const m of maps) this.taken.set(this.key(m.proto, m.hostIp, m.hostPort), owner);
+  }
+}

@@ -1,0 +1,123 @@
+// The nftables rules of bridge networks, as text. Pure functions: golden
+// tests pin their output. Everything lives in one table per controller that
+// nsnet alone owns; each network has its own chains, reached through
+// verdict maps keyed by bridge name, so adding or removing a network is a
+// constant amount of work however many networks exist.
+
+export interface FwNetwork {
+  id: string;
+  bridge: string;
+  subnets4: string[];
+  subnets6: string[];
+  icc: boolean;
+  masquerade: boolean;
+  internal: boolean;
+}
+
+export interface PortMapping {
+  proto: 'tcp' | 'udp';
+  hostIp: string; // "" or 0.0.0.0 / :: = all addresses
+  hostPort: number;
+  containerIp: string;
+  containerPort: number;
+}
+
+export const tableName = (tag: string): string => `nsnet_${tag}`;
+const chain = (kind: string, net: FwNetwork) => `${kind}_${net.id.slice(0, 12)}`;
+const q = (s: string) => `"${s}"`;
+
+/** The table, its sets and maps, and the base chains. */
+export function tableScript(tag: string): string {
+  const t = tableName(tag);
+  return [
+    `add table inet ${t}`,
+    `add set inet ${t} bridges { type ifname; }`,
+    `add map inet ${t} fwd_in { type ifname : verdict; }`,
+    `add map inet ${t} fwd_out { type ifname : verdict; }`,
+    `add map inet ${t} nat_in { type ifname : verdict; }`,
+    `add map inet ${t} nat_out { type ifname : verdict; }`,
+    `add map inet ${t} ports4 { type inet_proto . inet_service : ipv4_addr . inet_service; }`,
+    `add map inet ${t} ports4_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }`,
+    `add map inet ${t} ports6 { type inet_proto . inet_service : ipv6_addr . inet_service; }`,
+    `add map inet ${t} ports6_ip { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }`,
+    `add chain inet ${t} forward { type filter hook forward priority filter; policy accept; }`,
+    `add rule inet ${t} forward iifname vmap @fwd_in`,
+    `add rule inet ${t} forward oifname vmap @fwd_out`,
+    `add chain inet ${t} published`,
+    `add rule inet ${t} published dnat ip to ip daddr . meta l4proto . th dport map @ports4_ip`,
+    `add rule inet ${t} published dnat ip to meta l4proto . th dport map @ports4`,
+    `add rule inet ${t} published dnat ip6 to ip6 daddr . meta l4proto . th dport map @ports6_ip`,
+    `add rule inet ${t} published dnat ip6 to meta l4proto . th dport map @ports6`,
+    `add chain inet ${t} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+    `add rule inet ${t} prerouting fib daddr type local jump published`,
+    `add chain inet ${t} output { type nat hook output priority -100; policy accept; }`,
+    `add rule inet ${t} output fib daddr type local jump published`,
+    `add chain inet ${t} postrouting { type nat hook postrouting priority srcnat; policy accept; }`,
+    `add rule inet ${t} postrouting iifname vmap @nat_in`,
+    `add rule inet ${t} postrouting oifname vmap @nat_out`,
+  ].join('\n');
+}
+
+/** One network's rules, added in one transaction. */
+export function networkAddScript(tag: string, n: FwNetwork): string {
+  const t = tableName(tag);
+  const [fin, fout, nin, nout] = ['fin', 'fout', 'nin', 'nout'].map((k) => chain(k, n)) as [string, string, string, string];
+  const br = q(n.bridge);
+  const lines = [
+    `add element inet ${t} bridges { ${br} }`,
+    // Traffic entering from this bridge.
+    `add chain inet ${t} ${fin}`,
+    `add rule inet ${t} ${fin} oifname @bridges oifname != ${br} drop comment "isolation between networks"`,
+  ];
+  if (n.internal) lines.push(`add rule inet ${t} ${fin} oifname != ${br} drop comment "internal: nothing leaves the bridge"`);
+  if (!n.icc) {
+    lines.push(`add rule inet ${t} ${fin} oifname ${br} ct status dnat accept comment "published ports stay reachable by hairpin"`);
+    lines.push(`add rule inet ${t} ${fin} oifname ${br} drop comment "enable_icc=false"`);
+  }
+  // Traffic leaving into this bridge.
+  lines.push(`add chain inet ${t} ${fout}`);
+  if (n.internal) lines.push(`add rule inet ${t} ${fout} iifname != ${br} drop comment "internal: nothing enters the bridge"`);
+  // NAT for traffic from this bridge, and into it from the host itself.
+  lines.push(`add chain inet ${t} ${nin}`);
+  if (n.masquerade && !n.internal) {
+    for (const s of n.subnets4) lines.push(`add rule inet ${t} ${nin} oifname != ${br} ip saddr ${s} masquerade`);
+    for (const s of n.subnets6) lines.push(`add rule inet ${t} ${nin} oifname != ${br} ip6 saddr ${s} masquerade`);
+  }
+  lines.push(`add rule inet ${t} ${nin} oifname ${br} ct status dnat masquerade comment "hairpin"`);
+  lines.push(`add chain inet ${t} ${nout}`);
+  lines.push(`add rule inet ${t} ${nout} ip saddr 127.0.0.0/8 ct status dnat masquerade comment "published ports via 127.0.0.1"`);
+  lines.push(`add element inet ${t} fwd_in { ${br} : jump ${fin} }`);
+  lines.push(`add element inet ${t} fwd_out { ${br} : jump ${fout} }`);
+  lines.push(`add element inet ${t} nat_in { ${br} : jump ${nin} }`);
+  lines.push(`add element inet ${t} nat_out { ${br} : jump ${nout} }`);
+  return lines.join('\n');
+}
+
+export function networkDelScript(tag: string, n: FwNetwork): string {
+  const t = tableName(tag);
+  const br = q(n.bridge);
+  const lines = ['fwd_in', 'fwd_out', 'nat_in', 'nat_out'].map((m) => `delete element inet ${t} ${m} { ${br} }`);
+  lines.push(`delete element inet ${t} bridges { ${br} }`);
+  for (const k of ['fin', 'fout', 'nin', 'nout']) {
+    lines.push(`flush chain inet ${t} ${chain(k, n)}`);
+    lines.push(`delete chain inet ${t} ${chain(k, n)}`);
+  }
+  return lines.join('\n');
+}
+
+const anyAddr = (ip: string) => ip === '' || ip === '0.0.0.0' || ip === '::';
+
+/** Elements of the published-port maps for some mappings. */
+export function portElements(tag: string, maps: readonly PortMapping[], op: 'add' | 'delete'): string {
+  const t = tableName(tag);
+  return maps.map((m) => {
+    const v6 = m.containerIp.includes(':');
+    const map = `ports${v6 ? 6 : 4}${anyAddr(m.hostIp) ? '' : '_ip'}`;
+    const key = `${anyAddr(m.hostIp) ? '' : `${m.hostIp} . `}${m.proto} . ${m.hostPort}`;
+    return op === 'add'
+      ? `add element inet ${t} ${map} { ${key} : ${m.containerIp} . ${m.containerPort} }`
+      : `delete element inet ${t} ${map} { ${key} }`;
+  }).join('\n');
+}
+
+export const tableDelScript = (tag: string): string => `delete table inet ${tableName(tag)}`;

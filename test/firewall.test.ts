@@ -1,0 +1,211 @@
+// The bridge firewall with real traffic. An "outside" namespace, routed
+// through the host, plays the rest of the world; only namespaces and bridges
+// this test makes carry the traffic.
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Controller, type Network, type Sandbox } from '../src/controller/controller.js';
+import { nftList } from '../src/firewall/nft.js';
+import { tableName } from '../src/firewall/ruleset.js';
+import * as nl from '../src/netlink/index.js';
+import { bridgeOpt, gate, nsName, tempDir, uniq } from './helpers.js';
+
+const hasNft = spawnSync('nft', ['--version']).status === 0;
+const why = !gate.ok ? gate.why : !hasNft ? 'needs nft (Debian package nftables)' : '';
+
+/** A one-shot server in `ns` that answers with the peer's address. */
+async function server(ns: string, ip: string, port: number, proto: 'tcp' | 'udp') {
+  const p = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', `
+import socket
+t = socket.SOCK_STREAM if '${proto}' == 'tcp' else socket.SOCK_DGRAM
+s = socket.socket(socket.AF_INET, t); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(('${ip}', ${port}))
+if t == socket.SOCK_STREAM: s.listen(4)
+print('ready', flush=True); s.settimeout(8)
+while True:
+    if t == socket.SOCK_STREAM:
+        c, a = s.accept(); c.recv(100); c.sendall(('from ' + a[0]).encode()); c.close()
+    else:
+        d, a = s.recvfrom(100); s.sendto(('from ' + a[0]).encode(), a)
+`], { stdio: ['ignore', 'pipe', 'ignore'] });
+  await new Promise((r) => p.stdout.once('data', r));
+  return p;
+}
+
+/** Connects from `ns` (undefined: the host) and returns the answer, or "fail". */
+function client(ns: string | undefined, ip: string, port: number, proto: 'tcp' | 'udp'): string {
+  const code = `
+import socket, sys
+try:
+    if '${proto}' == 'tcp':
+        s = socket.create_connection(('${ip}', ${port}), timeout=1.5); s.sendall(b'hi'); print(s.recv(100).decode())
+    else:
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1.5); s.sendto(b'hi', ('${ip}', ${port})); print(s.recv(100).decode())
+except Exception as e:
+    print('fail')
+`;
+  const args = ns ? ['ip', ['netns', 'exec', ns, 'python3', '-c', code]] as const : ['python3', ['-c', code]] as const;
+  return spawnSync(args[0], [...args[1]], { encoding: 'utf8', timeout: 8000 }).stdout.trim();
+}
+
+describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
+  const dir = tempDir('fw');
+  let c: Controller;
+  let outside: nl.Netns;
+  const hostOut = uniq('ho');
+  const forwardBefore = readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim();
+
+  beforeAll(async () => {
+    c = await Controller.start({ dataDir: dir.path, firewall: 'nftables' });
+    outside = await nl.netnsAdd(uniq('out'));
+    await nl.linkAddVeth(undefined, { name: hostOut, up: true }, { name: 'eth0', ns: outside });
+    const h = await nl.linkGet(undefined, hostOut);
+    await nl.addrAdd(undefined, h.index, '10.39.0.1/24');
+    const o = await nl.linkGet(outside, 'eth0');
+    await nl.linkSet(outside, o.index, { up: true });
+    await nl.linkSet(outside, 'lo', { up: true });
+    await nl.addrAdd(outside, o.index, '10.39.0.2/24');
+    // The outside knows no route to container subnets: only masquerade or DNAT can reach it.
+  });
+
+  afterAll(async () => {
+    for (const s of c.sandboxes()) await s.destroy();
+    for (const n of c.networks()) await n.delete();
+    await c.stop();
+    await nl.linkDel(undefined, hostOut).catch(() => undefined);
+    await nl.netnsDelete(outside);
+    dir.remove();
+    // Nothing of nsnet's is left in nftables, and forwarding is as it was.
+    expect(nftList(tableName(c.ownership.tag))).toBeUndefined();
+    expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe(forwardBefore);
+  });
+
+  const net = (subnet: string, opts: Record<string, string> = {}, internal = false) =>
+    c.newNetwork({ name: uniq('fw'), internal, options: { ...bridgeOpt(uniq('fb')), ...opts }, ipam: { config: [{ Subnet: subnet }] } });
+  const container = async (n: Network, ports?: Parameters<Network['createEndpoint']>[1]) => {
+    const sb = await c.newSandbox(uniq('fc'));
+    const ep = n.createEndpoint(uniq('e'), ports);
+    await ep.join(sb);
+    return { sb, ep, ip: ep.info().ipv4!.split('/')[0]!, ns: nsName(sb.key) };
+  };
+
+  it('masquerades traffic leaving the network: the outside sees the host’s address', async () => {
+    const n = await net('10.38.1.0/24');
+    const a = await container(n);
+    const srv = await server(nsName(outside.path), '10.39.0.2', 9001, 'tcp');
+    expect(client(a.ns, '10.39.0.2', 9001, 'tcp')).toBe('from 10.39.0.1');
+    srv.kill();
+    await a.sb.destroy();
+    const off = await net('10.38.2.0/24', { 'com.docker.network.bridge.enable_ip_masquerade': 'false' });
+    const b = await container(off);
+    const srv2 = await server(nsName(outside.path), '10.39.0.2', 9002, 'tcp');
+    expect(client(b.ns, '10.39.0.2', 9002, 'tcp')).toBe('fail'); // no way back without masquerade
+    srv2.kill();
+    await b.sb.destroy();
+    await n.delete();
+    await off.delete();
+  });
+
+  it('enable_icc=false: containers on the same bridge cannot reach each other', async () => {
+    const n = await net('10.38.3.0/24', { 'com.docker.network.bridge.enable_icc': 'false' });
+    const a = await container(n);
+    const b = await container(n);
+    const srv = await server(b.ns, b.ip, 9003, 'tcp');
+    expect(client(a.ns, b.ip, 9003, 'tcp')).toBe('fail');
+    srv.kill();
+    const on = await net('10.38.4.0/24');
+    const x = await container(on);
+    const y = await container(on);
+    const srv2 = await server(y.ns, y.ip, 9004, 'tcp');
+    expect(client(x.ns, y.ip, 9004, 'tcp')).toBe(`from ${x.ip}`);
+    srv2.kill();
+    for (const s of [a, b, x, y]) await s.sb.destroy();
+    await n.delete();
+    await on.delete();
+  });
+
+  it('isolates bridge networks from each other', async () => {
+    const n1 = await net('10.38.5.0/24');
+    const n2 = await net('10.38.6.0/24');
+    const a = await container(n1);
+    const b = await container(n2);
+    const srv = await server(b.ns, b.ip, 9005, 'tcp');
+    expect(client(a.ns, b.ip, 9005, 'tcp')).toBe('fail');
+    srv.kill();
+    await a.sb.destroy();
+    await b.sb.destroy();
+    await n1.delete();
+    await n2.delete();
+  });
+
+  it('an internal network has no way out and no default route', async () => {
+    const n = await net('10.38.7.0/24', {}, true);
+    const a = await container(n);
+    const routes = await nl.routeList(a.sb.netns);
+    expect(routes.some((r) => r.dst === 'default')).toBe(false);
+    // Even with a route added by hand, the firewall keeps it in.
+    await nl.routeAdd(a.sb.netns, { dst: 'default', gateway: '10.38.7.1' });
+    const srv = await server(nsName(outside.path), '10.39.0.2', 9007, 'tcp');
+    expect(client(a.ns, '10.39.0.2', 9007, 'tcp')).toBe('fail');
+    srv.kill();
+    await a.sb.destroy();
+    await n.delete();
+  });
+
+  it('publishes TCP and UDP ports: reachable from outside, from the host via 127.0.0.1, and by hairpin', async () => {
+    const n = await net('10.38.8.0/24');
+    const a = await container(n, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18080' }, { proto: 'udp', containerPort: 53, hostPort: '18053' }, { proto: 'tcp', containerPort: 81, hostPort: '0' }] });
+    const published = a.ep.info().published!;
+    expect(published.map((p) => `${p.proto}/${p.hostPort}->${p.containerPort}`).slice(0, 2)).toEqual(['tcp/18080->80', 'udp/18053->53']);
+    const eph = published[2]!.hostPort;
+    const [lo, hi] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number) as [number, number];
+    expect(eph).toBeGreaterThanOrEqual(lo);
+    expect(eph).toBeLessThanOrEqual(hi);
+    const tcp = await server(a.ns, a.ip, 80, 'tcp');
+    const udp = await server(a.ns, a.ip, 53, 'udp');
+    expect(client(nsName(outside.path), '10.39.0.1', 18080, 'tcp')).toBe('from 10.39.0.2');
+    expect(client(nsName(outside.path), '10.39.0.1', 18053, 'udp')).toBe('from 10.39.0.2');
+    expect(client(undefined, '127.0.0.1', 18080, 'tcp')).toMatch(/^from 10\.38\.8\.1$/);
+    const b = await container(n);
+    // Hairpin: another container on the bridge through the host's address (conntrack
+    // undoes the DNAT on the bridged reply, so the peer may see either address).
+    expect(client(b.ns, '10.39.0.1', 18080, 'tcp')).toMatch(/^from 10\.38\.8\.(1|3)$/);
+    tcp.kill();
+    udp.kill();
+    // A host port already published is refused, and nothing half-done is left.
+    const clash = n.createEndpoint(uniq('e'), { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18080' }] });
+    const sb = await c.newSandbox(uniq('fc'));
+    await expect(clash.join(sb)).rejects.toMatchObject({ code: 'EPORTINUSE', message: 'Bind for 0.0.0.0:18080 failed: port is already allocated' });
+    expect(clash.info().sandboxId).toBeUndefined();
+    await clash.delete();
+    await sb.destroy();
+    // Leaving unpublishes: the port can be taken again.
+    await a.ep.leave(a.sb);
+    expect(nftList(tableName(c.ownership.tag))).not.toContain('18080');
+    const again = n.createEndpoint(uniq('e'), { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18080' }] });
+    await again.join(a.sb);
+    await a.sb.destroy();
+    await b.sb.destroy();
+    expect(nftList(tableName(c.ownership.tag))).not.toContain('18080');
+    await a.ep.delete();
+    await n.delete();
+  });
+
+  it('restart rebuilds the rules from the store; deleting the last network removes the table', async () => {
+    const n = await net('10.38.9.0/24');
+    const a = await container(n, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18090' }] });
+    await c.stop();
+    // Something stale in our table must not survive the restart.
+    spawnSync('nft', ['add', 'chain', 'inet', tableName(c.ownership.tag), 'stale_chain']);
+    c = await Controller.start({ dataDir: dir.path, firewall: 'nftables', activeSandboxes: [a.sb.id] });
+    const rules = nftList(tableName(c.ownership.tag))!;
+    expect(rules).not.toContain('stale_chain');
+    expect(rules).toContain('18090');
+    const srv = await server(a.ns, a.ip, 80, 'tcp');
+    expect(client(nsName(outside.path), '10.39.0.1', 18090, 'tcp')).toBe('from 10.39.0.2');
+    srv.kill();
+    await c.sandbox(a.sb.id)!.destroy();
+    await c.network(n.id).delete();
+    expect(nftList(tableName(c.ownership.tag))).toBeUndefined();
+  });
+});
