@@ -2,6 +2,8 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownershipFor } from '../src/controller/ownership.js';
+import { tableName } from '../src/firewall/ruleset.js';
 import { gate, tempDir, uniq } from './helpers.js';
 
 const dockerBin = spawnSync('docker', ['--version']).status === 0;
@@ -30,8 +32,9 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     docker('network', 'prune', '-f');
     daemon.kill('SIGTERM');
     await new Promise((r) => daemon.once('exit', r));
-    // The default bridge stays with the daemon's state, as docker0 does: remove it here.
+    // The default bridge and its rules stay with the daemon's state, as docker0's do: remove them here.
     spawnSync('ip', ['link', 'del', bridgeName]);
+    spawnSync('nft', ['delete', 'table', 'inet', tableName(ownershipFor(`${dir.path}/data`).tag)]);
     dir.remove();
   });
 
@@ -136,5 +139,27 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     expect(docker('stop', c1, c2).code).toBe(0);
     expect(docker('rm', c1, c2).code).toBe(0);
     expect(docker('network', 'rm', net, other).code).toBe(0);
+  });
+
+  it('docker run -p publishes a port: inspect and docker port show it, traffic flows, a second binding is refused', async () => {
+    const net = uniq('pn');
+    docker('network', 'create', '--subnet', '10.35.4.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, net);
+    const web = uniq('web');
+    expect(docker('run', '-d', '-p', '18181:80', '--network', net, '--name', web, 'nginx').code).toBe(0);
+    expect(JSON.parse(docker('inspect', '-f', '{{json .NetworkSettings.Ports}}', web).out)).toEqual({ '80/tcp': [{ HostIp: '0.0.0.0', HostPort: '18181' }] });
+    expect(docker('port', web).out).toBe('80/tcp -> 0.0.0.0:18181');
+    const ip = docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, web).out;
+    const server = spawn(process.execPath, ['bin/nsnet.js', '--socket', socket, 'exec', web, '--', 'python3', '-c',
+      `import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('${ip}', 80)); s.listen(1); print('ready', flush=True)\nc,_=s.accept(); c.recv(10); c.sendall(b'served'); c.close()`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => server.stdout!.once('data', r));
+    const got = spawnSync('python3', ['-c', "import socket\ns=socket.create_connection(('127.0.0.1', 18181), timeout=5); s.sendall(b'x'); print(s.recv(100).decode())"], { encoding: 'utf8' });
+    server.kill();
+    expect(got.stdout.trim()).toBe('served');
+    const clash = uniq('cl');
+    docker('create', '-p', '18181:80', '--network', net, '--name', clash, 'nginx');
+    expect(docker('start', clash).err).toContain('Bind for 0.0.0.0:18181 failed: port is already allocated');
+    expect(docker('inspect', '-f', '{{.State.Running}}', clash).out).toBe('false');
+    docker('rm', '-f', web, clash);
+    expect(docker('network', 'rm', net).code).toBe(0);
   });
 });

@@ -12,6 +12,7 @@ import {
   errAlreadyConnected, errInvalid, errNameInUse, errNoSuchContainer, errNotConnected, errNotRunning, errRunningRemove, errSharedNetwork,
 } from './errors.js';
 import { initNetworkController } from './init.js';
+import { fromDockerPortBindings } from '../firewall/ports.js';
 import { emptyEndpointSettings, type ContainerRecord, type EndpointSettings } from './types.js';
 import { ForbiddenError } from '../errors.js';
 
@@ -127,6 +128,7 @@ export class Daemon {
       const modeNet = this.network(this.modeNetwork(mode));
       if (!networks[modeNet.name] && mode !== 'default') networks[modeNet.name] = this.endpointConfig(modeNet, {});
     }
+    fromDockerPortBindings(hc.PortBindings ?? {}); // refuse malformed bindings at create, as Docker does
     const cmd = req.Cmd == null ? null : Array.isArray(req.Cmd) ? req.Cmd : [req.Cmd];
     const rec: ContainerRecord = {
       Id: id,
@@ -240,6 +242,7 @@ export class Daemon {
 
   private markStopped(rec: ContainerRecord): void {
     rec.State = { ...rec.State, Status: 'exited', Running: false, Pid: 0, FinishedAt: now() };
+    rec.NetworkSettings.Ports = {};
     rec.NetworkSettings.SandboxID = '';
     rec.NetworkSettings.SandboxKey = '';
     for (const s of Object.values(rec.NetworkSettings.Networks)) clearOperational(s);
@@ -266,6 +269,7 @@ export class Daemon {
     await this.controller.sandboxDestroy(rec.Id);
     const mode = rec.HostConfig.NetworkMode;
     const nets = rec.NetworkSettings.Networks;
+    rec.NetworkSettings.Ports = Object.fromEntries(Object.keys(rec.Config.ExposedPorts ?? {}).map((k) => [k, null]));
     if (!Object.keys(nets).length) {
       // updateContainerNetworkSettings: "default" is stored under the default network's real name.
       const n = this.network(this.modeNetwork(mode));
@@ -277,7 +281,8 @@ export class Daemon {
       for (const name of order) {
         const s = nets[name]!;
         clearOperational(s);
-        await this.connectToNetwork(rec, name, s);
+        // Published ports go with the endpoint on the container's main network.
+        await this.connectToNetwork(rec, name, s, name === order[0]);
       }
       if (!this.controller.sandboxByContainer(rec.Id)) await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec));
     } catch (e) {
@@ -307,8 +312,9 @@ export class Daemon {
   }
 
   /** The seed's connectToNetwork: find the network, get or make the sandbox, create and join the endpoint. */
-  private async connectToNetwork(rec: ContainerRecord, term: string, s: EndpointSettings): Promise<void> {
+  private async connectToNetwork(rec: ContainerRecord, term: string, s: EndpointSettings, withPorts = false): Promise<void> {
     const net = this.network(term);
+    const ports = withPorts && net.type === 'bridge' ? fromDockerPortBindings(rec.HostConfig.PortBindings) : [];
     const sb = this.controller.sandboxByContainer(rec.Id) ?? (await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec)));
     const name = rec.Name.slice(1);
     const ep = net.createEndpoint(name, {
@@ -316,6 +322,7 @@ export class Daemon {
       ...(s.IPAMConfig?.IPv6Address ? { ipv6Address: s.IPAMConfig.IPv6Address } : {}),
       ...(s.MacAddress ? { macAddress: s.MacAddress } : {}),
       aliases: s.Aliases ?? [],
+      ...(ports.length ? { ports } : {}),
     });
     try {
       await ep.join(sb);
@@ -337,6 +344,12 @@ export class Daemon {
       s.GlobalIPv6Address = e.ipv6.split('/')[0]!;
       s.GlobalIPv6PrefixLen = Number(e.ipv6.split('/')[1]);
       s.IPv6Gateway = info.internal ? '' : info.pools6[0]?.gateway ?? '';
+    }
+    if (e.published?.length) {
+      for (const m of e.published) {
+        const key = `${m.containerPort}/${m.proto}`;
+        (rec.NetworkSettings.Ports[key] ??= []).push({ HostIp: m.hostIp || '0.0.0.0', HostPort: String(m.hostPort) });
+      }
     }
     const userDefined = !['bridge', 'host', 'none'].includes(info.name);
     s.DNSNames = userDefined ? [name, ...(s.Aliases ?? []), rec.Id.slice(0, 12)] : null;
