@@ -7,8 +7,10 @@
       "native/netlink_socket.cc",
       "native/netns.cc",
       "native/ns_registry.cc",
-      "native/request.cc"
+      "native/request.cc",
+      "native/nftables.cc"
     ],
+    "libraries": ["-ldl"],
     "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],
     "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_GNU_SOURCE"],
     "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],

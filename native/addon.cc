@@ -39,6 +39,7 @@ Napi::Value resultValue(Napi::Env env, const Request& req, Result& r) {
     case Kind::NetnsInode:
       return Napi::Number::New(env, static_cast<double>(r.ino));
     case Kind::SysctlRead:
+    case Kind::NftRun:
       return Napi::String::New(env, r.str);
     default:
       return env.Undefined();

@@ -1,5 +1,7 @@
 #include "request.h"
 
+#include "nftables.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -129,6 +131,9 @@ void execute(LaneContext& ctx, Request& req, Result& res) {
       return;
     case Kind::NetnsForget:
       ctx.registry->forget(req.ns);
+      return;
+    case Kind::NftRun:
+      res.err = nftRun(req.arg1, res.str);
       return;
   }
   res.err = NlError::of(EINVAL, req.op, "unknown request kind");

@@ -20,6 +20,7 @@ enum class Kind : int {
   SysctlRead = 5,   // ns, arg1 = key ("net/ipv4/ip_forward")
   SysctlWrite = 6,  // ns, arg1 = key, arg2 = value
   NetnsForget = 7,  // drop cached handles for ns (an adopted namespace we release)
+  NftRun = 8,       // arg1 = nft script, one transaction, in the lane's home namespace
 };
 
 // Writes the fd of namespace `path` as a u32 at `offset` of the message

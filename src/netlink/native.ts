@@ -41,6 +41,7 @@ export const Kind = {
   SysctlRead: 5,
   SysctlWrite: 6,
   NetnsForget: 7,
+  NftRun: 8,
 } as const;
 
 /** Lane 0 carries the endpoint path; lane 1 the slow work (link deletion). */
