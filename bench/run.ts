@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller } from '../src/controller/controller.js';
 import * as nl from '../src/netlink/index.js';
+import { nftBackend } from '../src/firewall/nft.js';
 import { CniImpl, cniAvailable } from './impls/cni.js';
 import type { Impl } from './impls/impl.js';
 import { IprouteImpl } from './impls/iproute2.js';
@@ -20,6 +21,7 @@ const SANDBOX_ROUNDS = QUICK ? 20 : 100;
 const SCALE = QUICK ? 200 : 1000;
 const SOAK = QUICK ? 600 : 10_000;
 const SETTLE_MS = 25;
+const BLOCK = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tmp = mkdtempSync(join(tmpdir(), 'nsnet-bench-'));
 
@@ -33,22 +35,29 @@ interface ImplResult {
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
 
+/**
+ * Interleaved rounds: every round gives each implementation (in rotating
+ * order) a block of BLOCK create+join / leave+delete cycles back to back;
+ * the first cycle of a block is an untimed warm-up, so a measurement is not
+ * dominated by caches another implementation's processes just evicted.
+ */
 async function latencies(impls: Impl[], sbs: Map<Impl, unknown>): Promise<Map<Impl, { cj: number[]; ld: number[] }>> {
   const out = new Map(impls.map((i) => [i, { cj: [] as number[], ld: [] as number[] }]));
-  for (let r = 0; r < ROUNDS + 5; r++) {
-    // Rotate the order every round so all share the machine's noise alike.
+  const rounds = Math.ceil(ROUNDS / (BLOCK - 1)) + 1;
+  for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < impls.length; k++) {
       const impl = impls[(r + k) % impls.length]!;
       const s = sbs.get(impl);
-      let t = now();
-      const e = await impl.createJoin(s);
-      const cj = now() - t;
-      t = now();
-      await impl.leaveDelete(s, e);
-      const ld = now() - t;
-      if (r >= 5) { out.get(impl)!.cj.push(cj); out.get(impl)!.ld.push(ld); }
-      // Untimed: deferred kernel work finishes, and the machine settles,
-      // before the next implementation's turn (the same gap for every one).
+      for (let b = 0; b < BLOCK; b++) {
+        let t = now();
+        const e = await impl.createJoin(s);
+        const cj = now() - t;
+        t = now();
+        await impl.leaveDelete(s, e);
+        const ld = now() - t;
+        if (r > 0 && b > 0) { out.get(impl)!.cj.push(cj); out.get(impl)!.ld.push(ld); }
+      }
+      // Untimed: deferred kernel work finishes before the next implementation's turn.
       await impl.settle?.();
       await sleep(SETTLE_MS);
     }
@@ -135,6 +144,7 @@ async function soak(): Promise<Record<string, unknown>> {
   const fds0 = readdirSync('/proc/self/fd').length;
   const k0 = await nsnetKernelCounts(c);
   const alloc0 = c.ipam.usage(c.network('bench').info().pools4[0]!.poolId).allocated;
+  const fw0 = nftElements();
   let cycles = 0;
   const t0 = now();
   await Promise.all(workers.map(async (s) => {
@@ -153,7 +163,7 @@ async function soak(): Promise<Record<string, unknown>> {
     addressAllocations: Number(c.ipam.usage(c.network('bench').info().pools4[0]!.poolId).allocated - alloc0),
     storeRows: c.store.count('endpoint'),
     fds: readdirSync('/proc/self/fd').length - fds0,
-    firewallElements: nftElements(),
+    firewallElements: nftElements() - fw0,
   };
   for (const s of workers) await impl.destroySandbox(s);
   await impl.teardown();
@@ -167,6 +177,48 @@ function nftElements(): number {
     return j.nftables.filter((e) => Object.values(e).some((v) => (v.table ?? v.name ?? '').startsWith('nsnet'))).length;
   } catch {
     return 0;
+  }
+}
+
+/** Firewall costs: a join with one published port against one without, and the 1st vs the 100th network. */
+async function firewallCosts(): Promise<Record<string, unknown>> {
+  const c = await Controller.start({ dataDir: join(tmp, 'fw'), firewall: 'nftables' });
+  try {
+    const net = await c.newNetwork({ name: 'fw', options: { 'com.docker.network.bridge.name': 'nsbfw0' }, ipam: { config: [{ Subnet: '10.48.0.0/16' }] } });
+    const sb = await c.newSandbox('fw');
+    const plain: number[] = [];
+    const pub: number[] = [];
+    for (let i = 0; i < ROUNDS + 5; i++) {
+      for (const withPort of i % 2 ? [false, true] : [true, false]) {
+        const t = now();
+        const ep = net.createEndpoint(`f${i}${withPort}`, withPort ? { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '0' }] } : {});
+        await ep.join(sb);
+        const dt = now() - t;
+        if (i >= 5) (withPort ? pub : plain).push(dt);
+        await ep.leave(sb);
+        await ep.delete();
+      }
+    }
+    await sb.destroy();
+    const nets: number[] = [];
+    const M = QUICK ? 30 : 100;
+    for (let i = 0; i < M; i++) {
+      const t = now();
+      await c.newNetwork({ name: `fwn${i}`, options: { 'com.docker.network.bridge.name': `nsbfn${i}` }, ipam: { config: [{ Subnet: `10.49.${i}.0/24` }] } });
+      nets.push(now() - t);
+    }
+    for (const n of c.networks()) await n.delete();
+    const k = Math.max(5, Math.floor(M / 10));
+    const first = summarize(nets.slice(0, k)).median_ms;
+    const last = summarize(nets.slice(-k)).median_ms;
+    return {
+      backend: nftBackend(),
+      createJoinPlain: summarize(plain), createJoinOnePublishedPort: summarize(pub),
+      publishedPortCost_ms: summarize(pub).median_ms - summarize(plain).median_ms,
+      networkCreateFirst_ms: first, networkCreateLast_ms: last, networks: M, networkCreateGrowth: last / first,
+    };
+  } finally {
+    await c.stop();
   }
 }
 
@@ -206,6 +258,8 @@ async function main(): Promise<void> {
   }
   log(`scale: ${SCALE} endpoints in ${SCALE} sandboxes over 4 networks`);
   const scaleRes = await scale();
+  log('firewall');
+  const fw = await firewallCosts();
   log(`soak: ${SOAK} churn cycles`);
   const soakRes = await soak();
   rmSync(tmp, { recursive: true, force: true });
@@ -231,6 +285,7 @@ async function main(): Promise<void> {
     ratios,
     scale: scaleRes,
     soak: soakRes,
+    firewall: fw,
   };
   const rows: (string | number)[][] = [['', ...impls.map((i) => i.name)]];
   const row = (label: string, f: (r: ImplResult) => number) => rows.push([label, ...impls.map((i) => f(results.get(i)!))]);
@@ -246,6 +301,7 @@ async function main(): Promise<void> {
   console.log('\nratios:', JSON.stringify(ratios, null, 1));
   console.log('scale:', JSON.stringify(scaleRes));
   console.log('soak:', JSON.stringify(soakRes));
+  console.log('firewall:', JSON.stringify(fw));
   console.log(`\nwritten ${writeResult('latest.json', out)}`);
 }
 
