@@ -62,7 +62,6 @@ NlError NetlinkSocket::open() {
     return NlError::of(e, "bind");
   }
   fd_ = fd;
-  rx_.resize(kRxSize);
   return NlError::none();
 }
 
@@ -98,13 +97,16 @@ NlError NetlinkSocket::requestOnce(std::vector<uint8_t>& msg, std::vector<uint8_
   } while (n < 0 && errno == EINTR);
   if (n < 0) return NlError::of(errno, "sendto");
 
+  // One receive buffer per lane thread, not per socket: a socket is cached
+  // for every live namespace, and 256 KiB each would add up.
+  thread_local std::vector<uint8_t> rx(kRxSize);
   for (;;) {
     do {
-      n = ::recv(fd_, rx_.data(), rx_.size(), 0);
+      n = ::recv(fd_, rx.data(), rx.size(), 0);
     } while (n < 0 && errno == EINTR);
     if (n < 0) return NlError::of(errno, "recv");
     size_t len = static_cast<size_t>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(rx_.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+    for (auto* h = reinterpret_cast<nlmsghdr*>(rx.data()); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
       if (h->nlmsg_seq != seq) continue;  // a late reply to an abandoned request
       if (h->nlmsg_flags & NLM_F_DUMP_INTR) interrupted = true;
       if (h->nlmsg_type == NLMSG_DONE) return NlError::none();

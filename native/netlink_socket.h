@@ -30,7 +30,6 @@ class NetlinkSocket {
                       bool& interrupted);
   int fd_ = -1;
   uint32_t seq_ = 0;
-  std::vector<uint8_t> rx_;
 };
 
 }  // namespace nsnet

@@ -8,6 +8,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <mutex>
+#include <set>
+
 namespace nsnet {
 
 namespace {
@@ -26,7 +29,27 @@ struct Fd {
 // Make `dir` a shared mount point the way iproute2 does, under flock, so the
 // namespaces we bind-mount there are visible to (and removable from) every
 // mount namespace that shares it.
+NlError prepareRunDirOnce(const std::string& dir);
+
 NlError prepareRunDir(const std::string& dir) {
+  // Making the directory rshared walks every mount below it: with a thousand
+  // namespaces that is a thousand mounts per create. Once per process and
+  // directory is enough.
+  static std::mutex mu;
+  static std::set<std::string> done;
+  {
+    std::lock_guard<std::mutex> g(mu);
+    if (done.count(dir)) return NlError::none();
+  }
+  NlError e = prepareRunDirOnce(dir);
+  if (e.ok()) {
+    std::lock_guard<std::mutex> g(mu);
+    done.insert(dir);
+  }
+  return e;
+}
+
+NlError prepareRunDirOnce(const std::string& dir) {
   if (::mkdir(dir.c_str(), 0755) < 0 && errno != EEXIST) return NlError::of(errno, "mkdir", dir);
   Fd lock(::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC));
   if (lock.fd < 0) return NlError::of(errno, "open", dir);

@@ -107,6 +107,23 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     await net.delete();
   });
 
+  it('IPv6: a dual-stack bridge network gives addresses, a default route and traffic over IPv6', async () => {
+    const net = await c.newNetwork({ name: uniq('v6'), enableIPv6: true, options: bridgeOpt(uniq('b6')), ipam: { config: [{ Subnet: '10.31.40.0/24' }, { Subnet: 'fd00:31:40::/64' }] } });
+    const [a, b] = await Promise.all([c.newSandbox(uniq('6a')), c.newSandbox(uniq('6b'))]);
+    const ea = net.createEndpoint('a');
+    const eb = net.createEndpoint('b');
+    await ea.join(a);
+    await eb.join(b);
+    expect(ea.info().ipv6).toBe('fd00:31:40::2/64');
+    expect(ipAddrs(nsName(b.key), 'eth0')).toEqual(['10.31.40.3/24', 'fd00:31:40::3/64']);
+    const r6 = ipJson<{ dst: string; gateway?: string }[]>(['-n', nsName(a.key), '-6', 'route', 'show']);
+    expect(r6.find((r) => r.dst === 'default')?.gateway).toBe('fd00:31:40::1');
+    expect(await tcpEcho(nsName(b.key), 'fd00:31:40::3', nsName(a.key), 'over v6')).toBe('echo:over v6');
+    await a.destroy();
+    await b.destroy();
+    await net.delete();
+  });
+
   it('null and host drivers: loopback only, and the host namespace', async () => {
     const none = await c.newNetwork({ name: uniq('none'), driver: 'null' });
     const host = await c.newNetwork({ name: uniq('host'), driver: 'host' });
