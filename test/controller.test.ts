@@ -42,6 +42,9 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     const inside = ipLink('eth0', nsName(a.key))!;
     expect(inside.address).toBe('02:42:0a:1f:01:02');
     expect(ipAddrs(nsName(a.key), 'eth0')).toEqual(['10.31.1.2/24']);
+    // No IPv6 on an IPv4-only network's interface, not even link-local; loopback keeps ::1.
+    expect(ipJson<unknown[]>(['-n', nsName(a.key), '-6', 'addr', 'show', 'dev', 'eth0'])).toEqual([]);
+    expect(JSON.stringify(ipJson(['-n', nsName(a.key), '-6', 'addr', 'show', 'dev', 'lo']))).toContain('::1');
     const routes = ipJson<{ dst: string; gateway?: string }[]>(['-n', nsName(a.key), 'route', 'show']);
     expect(routes.find((r) => r.dst === 'default')?.gateway).toBe('10.31.1.1');
     expect(ipLink(`${ea.info().hostIfname}`)!.master).toBe(net.info().driverState['bridge']);

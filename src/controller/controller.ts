@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, NsnetError } from '../errors.js';
 import { Ipam, type PoolSpec } from '../ipam/index.js';
 import {
-  addrList, linkSet, linkSetOp, batch, netnsAdd, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
+  addrList, linkSetOp, batch, batchAll, sysctlSetOp, netnsAdd, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
   isKernelError, Netns,
 } from '../netlink/index.js';
 import { BridgeDriver } from '../drivers/bridge.js';
@@ -367,7 +367,14 @@ export class Controller {
           rec.ino = ns.ino;
           live.ns = ns;
           fault('sandbox.create.loopback');
-          await linkSet(ns, 'lo', { up: true });
+          // Interfaces of a namespace nsnet made start without IPv6 (as Docker
+          // does for non-IPv6 networks); IPv6 endpoints turn it on for their
+          // interface. A thousand sandboxes running link-local DAD, router
+          // solicitations and MLD timers made the kernel slow and spiky.
+          await batchAll([
+            ...(rec.owned ? [sysctlSetOp('net/ipv6/conf/default/disable_ipv6', '1', ns)] : []),
+            linkSetOp(ns, 'lo', { up: true }),
+          ]);
         }
         u.push('remove sandbox files', () => removeSandboxFiles(dir));
         writeSandboxFiles(dir, opts, []);

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import { ConflictError, ForbiddenError, InvalidInputError, NsnetError } from '../errors.js';
 import {
   addrAdd, addrAddOp, addrDel, addrDelOp, batch, batchAll, isKernelError, linkAddBridge, linkAddVeth, linkDel, linkGet,
-  linkSet, linkSetOp, routeAddOp, routeDel, routeReplace, type KernelError, type Op,
+  linkSet, linkSetOp, routeAddOp, sysctlSetOp, routeDel, routeReplace, type KernelError, type Op,
 } from '../netlink/index.js';
 import { checkIfName, checkMtu } from '../netlink/validate.js';
 import { fault } from '../controller/faults.js';
@@ -198,7 +198,10 @@ export class BridgeDriver implements Driver {
     fault('bridge.join.configure');
     const ops: Op<unknown>[] = [linkSetOp(target.ns, peer, { up: true })];
     if (ep.ipv4) ops.push(addrAddOp(target.ns, peer, ep.ipv4));
-    if (ep.ipv6) ops.push(addrAddOp(target.ns, peer, ep.ipv6, { noDad: true }));
+    if (ep.ipv6) {
+      ops.push(sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '0', target.ns));
+      ops.push(addrAddOp(target.ns, peer, ep.ipv6, { noDad: true }));
+    }
     if (target.gateway) ops.push(...this.routeOps(net, target, peer));
     await batchAll(ops);
     if (ep.ports?.length && ep.ipv4) {
