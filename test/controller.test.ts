@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, type Network } from '../src/controller/controller.js';
 import { faults } from '../src/controller/faults.js';
 import { BRIDGE_MAX_PORTS } from '../src/drivers/bridge.js';
-import { gate, ipAddrs, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, tcpEcho, tempDir, uniq } from './helpers.js';
+import { gate, ipAddrs, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, sh, tcpEcho, tempDir, uniq } from './helpers.js';
 
 describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
   const dir = tempDir('ctl');
@@ -124,6 +124,19 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     expect(await tcpEcho(nsName(b.key), 'fd00:31:40::3', nsName(a.key), 'over v6')).toBe('echo:over v6');
     await a.destroy();
     await b.destroy();
+    await net.delete();
+  });
+
+  it('a join still works when the interface index nsnet would pick is taken behind its back', async () => {
+    const net = await bridgeNet('10.31.41.0/24');
+    const sb = await c.newSandbox(uniq('ix'));
+    const next = sb.info().nextIfIndex ?? 2;
+    sh('ip', ['-n', nsName(sb.key), 'link', 'add', 'squat', 'index', String(next), 'type', 'bridge']);
+    const ep = net.createEndpoint('ix');
+    await ep.join(sb);
+    expect(ipAddrs(nsName(sb.key), 'eth0')).toEqual(['10.31.41.2/24']);
+    expect(ep.info().peerIndex).not.toBe(next);
+    await sb.destroy();
     await net.delete();
   });
 

@@ -500,7 +500,6 @@ export class Controller {
     delete ep.ifname;
     delete ep.peerIndex;
     delete ep.hostIfname;
-    delete ep.hostIndex;
     delete ep.gateway;
   }
 

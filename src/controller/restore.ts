@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import {
   isKernelError, linkDel, linkGet, linkList, linkSetOp, batch, netnsDelete, netnsOpen, Netns,
 } from '../netlink/index.js';
-import { BridgeDriver, firewallView } from '../drivers/bridge.js';
+import { firewallView } from '../drivers/bridge.js';
 import type { Controller, LiveSandbox } from './controller.js';
 import { replayPools } from './ipam-config.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
@@ -106,7 +106,8 @@ async function sandboxIntact(c: Controller, rec: SandboxRecord): Promise<boolean
       if (!net || net.driver !== 'bridge') continue;
       const inside = await linkGet(ns, ep.peerIndex ?? ep.ifname!);
       if (inside.name !== ep.ifname) return false;
-      await linkGet(undefined, ep.hostIfname ?? BridgeDriver.hostIfname(ep));
+      if (!ep.hostIfname) return false;
+      await linkGet(undefined, ep.hostIfname);
     }
     return true;
   } catch {

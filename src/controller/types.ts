@@ -65,7 +65,6 @@ export interface EndpointRecord {
   ifname?: string;
   peerIndex?: number;
   hostIfname?: string;
-  hostIndex?: number;
   gateway?: boolean;
 }
 
@@ -97,4 +96,6 @@ export interface SandboxRecord {
   endpoints: string[];
   /** Directory holding the sandbox's hosts and resolv.conf. */
   dir: string;
+  /** Next free interface index inside a namespace nsnet made (lo is 1); never reused. */
+  nextIfIndex?: number;
 }

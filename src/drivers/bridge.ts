@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { ConflictError, ForbiddenError, InvalidInputError, NsnetError } from '../errors.js';
 import {
-  addrAdd, addrAddOp, addrDel, addrDelOp, batch, batchAll, isKernelError, linkAddBridge, linkAddVeth, linkDel, linkGet,
+  addrAdd, addrAddOp, addrDel, addrDelOp, batch, batchAll, HOST_NS, isKernelError, linkAddBridge, linkAddVeth, linkAddVethOp, linkDel, linkGet,
   linkSet, linkSetOp, routeAddOp, sysctlSetOp, routeDel, routeReplace, type KernelError, type Op,
 } from '../netlink/index.js';
 import { checkIfName, checkMtu } from '../netlink/validate.js';
@@ -75,10 +75,6 @@ export class BridgeDriver implements Driver {
   mtu(net: NetworkRecord): number {
     const v = net.options[BridgeOption.Mtu];
     return v ? Number(v) : this.ctx.defaultMtu;
-  }
-
-  static hostIfname(ep: EndpointRecord): string {
-    return `nsv${ep.id.slice(0, 12)}`;
   }
 
   private state(net: NetworkRecord): BridgeState {
@@ -177,33 +173,17 @@ export class BridgeDriver implements Driver {
     if (!target.ns) throw new ForbiddenError('a container in the host namespace cannot join a bridge network');
     const master = this.index.get(net.id);
     if (master === undefined) throw new NsnetError('ENOBRIDGE', `network ${net.name} has no bridge (was it restored?)`);
-    const mtu = this.mtu(net);
-    const host = BridgeDriver.hostIfname(ep);
     if ((this.unreaped.get(net.id) ?? 0) + joined >= BRIDGE_MAX_PORTS) {
       // Ports are held by left links awaiting deletion: delete them now.
       await this.ctx.reaper.flush();
       this.unreaped.clear();
     }
+    // A fresh host name per join: a left host end keeps its name until the
+    // reaper deletes it, and nothing needs to rename it.
+    ep.hostIfname = `nsv${randomBytes(6).toString('hex')}`;
     fault('bridge.join.veth');
-    const made = await linkAddVeth(undefined, { name: host, master, up: true, mtu, group: this.ctx.ownership.live },
-      { name: ep.ifname!, ns: target.ns, mtu, ...(ep.mac ? { mac: ep.mac } : {}) }, true);
-    // Undo deletes the host end (and with it the peer) at once: a failed join
-    // must free the interface name inside the sandbox before it returns.
-    undo.push(`delete veth ${host}`, () => linkDel(undefined, host));
-    const peer = made?.link;
-    if (!peer) throw new NsnetError('EVETH', `veth ${host}: the kernel did not report the peer's index`);
-    ep.hostIfname = host;
-    ep.hostIndex = made.index;
-    ep.peerIndex = peer;
-    fault('bridge.join.configure');
-    const ops: Op<unknown>[] = [linkSetOp(target.ns, peer, { up: true })];
-    if (ep.ipv4) ops.push(addrAddOp(target.ns, peer, ep.ipv4));
-    if (ep.ipv6) {
-      ops.push(sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '0', target.ns));
-      ops.push(addrAddOp(target.ns, peer, ep.ipv6, { noDad: true }));
-    }
-    if (target.gateway) ops.push(...this.routeOps(net, target, peer));
-    await batchAll(ops);
+    const fast = target.sandbox.owned ? await this.joinOneCrossing(net, ep, target, master, undo) : false;
+    if (!fast) await this.joinEcho(net, ep, target, master, undo);
     if (ep.ports?.length && ep.ipv4) {
       // The only firewall work on the endpoint path, and only for published ports.
       const hostIp = net.options[BridgeOption.HostBindingIPv4] ?? '';
@@ -212,6 +192,67 @@ export class BridgeDriver implements Driver {
       ep.published = await this.ctx.firewall.publish(ep.id, ep.ipv4.split('/')[0]!, bindings);
       undo.push('unpublish ports', async () => { await this.ctx.firewall.unpublish(ep.published ?? []); delete ep.published; });
     }
+  }
+
+  /** Inside the sandbox: link up, addresses, default route. */
+  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, peer: number, up: boolean): Op<unknown>[] {
+    const ops: Op<unknown>[] = up ? [linkSetOp(target.ns, peer, { up: true })] : [];
+    if (ep.ipv4) ops.push(addrAddOp(target.ns, peer, ep.ipv4));
+    if (ep.ipv6) {
+      ops.push(sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '0', target.ns));
+      ops.push(addrAddOp(target.ns, peer, ep.ipv6, { noDad: true }));
+    }
+    if (target.gateway) ops.push(...this.routeOps(net, target, peer));
+    return ops;
+  }
+
+  /**
+   * In a namespace nsnet made, it knows which interface indexes are free, so
+   * the pair is created from the sandbox side with the container end's index
+   * chosen, up, and the host end born in the host: every request of the join
+   * is then known in advance and goes in one crossing.
+   */
+  private async joinOneCrossing(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, master: number, undo: Undo): Promise<boolean> {
+    const sb = target.sandbox;
+    const index = (sb.nextIfIndex ??= 2);
+    sb.nextIfIndex = index + 1;
+    const mtu = this.mtu(net);
+    const host = ep.hostIfname!;
+    const ops: Op<unknown>[] = [
+      linkAddVethOp(target.ns, { name: ep.ifname!, index, up: true, mtu, ...(ep.mac ? { mac: ep.mac } : {}) },
+        { name: host, ns: HOST_NS, mtu, group: this.ctx.ownership.live }),
+      linkSetOp(undefined, host, { master, up: true }),
+      ...this.configureOps(net, ep, target, index, false),
+    ];
+    const res = await batch(ops, { stopOnError: true });
+    const first = res[0]!;
+    if (!first.ok) {
+      // The index was taken after all (someone else made links in there): the general path.
+      if (ignorable(first.error, 'EBUSY', 'EEXIST')) return false;
+      throw first.error;
+    }
+    undo.push(`delete veth ${ep.ifname!}`, () => linkDel(target.ns, index));
+    ep.peerIndex = index;
+    const bad = res.find((r) => !r.ok);
+    if (bad && !bad.ok) throw bad.error;
+    fault('bridge.join.configure');
+    return true;
+  }
+
+  /** Any namespace: create from the host side, learn the peer's index from the echo, then configure. */
+  private async joinEcho(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, master: number, undo: Undo): Promise<void> {
+    const mtu = this.mtu(net);
+    const host = ep.hostIfname!;
+    const made = await linkAddVeth(undefined, { name: host, master, up: true, mtu, group: this.ctx.ownership.live },
+      { name: ep.ifname!, ns: target.ns, mtu, ...(ep.mac ? { mac: ep.mac } : {}) }, true);
+    // Undo deletes the host end (and with it the peer) at once: a failed join
+    // must free the interface name inside the sandbox before it returns.
+    undo.push(`delete veth ${host}`, () => linkDel(undefined, host));
+    const peer = made?.link;
+    if (!peer) throw new NsnetError('EVETH', `veth ${host}: the kernel did not report the peer's index`);
+    ep.peerIndex = peer;
+    fault('bridge.join.configure');
+    await batchAll(this.configureOps(net, ep, target, peer, true));
   }
 
   private routeOps(net: NetworkRecord, target: JoinTarget, peer: number): Op<unknown>[] {
@@ -225,7 +266,7 @@ export class BridgeDriver implements Driver {
   }
 
   async leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, sandboxGone: boolean): Promise<void> {
-    const host = ep.hostIfname ?? BridgeDriver.hostIfname(ep);
+    const host = ep.hostIfname!;
     if (ep.published?.length) {
       await this.ctx.firewall.unpublish(ep.published);
       delete ep.published;
@@ -235,8 +276,8 @@ export class BridgeDriver implements Driver {
       return;
     }
     const peer = ep.peerIndex ?? ep.ifname!;
-    // Both ends get a random grave name so the endpoint can join again (same
-    // host name) and the sandbox can reuse its interface name at once.
+    // The container end gets a grave name so the sandbox can reuse its
+    // interface name at once (host ends have a fresh name per join).
     const grave = () => `nsd${randomBytes(6).toString('hex')}`;
     const ops: Op<unknown>[] = [];
     if (ep.ipv4) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ep.ipv4));
@@ -244,7 +285,6 @@ export class BridgeDriver implements Driver {
     ops.push(linkSetOp(target.ns, peer, { up: false }));
     if (typeof peer === 'number') ops.push(linkSetOp(target.ns, peer, { name: grave() }));
     ops.push(linkSetOp(undefined, host, { up: false, group: this.ctx.ownership.dead }));
-    if (ep.hostIndex) ops.push(linkSetOp(undefined, ep.hostIndex, { name: grave() }));
     const res = await batch(ops);
     const bad = res.filter((r) => !r.ok && !ignorable(r.error, 'EADDRNOTAVAIL', 'ENODEV', 'ENOENT', 'ESTALE'));
     if (bad.length) {

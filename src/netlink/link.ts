@@ -35,6 +35,8 @@ export interface LinkAttrs {
   group?: number;
   /** ifindex of the bridge to enslave to. */
   master?: number;
+  /** Ask for this ifindex (a veth's peer then gets the one given in VethPeer, or any). */
+  index?: number;
   // No alias here: the kernel ignores IFLA_IFALIAS on creation; use linkSet.
 }
 
@@ -60,7 +62,7 @@ function commonAttrs(m: MessageBuilder, a: LinkAttrs): void {
 
 function newLink(a: LinkAttrs, echo: boolean): MessageBuilder {
   const m = new MessageBuilder(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL | (echo ? NLM_F.ECHO : 0));
-  ifinfo(m, 0, a.up ? IFF_UP : 0, a.up ? IFF_UP : 0);
+  ifinfo(m, a.index === undefined ? 0 : checkU32('ifindex', a.index), a.up ? IFF_UP : 0, a.up ? IFF_UP : 0);
   commonAttrs(m, a);
   return m;
 }

@@ -18,6 +18,9 @@ export class Netns {
   }
 }
 
+/** The namespace of the addon's own threads: the host's, for a controller. */
+export const HOST_NS = new Netns('', 0);
+
 function checkName(name: string): void {
   if (!name || name.length > 255 || name.includes('/') || name === '.' || name === '..' || name.includes('\0'))
     throw new InvalidInputError(`invalid network namespace name '${name}'`);
