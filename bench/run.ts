@@ -2,7 +2,7 @@
 // with iproute2 and CNI baselines interleaved in the same run.
 // NSNET_BENCH_QUICK=1 runs a short version with the same schema.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller } from '../src/controller/controller.js';
@@ -34,6 +34,36 @@ interface ImplResult {
 }
 
 const log = (s: string) => process.stderr.write(`${s}\n`);
+
+/** Live network namespaces in the kernel (including ones still being destroyed), from /proc/slabinfo. */
+function kernelNetns(): number | undefined {
+  try {
+    const line = readFileSync('/proc/slabinfo', 'utf8').split('\n').find((l) => l.startsWith('net_namespace '));
+    return line ? Number(line.split(/\s+/)[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+const NETNS_BASELINE = kernelNetns();
+
+/**
+ * The kernel destroys deleted namespaces in the background for seconds
+ * (a thousand take ~10 s), slowing everything else: wait for it between
+ * phases so one phase's cleanup is not measured in the next.
+ */
+async function kernelSettled(): Promise<void> {
+  if (NETNS_BASELINE === undefined) return sleep(QUICK ? 500 : 3000);
+  let last = Infinity;
+  let still = 0;
+  for (let i = 0; i < 300; i++) {
+    const n = kernelNetns() ?? 0;
+    if (n <= NETNS_BASELINE + 8) return;
+    still = n >= last ? still + 1 : 0;
+    if (still >= 10) return;
+    last = n;
+    await sleep(200);
+  }
+}
 
 /**
  * Interleaved rounds: every round gives each implementation (in rotating
@@ -96,9 +126,7 @@ async function sandboxes(impls: Impl[]): Promise<Map<Impl, { c: number[]; d: num
 }
 
 async function scale(): Promise<Record<string, unknown>> {
-  // Namespaces deleted by earlier phases are still being destroyed by the
-  // kernel in the background; let that finish so it is not measured here.
-  await sleep(QUICK ? 1000 : 8000);
+  await kernelSettled();
   const c = await Controller.start({ dataDir: join(tmp, 'scale') });
   try {
     const nets = await Promise.all([0, 1, 2, 3].map((i) => c.newNetwork({ name: `scale${i}`, options: { 'com.docker.network.bridge.name': `nsbsc${i}` }, ipam: { config: [{ Subnet: `10.${40 + i}.0.0/20` }] } })));
@@ -240,15 +268,18 @@ async function main(): Promise<void> {
     for (const i of impls) await i.setup();
     const workers = new Map<Impl, unknown[]>();
     for (const i of impls) workers.set(i, await Promise.all(Array.from({ length: 8 }, (_, k) => i.newSandbox(k))));
+    await kernelSettled();
     log(`latency: ${ROUNDS} rounds, interleaved`);
     const lat = await latencies(impls, new Map(impls.map((i) => [i, workers.get(i)![0]])));
     const churnRes = new Map(impls.map((i) => [i, {} as Record<string, number>]));
     for (const conc of [1, 2, 4, 8]) {
+      await kernelSettled();
       for (const i of impls) {
         log(`churn: ${i.name} with ${conc} in flight`);
         churnRes.get(i)![String(conc)] = await churn(i, workers.get(i)!.slice(0, conc), CHURN_MS);
       }
     }
+    await kernelSettled();
     log('sandboxes');
     const sbx = await sandboxes(impls);
     for (const i of impls) {
@@ -266,8 +297,10 @@ async function main(): Promise<void> {
   }
   log(`scale: ${SCALE} endpoints in ${SCALE} sandboxes over 4 networks`);
   const scaleRes = await scale();
+  await kernelSettled();
   log('firewall');
   const fw = await firewallCosts();
+  await kernelSettled();
   log(`soak: ${SOAK} churn cycles`);
   const soakRes = await soak();
   rmSync(tmp, { recursive: true, force: true });

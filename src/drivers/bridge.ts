@@ -221,6 +221,9 @@ export class BridgeDriver implements Driver {
     const ops: Op<unknown>[] = [
       linkAddVethOp(target.ns, { name: ep.ifname!, index, up: true, mtu, ...(ep.mac ? { mac: ep.mac } : {}) },
         { name: host, ns: HOST_NS, mtu, group: this.ctx.ownership.live }),
+      // A bridge port needs no IPv6 of its own; with hundreds of host ends,
+      // their link-local timers slowed every later operation.
+      sysctlSetOp(`net/ipv6/conf/${host}/disable_ipv6`, '1'),
       linkSetOp(undefined, host, { master, up: true }),
       ...this.configureOps(net, ep, target, index, false),
     ];
@@ -252,7 +255,7 @@ export class BridgeDriver implements Driver {
     if (!peer) throw new NsnetError('EVETH', `veth ${host}: the kernel did not report the peer's index`);
     ep.peerIndex = peer;
     fault('bridge.join.configure');
-    await batchAll(this.configureOps(net, ep, target, peer, true));
+    await batchAll([sysctlSetOp(`net/ipv6/conf/${host}/disable_ipv6`, '1'), ...this.configureOps(net, ep, target, peer, true)]);
   }
 
   private routeOps(net: NetworkRecord, target: JoinTarget, peer: number): Op<unknown>[] {
