@@ -52,7 +52,10 @@ const NETNS_BASELINE = kernelNetns();
  * phases so one phase's cleanup is not measured in the next.
  */
 async function kernelSettled(): Promise<void> {
-  if (NETNS_BASELINE === undefined) return sleep(QUICK ? 500 : 3000);
+  if (NETNS_BASELINE === undefined) {
+    await sleep(QUICK ? 500 : 3000);
+    return;
+  }
   let last = Infinity;
   let still = 0;
   for (let i = 0; i < 300; i++) {
