@@ -3,19 +3,19 @@
 import { existsSync, mkdirSync, rmSync } from 'node:fs';
 import { run } from './exec.js';
 import type { Impl } from './impl.js';
+import { IpSandboxes, type IpSandbox } from './ip-sandboxes.js';
 
 export const CNI_PATH = '/usr/lib/cni';
 export const cniAvailable = (): boolean => existsSync(`${CNI_PATH}/bridge`) && existsSync(`${CNI_PATH}/host-local`);
 
-interface Sb { name: string; }
+type Sb = IpSandbox;
 interface Ep { id: string; }
 
-export class CniImpl implements Impl<Sb, Ep> {
+export class CniImpl extends IpSandboxes implements Impl<Sb, Ep> {
   readonly name = 'cni';
-  private n = 0;
-  private readonly sandboxes = new Set<string>();
   private readonly config: string;
-  constructor(private readonly prefix: string, subnet: string, private readonly bridge: string, private readonly dataDir: string) {
+  constructor(prefix: string, subnet: string, private readonly bridge: string, private readonly dataDir: string) {
+    super(prefix);
     this.config = JSON.stringify({
       cniVersion: '1.0.0', name: `${prefix}net`, type: 'bridge', bridge, isGateway: true, ipMasq: false,
       ipam: { type: 'host-local', ranges: [[{ subnet }]], dataDir },
@@ -30,16 +30,6 @@ export class CniImpl implements Impl<Sb, Ep> {
       env: { ...process.env, CNI_COMMAND: cmd, CNI_CONTAINERID: id, CNI_NETNS: `/run/netns/${s.name}`, CNI_IFNAME: 'eth0', CNI_PATH },
     });
   }
-  async newSandbox(i: number): Promise<Sb> {
-    const name = `${this.prefix}${i}x${this.n++}`;
-    await run('ip', ['netns', 'add', name]);
-    this.sandboxes.add(name);
-    return { name };
-  }
-  async destroySandbox(s: Sb): Promise<void> {
-    await run('ip', ['netns', 'del', s.name]);
-    this.sandboxes.delete(s.name);
-  }
   async createJoin(s: Sb): Promise<Ep> {
     const id = `${this.prefix}c${this.n++}`;
     await this.exec('ADD', s, id);
@@ -49,7 +39,7 @@ export class CniImpl implements Impl<Sb, Ep> {
     await this.exec('DEL', s, e.id);
   }
   async teardown(): Promise<void> {
-    for (const s of this.sandboxes) await run('ip', ['netns', 'del', s]).catch(() => undefined);
+    await this.removeSandboxes();
     await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
     rmSync(this.dataDir, { recursive: true, force: true });
   }

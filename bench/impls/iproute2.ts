@@ -2,29 +2,20 @@
 // one to delete.
 import { run } from './exec.js';
 import type { Impl } from './impl.js';
+import { IpSandboxes, type IpSandbox } from './ip-sandboxes.js';
 
-interface Sb { name: string; }
+type Sb = IpSandbox;
 interface Ep { host: string; }
 
-export class IprouteImpl implements Impl<Sb, Ep> {
+export class IprouteImpl extends IpSandboxes implements Impl<Sb, Ep> {
   readonly name = 'iproute2';
-  private n = 0;
-  private readonly sandboxes = new Set<string>();
-  constructor(private readonly prefix: string, private readonly base: [number, number], private readonly bridge: string) {}
+  constructor(prefix: string, private readonly base: [number, number], private readonly bridge: string) {
+    super(prefix);
+  }
   async setup(): Promise<void> {
     await run('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
     await run('ip', ['addr', 'add', `10.${this.base[0]}.0.1/16`, 'dev', this.bridge]);
     await run('ip', ['link', 'set', this.bridge, 'up']);
-  }
-  async newSandbox(i: number): Promise<Sb> {
-    const name = `${this.prefix}${i}x${this.n++}`;
-    await run('ip', ['netns', 'add', name]);
-    this.sandboxes.add(name);
-    return { name };
-  }
-  async destroySandbox(s: Sb): Promise<void> {
-    await run('ip', ['netns', 'del', s.name]);
-    this.sandboxes.delete(s.name);
   }
   async createJoin(s: Sb): Promise<Ep> {
     const k = this.n++;
@@ -38,7 +29,7 @@ export class IprouteImpl implements Impl<Sb, Ep> {
     await run('ip', ['link', 'del', e.host]);
   }
   async teardown(): Promise<void> {
-    for (const s of this.sandboxes) await run('ip', ['netns', 'del', s]).catch(() => undefined);
+    await this.removeSandboxes();
     await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
   }
 }
