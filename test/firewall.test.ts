@@ -18,7 +18,7 @@ async function server(ns: string, ip: string, port: number, proto: 'tcp' | 'udp'
   const p = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', `
 import socket
 t = socket.SOCK_STREAM if '${proto}' == 'tcp' else socket.SOCK_DGRAM
-s = socket.socket(socket.AF_INET, t); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s = socket.socket(socket.AF_INET6 if ':' in '${ip}' else socket.AF_INET, t); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
 s.bind(('${ip}', ${port}))
 if t == socket.SOCK_STREAM: s.listen(4)
 print('ready', flush=True); s.settimeout(8)
@@ -40,7 +40,7 @@ try:
     if '${proto}' == 'tcp':
         s = socket.create_connection(('${ip}', ${port}), timeout=1.5); s.sendall(b'hi'); print(s.recv(100).decode())
     else:
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1.5); s.sendto(b'hi', ('${ip}', ${port})); print(s.recv(100).decode())
+        s = socket.socket(socket.AF_INET6 if ':' in '${ip}' else socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1.5); s.sendto(b'hi', ('${ip}', ${port})); print(s.recv(100).decode())
 except Exception as e:
     print('fail')
 `;
@@ -65,6 +65,8 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     await nl.linkSet(outside, o.index, { up: true });
     await nl.linkSet(outside, 'lo', { up: true });
     await nl.addrAdd(outside, o.index, '10.39.0.2/24');
+    await nl.addrAdd(undefined, h.index, 'fd00:39::1/64', { noDad: true });
+    await nl.addrAdd(outside, o.index, 'fd00:39::2/64', { noDad: true });
     // The outside knows no route to container subnets: only masquerade or DNAT can reach it.
   });
 
@@ -189,6 +191,23 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     expect(nftList(tableName(c.ownership.tag))).not.toContain('18080');
     await a.ep.delete();
     await n.delete();
+  });
+
+  it('IPv6: published ports reach a dual-stack container over IPv6 as well', async () => {
+    const forward6 = readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8').trim();
+    const n = await c.newNetwork({ name: uniq('fw6'), enableIPv6: true, options: bridgeOpt(uniq('fb')), ipam: { config: [{ Subnet: '10.38.10.0/24' }, { Subnet: 'fd00:38:10::/64' }] } });
+    expect(readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8').trim()).toBe('1');
+    const a = await container(n, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18110' }] });
+    expect(a.ep.info().published!.map((m) => m.containerIp)).toEqual([a.ip, 'fd00:38:10::2']);
+    const v6 = await server(a.ns, 'fd00:38:10::2', 80, 'tcp');
+    expect(client(nsName(outside.path), 'fd00:39::1', 18110, 'tcp')).toBe('from fd00:39::2');
+    v6.kill();
+    const v4 = await server(a.ns, a.ip, 80, 'tcp');
+    expect(client(nsName(outside.path), '10.39.0.1', 18110, 'tcp')).toBe('from 10.39.0.2');
+    v4.kill();
+    await a.sb.destroy();
+    await n.delete();
+    expect(readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8').trim()).toBe(forward6);
   });
 
   it('restart rebuilds the rules from the store; deleting the last network removes the table', async () => {

@@ -16,7 +16,8 @@ function nftTables(): string[] {
 function snapshot(): { netns: string[]; links: string[]; tables: string[]; forward: string } {
   const netns = (JSON.parse(execFileSync('ip', ['-j', 'netns', 'list'], { encoding: 'utf8' }) || '[]') as { name: string }[]).map((n) => n.name);
   const links = (JSON.parse(execFileSync('ip', ['-j', 'link', 'show'], { encoding: 'utf8' }) || '[]') as { ifname: string }[]).map((l) => l.ifname);
-  return { netns, links, tables: nftTables(), forward: readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim() };
+  const forward = ['/proc/sys/net/ipv4/ip_forward', '/proc/sys/net/ipv6/conf/all/forwarding'].map((f) => readFileSync(f, 'utf8').trim()).join('/');
+  return { netns, links, tables: nftTables(), forward };
 }
 
 let before: ReturnType<typeof snapshot>;
@@ -34,7 +35,7 @@ export async function teardown(): Promise<void> {
       ...after.netns.filter((n) => OURS.test(n) && !before.netns.includes(n)).map((n) => `netns ${n}`),
       ...after.links.filter((l) => OURS.test(l) && !before.links.includes(l)).map((l) => `link ${l}`),
       ...after.tables.filter((t) => !before.tables.includes(t)).map((t) => `nftables table ${t}`),
-      ...(after.forward !== before.forward ? [`ip_forward changed from ${before.forward} to ${after.forward}`] : []),
+      ...(after.forward !== before.forward ? [`forwarding (v4/v6) changed from ${before.forward} to ${after.forward}`] : []),
     ];
     if (!leaked.length) return;
     await new Promise((r) => setTimeout(r, 100));

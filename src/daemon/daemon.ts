@@ -348,7 +348,7 @@ export class Daemon {
     if (e.published?.length) {
       for (const m of e.published) {
         const key = `${m.containerPort}/${m.proto}`;
-        (rec.NetworkSettings.Ports[key] ??= []).push({ HostIp: m.hostIp || '0.0.0.0', HostPort: String(m.hostPort) });
+        (rec.NetworkSettings.Ports[key] ??= []).push({ HostIp: m.hostIp || (m.containerIp.includes(':') ? '::' : '0.0.0.0'), HostPort: String(m.hostPort) });
       }
     }
     const userDefined = !['bridge', 'host', 'none'].includes(info.name);

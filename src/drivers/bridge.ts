@@ -184,12 +184,13 @@ export class BridgeDriver implements Driver {
     fault('bridge.join.veth');
     const fast = target.sandbox.owned ? await this.joinOneCrossing(net, ep, target, master, undo) : false;
     if (!fast) await this.joinEcho(net, ep, target, master, undo);
-    if (ep.ports?.length && ep.ipv4) {
+    if (ep.ports?.length && (ep.ipv4 || ep.ipv6)) {
       // The only firewall work on the endpoint path, and only for published ports.
       const hostIp = net.options[BridgeOption.HostBindingIPv4] ?? '';
       const bindings = ep.ports.map((b) => ({ ...b, hostIp: b.hostIp || hostIp }));
       fault('bridge.join.ports');
-      ep.published = await this.ctx.firewall.publish(ep.id, ep.ipv4.split('/')[0]!, bindings);
+      const ips = { ...(ep.ipv4 ? { v4: ep.ipv4.split('/')[0]! } : {}), ...(ep.ipv6 ? { v6: ep.ipv6.split('/')[0]! } : {}) };
+      ep.published = await this.ctx.firewall.publish(ep.id, ips, bindings);
       undo.push('unpublish ports', async () => { await this.ctx.firewall.unpublish(ep.published ?? []); delete ep.published; });
     }
   }

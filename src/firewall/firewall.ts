@@ -26,7 +26,7 @@ export class Firewall {
     await nftApply(script);
     this.tableUp = true;
     this.nets.set(n.id, n);
-    if (!n.internal) await this.forwarding(true);
+    await this.forwarding();
     // Lets DNAT of 127.0.0.1 traffic route out to the bridge.
     await sysctlSet(`net/ipv4/conf/${n.bridge}/route_localnet`, '1').catch(() => undefined);
   }
@@ -41,13 +41,13 @@ export class Firewall {
       await nftApply(networkDelScript(this.tag, n));
     }
     this.nets.delete(id);
-    if (![...this.nets.values()].some((x) => !x.internal)) await this.forwarding(false);
+    await this.forwarding();
   }
 
   /** Reserves and programs an endpoint's published ports; all or nothing. */
-  async publish(owner: string, containerIp: string, bindings: readonly PortBinding[]): Promise<PortMapping[]> {
+  async publish(owner: string, containerIps: { v4?: string; v6?: string }, bindings: readonly PortBinding[]): Promise<PortMapping[]> {
     if (!bindings.length) return [];
-    const maps = this.ports.reserve(owner, containerIp, bindings);
+    const maps = this.ports.reserve(owner, containerIps, bindings);
     if (!this.enabled) return maps;
     try {
       await nftApply(portElements(this.tag, maps, 'add'));
@@ -72,7 +72,7 @@ export class Firewall {
     this.tableUp = false;
     this.nets.clear();
     if (!nets.length) {
-      await this.forwarding(false);
+      await this.forwarding();
       return;
     }
     const script = [tableScript(this.tag), ...nets.map((n) => networkAddScript(this.tag, n)),
@@ -80,21 +80,31 @@ export class Firewall {
     await nftApply(script);
     this.tableUp = true;
     for (const n of nets) this.nets.set(n.id, n);
-    if (nets.some((n) => !n.internal)) await this.forwarding(true);
+    await this.forwarding();
   }
 
-  /** ip_forward on while a network needs it; the value found before is kept in the store and put back. */
-  private async forwarding(on: boolean): Promise<void> {
-    const key = 'net/ipv4/ip_forward';
-    const saved = this.store.get<{ value: string }>('meta', `ip_forward:${this.tag}`);
+  /**
+   * IPv4 forwarding on while a non-internal network exists, IPv6 forwarding
+   * while one has IPv6; the values found before are kept in the store and
+   * put back when nsnet no longer needs them.
+   */
+  private async forwarding(): Promise<void> {
+    const live = [...this.nets.values()].filter((n) => !n.internal);
+    await this.sysctlWhile('net/ipv4/ip_forward', live.length > 0);
+    await this.sysctlWhile('net/ipv6/conf/all/forwarding', live.some((n) => n.subnets6.length > 0));
+  }
+
+  private async sysctlWhile(key: string, on: boolean): Promise<void> {
+    const id = `${key}:${this.tag}`;
+    const saved = this.store.get<{ value: string }>('meta', id);
     if (on) {
       if (saved) return;
       const before = await sysctlGet(key);
-      this.store.put('meta', `ip_forward:${this.tag}`, { value: before });
+      this.store.put('meta', id, { value: before });
       if (before !== '1') await sysctlSet(key, '1');
     } else if (saved) {
       if (saved.value !== '1') await sysctlSet(key, saved.value);
-      this.store.delete('meta', `ip_forward:${this.tag}`);
+      this.store.delete('meta', id);
     }
   }
 }

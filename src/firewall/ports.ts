@@ -80,8 +80,12 @@ export class PortRegistry {
     throw new ConflictError(`no free host port in ${lo}-${hi}`, 'EPORTINUSE');
   }
 
-  /** Resolves bindings for one endpoint and reserves them (all or nothing). */
-  reserve(owner: string, containerIp: string, bindings: readonly PortBinding[]): PortMapping[] {
+  /**
+   * Resolves bindings for one endpoint and reserves them (all or nothing).
+   * A binding on all addresses maps the host port for each family the
+   * container has; one on a given host IP only for that IP's family.
+   */
+  reserve(owner: string, containerIps: { v4?: string; v6?: string }, bindings: readonly PortBinding[]): PortMapping[] {
     const out: PortMapping[] = [];
     const keys: string[] = [];
     try {
@@ -114,7 +118,11 @@ export class PortRegistry {
           const k = this.key(b.proto, hostIp, h);
           this.taken.set(k, owner);
           keys.push(k);
-          out.push({ proto: b.proto, hostIp: anyIp(hostIp) ? '' : hostIp, hostPort: h, containerIp, containerPort: b.containerPort + i });
+          const families = anyIp(hostIp) ? (['v4', 'v6'] as const) : hostIp.includes(':') ? (['v6'] as const) : (['v4'] as const);
+          const targets = families.map((f) => containerIps[f]).filter((x): x is string => !!x);
+          if (!targets.length) throw new InvalidInputError(`cannot publish ${hostIp}:${h}: the container has no address of that family`);
+          for (const containerIp of targets)
+            out.push({ proto: b.proto, hostIp: anyIp(hostIp) ? '' : hostIp, hostPort: h, containerIp, containerPort: b.containerPort + i });
         }
       }
     } catch (e) {
