@@ -112,7 +112,7 @@ export class Controller {
     this.store = new Store(this.dataDir);
     this.drivers.set('null', new NullDriver());
     this.drivers.set('host', new HostDriver());
-    this.firewall = new Firewall(this.ownership.tag, opts.firewall ?? (findNft() ? 'nftables' : 'none'), this.store);
+    this.firewall = new Firewall(this.ownership.tag, opts.firewall ?? (findNft() ? 'nftables' : 'none'));
     this.drivers.set('bridge', new BridgeDriver({ ownership: this.ownership, reaper: this.reaper, defaultMtu: this.mtu, firewall: this.firewall }));
   }
 

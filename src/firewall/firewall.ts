@@ -1,8 +1,11 @@
 // The bridge driver's firewall: nftables rules per network in one table
 // nsnet owns, published ports as map elements, IP forwarding when a network
 // needs it (restoring the previous value when nsnet no longer does).
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { sysctlGet, sysctlSet } from '../netlink/index.js';
-import type { Store } from '../store/store.js';
+
+const CLAIMS_DIR = '/run/nsnet/sysctl';
 import { nftApply } from './nft.js';
 import { PortRegistry, type PortBinding } from './ports.js';
 import { networkAddScript, networkDelScript, portElements, tableDelScript, tableScript, type FwNetwork, type PortMapping } from './ruleset.js';
@@ -14,7 +17,7 @@ export class Firewall {
   private tableUp = false;
   readonly ports = new PortRegistry();
 
-  constructor(readonly tag: string, readonly mode: FirewallMode, private readonly store: Store) {}
+  constructor(readonly tag: string, readonly mode: FirewallMode) {}
 
   get enabled(): boolean {
     return this.mode === 'nftables';
@@ -85,8 +88,8 @@ export class Firewall {
 
   /**
    * IPv4 forwarding on while a non-internal network exists, IPv6 forwarding
-   * while one has IPv6; the values found before are kept in the store and
-   * put back when nsnet no longer needs them.
+   * while one has IPv6; the values found before are put back when no nsnet
+   * controller on the host needs them any more.
    */
   private async forwarding(): Promise<void> {
     const live = [...this.nets.values()].filter((n) => !n.internal);
@@ -94,17 +97,32 @@ export class Firewall {
     await this.sysctlWhile('net/ipv6/conf/all/forwarding', live.some((n) => n.subnets6.length > 0));
   }
 
+  /**
+   * Several controllers may share a host (each test file has one): claims
+   * are files under /run/nsnet/sysctl/<key>/, one per controller, and the
+   * value found by the first claimant is kept beside them; the last to let
+   * go puts it back.
+   */
   private async sysctlWhile(key: string, on: boolean): Promise<void> {
-    const id = `${key}:${this.tag}`;
-    const saved = this.store.get<{ value: string }>('meta', id);
+    const dir = join(CLAIMS_DIR, key.replaceAll('/', '.'));
+    const claim = join(dir, `claim-${this.tag}`);
+    const original = join(dir, 'original');
     if (on) {
-      if (saved) return;
-      const before = await sysctlGet(key);
-      this.store.put('meta', id, { value: before });
-      if (before !== '1') await sysctlSet(key, '1');
-    } else if (saved) {
-      if (saved.value !== '1') await sysctlSet(key, saved.value);
-      this.store.delete('meta', id);
+      if (existsSync(claim)) return;
+      mkdirSync(dir, { recursive: true });
+      writeFileSync(claim, '');
+      const now = await sysctlGet(key);
+      try {
+        writeFileSync(original, now, { flag: 'wx' });
+      } catch { /* someone else recorded it first */ }
+      if (now !== '1') await sysctlSet(key, '1');
+    } else if (existsSync(claim)) {
+      rmSync(claim, { force: true });
+      if (readdirSync(dir).some((f) => f.startsWith('claim-'))) return;
+      let before = '';
+      try { before = readFileSync(original, 'utf8'); } catch { return; }
+      rmSync(original, { force: true });
+      if (before && before !== '1') await sysctlSet(key, before);
     }
   }
 }
