@@ -17,12 +17,6 @@ export function summarize(samplesNs: number[]): Summary {
 
 export const now = (): number => Number(process.hrtime.bigint());
 
-export async function timeIt(fn: () => Promise<unknown> | unknown): Promise<number> {
-  const t = now();
-  await fn();
-  return now() - t;
-}
-
 export function machine(): { date: string; kernel: string; cpus: number; cpu: string; node: string } {
   return { date: new Date().toISOString(), kernel: release(), cpus: cpus().length, cpu: cpus()[0]?.model ?? '?', node: process.version };
 }

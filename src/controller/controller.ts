@@ -7,7 +7,7 @@
 // before the first await. Joins and leaves of one sandbox are serialised by
 // the sandbox's lock, so routes and interface numbering stay consistent.
 import { join } from 'node:path';
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError, NsnetError } from '../errors.js';
+import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
 import { Ipam, type PoolSpec } from '../ipam/index.js';
 import {
   addrList, linkSetOp, batch, batchAll, sysctlSetOp, netnsAdd, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
@@ -609,4 +609,3 @@ export class Sandbox {
   destroy(): Promise<void> { return this.c.sandboxDestroy(this.id); }
 }
 
-export { NsnetError };
