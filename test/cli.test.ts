@@ -1,6 +1,6 @@
 // The nsnet command line, in-process (--local) and against a daemon.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipFor } from '../src/controller/ownership.js';
 import { tableName } from '../src/firewall/ruleset.js';
@@ -22,7 +22,11 @@ describe.skipIf(!gate.ok)(`nsnet CLI ${gate.why}`, () => {
       daemon.kill('SIGTERM');
       await new Promise((r) => daemon!.once('exit', r));
     }
-    for (const d of ['local', 'd']) spawnSync('nft', ['delete', 'table', 'inet', tableName(ownershipFor(`${dir.path}/${d}`).tag)]);
+    for (const d of ['local', 'd']) {
+      // A daemon keeps its default bridge, rules and forwarding claim when it stops, as dockerd does.
+      spawnSync('nft', ['delete', 'table', 'inet', tableName(ownershipFor(`${dir.path}/${d}`).tag)]);
+      rmSync(`/run/nsnet/sysctl/net.ipv4.ip_forward/claim-${ownershipFor(`${dir.path}/${d}`).tag}`, { force: true });
+    }
     spawnSync('ip', ['link', 'del', bridge]);
     spawnSync('ip', ['link', 'del', `${bridge}d`]);
     dir.remove();

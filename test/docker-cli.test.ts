@@ -1,6 +1,6 @@
 // The real docker CLI (client only) driving a running `nsnet daemon`.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipFor } from '../src/controller/ownership.js';
 import { tableName } from '../src/firewall/ruleset.js';
@@ -35,6 +35,7 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     // The default bridge and its rules stay with the daemon's state, as docker0's do: remove them here.
     spawnSync('ip', ['link', 'del', bridgeName]);
     spawnSync('nft', ['delete', 'table', 'inet', tableName(ownershipFor(`${dir.path}/data`).tag)]);
+    rmSync(`/run/nsnet/sysctl/net.ipv4.ip_forward/claim-${ownershipFor(`${dir.path}/data`).tag}`, { force: true });
     dir.remove();
   });
 

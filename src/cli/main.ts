@@ -46,7 +46,9 @@ function configFrom(p: Parsed): DaemonConfig {
 }
 
 async function ok<T = unknown>(client: Client, method: string, path: string, body?: unknown): Promise<T> {
-  const res = await client.call(method, path, body);
+  // Progress for long work (a prune of many networks, a daemon busy restoring).
+  const slow = process.stderr.isTTY ? setTimeout(() => process.stderr.write(`waiting for the daemon: ${method} ${path.split('?')[0]}…\n`), 1000) : undefined;
+  const res = await client.call(method, path, body).finally(() => clearTimeout(slow));
   if (res.status >= 400) {
     const msg = (res.body as { message?: string } | undefined)?.message ?? res.text ?? `HTTP ${res.status}`;
     throw new CliError(`Error response from daemon: ${msg}`);
