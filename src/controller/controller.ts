@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
 import { Ipam, type PoolSpec } from '../ipam/index.js';
 import {
-  addrList, linkSetOp, batch, batchAll, sysctlSetOp, netnsAdd, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
+  addrList, linkSetOp, batchAll, sysctlSetOp, netnsAdd, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
   isKernelError, Netns,
 } from '../netlink/index.js';
 import { BridgeDriver } from '../drivers/bridge.js';
@@ -417,21 +417,18 @@ export class Controller {
     const rec = s.rec;
     const eps = rec.endpoints.map((id) => this.eps.get(id)).filter((e): e is EndpointRecord => !!e);
     const steps: (() => Promise<unknown> | unknown)[] = [];
+    // The drivers detach each endpoint; when the namespace is nsnet's and goes
+    // with the sandbox, they only cut what its deletion will not.
+    for (const ep of eps) {
+      const net = this.nets.get(ep.networkId);
+      if (net) steps.push(() => this.driver(net.driver).leave(net, ep, this.target(s, false), rec.owned));
+    }
     if (rec.owned) {
-      // Cut the host ends off the bridges now, so the dying namespace's
-      // addresses stop answering at once; the namespace takes the pairs.
-      for (const e of eps) if (e.published?.length) steps.push(async () => { await this.firewall.unpublish(e.published!); delete e.published; });
-      const hostEnds = eps.filter((e) => e.hostIfname).map((e) => linkSetOp(undefined, e.hostIfname!, { up: false, group: this.ownership.dead }));
-      if (hostEnds.length) steps.push(async () => { await batch(hostEnds); this.reaper.bury(); });
       steps.push(() => netnsDelete(new Netns(rec.key, rec.ino)).catch((e: unknown) => {
         if (!(isKernelError(e) && (e.code === 'ENOENT' || e.code === 'EINVAL'))) throw e;
       }));
-    } else {
-      for (const ep of eps) {
-        const net = this.nets.get(ep.networkId);
-        if (net) steps.push(() => this.driver(net.driver).leave(net, ep, this.target(s, false), false));
-      }
-      if (s.ns) steps.push(() => netnsRelease(s.ns!));
+    } else if (s.ns) {
+      steps.push(() => netnsRelease(s.ns!));
     }
     for (const ep of eps) steps.push(() => { this.clearJoin(ep); this.releaseEndpoint(ep); });
     steps.push(() => removeSandboxFiles(rec.dir));

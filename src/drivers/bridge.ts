@@ -276,7 +276,11 @@ export class BridgeDriver implements Driver {
       delete ep.published;
     }
     if (sandboxGone) {
-      // The namespace's deletion takes both ends; nothing to wait for.
+      // The namespace's deletion takes both ends; only cut the host end off
+      // the bridge now, so the dying namespace's address stops answering.
+      const [r] = await batch([linkSetOp(undefined, host, { up: false, group: this.ctx.ownership.dead })]);
+      if (r && !r.ok && !ignorable(r.error, 'ENODEV')) throw r.error;
+      this.ctx.reaper.bury();
       return;
     }
     const peer = ep.peerIndex ?? ep.ifname!;
