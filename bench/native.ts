@@ -73,10 +73,10 @@ async function main(): Promise<void> {
       const per = label.includes('batch') ? 10 : 1;
       for (let i = 0; i < 500; i++) await fn();
       const xs: number[] = [];
-      const s0 = nl.native.stats();
+      const s0 = nl.nativeStats();
       const M = QUICK ? 2000 : 10000;
       for (let i = 0; i < M; i++) { const t2 = now(); await fn(); xs.push(now() - t2); }
-      const s1 = nl.native.stats();
+      const s1 = nl.nativeStats();
       const js = summarize(xs).median_ms * 1000 / per;
       const kernel = (s1.execNs - s0.execNs) / M / 1000 / per;
       overhead[label] = { jsVisible_us: round(js), kernel_us: round(kernel), overhead_us: round(js - kernel) };

@@ -4,6 +4,8 @@
 #include <napi.h>
 #include <string.h>
 
+#include <iterator>
+
 #include "engine.h"
 
 namespace nsnet {
@@ -56,34 +58,85 @@ uint64_t inoAt(const Napi::Array& a, uint32_t i) {
   return v.IsNumber() ? static_cast<uint64_t>(v.As<Napi::Number>().DoubleValue()) : 0;
 }
 
-// [kind, op, ns, nsIno, msg?, fdPatches?([offset, path, ino, ...]), arg1?, arg2?]
+#define NSNET_NAME(name) #name,
+constexpr const char* kFieldNames[] = {NSNET_FIELDS(NSNET_NAME)};
+constexpr const char* kFdPatchFieldNames[] = {NSNET_FD_PATCH_FIELDS(NSNET_NAME)};
+#undef NSNET_NAME
+static_assert(std::size(kFieldNames) == field::kCount && std::size(kFdPatchFieldNames) == fdfield::kStride);
+
+// The tuple's layout is NSNET_FIELDS (request.h); src/netlink/wire.ts builds it.
 Request parseRequest(Napi::Env env, Napi::Value v) {
   if (!v.IsArray()) throw Napi::TypeError::New(env, "each request must be an array");
   Napi::Array a = v.As<Napi::Array>();
   Request r;
-  r.kind = static_cast<Kind>(a.Get(0u).As<Napi::Number>().Int32Value());
-  r.op = stringAt(a, 1);
-  r.ns = stringAt(a, 2);
-  r.nsIno = inoAt(a, 3);
-  Napi::Value msg = a.Get(4u);
+  r.kind = static_cast<Kind>(a.Get(field::kind).As<Napi::Number>().Int32Value());
+  r.op = stringAt(a, field::op);
+  r.ns = stringAt(a, field::ns);
+  r.nsIno = inoAt(a, field::nsIno);
+  Napi::Value msg = a.Get(field::msg);
   if (msg.IsBuffer()) {
     auto b = msg.As<Napi::Buffer<uint8_t>>();
     r.msg.assign(b.Data(), b.Data() + b.Length());
   }
-  Napi::Value fds = a.Get(5u);
+  Napi::Value fds = a.Get(field::fdPatches);
   if (fds.IsArray()) {
     Napi::Array f = fds.As<Napi::Array>();
-    for (uint32_t i = 0; i + 2 < f.Length(); i += 3) {
+    for (uint32_t i = 0; i + fdfield::kStride <= f.Length(); i += fdfield::kStride) {
       FdPatch p;
-      p.offset = f.Get(i).As<Napi::Number>().Uint32Value();
-      p.path = stringAt(f, i + 1);
-      p.ino = inoAt(f, i + 2);
+      p.offset = f.Get(i + fdfield::offset).As<Napi::Number>().Uint32Value();
+      p.path = stringAt(f, i + fdfield::path);
+      p.ino = inoAt(f, i + fdfield::ino);
       r.fds.push_back(std::move(p));
     }
   }
-  r.arg1 = stringAt(a, 6);
-  r.arg2 = stringAt(a, 7);
+  r.arg1 = stringAt(a, field::arg1);
+  r.arg2 = stringAt(a, field::arg2);
   return r;
+}
+
+// What the addon parses, described from the same lists parseRequest and the
+// Kind enum use, so test/wire.test.ts can hold wire.ts against it.
+Napi::Object protocol(Napi::Env env) {
+  Napi::Object kinds = Napi::Object::New(env);
+#define NSNET_KIND_ENTRY(name, value) kinds.Set(#name, static_cast<int>(Kind::name));
+  NSNET_KINDS(NSNET_KIND_ENTRY)
+#undef NSNET_KIND_ENTRY
+  Napi::Array fields = Napi::Array::New(env, field::kCount);
+  for (uint32_t i = 0; i < field::kCount; ++i) fields.Set(i, kFieldNames[i]);
+  Napi::Array fdFields = Napi::Array::New(env, fdfield::kStride);
+  for (uint32_t i = 0; i < fdfield::kStride; ++i) fdFields.Set(i, kFdPatchFieldNames[i]);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("kinds", kinds);
+  o.Set("fields", fields);
+  o.Set("fdPatchFields", fdFields);
+  o.Set("fdPatchStride", static_cast<uint32_t>(fdfield::kStride));
+  return o;
+}
+
+// decodeRequest(tuple): parseRequest's reading of one request as a plain
+// object keyed by field name. For the wire test; no kernel work.
+Napi::Value DecodeRequest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Request r = parseRequest(env, info[0]);
+  Napi::Array fds = Napi::Array::New(env, r.fds.size());
+  for (size_t i = 0; i < r.fds.size(); ++i) {
+    Napi::Object p = Napi::Object::New(env);
+    p.Set(kFdPatchFieldNames[fdfield::offset], r.fds[i].offset);
+    p.Set(kFdPatchFieldNames[fdfield::path], r.fds[i].path);
+    p.Set(kFdPatchFieldNames[fdfield::ino], static_cast<double>(r.fds[i].ino));
+    fds.Set(static_cast<uint32_t>(i), p);
+  }
+  Napi::Object o = Napi::Object::New(env);
+  o.Set(kFieldNames[field::kind], static_cast<int>(r.kind));
+  o.Set(kFieldNames[field::op], r.op);
+  o.Set(kFieldNames[field::ns], r.ns);
+  o.Set(kFieldNames[field::nsIno], static_cast<double>(r.nsIno));
+  o.Set(kFieldNames[field::msg], r.msg.empty() ? Napi::Buffer<uint8_t>::New(env, 0)
+                                               : Napi::Buffer<uint8_t>::Copy(env, r.msg.data(), r.msg.size()));
+  o.Set(kFieldNames[field::fdPatches], fds);
+  o.Set(kFieldNames[field::arg1], r.arg1);
+  o.Set(kFieldNames[field::arg2], r.arg2);
+  return o;
 }
 
 Napi::Value Submit(const Napi::CallbackInfo& info) {
@@ -130,6 +183,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("submit", Napi::Function::New(env, Submit, "submit"));
   exports.Set("stats", Napi::Function::New(env, Stats, "stats"));
   exports.Set("lanes", Napi::Number::New(env, Engine::kLanes));
+  exports.Set("protocol", protocol(env));
+  exports.Set("decodeRequest", Napi::Function::New(env, DecodeRequest, "decodeRequest"));
   return exports;
 }
 

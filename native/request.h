@@ -11,17 +11,56 @@
 
 namespace nsnet {
 
+// Request kinds, as X(name, value). One list so the enum and the table the
+// addon exports (protocol.kinds, checked against src/netlink/wire.ts) agree.
+//   Noop
+//   Rtnl         send msg in namespace `ns`, collect replies
+//   NetnsCreate  ns = run dir, arg1 = name
+//   NetnsDelete  ns = path
+//   NetnsInode   ns = path
+//   SysctlRead   ns, arg1 = key ("net/ipv4/ip_forward")
+//   SysctlWrite  ns, arg1 = key, arg2 = value
+//   NetnsForget  drop cached handles for ns (an adopted namespace we release)
+//   NftRun       arg1 = nft script, one transaction, in the lane's home namespace
+#define NSNET_KINDS(X) \
+  X(Noop, 0)           \
+  X(Rtnl, 1)           \
+  X(NetnsCreate, 2)    \
+  X(NetnsDelete, 3)    \
+  X(NetnsInode, 4)     \
+  X(SysctlRead, 5)     \
+  X(SysctlWrite, 6)    \
+  X(NetnsForget, 7)    \
+  X(NftRun, 8)
+
 enum class Kind : int {
-  Noop = 0,
-  Rtnl = 1,         // send msg in namespace `ns`, collect replies
-  NetnsCreate = 2,  // ns = run dir, arg1 = name
-  NetnsDelete = 3,  // ns = path
-  NetnsInode = 4,   // ns = path
-  SysctlRead = 5,   // ns, arg1 = key ("net/ipv4/ip_forward")
-  SysctlWrite = 6,  // ns, arg1 = key, arg2 = value
-  NetnsForget = 7,  // drop cached handles for ns (an adopted namespace we release)
-  NftRun = 8,       // arg1 = nft script, one transaction, in the lane's home namespace
+#define NSNET_KIND_ENUM(name, value) name = value,
+  NSNET_KINDS(NSNET_KIND_ENUM)
+#undef NSNET_KIND_ENUM
 };
+
+// The JS request tuple, in order. parseRequest reads by these positions and
+// the addon exports the names (protocol.fields): one list for both.
+#define NSNET_FIELDS(X) X(kind) X(op) X(ns) X(nsIno) X(msg) X(fdPatches) X(arg1) X(arg2)
+namespace field {
+enum : uint32_t {
+#define NSNET_FIELD_ENUM(name) name,
+  NSNET_FIELDS(NSNET_FIELD_ENUM)
+#undef NSNET_FIELD_ENUM
+  kCount
+};
+}  // namespace field
+
+// fdPatches is flat, kStride values per patch: [offset, path, ino, offset, ...].
+#define NSNET_FD_PATCH_FIELDS(X) X(offset) X(path) X(ino)
+namespace fdfield {
+enum : uint32_t {
+#define NSNET_FIELD_ENUM(name) name,
+  NSNET_FD_PATCH_FIELDS(NSNET_FIELD_ENUM)
+#undef NSNET_FIELD_ENUM
+  kStride
+};
+}  // namespace fdfield
 
 // Writes the fd of namespace `path` as a u32 at `offset` of the message
 // (IFLA_NET_NS_FD): lets a veth peer be born inside its sandbox.

@@ -21,6 +21,6 @@ describe('addon teardown', () => {
     expect(codes).toHaveLength(8);
     // The main thread's own engine still answers.
     await expect(nl.run(nl.noop())).resolves.toBeUndefined();
-    expect(nl.native.stats().threads).toBeGreaterThanOrEqual(2);
+    expect(nl.nativeStats().threads).toBeGreaterThanOrEqual(2);
   });
 });

@@ -21,7 +21,7 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     await nl.netnsDelete(ns).catch(() => undefined);
     // Every fd the addon opened for namespaces it was told were deleted is closed.
     expect(openFds()).toBe(fdsBefore);
-    expect(nl.native.stats().cachedNamespaces).toBeLessThanOrEqual(2);
+    expect(nl.nativeStats().cachedNamespaces).toBeLessThanOrEqual(2);
   });
 
   it('creates a named namespace that ip netns sees, and opens it by path', async () => {

@@ -5,8 +5,9 @@
 // create/delete and port publishing come here, never the plain endpoint path.
 import { spawn, spawnSync } from 'node:child_process';
 import { NsnetError } from '../errors.js';
-import { Kind, isKernelError } from '../netlink/native.js';
-import { run } from '../netlink/request.js';
+import { isKernelError } from '../netlink/native.js';
+import { run, type Op } from '../netlink/request.js';
+import { encodeRequest, Kind } from '../netlink/wire.js';
 
 export class FirewallError extends NsnetError {
   constructor(message: string) {
@@ -28,10 +29,16 @@ let inProcess: boolean | undefined = process.env['NSNET_NFT_EXEC'] === '1' ? fal
 /** Which way scripts are applied: "libnftables" (in-process) or "exec". */
 export const nftBackend = (): string => (inProcess === false ? 'exec' : 'libnftables');
 
+/** One transaction through libnftables, in the lane's home namespace. */
+export const nftRunOp = (script: string): Op<undefined> => ({
+  request: encodeRequest({ kind: Kind.NftRun, op: 'nft', arg1: script }),
+  decode: () => undefined,
+});
+
 export async function nftApply(script: string): Promise<void> {
   if (inProcess !== false) {
     try {
-      await run({ request: [Kind.NftRun, 'nft', '', 0, undefined, undefined, script], decode: () => undefined });
+      await run(nftRunOp(script));
       inProcess = true;
       return;
     } catch (e) {

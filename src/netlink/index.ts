@@ -1,8 +1,14 @@
-// The typed netlink façade: the only way src/ reaches the kernel.
+// The typed netlink façade (the package's `nsnet/netlink` entry), named after
+// ip verbs. Every call returns a Promise; each `…Op` form can be batched.
+import { native, type NativeStats } from './native.js';
+
 export * from './netns.js';
 export * from './link.js';
 export * from './addr.js';
 export * from './route.js';
 export * from './sysctl.js';
 export { batch, batchAll, noop, run, type Op, type Settled } from './request.js';
-export { isKernelError, Lane, native, type KernelError, type LaneId } from './native.js';
+export { isKernelError, Lane, type KernelError, type LaneId, type NativeStats } from './native.js';
+
+/** The addon's counters: lane threads, pending requests, cached namespace sockets. */
+export const nativeStats = (): NativeStats => native.stats();

@@ -3,12 +3,12 @@
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { types } from 'node:util';
+import type { DecodedRequest, NativeProtocol, NativeRequest } from './wire.js';
+
+export { Kind, type NativeRequest } from './wire.js';
 
 const require = createRequire(import.meta.url);
 const bindings = require('bindings') as (o: { bindings: string; module_root?: string }) => unknown;
-
-/** [kind, op, ns, nsIno, msg?, fdPatches?, arg1?, arg2?] — see native/request.h. */
-export type NativeRequest = [number, string, string, number, Buffer?, (string | number)[]?, string?, string?];
 
 export interface NativeStats {
   lanes: number;
@@ -25,24 +25,16 @@ export interface NativeAddon {
   submit(lane: number, requests: NativeRequest[], stopOnError?: boolean): Promise<unknown[]>;
   stats(): NativeStats;
   lanes: number;
+  /** The request format as the addon parses it: checked against wire.ts by test/wire.test.ts. */
+  protocol: NativeProtocol;
+  /** Runs the addon's parser on one request and returns what it read; no kernel work. */
+  decodeRequest(request: NativeRequest): DecodedRequest;
 }
 
 export const native = bindings({
   bindings: 'nsnet',
   module_root: fileURLToPath(new URL('../..', import.meta.url)),
 }) as NativeAddon;
-
-export const Kind = {
-  Noop: 0,
-  Rtnl: 1,
-  NetnsCreate: 2,
-  NetnsDelete: 3,
-  NetnsInode: 4,
-  SysctlRead: 5,
-  SysctlWrite: 6,
-  NetnsForget: 7,
-  NftRun: 8,
-} as const;
 
 /** Lane 0 carries the endpoint path; lane 1 the slow work (link deletion). */
 export const Lane = { Fast: 0, Slow: 1 } as const;

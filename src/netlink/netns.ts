@@ -2,8 +2,8 @@
 // a handle outliving its namespace fails (ESTALE/ENOENT) instead of acting on
 // whatever now sits at that path.
 import { InvalidInputError } from '../errors.js';
-import { Kind } from './native.js';
 import { run, type Op } from './request.js';
+import { encodeRequest, Kind } from './wire.js';
 
 export const DEFAULT_RUN_DIR = '/run/netns';
 
@@ -29,7 +29,7 @@ function checkName(name: string): void {
 export const netnsAddOp = (name: string, runDir = DEFAULT_RUN_DIR): Op<Netns> => {
   checkName(name);
   return {
-    request: [Kind.NetnsCreate, `netnsAdd ${name}`, runDir, 0, undefined, undefined, name],
+    request: encodeRequest({ kind: Kind.NetnsCreate, op: `netnsAdd ${name}`, ns: runDir, arg1: name }),
     decode: (raw) => {
       const [path, ino] = raw as [string, number];
       return new Netns(path, ino);
@@ -38,7 +38,7 @@ export const netnsAddOp = (name: string, runDir = DEFAULT_RUN_DIR): Op<Netns> =>
 };
 
 export const netnsDeleteOp = (ns: Netns): Op<undefined> => ({
-  request: [Kind.NetnsDelete, `netnsDelete ${ns.path}`, ns.path, ns.ino],
+  request: encodeRequest({ kind: Kind.NetnsDelete, op: `netnsDelete ${ns.path}`, ns: ns.path, nsIno: ns.ino }),
   decode: () => undefined,
 });
 
@@ -48,13 +48,21 @@ export const netnsAdd = async (name: string, opts: { runDir?: string } = {}): Pr
 /** `ip netns del`: drops nsnet's cached sockets for it, then umount + unlink. */
 export const netnsDelete = async (ns: Netns): Promise<undefined> => run(netnsDeleteOp(ns));
 
-/** Opens an existing namespace by path: /run/netns/X, /proc/PID/ns/net, a runtime's bind mount. */
-export async function netnsOpen(path: string): Promise<Netns> {
+export const netnsOpenOp = (path: string): Op<Netns> => {
   if (!path.startsWith('/')) throw new InvalidInputError(`namespace path must be absolute: '${path}'`);
-  const ino = await run<number>({ request: [Kind.NetnsInode, `netnsOpen ${path}`, path, 0], decode: (r) => r as number });
-  return new Netns(path, ino);
-}
+  return {
+    request: encodeRequest({ kind: Kind.NetnsInode, op: `netnsOpen ${path}`, ns: path }),
+    decode: (raw) => new Netns(path, raw as number),
+  };
+};
+
+export const netnsReleaseOp = (ns: Netns): Op<undefined> => ({
+  request: encodeRequest({ kind: Kind.NetnsForget, op: `netnsRelease ${ns.path}`, ns: ns.path }),
+  decode: () => undefined,
+});
+
+/** Opens an existing namespace by path: /run/netns/X, /proc/PID/ns/net, a runtime's bind mount. */
+export const netnsOpen = async (path: string): Promise<Netns> => run(netnsOpenOp(path));
 
 /** Forget nsnet's cached sockets for a namespace it did not create (e.g. a runtime's). */
-export const netnsRelease = async (ns: Netns): Promise<undefined> =>
-  run({ request: [Kind.NetnsForget, `netnsRelease ${ns.path}`, ns.path, 0], decode: () => undefined });
+export const netnsRelease = async (ns: Netns): Promise<undefined> => run(netnsReleaseOp(ns));

@@ -2,26 +2,31 @@
 // answer. Single calls and batches (many requests, one crossing) share it.
 import { types } from 'node:util';
 import { InvalidInputError } from '../errors.js';
-import { Kind, Lane, type LaneId, native, type NativeRequest } from './native.js';
+import { Lane, type LaneId, native } from './native.js';
+import { encodeRequest, Kind, type FdPatch, type NativeRequest } from './wire.js';
 import type { MessageBuilder } from './message.js';
-import type { Netns } from './netns.js';
 
 export interface Op<T> {
   readonly request: NativeRequest;
   readonly decode: (raw: unknown) => T;
 }
 
-export const nsPath = (ns: Netns | undefined): string => ns?.path ?? '';
-export const nsIno = (ns: Netns | undefined): number => ns?.ino ?? 0;
+/** What a request needs of a namespace: its path and the inode it must still have (Netns has both). */
+export interface NsRef {
+  readonly path: string;
+  readonly ino: number;
+}
+
+export const nsPath = (ns: NsRef | undefined): string => ns?.path ?? '';
+export const nsIno = (ns: NsRef | undefined): number => ns?.ino ?? 0;
 
 /** An rtnetlink request in `ns`; `fdTargets` fill the builder's nsFd() slots in order. */
-export function rtnlOp<T>(op: string, ns: Netns | undefined, m: MessageBuilder, decode: (b: Buffer) => T,
-  fdTargets: (Netns | undefined)[] = []): Op<T> {
+export function rtnlOp<T>(op: string, ns: NsRef | undefined, m: MessageBuilder, decode: (b: Buffer) => T,
+  fdTargets: (NsRef | undefined)[] = []): Op<T> {
   if (fdTargets.length !== m.fdOffsets.length) throw new InvalidInputError(`${op}: namespace fd slots mismatch`);
-  const fds: (string | number)[] = [];
-  m.fdOffsets.forEach((off, i) => fds.push(off, nsPath(fdTargets[i]), nsIno(fdTargets[i])));
+  const fdPatches: FdPatch[] = m.fdOffsets.map((offset, i) => ({ offset, path: nsPath(fdTargets[i]), ino: nsIno(fdTargets[i]) }));
   return {
-    request: [Kind.Rtnl, op, nsPath(ns), nsIno(ns), m.finish(), fds.length ? fds : undefined],
+    request: encodeRequest({ kind: Kind.Rtnl, op, ns: nsPath(ns), nsIno: nsIno(ns), msg: m.finish(), fdPatches }),
     decode: (raw) => decode(raw as Buffer),
   };
 }
@@ -63,4 +68,4 @@ export async function batchAll(ops: readonly Op<unknown>[], lane: LaneId = Lane.
   return res.map((r) => (r.ok ? r.value : undefined));
 }
 
-export const noop = (): Op<undefined> => ({ request: [Kind.Noop, 'noop', '', 0], decode: ack });
+export const noop = (): Op<undefined> => ({ request: encodeRequest({ kind: Kind.Noop, op: 'noop' }), decode: ack });

@@ -1,16 +1,16 @@
 // Sysctls are per namespace only under /proc/sys/net; the addon enters the
 // namespace on its own thread to open them.
-import { Kind } from './native.js';
+import { encodeRequest, Kind } from './wire.js';
 import { nsIno, nsPath, run, type Op } from './request.js';
 import type { Netns } from './netns.js';
 
 export const sysctlGetOp = (key: string, ns?: Netns): Op<string> => ({
-  request: [Kind.SysctlRead, `sysctlGet ${key}`, nsPath(ns), nsIno(ns), undefined, undefined, key],
+  request: encodeRequest({ kind: Kind.SysctlRead, op: `sysctlGet ${key}`, ns: nsPath(ns), nsIno: nsIno(ns), arg1: key }),
   decode: (r) => r as string,
 });
 
 export const sysctlSetOp = (key: string, value: string, ns?: Netns): Op<undefined> => ({
-  request: [Kind.SysctlWrite, `sysctlSet ${key}`, nsPath(ns), nsIno(ns), undefined, undefined, key, value],
+  request: encodeRequest({ kind: Kind.SysctlWrite, op: `sysctlSet ${key}`, ns: nsPath(ns), nsIno: nsIno(ns), arg1: key, arg2: value }),
   decode: () => undefined,
 });
 

@@ -1,0 +1,118 @@
+// The request format, TS side (src/netlink/wire.ts) against the addon side
+// (its `protocol` and its real parser, via decodeRequest). Loads the addon but
+// creates and touches no kernel object: the namespaces here are fake handles.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { nftRunOp } from '../src/firewall/nft.js';
+import { IFLA, RTM } from '../src/netlink/constants.js';
+import * as nl from '../src/netlink/index.js';
+import { native } from '../src/netlink/native.js';
+import type { Op } from '../src/netlink/request.js';
+import { encodeRequest, FD_PATCH_FIELDS, FIELDS, Kind, type DecodedRequest, type RequestFields } from '../src/netlink/wire.js';
+
+const fakeNs = new nl.Netns('/run/netns/nt-wire-fake', 4026532999);
+const fakePeer = new nl.Netns('/run/netns/nt-wire-peer', 4026533001);
+
+/** What the addon must read from `f`: absent fields as the addon defaults them. */
+const expected = (f: RequestFields): DecodedRequest => ({
+  kind: f.kind,
+  op: f.op,
+  ns: f.ns ?? '',
+  nsIno: f.nsIno ?? 0,
+  msg: f.msg ?? Buffer.alloc(0),
+  fdPatches: (f.fdPatches ?? []).map((p) => ({ ...p })),
+  arg1: f.arg1 ?? '',
+  arg2: f.arg2 ?? '',
+});
+
+const decode = (op: Op<unknown>): DecodedRequest => native.decodeRequest(op.request);
+
+describe('native request format', () => {
+  it('kinds: same names and numbers on both sides', () => {
+    expect(native.protocol.kinds).toStrictEqual({ ...Kind });
+  });
+
+  it('field order and fd patch layout: same on both sides', () => {
+    expect(native.protocol.fields).toStrictEqual([...FIELDS]);
+    expect(native.protocol.fdPatchFields).toStrictEqual([...FD_PATCH_FIELDS]);
+    expect(native.protocol.fdPatchStride).toBe(FD_PATCH_FIELDS.length);
+  });
+
+  it('encodeRequest puts each field at its FIELDS position', () => {
+    const f: Required<RequestFields> = {
+      kind: Kind.SysctlWrite, op: 'o', ns: 'n', nsIno: 7, msg: Buffer.from([1, 2]),
+      fdPatches: [{ offset: 4, path: 'p', ino: 9 }], arg1: 'a1', arg2: 'a2',
+    };
+    const t = encodeRequest(f);
+    expect(t).toHaveLength(FIELDS.length);
+    FIELDS.forEach((name, i) => {
+      if (name === 'fdPatches') expect(t[i]).toStrictEqual(FD_PATCH_FIELDS.map((k) => f.fdPatches[0]![k]));
+      else expect(t[i]).toBe(f[name]);
+    });
+  });
+
+  it('round trip: any request encodeRequest builds, the addon reads back field for field', () => {
+    const str = fc.string({ unit: 'grapheme', maxLength: 40 });
+    const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: undefined });
+    const fields = fc.record({
+      kind: fc.constantFrom(...Object.values(Kind)),
+      op: str,
+      ns: opt(str),
+      nsIno: opt(fc.maxSafeNat()),
+      msg: opt(fc.uint8Array({ maxLength: 64 }).map((u) => Buffer.from(u))),
+      fdPatches: opt(fc.array(fc.record({ offset: fc.nat({ max: 0xffffffff }), path: str, ino: fc.maxSafeNat() }), { maxLength: 3 })),
+      arg1: opt(str),
+      arg2: opt(str),
+    }, { requiredKeys: ['kind', 'op'] });
+    fc.assert(fc.property(fields, (f) => {
+      expect(native.decodeRequest(encodeRequest(f))).toStrictEqual(expected(f));
+    }), { numRuns: 500 });
+  });
+
+  describe('round trip of the real op builders', () => {
+    it('veth with its peer born in another namespace (an fd patch)', () => {
+      const d = decode(nl.linkAddVethOp(fakeNs, { name: 'ntwire0', up: true }, { name: 'eth0', ns: fakePeer }));
+      expect(d).toMatchObject({ kind: Kind.Rtnl, op: 'linkAdd veth ntwire0', ns: fakeNs.path, nsIno: fakeNs.ino, arg1: '', arg2: '' });
+      expect(d.msg.readUInt32LE(0)).toBe(d.msg.length);
+      expect(d.msg.readUInt16LE(4)).toBe(RTM.NEWLINK);
+      expect(d.msg.includes('ntwire0\0')).toBe(true);
+      expect(d.fdPatches).toStrictEqual([{ offset: expect.any(Number), path: fakePeer.path, ino: fakePeer.ino }]);
+      // The patch points at the payload of an IFLA_NET_NS_FD u32 inside the message.
+      const off = d.fdPatches[0]!.offset;
+      expect(off + 4).toBeLessThanOrEqual(d.msg.length);
+      expect(d.msg.readUInt16LE(off - 4)).toBe(8);
+      expect(d.msg.readUInt16LE(off - 2)).toBe(IFLA.NET_NS_FD);
+    });
+
+    it('an rtnl request without fd patches, in the host namespace', () => {
+      const d = decode(nl.linkDelOp(undefined, 'ntwire1'));
+      expect(d).toMatchObject({ kind: Kind.Rtnl, op: 'linkDel ntwire1', ns: '', nsIno: 0, fdPatches: [], arg1: '', arg2: '' });
+      expect(d.msg.readUInt16LE(4)).toBe(RTM.DELLINK);
+      expect(d.msg.readUInt32LE(0)).toBe(d.msg.length);
+    });
+
+    const plain: [string, Op<unknown>, RequestFields][] = [
+      ['noop', nl.noop(), { kind: Kind.Noop, op: 'noop' }],
+      ['sysctlGet', nl.sysctlGetOp('net/ipv4/ip_forward', fakeNs),
+        { kind: Kind.SysctlRead, op: 'sysctlGet net/ipv4/ip_forward', ns: fakeNs.path, nsIno: fakeNs.ino, arg1: 'net/ipv4/ip_forward' }],
+      ['sysctlSet', nl.sysctlSetOp('net/ipv6/conf/all/forwarding', '1', fakeNs),
+        { kind: Kind.SysctlWrite, op: 'sysctlSet net/ipv6/conf/all/forwarding', ns: fakeNs.path, nsIno: fakeNs.ino, arg1: 'net/ipv6/conf/all/forwarding', arg2: '1' }],
+      ['sysctlSet on the host', nl.sysctlSetOp('net/ipv4/ip_forward', '0'),
+        { kind: Kind.SysctlWrite, op: 'sysctlSet net/ipv4/ip_forward', arg1: 'net/ipv4/ip_forward', arg2: '0' }],
+      ['netnsAdd', nl.netnsAddOp('ntwire', '/tmp/nt-wire-run'),
+        { kind: Kind.NetnsCreate, op: 'netnsAdd ntwire', ns: '/tmp/nt-wire-run', arg1: 'ntwire' }],
+      ['netnsDelete', nl.netnsDeleteOp(fakeNs), { kind: Kind.NetnsDelete, op: `netnsDelete ${fakeNs.path}`, ns: fakeNs.path, nsIno: fakeNs.ino }],
+      ['netnsOpen', nl.netnsOpenOp(fakeNs.path), { kind: Kind.NetnsInode, op: `netnsOpen ${fakeNs.path}`, ns: fakeNs.path }],
+      ['netnsRelease', nl.netnsReleaseOp(fakeNs), { kind: Kind.NetnsForget, op: `netnsRelease ${fakeNs.path}`, ns: fakeNs.path }],
+      ['nft', nftRunOp('add table inet ntwire\n'), { kind: Kind.NftRun, op: 'nft', arg1: 'add table inet ntwire\n' }],
+    ];
+    it.each(plain)('%s', (_name, op, want) => {
+      expect(decode(op)).toStrictEqual(expected(want));
+    });
+
+    it('covers every kind', () => {
+      const seen = new Set([Kind.Rtnl, ...plain.map(([, , f]) => f.kind)]);
+      expect([...seen].sort((a, b) => a - b)).toStrictEqual(Object.values(Kind).sort((a, b) => a - b));
+    });
+  });
+});
