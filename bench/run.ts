@@ -6,6 +6,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Controller } from '../src/controller/controller.js';
+import { internals } from '../src/controller/internals.js';
 import * as nl from '../src/netlink/index.js';
 import { nftBackend } from '../src/firewall/nft.js';
 import { CniImpl, cniAvailable } from './impls/cni.js';
@@ -171,9 +172,9 @@ async function scale(): Promise<Record<string, unknown>> {
 }
 
 function nsnetKernelCounts(c: Controller) {
-  const links = nl.linkList(undefined).then((ls) => ls.filter((l) => l.group === c.ownership.live || l.group === c.ownership.dead).length);
+  const links = nl.linkList(undefined).then((ls) => ls.filter((l) => l.group === c.marks().liveGroup || l.group === c.marks().deadGroup).length);
   let netns = 0;
-  try { netns = readdirSync(c.runDir).filter((n) => n.startsWith(c.ownership.netnsPrefix)).length; } catch { /* none */ }
+  try { netns = readdirSync(c.runDir).filter((n) => n.startsWith(c.marks().netnsPrefix)).length; } catch { /* none */ }
   return links.then((l) => ({ links: l, netns }));
 }
 
@@ -184,7 +185,7 @@ async function soak(): Promise<Record<string, unknown>> {
   const workers = await Promise.all([0, 1, 2, 3].map((i) => impl.newSandbox(i)));
   const fds0 = readdirSync('/proc/self/fd').length;
   const k0 = await nsnetKernelCounts(c);
-  const alloc0 = c.ipam.usage(c.network('bench').info().pools4[0]!.poolId).allocated;
+  const alloc0 = internals(c).ipam.usage(c.network('bench').info().pools4[0]!.poolId).allocated;
   const fw0 = nftElements();
   let cycles = 0;
   const t0 = now();
@@ -196,13 +197,13 @@ async function soak(): Promise<Record<string, unknown>> {
     }
   }));
   const secs = (now() - t0) / 1e9;
-  await c.reaper.flush();
+  await c.flush();
   const k1 = await nsnetKernelCounts(c);
   const leaks = {
     links: k1.links - k0.links,
     namespaces: k1.netns - k0.netns,
-    addressAllocations: Number(c.ipam.usage(c.network('bench').info().pools4[0]!.poolId).allocated - alloc0),
-    storeRows: c.store.count('endpoint'),
+    addressAllocations: Number(internals(c).ipam.usage(c.network('bench').info().pools4[0]!.poolId).allocated - alloc0),
+    storeRows: internals(c).store.count('endpoint'),
     fds: readdirSync('/proc/self/fd').length - fds0,
     firewallElements: nftElements() - fw0,
   };

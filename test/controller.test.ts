@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, type Network } from '../src/controller/controller.js';
-import { faults } from '../src/controller/faults.js';
+import { internals } from '../src/controller/internals.js';
+import { faults } from '../src/driver-api/faults.js';
 import { BRIDGE_MAX_PORTS } from '../src/drivers/bridge.js';
 import { gate, ipAddrs, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, sh, tcpEcho, tempDir, uniq } from './helpers.js';
 
@@ -27,7 +28,7 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
   const bridgeNet = (subnet: string, extra: Partial<Parameters<Controller['newNetwork']>[0]> = {}) =>
     c.newNetwork({ name: uniq('net'), options: bridgeOpt(uniq('b')), ipam: { config: [{ Subnet: subnet }] }, ...extra });
 
-  const hostLinksOfController = () => ipLinks().filter((l) => l.group === String(c.ownership.live) || l.ifname.startsWith('nsv'));
+  const hostLinksOfController = () => ipLinks().filter((l) => l.group === String(c.marks().liveGroup) || l.ifname.startsWith('nsv'));
 
   it('two sandboxes on one bridge network exchange TCP data', async () => {
     const net = await bridgeNet('10.31.1.0/24');
@@ -191,7 +192,7 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     await sb.destroy();
     expect(ipNetnsList()).toContain(nsName(runtimeNs.path));
     expect(ipLinks(nsName(runtimeNs.path)).filter((l) => l.flags.includes('UP')).map((l) => l.ifname)).toEqual(['lo']);
-    await c.reaper.flush();
+    await c.flush();
     await netnsDelete(runtimeNs);
     await net.delete();
   });
@@ -244,12 +245,12 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     ] as const;
     const net = await bridgeNet('10.31.12.0/24');
     const sb = await c.newSandbox(uniq('fi'));
-    const baseline = { links: hostLinksOfController().length, netns: ipNetnsList().length, store: c.store.count('endpoint'), stats: c.stats() };
+    const baseline = { links: hostLinksOfController().length, netns: ipNetnsList().length, store: internals(c).store.count('endpoint'), stats: c.stats() };
     for (const p of points[0]) {
       faults.arm(p);
       await expect(bridgeNet('10.31.13.0/24')).rejects.toMatchObject({ code: 'EINJECTED' });
       expect(ipLinks().some((l) => l.ifname.startsWith('b') && l.ifname.length > 10 && !c.networks().some((n) => n.info().driverState['bridge'] === l.ifname) && l.ifname.startsWith('nt'))).toBe(false);
-      expect(c.ipam.poolIds()).not.toContain('LocalDefault/10.31.13.0/24');
+      expect(internals(c).ipam.poolIds()).not.toContain('LocalDefault/10.31.13.0/24');
     }
     for (const p of points[1]) {
       faults.arm(p);
@@ -258,7 +259,7 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     }
     faults.arm('endpoint.create.store');
     expect(() => net.createEndpoint('boom')).toThrow(/injected/);
-    expect(c.ipam.usage('LocalDefault/10.31.12.0/24').allocated).toBe(1n); // just the gateway
+    expect(internals(c).ipam.usage('LocalDefault/10.31.12.0/24').allocated).toBe(1n); // just the gateway
     for (const p of points[3]) {
       const ep = net.createEndpoint(uniq('j'));
       faults.arm(p);
@@ -269,9 +270,9 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
       await ep.delete();
     }
     expect(hostLinksOfController()).toHaveLength(baseline.links);
-    expect(c.store.count('endpoint')).toBe(baseline.store);
+    expect(internals(c).store.count('endpoint')).toBe(baseline.store);
     expect(c.stats()).toEqual(baseline.stats);
-    expect(c.ipam.usage('LocalDefault/10.31.12.0/24').allocated).toBe(1n);
+    expect(internals(c).ipam.usage('LocalDefault/10.31.12.0/24').allocated).toBe(1n);
     // And the machinery still works afterwards.
     const ok = net.createEndpoint('ok');
     await ok.join(sb);

@@ -75,7 +75,7 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
   it('host mode: the host namespace, no interface made', async () => {
     const c = d.createContainer(uniq('c'), { HostConfig: { NetworkMode: 'host' } });
     // Other test files make links in the host too: count only this daemon's.
-    const mine = () => ipLinks().filter((l) => l.group === String(d.controller.ownership.live)).length;
+    const mine = () => ipLinks().filter((l) => l.group === String(d.controller.marks().liveGroup)).length;
     const links = mine();
     await d.startContainer(c.Id);
     expect(c.NetworkSettings.SandboxKey).toBe(`/proc/${process.pid}/ns/net`);

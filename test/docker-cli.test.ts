@@ -2,7 +2,7 @@
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ownershipFor } from '../src/controller/ownership.js';
+import { ownershipFor } from '../src/driver-api/ownership.js';
 import { tableName } from '../src/firewall/ruleset.js';
 import { gate, tempDir, uniq } from './helpers.js';
 

@@ -78,7 +78,7 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     await nl.netnsDelete(outside);
     dir.remove();
     // Nothing of nsnet's is left in nftables, and forwarding is as it was.
-    expect(nftList(tableName(c.ownership.tag))).toBeUndefined();
+    expect(nftList(tableName(c.marks().tag))).toBeUndefined();
     expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe(forwardBefore);
   });
 
@@ -183,12 +183,12 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     await sb.destroy();
     // Leaving unpublishes: the port can be taken again.
     await a.ep.leave(a.sb);
-    expect(nftList(tableName(c.ownership.tag))).not.toContain('18080');
+    expect(nftList(tableName(c.marks().tag))).not.toContain('18080');
     const again = n.createEndpoint(uniq('e'), { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18080' }] });
     await again.join(a.sb);
     await a.sb.destroy();
     await b.sb.destroy();
-    expect(nftList(tableName(c.ownership.tag))).not.toContain('18080');
+    expect(nftList(tableName(c.marks().tag))).not.toContain('18080');
     await a.ep.delete();
     await n.delete();
   });
@@ -219,9 +219,9 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     const a = await container(n, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18090' }] });
     await c.stop();
     // Something stale in our table must not survive the restart.
-    spawnSync('nft', ['add', 'chain', 'inet', tableName(c.ownership.tag), 'stale_chain']);
+    spawnSync('nft', ['add', 'chain', 'inet', tableName(c.marks().tag), 'stale_chain']);
     c = await Controller.start({ dataDir: dir.path, firewall: 'nftables', activeSandboxes: [a.sb.id] });
-    const rules = nftList(tableName(c.ownership.tag))!;
+    const rules = nftList(tableName(c.marks().tag))!;
     expect(rules).not.toContain('stale_chain');
     expect(rules).toContain('18090');
     const srv = await server(a.ns, a.ip, 80, 'tcp');
@@ -229,6 +229,6 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     srv.kill();
     await c.sandbox(a.sb.id)!.destroy();
     await c.network(n.id).delete();
-    expect(nftList(tableName(c.ownership.tag))).toBeUndefined();
+    expect(nftList(tableName(c.marks().tag))).toBeUndefined();
   });
 });

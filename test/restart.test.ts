@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Controller } from '../src/controller/controller.js';
-import { ownershipFor } from '../src/controller/ownership.js';
+import { ownershipFor } from '../src/driver-api/ownership.js';
 import { gate, ipLinks, ipNetnsList, nsName, tcpEcho, tempDir, uniq } from './helpers.js';
 
 describe.skipIf(!gate.ok)(`restart after a crash ${gate.why}`, () => {

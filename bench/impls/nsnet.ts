@@ -28,7 +28,7 @@ export class NsnetImpl implements Impl<Sandbox, Endpoint> {
     await e.delete();
   }
   settle(): Promise<void> {
-    return this.c.reaper.flush();
+    return this.c.flush();
   }
   async teardown(): Promise<void> {
     for (const s of this.c.sandboxes()) await s.destroy();

@@ -2,11 +2,12 @@
 // networking part of containers.
 import { release } from 'node:os';
 import type { Daemon, ContainerCreateRequest } from '../daemon/daemon.js';
-import { createNetwork, filterNetworks, networkResource, NETWORK_FILTERS, pruneNetworks, removeNetwork, type NetworkCreateRequest } from '../daemon/networks.js';
+import { createNetwork, filterNetworks, NETWORK_FILTERS, pruneNetworks, removeNetwork, type NetworkCreateRequest } from '../daemon/networks.js';
 import { parseFilters } from '../daemon/filters.js';
-import type { ContainerRecord, EndpointSettings } from '../daemon/types.js';
+import type { EndpointSettings } from '../daemon/types.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { API_VERSION, MIN_API_VERSION, Router, type ApiRequest } from './router.js';
+import { containerJson, containerSummary, networkResource } from './views.js';
 
 export const VERSION = '0.1.0';
 
@@ -16,98 +17,6 @@ function body<T>(req: ApiRequest): T {
   if (req.body === undefined || req.body === null) return {} as T;
   if (typeof req.body !== 'object') throw new InvalidInputError('invalid JSON body');
   return req.body as T;
-}
-
-export function containerJson(d: Daemon, r: ContainerRecord) {
-  const sb = r.NetworkSettings.SandboxID ? d.controller.sandbox(r.NetworkSettings.SandboxID)?.info() : undefined;
-  const dir = sb?.dir ?? '';
-  return {
-    Id: r.Id,
-    Created: r.Created,
-    Path: r.Path,
-    Args: r.Args,
-    State: r.State,
-    Image: r.Image,
-    ResolvConfPath: dir ? `${dir}/resolv.conf` : '',
-    HostnamePath: dir ? `${dir}/hostname` : '',
-    HostsPath: dir ? `${dir}/hosts` : '',
-    LogPath: '',
-    Name: r.Name,
-    RestartCount: 0,
-    Driver: 'nsnet',
-    Platform: 'linux',
-    MountLabel: '',
-    ProcessLabel: '',
-    AppArmorProfile: '',
-    ExecIDs: null,
-    HostConfig: r.HostConfig,
-    GraphDriver: { Data: null, Name: 'nsnet' },
-    Mounts: [],
-    Config: r.Config,
-    NetworkSettings: {
-      Bridge: '',
-      SandboxID: r.NetworkSettings.SandboxID,
-      SandboxKey: r.NetworkSettings.SandboxKey,
-      HairpinMode: false,
-      LinkLocalIPv6Address: '',
-      LinkLocalIPv6PrefixLen: 0,
-      Ports: r.NetworkSettings.Ports,
-      SecondaryIPAddresses: null,
-      SecondaryIPv6Addresses: null,
-      ...legacyFields(r.NetworkSettings.Networks['bridge']),
-      Networks: r.NetworkSettings.Networks,
-    },
-  };
-}
-
-/** Top-level copies of the default bridge endpoint's data, as Docker still returns them. */
-function legacyFields(s: EndpointSettings | undefined) {
-  return {
-    EndpointID: s?.EndpointID ?? '',
-    Gateway: s?.Gateway ?? '',
-    GlobalIPv6Address: s?.GlobalIPv6Address ?? '',
-    GlobalIPv6PrefixLen: s?.GlobalIPv6PrefixLen ?? 0,
-    IPAddress: s?.IPAddress ?? '',
-    IPPrefixLen: s?.IPPrefixLen ?? 0,
-    IPv6Gateway: s?.IPv6Gateway ?? '',
-    MacAddress: s?.MacAddress ?? '',
-  };
-}
-
-/** Docker's units.HumanDuration, as `docker ps` shows it. */
-export function humanDuration(ms: number): string {
-  const s = Math.round(ms / 1000);
-  if (s < 1) return 'Less than a second';
-  if (s === 1) return '1 second';
-  if (s < 60) return `${s} seconds`;
-  const m = Math.round(s / 60);
-  if (m === 1) return 'About a minute';
-  if (m < 60) return `${m} minutes`;
-  const h = Math.round(s / 3600);
-  if (h === 1) return 'About an hour';
-  if (h < 48) return `${h} hours`;
-  return `${Math.round(h / 24)} days`;
-}
-
-function containerSummary(r: ContainerRecord) {
-  const since = (t: string) => humanDuration(Date.now() - Date.parse(t));
-  const status = r.State.Running ? `Up ${since(r.State.StartedAt)}`
-    : r.State.Status === 'created' ? 'Created' : `Exited (${r.State.ExitCode}) ${since(r.State.FinishedAt)} ago`;
-  return {
-    Id: r.Id,
-    Names: [r.Name],
-    Image: r.Image,
-    ImageID: '',
-    Command: [r.Path, ...r.Args].join(' ').trim(),
-    Created: Math.floor(Date.parse(r.Created) / 1000),
-    Ports: [],
-    Labels: r.Config.Labels,
-    State: r.State.Status,
-    Status: status,
-    HostConfig: { NetworkMode: r.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: r.NetworkSettings.Networks },
-    Mounts: [],
-  };
 }
 
 export function buildRouter(d: Daemon): Router {
@@ -132,12 +41,12 @@ export function buildRouter(d: Daemon): Router {
   r.on('GET', '/info', () => ({
     status: 200,
     body: {
-      ID: c.ownership.tag, Containers: d.containers.size,
+      ID: c.marks().tag, Containers: d.containers.size,
       ContainersRunning: [...d.containers.values()].filter((x) => x.State.Running).length,
       ContainersPaused: 0, ContainersStopped: [...d.containers.values()].filter((x) => !x.State.Running).length,
       Images: 0, Driver: 'nsnet', Name: 'nsnet', ServerVersion: VERSION, OperatingSystem: 'linux', OSType: 'linux',
       Architecture: process.arch, KernelVersion: release(), NCPU: 0, MemTotal: 0, DockerRootDir: d.config.dataDir,
-      Plugins: { Network: [...c.drivers.keys()], Volume: [], Authorization: null, Log: [] }, Swarm: { LocalNodeState: 'inactive' },
+      Plugins: { Network: [...c.driverTypes()], Volume: [], Authorization: null, Log: [] }, Swarm: { LocalNodeState: 'inactive' },
       SecurityOptions: [], Warnings: null,
     },
   }));

@@ -1,8 +1,9 @@
-// Maps nsnet's error codes to the HTTP statuses dockerd uses for the same
-// conditions (api/server/httpstatus).
+// The one table from nsnet's error codes to the HTTP statuses dockerd uses
+// for the same conditions (api/server/httpstatus). Every code nsnet raises
+// is listed, 500s included on purpose (test/structure.test.ts checks it).
 import { types } from 'node:util';
 
-const BY_CODE: Record<string, number> = {
+export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   EINVALIDINPUT: 400,
   EAMBIGUOUS: 400,
   INVALID_POOL: 400,
@@ -33,9 +34,15 @@ const BY_CODE: Record<string, number> = {
   NO_MORE_SUBNETS: 403,
   NO_AVAILABLE_IPS: 503,
   EPORTINUSE: 409,
+  // Server-side failures: the request was valid, nsnet or the kernel failed.
+  EFIREWALL: 500,
+  ETEARDOWN: 500,
+  ENOBRIDGE: 500,
+  EVETH: 500,
+  EINJECTED: 500,
 };
 
 export function statusOf(e: unknown): number {
   const code = types.isNativeError(e) ? (e as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? (BY_CODE[code] ?? 500) : 500;
+  return typeof code === 'string' ? (STATUS_BY_CODE[code] ?? 500) : 500;
 }

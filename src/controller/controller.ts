@@ -1,608 +1,115 @@
-// The controller: libnetwork's model on the native layer and IPAM. It owns
-// the drivers, IPAM, the store and the locking; networks, sandboxes and
-// endpoints are handles onto the records it keeps.
-//
-// Concurrency: JS runs one task at a time, so every check-and-reserve
-// (names, addresses, interface names, the gateway role) happens synchronously
-// before the first await. Joins and leaves of one sandbox are serialised by
-// the sandbox's lock, so routes and interface numbering stay consistent.
-import { join } from 'node:path';
-import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
-import { Ipam, type PoolSpec } from '../ipam/index.js';
-import {
-  addrList, linkSetOp, batchAll, sysctlSetOp, netnsAdd, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
-  isKernelError, Netns,
-} from '../netlink/index.js';
-import { BridgeDriver } from '../drivers/bridge.js';
-import type { Driver, JoinTarget } from '../drivers/driver.js';
-import { HostDriver } from '../drivers/host.js';
-import { NullDriver } from '../drivers/null.js';
-import { Store } from '../store/store.js';
-import { Firewall, type FirewallMode } from '../firewall/firewall.js';
-import { findNft } from '../firewall/nft.js';
-import type { PortBinding } from '../firewall/ports.js';
-import { fault } from './faults.js';
-import { findUnique, newId } from './ids.js';
-import { allocatePools, validateIpamConfig } from './ipam-config.js';
-import { BridgeOption } from './options.js';
-import { ownershipFor, type Ownership } from './ownership.js';
-import { LinkReaper } from './reaper.js';
-import { removeSandboxFiles, updateHosts, writeSandboxFiles } from './sandbox-files.js';
-import { restoreController } from './restore.js';
-import type { EndpointRecord, IpamConf, NetworkRecord, SandboxOptions, SandboxRecord } from './types.js';
-import { collect, withUndo } from './undo.js';
-import { cidrContains, formatIP, parseIP } from '../ip/addr.js';
+// The public controller: what a runtime embeds. It wraps the core (records,
+// IPAM, store, drivers, firewall, reaper) and hands out handles; none of the
+// core's parts is reachable through its type.
+import type { SandboxOptions } from '../driver-api/records.js';
+import { Core } from './core.js';
+import { EndpointHandle, NetworkHandle, SandboxHandle } from './handle-impl.js';
+import type { Endpoint, Network, Sandbox } from './handles.js';
+import { cores } from './internals.js';
+import type { ControllerOptions, NetworkCreateOptions } from './options.js';
 
-export interface ControllerOptions {
-  /** Where the store and sandbox files live (default /var/lib/nsnet). */
-  dataDir?: string;
-  /** Where named namespaces are bind-mounted (default /run/netns). */
-  runDir?: string;
-  defaultPools?: PoolSpec[];
-  defaultDriver?: string;
-  mtu?: number;
-  /** Sandboxes (IDs or container IDs) still alive from before a restart: kept, the rest removed. */
-  activeSandboxes?: string[];
-  /** Delay before left links are destroyed in a batch (ms). */
-  reapDelayMs?: number;
-  /** Bridge firewall: nftables (default when `nft` is installed) or none. */
-  firewall?: FirewallMode;
+/** How this controller marks the kernel objects it makes (several controllers may share a host). */
+export interface OwnershipMarks {
+  /** Six hex digits derived from the data directory. */
+  tag: string;
+  /** Interface group of the host ends of joined endpoints. */
+  liveGroup: number;
+  /** Interface group of left host ends awaiting deletion. */
+  deadGroup: number;
+  /** Prefix of the namespaces it creates in the run directory. */
+  netnsPrefix: string;
 }
 
-export interface NetworkCreateOptions {
-  name: string;
-  driver?: string;
-  id?: string;
-  enableIPv4?: boolean;
-  enableIPv6?: boolean;
-  internal?: boolean;
-  attachable?: boolean;
-  ingress?: boolean;
-  configOnly?: boolean;
-  labels?: Record<string, string>;
-  options?: Record<string, string>;
-  ipam?: { driver?: string; options?: Record<string, string>; config?: IpamConf[] };
-  /** Built-in network (none, host, bridge): marked so the daemon refuses to remove it. */
-  builtin?: boolean;
+export interface ControllerStats {
+  networks: number;
+  endpoints: number;
+  sandboxes: number;
+  /** Left links whose deletion is still pending. */
+  deferredDeletes: number;
 }
 
-export interface EndpointCreateOptions {
-  ipv4Address?: string;
-  ipv6Address?: string;
-  macAddress?: string;
-  aliases?: string[];
-  /** Ports to publish (bridge networks), as Docker's -p. */
-  ports?: PortBinding[];
-}
-
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
-
-/** @internal */
-export interface LiveSandbox {
-  rec: SandboxRecord;
-  ns: Netns | undefined;
-  lock: Promise<unknown>;
-}
+export type { Endpoint, EndpointInfo, Network, NetworkInfo, Sandbox, SandboxInfo } from './handles.js';
+export type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
 
 export class Controller {
-  readonly dataDir: string;
-  readonly runDir: string;
-  readonly defaultDriver: string;
-  readonly mtu: number;
-  readonly store: Store;
-  readonly ipam: Ipam;
-  readonly ownership: Ownership;
-  readonly reaper: LinkReaper;
-  readonly drivers = new Map<string, Driver>();
-  readonly firewall: Firewall;
-  /** @internal */ readonly nets = new Map<string, NetworkRecord>();
-  /** @internal */ readonly eps = new Map<string, EndpointRecord>();
-  /** @internal */ readonly sbs = new Map<string, LiveSandbox>();
-  private readonly reservedNames = new Set<string>();
-  private stopped = false;
+  readonly #core: Core;
 
-  private constructor(opts: ControllerOptions) {
-    this.dataDir = opts.dataDir ?? '/var/lib/nsnet';
-    this.runDir = opts.runDir ?? DEFAULT_RUN_DIR;
-    this.defaultDriver = opts.defaultDriver ?? 'bridge';
-    this.mtu = opts.mtu ?? 1500;
-    this.ownership = ownershipFor(this.dataDir);
-    this.reaper = new LinkReaper(this.ownership.dead, opts.reapDelayMs ?? 50);
-    this.ipam = new Ipam(opts.defaultPools ? { localPools: opts.defaultPools } : {});
-    this.store = new Store(this.dataDir);
-    this.drivers.set('null', new NullDriver());
-    this.drivers.set('host', new HostDriver());
-    this.firewall = new Firewall(this.ownership.tag, opts.firewall ?? (findNft() ? 'nftables' : 'none'));
-    this.drivers.set('bridge', new BridgeDriver({ ownership: this.ownership, reaper: this.reaper, defaultMtu: this.mtu, firewall: this.firewall }));
+  private constructor(core: Core) {
+    this.#core = core;
+    cores.set(this, core);
   }
 
-  /** libnetwork.New: open the store, restore what it holds, keep the active sandboxes. */
-  static async start(opts: ControllerOptions = {}): Promise<Controller> {
-    const c = new Controller(opts);
-    try {
-      await restoreController(c, new Set(opts.activeSandboxes ?? []));
-    } catch (e) {
-      c.store.close();
-      throw e;
-    }
-    return c;
+  /** libnetwork.New: opens the store, restores what it holds, keeps the active sandboxes, removes the rest. */
+  static async start(options: ControllerOptions = {}): Promise<Controller> {
+    return new Controller(await Core.start(options));
   }
 
-  /** Stops: completes deferred deletions, closes the store. Kernel state and records stay for the next start. */
-  async stop(): Promise<void> {
-    if (this.stopped) return;
-    this.stopped = true;
-    await Promise.allSettled([...this.sbs.values()].map((s) => s.lock));
-    await this.reaper.flush().catch(() => undefined);
-    this.store.close();
+  /** Completes deferred deletions and closes the store; kernel state and records stay for the next start. */
+  stop(): Promise<void> { return this.#core.stop(); }
+
+  /** Deletes left links now instead of within the reap delay. */
+  flush(): Promise<void> { return this.#core.reaper.flush(); }
+
+  get dataDir(): string { return this.#core.dataDir; }
+  get runDir(): string { return this.#core.runDir; }
+  /** The driver of networks created without one. */
+  get defaultDriver(): string { return this.#core.defaultDriver; }
+
+  marks(): OwnershipMarks {
+    const o = this.#core.ownership;
+    return { tag: o.tag, liveGroup: o.live, deadGroup: o.dead, netnsPrefix: o.netnsPrefix };
   }
 
-  // ---- networks -------------------------------------------------------------
+  /** Network driver types this controller serves. */
+  driverTypes(): string[] { return [...this.#core.drivers.keys()]; }
+
+  stats(): ControllerStats { return this.#core.stats(); }
+
+  // ---- networks
 
   networks(): Network[] {
-    return [...this.nets.values()].map((n) => new Network(this, n.id));
+    return [...this.#core.nets.keys()].map((id) => new NetworkHandle(this.#core, id));
   }
 
-  /** By full ID, exact name, or unique ID prefix. */
+  /** By full ID, exact name, or unique ID prefix (NotFoundError, AmbiguousError). */
   network(term: string): Network {
-    return new Network(this, findUnique(this.nets.values(), term, 'network').id);
+    return new NetworkHandle(this.#core, this.#core.findNetwork(term).id);
   }
 
   networkByName(name: string): Network | undefined {
-    const n = [...this.nets.values()].find((x) => x.name === name);
-    return n ? new Network(this, n.id) : undefined;
+    const n = [...this.#core.nets.values()].find((x) => x.name === name);
+    return n ? new NetworkHandle(this.#core, n.id) : undefined;
   }
 
-  driver(type: string): Driver {
-    const d = this.drivers.get(type);
-    if (!d) throw new NotFoundError(`plugin "${type}" not found`);
-    return d;
+  async newNetwork(options: NetworkCreateOptions): Promise<Network> {
+    return new NetworkHandle(this.#core, await this.#core.newNetwork(options));
   }
 
-  async newNetwork(o: NetworkCreateOptions): Promise<Network> {
-    if (!o.name || !NAME_RE.test(o.name)) throw new InvalidInputError(`invalid network name "${o.name}": it must match ${NAME_RE.source}`);
-    const driverType = o.driver || this.defaultDriver;
-    const driver = this.driver(driverType);
-    if (o.ipam?.driver && o.ipam.driver !== 'default') throw new NotFoundError(`plugin "${o.ipam.driver}" not found`);
-    const config = o.ipam?.config ?? [];
-    validateIpamConfig(config);
-    if (this.reservedNames.has(o.name) || [...this.nets.values()].some((n) => n.name === o.name))
-      throw new ConflictError(`network with name ${o.name} already exists`, 'ENETWORKEXISTS');
-    const id = o.id ?? newId();
-    if (this.nets.has(id)) throw new ConflictError(`network with id ${id} already exists`, 'ENETWORKEXISTS');
-    const rec: NetworkRecord = {
-      id,
-      name: o.name,
-      driver: driverType,
-      scope: 'local',
-      created: new Date().toISOString(),
-      enableIPv4: o.enableIPv4 ?? true,
-      enableIPv6: o.enableIPv6 ?? false,
-      internal: o.internal ?? false,
-      attachable: o.attachable ?? false,
-      ingress: o.ingress ?? false,
-      configOnly: o.configOnly ?? false,
-      labels: { ...(o.labels ?? {}) },
-      options: { ...(o.options ?? {}) },
-      ipam: { driver: 'default', options: { ...(o.ipam?.options ?? {}) }, config: config.map((c) => ({ ...c })) },
-      pools4: [],
-      pools6: [],
-      driverState: {},
-      ...(o.builtin ? { builtin: true } : {}),
-    };
-    driver.validate(rec, [...this.nets.values()]);
-    // Reserved synchronously: a concurrent create of the same name loses here.
-    this.reservedNames.add(o.name);
-    try {
-      await withUndo(async (u) => {
-        if (driver.needsAddresses) {
-          const exclude = config.some((c) => c.Subnet && !c.Subnet.includes(':')) && (!rec.enableIPv6 || config.some((c) => c.Subnet?.includes(':')))
-            ? [] : await this.hostPrefixes();
-          if (rec.enableIPv4) rec.pools4 = allocatePools(this.ipam, rec, false, exclude, u, true);
-          if (rec.enableIPv6) rec.pools6 = allocatePools(this.ipam, rec, true, exclude, u, true);
-        }
-        fault('network.create.driver');
-        await driver.createNetwork(rec, u);
-        fault('network.create.store');
-        this.store.put('network', rec.id, rec);
-        this.nets.set(rec.id, rec);
-      });
-    } finally {
-      this.reservedNames.delete(o.name);
-    }
-    return new Network(this, rec.id);
-  }
-
-  /** The host's addresses and routes, which automatic pools must avoid. */
-  private async hostPrefixes(): Promise<string[]> {
-    const [addrs, routes4, routes6] = await Promise.all([addrList(undefined), routeList(undefined, 4), routeList(undefined, 6)]);
-    const own = new Set([...this.nets.values()].flatMap((n) => [...n.pools4, ...n.pools6].map((p) => p.subnet)));
-    const out = [
-      ...addrs.filter((a) => a.scope === 0).map((a) => a.cidr),
-      ...[...routes4, ...routes6].filter((r) => r.dst !== 'default').map((r) => r.dst),
-    ];
-    return out.filter((p) => !own.has(p) && !p.startsWith('fe80:'));
-  }
-
-  /** @internal */
-  async deleteNetwork(id: string): Promise<void> {
-    const rec = this.nets.get(id);
-    if (!rec) throw new NotFoundError(`network ${id} not found`);
-    const active = [...this.eps.values()].filter((e) => e.networkId === id);
-    if (active.length)
-      throw new ForbiddenError(`error while removing network: network ${rec.name} id ${rec.id} has active endpoints`, 'EACTIVEENDPOINTS');
-    await this.driver(rec.driver).deleteNetwork(rec);
-    for (const p of [...rec.pools4, ...rec.pools6]) this.ipam.releasePool(p.poolId);
-    this.store.tx(() => {
-      this.store.delete('network', id);
-      for (const p of [...rec.pools4, ...rec.pools6]) this.store.delete('cursor', p.poolId);
-    });
-    this.nets.delete(id);
-  }
-
-  // ---- endpoints ------------------------------------------------------------
-
-  /** @internal */
-  createEndpoint(networkId: string, name: string, o: EndpointCreateOptions = {}): Endpoint {
-    const net = this.nets.get(networkId);
-    if (!net) throw new NotFoundError(`network ${networkId} not found`);
-    if (!name) throw new InvalidInputError('endpoint name must not be empty');
-    for (const e of this.eps.values())
-      if (e.networkId === networkId && e.name === name)
-        throw new ForbiddenError(`endpoint with name ${name} already exists in network ${net.name}`, 'EENDPOINTEXISTS');
-    const driver = this.driver(net.driver);
-    const rec: EndpointRecord = { id: newId(), name, networkId, created: new Date().toISOString(), aliases: [...(o.aliases ?? [])] };
-    if (o.ports?.length) rec.ports = o.ports.map((p) => ({ ...p }));
-    const taken: [string, string][] = [];
-    try {
-      if (driver.needsAddresses) {
-        if (net.enableIPv4 && net.pools4.length) {
-          const a = this.allocate(net.pools4, o.ipv4Address, 4);
-          taken.push([a.poolId, a.address]);
-          rec.ipv4 = a.cidr;
-          rec.poolId4 = a.poolId;
-        } else if (o.ipv4Address) throw new InvalidInputError(`network ${net.name} has no IPv4 pool for address ${o.ipv4Address}`);
-        if (net.enableIPv6 && net.pools6.length) {
-          const a = this.allocate(net.pools6, o.ipv6Address, 6);
-          taken.push([a.poolId, a.address]);
-          rec.ipv6 = a.cidr;
-          rec.poolId6 = a.poolId;
-        } else if (o.ipv6Address) throw new InvalidInputError(`network ${net.name} is not IPv6-enabled: cannot use address ${o.ipv6Address}`);
-        rec.mac = o.macAddress ?? (rec.ipv4 ? macFromIPv4(rec.ipv4) : undefined);
-        if (!rec.mac) delete rec.mac;
-      }
-      if (o.macAddress && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(o.macAddress)) throw new InvalidInputError(`invalid MAC address ${o.macAddress}`);
-      fault('endpoint.create.store');
-      this.store.tx(() => {
-        this.store.put('endpoint', rec.id, rec);
-        for (const [poolId] of taken) this.store.put('cursor', poolId, { poolId, cursor: this.ipam.cursor(poolId) });
-      });
-    } catch (e) {
-      for (const [poolId, address] of taken) this.ipam.releaseAddress(poolId, address);
-      throw e;
-    }
-    this.eps.set(rec.id, rec);
-    return new Endpoint(this, rec.id);
-  }
-
-  private allocate(pools: NetworkRecord['pools4'], requested: string | undefined, family: 4 | 6) {
-    let pool = pools[0]!;
-    if (requested) {
-      const ip = parseIP(requested);
-      if (ip.family !== family) throw new InvalidInputError(`invalid IPv${family} address ${requested}`);
-      const hit = pools.find((p) => cidrContains(p.subnet, requested));
-      if (!hit) throw new InvalidInputError(`invalid address ${requested}: it does not belong to any of this network's subnets`);
-      pool = hit;
-    }
-    const a = this.ipam.requestAddress(pool.poolId, requested ? { address: formatIP(parseIP(requested)) } : { serial: true });
-    return { poolId: pool.poolId, address: a.address, cidr: a.cidr };
-  }
-
-  /** @internal */
-  deleteEndpoint(id: string, force = false): Promise<void> {
-    const ep = this.eps.get(id);
-    if (!ep) return Promise.reject(new NotFoundError(`endpoint ${id} not found`));
-    if (ep.sandboxId) {
-      if (!force) return Promise.reject(new ForbiddenError(`endpoint ${ep.name} is still joined to a sandbox`, 'EENDPOINTINUSE'));
-      return this.leave(id, ep.sandboxId).then(() => this.deleteEndpoint(id));
-    }
-    this.releaseEndpoint(ep);
-    return Promise.resolve();
-  }
-
-  private releaseEndpoint(ep: EndpointRecord): void {
-    if (ep.poolId4 && ep.ipv4) this.ipam.releaseAddress(ep.poolId4, ep.ipv4.split('/')[0]!);
-    if (ep.poolId6 && ep.ipv6) this.ipam.releaseAddress(ep.poolId6, ep.ipv6.split('/')[0]!);
-    this.store.delete('endpoint', ep.id);
-    this.eps.delete(ep.id);
-  }
-
-  // ---- sandboxes ------------------------------------------------------------
+  // ---- sandboxes
 
   sandboxes(): Sandbox[] {
-    return [...this.sbs.values()].map((s) => new Sandbox(this, s.rec.id));
+    return [...this.#core.sbs.keys()].map((id) => new SandboxHandle(this.#core, id));
   }
 
   sandbox(id: string): Sandbox | undefined {
-    return this.sbs.has(id) ? new Sandbox(this, id) : undefined;
+    return this.#core.sbs.has(id) ? new SandboxHandle(this.#core, id) : undefined;
   }
 
   sandboxByContainer(containerId: string): Sandbox | undefined {
-    const s = [...this.sbs.values()].find((x) => x.rec.containerId === containerId);
-    return s ? new Sandbox(this, s.rec.id) : undefined;
+    const s = this.#core.sandboxByContainer(containerId);
+    return s ? new SandboxHandle(this.#core, s.rec.id) : undefined;
   }
 
-  async newSandbox(containerId: string, opts: SandboxOptions = {}): Promise<Sandbox> {
-    if (!containerId) throw new InvalidInputError('a sandbox needs a container ID');
-    const existing = this.sandboxByContainer(containerId);
-    if (existing) throw new ForbiddenError(`container ${containerId} is already present in sandbox ${existing.id}`, 'ESANDBOXEXISTS');
-    if (opts.netnsPath && opts.useHostNamespace) throw new InvalidInputError('a sandbox cannot both adopt a namespace and use the host’s');
-    const id = newId();
-    const dir = join(this.dataDir, 'sandboxes', id);
-    const rec: SandboxRecord = {
-      id, containerId, created: new Date().toISOString(), key: '', ino: 0, owned: false, host: !!opts.useHostNamespace,
-      options: { ...opts }, endpoints: [], dir,
-    };
-    // Reserve the container ID before the first await.
-    const live: LiveSandbox = { rec, ns: undefined, lock: Promise.resolve() };
-    this.sbs.set(id, live);
-    try {
-      await withUndo(async (u) => {
-        u.push('forget sandbox', () => this.sbs.delete(id));
-        if (opts.useHostNamespace) {
-          const host = await netnsOpen(`/proc/${process.pid}/ns/net`);
-          rec.key = host.path;
-          rec.ino = host.ino;
-        } else {
-          let ns: Netns;
-          if (opts.netnsPath) {
-            ns = await netnsOpen(opts.netnsPath);
-            u.push('release namespace', () => netnsRelease(ns));
-          } else {
-            ns = await netnsAdd(`${this.ownership.netnsPrefix}${id.slice(0, 12)}`, { runDir: this.runDir });
-            rec.owned = true;
-            u.push('delete namespace', () => netnsDelete(ns));
-          }
-          rec.key = ns.path;
-          rec.ino = ns.ino;
-          live.ns = ns;
-          fault('sandbox.create.loopback');
-          // Interfaces of a namespace nsnet made start without IPv6 (as Docker
-          // does for non-IPv6 networks); IPv6 endpoints turn it on for their
-          // interface. A thousand sandboxes running link-local DAD, router
-          // solicitations and MLD timers made the kernel slow and spiky.
-          await batchAll([
-            ...(rec.owned ? [sysctlSetOp('net/ipv6/conf/default/disable_ipv6', '1', ns)] : []),
-            linkSetOp(ns, 'lo', { up: true }),
-          ]);
-        }
-        u.push('remove sandbox files', () => removeSandboxFiles(dir));
-        writeSandboxFiles(dir, opts, []);
-        fault('sandbox.create.store');
-        this.store.put('sandbox', id, rec);
-      });
-    } catch (e) {
-      this.sbs.delete(id);
-      throw e;
-    }
-    return new Sandbox(this, id);
+  /** A new namespace, or `netnsPath` adopted, or the host's with `useHostNamespace`. */
+  async newSandbox(containerId: string, options: SandboxOptions = {}): Promise<Sandbox> {
+    return new SandboxHandle(this.#core, await this.#core.newSandbox(containerId, options));
   }
 
-  /** @internal */
-  live(id: string): LiveSandbox {
-    const s = this.sbs.get(id);
-    if (!s) throw new NotFoundError(`sandbox ${id} not found`);
-    return s;
-  }
+  /** By sandbox ID or container ID; not an error if absent. */
+  sandboxDestroy(idOrContainer: string): Promise<void> { return this.#core.sandboxDestroy(idOrContainer); }
 
-  /** Serialises work on one sandbox. */
-  private locked<T>(s: LiveSandbox, fn: () => Promise<T>): Promise<T> {
-    const next = s.lock.then(fn, fn);
-    s.lock = next.catch(() => undefined);
-    return next;
-  }
-
-  /**
-   * Removes a sandbox by sandbox ID or container ID: leaves and deletes its
-   * endpoints and deletes the namespace it created. Not an error if absent.
-   */
-  async sandboxDestroy(idOrContainer: string): Promise<void> {
-    const s = this.sbs.get(idOrContainer) ?? [...this.sbs.values()].find((x) => x.rec.containerId === idOrContainer);
-    if (!s) return;
-    await this.locked(s, () => this.destroyLocked(s));
-  }
-
-  /** @internal used by restore for stale sandboxes whose namespace may be gone. */
-  async destroyLocked(s: LiveSandbox): Promise<void> {
-    const rec = s.rec;
-    const eps = rec.endpoints.map((id) => this.eps.get(id)).filter((e): e is EndpointRecord => !!e);
-    const steps: (() => Promise<unknown> | unknown)[] = [];
-    // The drivers detach each endpoint; when the namespace is nsnet's and goes
-    // with the sandbox, they only cut what its deletion will not.
-    for (const ep of eps) {
-      const net = this.nets.get(ep.networkId);
-      if (net) steps.push(() => this.driver(net.driver).leave(net, ep, this.target(s, false), rec.owned));
-    }
-    if (rec.owned) {
-      steps.push(() => netnsDelete(new Netns(rec.key, rec.ino)).catch((e: unknown) => {
-        if (!(isKernelError(e) && (e.code === 'ENOENT' || e.code === 'EINVAL'))) throw e;
-      }));
-    } else if (s.ns) {
-      steps.push(() => netnsRelease(s.ns!));
-    }
-    for (const ep of eps) steps.push(() => { this.clearJoin(ep); this.releaseEndpoint(ep); });
-    steps.push(() => removeSandboxFiles(rec.dir));
-    steps.push(() => this.store.delete('sandbox', rec.id));
-    steps.push(() => this.sbs.delete(rec.id));
-    await collect(`destroy sandbox ${rec.id.slice(0, 12)}`, steps);
-  }
-
-  private target(s: LiveSandbox, gateway: boolean): JoinTarget {
-    return { sandbox: s.rec, ns: s.ns, gateway };
-  }
-
-  private joinedCount(networkId: string): number {
-    let n = 0;
-    for (const e of this.eps.values()) if (e.networkId === networkId && e.sandboxId) n++;
-    return n;
-  }
-
-  private ifnameFor(s: LiveSandbox, net: NetworkRecord): string {
-    const prefix = net.options[BridgeOption.ContainerIfacePrefix] || 'eth';
-    const used = new Set(s.rec.endpoints.map((id) => this.eps.get(id)?.ifname));
-    for (let i = 0; ; i++) {
-      const name = `${prefix}${i}`;
-      if (!used.has(name)) return name;
-    }
-  }
-
-  /** @internal */
-  join(epId: string, sbId: string): Promise<void> {
-    const ep = this.eps.get(epId);
-    if (!ep) return Promise.reject(new NotFoundError(`endpoint ${epId} not found`));
-    const s = this.sbs.get(sbId);
-    if (!s) return Promise.reject(new NotFoundError(`sandbox ${sbId} not found`));
-    return this.locked(s, async () => {
-      const net = this.nets.get(ep.networkId);
-      if (!net) throw new NotFoundError(`network ${ep.networkId} not found`);
-      if (ep.sandboxId) throw new ForbiddenError(`endpoint ${ep.name} is already joined to a sandbox`, 'EENDPOINTINUSE');
-      if (!this.sbs.has(sbId)) throw new NotFoundError(`sandbox ${sbId} not found`);
-      if (s.rec.host !== (net.driver === 'host'))
-        throw new ForbiddenError('container cannot be disconnected from host network or connected to host network', 'EHOSTMODE');
-      const driver = this.driver(net.driver);
-      const joined = this.joinedCount(net.id);
-      driver.checkJoin(net, joined);
-      const isGw = driver.needsAddresses && !net.internal && !s.rec.endpoints.some((id) => this.eps.get(id)?.gateway);
-      const ifname = this.ifnameFor(s, net);
-      await withUndo(async (u) => {
-        ep.ifname = ifname;
-        ep.sandboxId = s.rec.id;
-        if (isGw) ep.gateway = true;
-        u.push('clear join state', () => this.clearJoin(ep));
-        await driver.join(net, ep, this.target(s, isGw), u, joined);
-        fault('endpoint.join.store');
-        s.rec.endpoints.push(ep.id);
-        u.push('unlist endpoint', () => { s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id); });
-        this.store.tx(() => {
-          this.store.put('endpoint', ep.id, ep);
-          this.store.put('sandbox', s.rec.id, s.rec);
-        });
-      });
-      this.refreshHosts(s);
-    });
-  }
-
-  private clearJoin(ep: EndpointRecord): void {
-    delete ep.sandboxId;
-    delete ep.ifname;
-    delete ep.peerIndex;
-    delete ep.hostIfname;
-    delete ep.gateway;
-  }
-
-  private refreshHosts(s: LiveSandbox): void {
-    // Only the hostname lines depend on the addresses.
-    if (s.rec.host || !s.rec.options.hostname) return;
-    const addrs = s.rec.endpoints.map((id) => this.eps.get(id)?.ipv4?.split('/')[0]).filter((a): a is string => !!a);
-    try { updateHosts(s.rec.dir, s.rec.options, addrs); } catch { /* the directory was removed under us: not fatal */ }
-  }
-
-  /** @internal */
-  leave(epId: string, sbId: string): Promise<void> {
-    const ep = this.eps.get(epId);
-    if (!ep) return Promise.reject(new NotFoundError(`endpoint ${epId} not found`));
-    const s = this.sbs.get(sbId);
-    if (!s) return Promise.reject(new NotFoundError(`sandbox ${sbId} not found`));
-    return this.locked(s, async () => {
-      if (ep.sandboxId !== sbId) throw new ForbiddenError(`endpoint ${ep.name} is not joined to sandbox ${sbId.slice(0, 12)}`, 'ENOTJOINED');
-      const net = this.nets.get(ep.networkId)!;
-      const driver = this.driver(net.driver);
-      await driver.leave(net, ep, this.target(s, false), false);
-      const wasGw = !!ep.gateway;
-      this.clearJoin(ep);
-      s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id);
-      let next: EndpointRecord | undefined;
-      if (wasGw) {
-        next = s.rec.endpoints.map((id) => this.eps.get(id)!).find((e) => {
-          const n = this.nets.get(e.networkId);
-          return n && !n.internal && this.driver(n.driver).needsAddresses;
-        });
-        if (next) {
-          const nn = this.nets.get(next.networkId)!;
-          await this.driver(nn.driver).setGateway(nn, next, this.target(s, true), true);
-          next.gateway = true;
-        }
-      }
-      this.store.tx(() => {
-        this.store.put('endpoint', ep.id, ep);
-        if (next) this.store.put('endpoint', next.id, next);
-        this.store.put('sandbox', s.rec.id, s.rec);
-      });
-      this.refreshHosts(s);
-    });
-  }
-
-  /** Counts for diagnostics and leak checks. */
-  stats(): { networks: number; endpoints: number; sandboxes: number; deferredDeletes: number } {
-    return { networks: this.nets.size, endpoints: this.eps.size, sandboxes: this.sbs.size, deferredDeletes: this.reaper.backlog };
+  /** An endpoint handle by ID (e.g. one listed in a sandbox's info). */
+  endpoint(id: string): Endpoint | undefined {
+    return this.#core.eps.has(id) ? new EndpointHandle(this.#core, id) : undefined;
   }
 }
-
-
-/** Docker's MAC: 02:42 followed by the IPv4 address. */
-export function macFromIPv4(cidr: string): string {
-  const ip = cidr.split('/')[0]!.split('.').map(Number);
-  return ['02', '42', ...ip.map((x) => x.toString(16).padStart(2, '0'))].join(':');
-}
-
-// ---- handles ----------------------------------------------------------------
-
-export class Network {
-  constructor(private readonly c: Controller, readonly id: string) {}
-  private get rec(): NetworkRecord {
-    const r = this.c.nets.get(this.id);
-    if (!r) throw new NotFoundError(`network ${this.id} not found`);
-    return r;
-  }
-  get name(): string { return this.rec.name; }
-  get type(): string { return this.rec.driver; }
-  /** A copy of the network's record (inspect). */
-  info(): NetworkRecord { return structuredClone(this.rec); }
-  endpoints(): Endpoint[] {
-    return [...this.c.eps.values()].filter((e) => e.networkId === this.id).map((e) => new Endpoint(this.c, e.id));
-  }
-  createEndpoint(name: string, o?: EndpointCreateOptions): Endpoint {
-    return this.c.createEndpoint(this.id, name, o);
-  }
-  delete(): Promise<void> {
-    return this.c.deleteNetwork(this.id);
-  }
-}
-
-export class Endpoint {
-  constructor(private readonly c: Controller, readonly id: string) {}
-  private get rec(): EndpointRecord {
-    const r = this.c.eps.get(this.id);
-    if (!r) throw new NotFoundError(`endpoint ${this.id} not found`);
-    return r;
-  }
-  get name(): string { return this.rec.name; }
-  get networkId(): string { return this.rec.networkId; }
-  info(): EndpointRecord { return structuredClone(this.rec); }
-  join(sb: Sandbox): Promise<void> { return this.c.join(this.id, sb.id); }
-  leave(sb: Sandbox): Promise<void> { return this.c.leave(this.id, sb.id); }
-  delete(force = false): Promise<void> { return this.c.deleteEndpoint(this.id, force); }
-}
-
-export class Sandbox {
-  constructor(private readonly c: Controller, readonly id: string) {}
-  private get rec(): SandboxRecord { return this.c.live(this.id).rec; }
-  get containerId(): string { return this.rec.containerId; }
-  /** The namespace path (Docker's SandboxKey). */
-  get key(): string { return this.rec.key; }
-  get netns(): Netns | undefined { return this.c.live(this.id).ns; }
-  info(): SandboxRecord { return structuredClone(this.rec); }
-  endpoints(): Endpoint[] { return this.rec.endpoints.map((id) => new Endpoint(this.c, id)); }
-  destroy(): Promise<void> { return this.c.sandboxDestroy(this.id); }
-}
-

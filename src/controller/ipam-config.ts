@@ -4,8 +4,8 @@
 import { InvalidInputError } from '../errors.js';
 import { formatPrefix, parseIP, parsePrefix, prefixContains, prefixLast } from '../ip/addr.js';
 import type { Ipam } from '../ipam/index.js';
-import type { IpamConf, NetworkRecord, PoolState } from './types.js';
-import type { Undo } from './undo.js';
+import type { IpamConf, NetworkRecord, PoolState } from '../driver-api/records.js';
+import type { Undo } from '../driver-api/undo.js';
 
 const isV6 = (c: IpamConf): boolean => (c.Subnet ?? c.Gateway ?? c.IPRange ?? '').includes(':');
 

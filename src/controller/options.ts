@@ -1,18 +1,50 @@
-// Docker's option and label names, so inspect output and the API speak them.
-export const BridgeOption = {
-  Name: 'com.docker.network.bridge.name',
-  EnableICC: 'com.docker.network.bridge.enable_icc',
-  EnableIPMasquerade: 'com.docker.network.bridge.enable_ip_masquerade',
-  HostBindingIPv4: 'com.docker.network.bridge.host_binding_ipv4',
-  DefaultBridge: 'com.docker.network.bridge.default_bridge',
-  InhibitIPv4: 'com.docker.network.bridge.inhibit_ipv4',
-  Mtu: 'com.docker.network.driver.mtu',
-  ContainerIfacePrefix: 'com.docker.network.container_iface_prefix',
-} as const;
+// What a caller passes to the controller: its own options and those of the
+// networks, endpoints and sandboxes it creates (Docker's names where Docker
+// has them).
+import type { FirewallMode } from '../firewall/firewall.js';
+import type { PortBinding } from '../firewall/ports.js';
+import type { PoolSpec } from '../ipam/index.js';
+import type { IpamConf } from '../driver-api/records.js';
 
-export const parseBool = (v: string | undefined, dflt: boolean): boolean => {
-  if (v === undefined || v === '') return dflt;
-  if (/^(1|t|true|yes|on)$/i.test(v)) return true;
-  if (/^(0|f|false|no|off)$/i.test(v)) return false;
-  return dflt;
-};
+export interface ControllerOptions {
+  /** Where the store and sandbox files live (default /var/lib/nsnet). */
+  dataDir?: string;
+  /** Where named namespaces are bind-mounted (default /run/netns). */
+  runDir?: string;
+  defaultPools?: PoolSpec[];
+  defaultDriver?: string;
+  mtu?: number;
+  /** Sandboxes (IDs or container IDs) still alive from before a restart: kept, the rest removed. */
+  activeSandboxes?: string[];
+  /** Delay before left links are destroyed in a batch (ms). */
+  reapDelayMs?: number;
+  /** Bridge firewall: nftables (default when `nft` is installed) or none. */
+  firewall?: FirewallMode;
+}
+
+export interface NetworkCreateOptions {
+  name: string;
+  driver?: string;
+  id?: string;
+  enableIPv4?: boolean;
+  enableIPv6?: boolean;
+  internal?: boolean;
+  attachable?: boolean;
+  ingress?: boolean;
+  configOnly?: boolean;
+  labels?: Record<string, string>;
+  options?: Record<string, string>;
+  ipam?: { driver?: string; options?: Record<string, string>; config?: IpamConf[] };
+  /** Built-in network (none, host, bridge): marked so the daemon refuses to remove it. */
+  builtin?: boolean;
+}
+
+export interface EndpointCreateOptions {
+  ipv4Address?: string;
+  ipv6Address?: string;
+  macAddress?: string;
+  aliases?: string[];
+  /** Ports to publish (bridge networks), as Docker's -p. */
+  ports?: PortBinding[];
+}
+

@@ -8,10 +8,28 @@ import { join } from 'node:path';
 import {
   isKernelError, linkDel, linkGet, linkList, linkSetOp, batch, netnsDelete, netnsOpen, Netns,
 } from '../netlink/index.js';
-import { firewallView } from '../drivers/bridge.js';
-import type { Controller, LiveSandbox } from './controller.js';
+import type { Driver, EndpointRecord, NetworkRecord, Ownership, SandboxRecord } from '../driver-api/index.js';
+import type { Ipam } from '../ipam/index.js';
+import type { Store } from '../store/store.js';
 import { replayPools } from './ipam-config.js';
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
+import type { LinkReaper } from './reaper.js';
+import type { LiveSandbox } from './state.js';
+
+/** What restore needs of the controller, and no more. */
+export interface RestoreHost {
+  readonly store: Store;
+  readonly ipam: Ipam;
+  readonly ownership: Ownership;
+  readonly reaper: LinkReaper;
+  readonly runDir: string;
+  readonly drivers: ReadonlyMap<string, Driver>;
+  readonly nets: Map<string, NetworkRecord>;
+  readonly eps: Map<string, EndpointRecord>;
+  readonly sbs: Map<string, LiveSandbox>;
+  driver(type: string): Driver;
+  destroyLocked(s: LiveSandbox): Promise<void>;
+  deleteEndpoint(id: string): Promise<void>;
+}
 
 export interface RestoreReport {
   keptSandboxes: string[];
@@ -22,7 +40,7 @@ export interface RestoreReport {
   errors: string[];
 }
 
-export async function restoreController(c: Controller, active: Set<string>): Promise<RestoreReport> {
+export async function restoreController(c: RestoreHost, active: Set<string>): Promise<RestoreReport> {
   const report: RestoreReport = { keptSandboxes: [], removedSandboxes: [], removedEndpoints: [], sweptLinks: [], sweptNamespaces: [], errors: [] };
   const note = (what: string, e: unknown) => report.errors.push(`${what}: ${(e as Error).message}`);
 
@@ -86,15 +104,16 @@ export async function restoreController(c: Controller, active: Set<string>): Pro
   // 5. Kernel objects nsnet made that the store does not know.
   await sweepKernel(c, report).catch((e: unknown) => note('kernel sweep', e));
 
-  // 6. The firewall, rebuilt from the store: nothing stale is kept.
-  await c.firewall.rebuild(
-    [...c.nets.values()].filter((n) => n.driver === 'bridge').map(firewallView),
-    [...c.eps.values()].filter((e) => e.sandboxId && e.published?.length).map((e) => ({ owner: e.id, maps: e.published! })),
-  ).catch((e: unknown) => note('firewall', e));
+  // 6. State that spans networks (the bridge's firewall), rebuilt from the records.
+  const nets = [...c.nets.values()];
+  const joined = [...c.eps.values()].filter((e) => e.sandboxId);
+  for (const d of c.drivers.values())
+    await d.restored?.(nets.filter((n) => n.driver === d.type), joined.filter((e) => c.nets.get(e.networkId)?.driver === d.type))
+      .catch((e: unknown) => note(`${d.type} driver`, e));
   return report;
 }
 
-async function sandboxIntact(c: Controller, rec: SandboxRecord): Promise<boolean> {
+async function sandboxIntact(c: RestoreHost, rec: SandboxRecord): Promise<boolean> {
   try {
     if (rec.host) return true;
     const ns = await netnsOpen(rec.key);
@@ -115,7 +134,7 @@ async function sandboxIntact(c: Controller, rec: SandboxRecord): Promise<boolean
   }
 }
 
-async function sweepKernel(c: Controller, report: RestoreReport): Promise<void> {
+async function sweepKernel(c: RestoreHost, report: RestoreReport): Promise<void> {
   const own = c.ownership;
   const knownHostEnds = new Set([...c.eps.values()].map((e) => e.hostIfname).filter(Boolean));
   const knownNets = new Set(c.nets.keys());

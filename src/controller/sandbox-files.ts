@@ -2,7 +2,7 @@
 // sandbox's own directory for the runtime to bind-mount.
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { SandboxOptions } from './types.js';
+import type { SandboxOptions } from '../driver-api/records.js';
 
 const DEFAULT_DNS = ['8.8.8.8', '8.8.4.4'];
 

@@ -2,8 +2,9 @@
 // controller. The caller runs the processes; nsnet gives each container its
 // sandbox, endpoints and records, persisted across restarts.
 import { Controller, type Network } from '../controller/controller.js';
+import { internals } from '../controller/internals.js';
 import { findUnique, newId } from '../controller/ids.js';
-import type { SandboxOptions } from '../controller/types.js';
+import type { SandboxOptions } from '../driver-api/records.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { cidrContains, parseIP } from '../ip/addr.js';
 import { Store } from '../store/store.js';
@@ -69,7 +70,7 @@ export class Daemon {
   }
 
   private save(r: ContainerRecord): void {
-    this.controller.store.put('container', r.Id, r);
+    internals(this.controller).store.put('container', r.Id, r);
   }
 
   private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
@@ -200,7 +201,7 @@ export class Daemon {
         this.markStopped(rec);
       }
       this.containers.delete(rec.Id);
-      this.controller.store.delete('container', rec.Id);
+      internals(this.controller).store.delete('container', rec.Id);
     });
   }
 

@@ -2,7 +2,7 @@
 // the predefined networks exist, and recreate the default bridge network
 // (the seed's initNetworkController / initBridgeDriver).
 import { Controller } from '../controller/controller.js';
-import { BridgeOption } from '../controller/options.js';
+import { BridgeOption } from '../driver-api/options.js';
 import type { DaemonConfig } from './config.js';
 
 export async function initNetworkController(config: DaemonConfig, activeSandboxes: string[]): Promise<Controller> {

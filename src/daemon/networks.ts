@@ -1,7 +1,7 @@
 // `docker network` flows on the controller: create with the seed's
-// validation, inspect/list shapes, remove, prune.
+// validation, list filters, remove, prune (the JSON views are api/views.ts).
 import type { Controller, Network } from '../controller/controller.js';
-import type { IpamConf, NetworkRecord } from '../controller/types.js';
+import type { IpamConf, NetworkRecord } from '../driver-api/records.js';
 import { errPredefinedCreate, errPredefinedRemove, PREDEFINED } from './errors.js';
 import { labelMatches, parseBoolFilter, type Filters } from './filters.js';
 
@@ -46,56 +46,6 @@ export async function removeNetwork(c: Controller, term: string): Promise<void> 
   const n = c.network(term);
   if (PREDEFINED.has(n.name) && n.info().builtin) throw errPredefinedRemove(n.name);
   await n.delete();
-}
-
-export interface ContainerRef {
-  id: string;
-  name: string;
-}
-
-/** NetworkResource as `docker network inspect` shows it. */
-export function networkResource(c: Controller, rec: NetworkRecord, containers: ((sandboxId: string) => ContainerRef | undefined) | undefined) {
-  const config = [...rec.pools4, ...rec.pools6].map((p) => {
-    const o: Record<string, unknown> = { Subnet: p.subnet };
-    if (p.ipRange) o['IPRange'] = p.ipRange;
-    if (p.gateway) o['Gateway'] = p.gateway;
-    if (Object.keys(p.aux).length) o['AuxiliaryAddresses'] = p.aux;
-    return o;
-  });
-  const out: Record<string, unknown> = {
-    Name: rec.name,
-    Id: rec.id,
-    Created: rec.created,
-    Scope: rec.scope,
-    Driver: rec.driver,
-    EnableIPv4: rec.enableIPv4,
-    EnableIPv6: rec.enableIPv6,
-    IPAM: { Driver: rec.ipam.driver, Options: Object.keys(rec.ipam.options).length ? rec.ipam.options : null, Config: config },
-    Internal: rec.internal,
-    Attachable: rec.attachable,
-    Ingress: rec.ingress,
-    ConfigFrom: { Network: '' },
-    ConfigOnly: rec.configOnly,
-    Containers: {},
-    Options: rec.options,
-    Labels: rec.labels,
-  };
-  if (containers) {
-    const map: Record<string, unknown> = {};
-    for (const e of c.network(rec.id).endpoints()) {
-      const ep = e.info();
-      const who = ep.sandboxId ? containers(ep.sandboxId) : undefined;
-      map[who ? who.id : `ep-${ep.id}`] = {
-        Name: who ? who.name : ep.name,
-        EndpointID: ep.id,
-        MacAddress: ep.mac ?? '',
-        IPv4Address: ep.ipv4 ?? '',
-        IPv6Address: ep.ipv6 ?? '',
-      };
-    }
-    out['Containers'] = map;
-  }
-  return out;
 }
 
 export function filterNetworks(c: Controller, f: Filters): NetworkRecord[] {

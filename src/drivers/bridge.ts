@@ -1,7 +1,8 @@
 // bridge: a Linux bridge per network, a veth pair per endpoint. The peer is
 // born inside the sandbox under its final name (moving it would cost ~18 ms),
 // the host end is enslaved and up in the same request, and leave never waits
-// for the kernel's link destruction (see controller/reaper.ts).
+// for the kernel's link destruction (the controller's graveyard deletes
+// left links later, in one request).
 import { randomBytes } from 'node:crypto';
 import { ConflictError, ForbiddenError, InvalidInputError, NsnetError } from '../errors.js';
 import {
@@ -9,14 +10,10 @@ import {
   linkSet, linkSetOp, routeAddOp, sysctlSetOp, routeDel, routeReplace, type KernelError, type Op,
 } from '../netlink/index.js';
 import { checkIfName, checkMtu } from '../netlink/validate.js';
-import { fault } from '../controller/faults.js';
-import { BridgeOption, parseBool } from '../controller/options.js';
-import type { Firewall, FwNetwork } from '../firewall/firewall.js';
-import type { Ownership } from '../controller/ownership.js';
-import type { LinkReaper } from '../controller/reaper.js';
-import type { EndpointRecord, NetworkRecord } from '../controller/types.js';
-import type { Undo } from '../controller/undo.js';
-import type { Driver, JoinTarget } from './driver.js';
+import {
+  BridgeOption, fault, parseBool, type Driver, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
+} from '../driver-api/index.js';
+import type { FwNetwork } from '../firewall/firewall.js';
 
 /**
  * A Linux bridge numbers its ports in 10 bits and never uses port 0
@@ -35,15 +32,8 @@ interface BridgeState {
   created: boolean;
 }
 
-export interface BridgeDriverContext {
-  ownership: Ownership;
-  reaper: LinkReaper;
-  defaultMtu: number;
-  firewall: Firewall;
-}
-
 /** What the firewall needs to know of a bridge network. */
-export function firewallView(net: NetworkRecord): FwNetwork {
+function firewallView(net: NetworkRecord): FwNetwork {
   return {
     id: net.id,
     bridge: BridgeDriver.bridgeName(net),
@@ -66,7 +56,7 @@ export class BridgeDriver implements Driver {
   /** Left host ends still enslaved until the reaper deletes them: they hold bridge ports. */
   private readonly unreaped = new Map<string, number>();
 
-  constructor(private readonly ctx: BridgeDriverContext) {}
+  constructor(private readonly ctx: DriverContext) {}
 
   static bridgeName(net: NetworkRecord): string {
     return net.options[BridgeOption.Name] || `br-${net.id.slice(0, 12)}`;
@@ -165,6 +155,14 @@ export class BridgeDriver implements Driver {
     await this.addGatewayAddresses(net, link.index, undefined, true);
   }
 
+  async restored(nets: readonly NetworkRecord[], joined: readonly EndpointRecord[]): Promise<void> {
+    // One transaction from the records: nothing stale survives a restart.
+    await this.ctx.firewall.rebuild(
+      nets.filter((n) => n.driver === this.type).map(firewallView),
+      joined.filter((e) => e.published?.length).map((e) => ({ owner: e.id, maps: e.published! })),
+    );
+  }
+
   checkJoin(net: NetworkRecord, joined = 0): void {
     if (joined >= BRIDGE_MAX_PORTS) throw new BridgeFullError(this.state(net).bridge);
   }
@@ -175,7 +173,7 @@ export class BridgeDriver implements Driver {
     if (master === undefined) throw new NsnetError('ENOBRIDGE', `network ${net.name} has no bridge (was it restored?)`);
     if ((this.unreaped.get(net.id) ?? 0) + joined >= BRIDGE_MAX_PORTS) {
       // Ports are held by left links awaiting deletion: delete them now.
-      await this.ctx.reaper.flush();
+      await this.ctx.graveyard.flush();
       this.unreaped.clear();
     }
     // A fresh host name per join: a left host end keeps its name until the
@@ -280,7 +278,7 @@ export class BridgeDriver implements Driver {
       // the bridge now, so the dying namespace's address stops answering.
       const [r] = await batch([linkSetOp(undefined, host, { up: false, group: this.ctx.ownership.dead })]);
       if (r && !r.ok && !ignorable(r.error, 'ENODEV')) throw r.error;
-      this.ctx.reaper.bury();
+      this.ctx.graveyard.bury();
       return;
     }
     const peer = ep.peerIndex ?? ep.ifname!;
@@ -300,7 +298,7 @@ export class BridgeDriver implements Driver {
       throw first.error;
     }
     this.unreaped.set(net.id, (this.unreaped.get(net.id) ?? 0) + 1);
-    this.ctx.reaper.bury();
+    this.ctx.graveyard.bury();
   }
 
   async setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {

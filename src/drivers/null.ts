@@ -1,6 +1,6 @@
 // null: the sandbox keeps only its loopback.
 import { ForbiddenError } from '../errors.js';
-import type { Driver } from './driver.js';
+import type { Driver } from '../driver-api/driver.js';
 
 export class NullDriver implements Driver {
   readonly type: string = 'null';

@@ -1,0 +1,77 @@
+// The driver contract, on libnetwork's driverapi: what a driver is given and
+// what it must do, one job per method. Drivers and the controller both
+// depend on this layer; a driver never reaches into the controller.
+import type { Netns } from '../netlink/index.js';
+import type { Firewall } from '../firewall/firewall.js';
+import type { Ownership } from './ownership.js';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from './records.js';
+import type { Undo } from './undo.js';
+
+export interface JoinTarget {
+  /**
+   * The sandbox being joined. A driver may read it and owns exactly one of
+   * its fields, `nextIfIndex` (the next free interface index inside a
+   * namespace nsnet made), which lets it create the container end with a
+   * chosen index and join in one crossing.
+   */
+  sandbox: SandboxRecord;
+  /** The sandbox's namespace; undefined for the host's. */
+  ns: Netns | undefined;
+  /** Program the default route through this endpoint's gateway. */
+  gateway: boolean;
+}
+
+/**
+ * Deferred link destruction (the controller's reaper): a driver moves a
+ * link to the controller's dead interface group and calls bury(); the links
+ * are deleted later in one request. flush() deletes them now.
+ */
+export interface LinkGraveyard {
+  bury(): void;
+  flush(): Promise<void>;
+}
+
+/** What the controller gives every driver it creates. */
+export interface DriverContext {
+  ownership: Ownership;
+  graveyard: LinkGraveyard;
+  defaultMtu: number;
+  firewall: Firewall;
+}
+
+/**
+ * Record fields a driver owns: on a network, `driverState` (set in
+ * createNetwork, read back after a restart); on an endpoint, `peerIndex`,
+ * `hostIfname` and `published` (set in join, cleared by the controller after
+ * leave). Everything else in the records belongs to the controller.
+ */
+export interface Driver {
+  readonly type: string;
+  /** Endpoints get addresses from IPAM (bridge) or none at all (null, host). */
+  readonly needsAddresses: boolean;
+  /** Only one network of this driver may exist (host, null). */
+  readonly singleton: boolean;
+  /** Validate options before anything is allocated. */
+  validate(net: NetworkRecord, others: readonly NetworkRecord[]): void;
+  createNetwork(net: NetworkRecord, undo: Undo): Promise<void>;
+  deleteNetwork(net: NetworkRecord): Promise<void>;
+  /** After a restart: make sure the network's kernel objects exist. */
+  restoreNetwork(net: NetworkRecord): Promise<void>;
+  /**
+   * After a restart, once every network and endpoint is back: rebuild state
+   * that spans networks (the bridge's firewall table) from the records.
+   */
+  restored?(nets: readonly NetworkRecord[], joined: readonly EndpointRecord[]): Promise<void>;
+  /** Refuse a join that cannot work before anything is changed. */
+  checkJoin(net: NetworkRecord, joined: number): void;
+  /** `joined`: how many endpoints of this network are joined now. */
+  join(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, undo: Undo, joined: number): Promise<void>;
+  /**
+   * Detach the endpoint. When it returns the interface is down, without its
+   * address, and its name and address are reusable; the kernel object may go
+   * later. `sandboxGone`: the namespace is being deleted anyway.
+   */
+  leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, sandboxGone: boolean): Promise<void>;
+  /** Move the sandbox's default route to (or off) this endpoint. */
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void>;
+}

@@ -1,0 +1,18 @@
+// Docker's option and label names, so inspect output and the API speak them.
+export const BridgeOption = {
+  Name: 'com.docker.network.bridge.name',
+  EnableICC: 'com.docker.network.bridge.enable_icc',
+  EnableIPMasquerade: 'com.docker.network.bridge.enable_ip_masquerade',
+  HostBindingIPv4: 'com.docker.network.bridge.host_binding_ipv4',
+  DefaultBridge: 'com.docker.network.bridge.default_bridge',
+  InhibitIPv4: 'com.docker.network.bridge.inhibit_ipv4',
+  Mtu: 'com.docker.network.driver.mtu',
+  ContainerIfacePrefix: 'com.docker.network.container_iface_prefix',
+} as const;
+
+export const parseBool = (v: string | undefined, dflt: boolean): boolean => {
+  if (v === undefined || v === '') return dflt;
+  if (/^(1|t|true|yes|on)$/i.test(v)) return true;
+  if (/^(0|f|false|no|off)$/i.test(v)) return false;
+  return dflt;
+};
