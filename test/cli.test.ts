@@ -2,7 +2,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ownershipFor } from '../src/controller/ownership.js';
+import { ownershipFor } from '../src/driver-api/ownership.js';
 import { tableName } from '../src/firewall/ruleset.js';
 import { gate, tempDir, uniq } from './helpers.js';
 
@@ -51,6 +51,8 @@ describe.skipIf(!gate.ok)(`nsnet CLI ${gate.why}`, () => {
     expect(local('network', 'rm', 'nosuch').err).toBe('Error response from daemon: network nosuch not found');
     expect(local('network', 'rm', name).out).toBe(name);
     expect(local('bogus').code).toBe(2);
+    const bad = local('network', 'ls', '--bogus');
+    expect([bad.code, bad.err]).toEqual([125, "unknown flag: --bogus\nSee 'nsnet network ls --help'."]);
   });
 
   it('against a daemon: containers, ps, exec, and a clear message when no daemon listens', async () => {

@@ -1,11 +1,7 @@
-// How the CLI reaches a daemon: HTTP over its unix socket, or an in-process
-// daemon (--local) driven through the same router.
+// How the CLI reaches a daemon: HTTP over its unix socket. Every client run
+// loads this file, so it stays free of the daemon (see local-client.ts).
 import { request } from 'node:http';
-import { respond } from '../api/server.js';
-import { buildRouter } from '../api/routes.js';
 import type { ApiResponse } from '../api/router.js';
-import { Daemon } from '../daemon/daemon.js';
-import type { DaemonConfig } from '../daemon/config.js';
 
 export interface Client {
   call(method: string, path: string, body?: unknown): Promise<ApiResponse>;
@@ -34,17 +30,5 @@ export function socketClient(socketPath: string): Client {
       req.end();
     }),
     close: async () => undefined,
-  };
-}
-
-export async function localClient(config: DaemonConfig): Promise<Client> {
-  const d = await Daemon.start(config);
-  const router = buildRouter(d);
-  return {
-    call: (method, path, body) => {
-      const url = new URL(path, 'http://local');
-      return respond(router, { method, path: url.pathname, query: url.searchParams, body });
-    },
-    close: () => d.stop(),
   };
 }

@@ -1,48 +1,20 @@
 // The nsnet command line. Talks to `nsnet daemon` over its socket, or runs
 // a daemon in-process with --local (only when no daemon uses that data dir).
-import { spawnSync } from 'node:child_process';
-import { serve } from '../api/server.js';
-import { daemonConfig, type DaemonConfig } from '../daemon/config.js';
-import { Daemon } from '../daemon/daemon.js';
-import { flag, flags, has, parseArgs, type Parsed } from './args.js';
-import { localClient, socketClient, type Client } from './client.js';
+// The daemon, the API server and even child_process are imported on demand:
+// a client run must start about as fast as node itself.
+import { daemonConfig, type BridgeConfig, type DaemonConfig } from '../daemon/config.js';
+import { CliError, EXIT, parseCommandLine, type Run } from './args.js';
+import { socketClient, type Client } from './client.js';
 import { shortId, table } from './format.js';
 
-const BOOLEANS = new Set(['local', 'internal', 'ipv6', 'ipv4', 'attachable', 'force', 'f', 'all', 'a', 'help', 'h', 'quiet', 'q', 'no-trunc']);
-
-const USAGE = `Usage: nsnet [--socket PATH | --local [--data-dir DIR]] [--format json] COMMAND
-
-Commands:
-  daemon [--socket PATH] [--data-dir DIR] [--run-dir DIR] [--bridge-name NAME] [--bridge-subnet CIDR]
-  network create [--driver D] [--subnet S] [--ip-range R] [--gateway G] [--aux-address n=ip]
-                 [--internal] [--ipv6] [-o k=v] [--label k=v] NAME
-  network ls [--filter k=v]        network inspect NET...      network rm NET...
-  network connect [--ip IP] [--ip6 IP] [--alias A] NET CONTAINER
-  network disconnect [--force] NET CONTAINER                   network prune
-  container create [--name N] [--network NET] [--ip IP] [--hostname H] [--dns IP] IMAGE
-  container start|stop|restart CONTAINER...   container rm [--force] CONTAINER...
-  container ls [--all]             container inspect CONTAINER...
-  exec CONTAINER -- COMMAND...     run a command inside the container's network namespace`;
-
-class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-  }
-}
-
-function configFrom(p: Parsed): DaemonConfig {
-  const bridge: Partial<DaemonConfig['bridge']> = {};
-  const bn = flag(p, 'bridge-name');
-  if (bn) bridge.name = bn;
-  const bs = flag(p, 'bridge-subnet');
-  if (bs) bridge.subnet = bs;
-  const socket = flag(p, 'socket') ?? process.env['NSNET_SOCKET'] ?? flag(p, 'host')?.replace(/^unix:\/\//, '');
-  return daemonConfig({
-    ...(flag(p, 'data-dir') ? { dataDir: flag(p, 'data-dir')! } : {}),
-    ...(flag(p, 'run-dir') ? { runDir: flag(p, 'run-dir')! } : {}),
-    ...(socket ? { socket } : {}),
-    bridge,
-  });
+function configFrom(cl: Run): DaemonConfig {
+  const f = cl.flags;
+  const bridge: Partial<BridgeConfig> = {};
+  const name = f.string('bridge-name');
+  if (name) bridge.name = name;
+  const subnet = f.string('bridge-subnet');
+  if (subnet) bridge.subnet = subnet;
+  return daemonConfig({ dataDir: f.string('data-dir'), runDir: f.string('run-dir'), socket: cl.socket, bridge });
 }
 
 async function ok<T = unknown>(client: Client, method: string, path: string, body?: unknown): Promise<T> {
@@ -58,31 +30,39 @@ async function ok<T = unknown>(client: Client, method: string, path: string, bod
 
 const kv = (list: string[], what: string): Record<string, string> => Object.fromEntries(list.map((x) => {
   const i = x.indexOf('=');
-  if (i < 0) throw new CliError(`invalid ${what} '${x}': expected key=value`);
+  if (i < 0) throw new CliError(`invalid ${what} '${x}': expected key=value`, EXIT.flag);
   return [x.slice(0, i), x.slice(i + 1)];
 }));
 
-function filtersParam(p: Parsed): string {
+function filtersParam(cl: Run): string {
   const f: Record<string, Record<string, boolean>> = {};
-  for (const x of flags(p, 'filter', 'f')) {
+  for (const x of cl.flags.list('filter')) {
     const i = x.indexOf('=');
-    if (i < 0) throw new CliError(`bad format of filter (expected name=value): ${x}`);
+    if (i < 0) throw new CliError(`bad format of filter (expected name=value): ${x}`, EXIT.flag);
     (f[x.slice(0, i)] ??= {})[x.slice(i + 1)] = true;
   }
   return Object.keys(f).length ? `?filters=${encodeURIComponent(JSON.stringify(f))}` : '';
 }
 
-async function network(client: Client, sub: string | undefined, p: Parsed, json: boolean): Promise<void> {
-  const args = p.positional.slice(2);
-  const enc = encodeURIComponent;
-  switch (sub) {
-    case 'create': {
-      const name = args[0];
-      if (!name) throw new CliError('network create: a name is required');
-      const subnets = flags(p, 'subnet');
-      const ranges = flags(p, 'ip-range');
-      const gws = flags(p, 'gateway');
-      const aux = kv(flags(p, 'aux-address'), 'aux-address');
+/** One request per argument, Docker-style: print each that worked, report each that failed, fail at the end. */
+async function each(args: string[], fn: (a: string) => Promise<unknown>): Promise<void> {
+  let failed = false;
+  for (const a of args) {
+    try { await fn(a); console.log(a); } catch (e) { console.error((e as Error).message); failed = true; }
+  }
+  if (failed) throw new CliError('', EXIT.failed);
+}
+
+const enc = encodeURIComponent;
+
+async function network(client: Client, cl: Run): Promise<void> {
+  const { args, flags: f, json } = cl;
+  switch (cl.command) {
+    case 'network create': {
+      const subnets = f.list('subnet');
+      const ranges = f.list('ip-range');
+      const gws = f.list('gateway');
+      const aux = kv(f.list('aux-address'), 'aux-address');
       const config = subnets.map((s, i) => ({
         Subnet: s,
         ...(ranges[i] ? { IPRange: ranges[i] } : {}),
@@ -90,130 +70,111 @@ async function network(client: Client, sub: string | undefined, p: Parsed, json:
         ...(i === 0 && Object.keys(aux).length ? { AuxiliaryAddresses: aux } : {}),
       }));
       const res = await ok<{ Id: string }>(client, 'POST', '/networks/create', {
-        Name: name, Driver: flag(p, 'driver', 'd') ?? '', Internal: has(p, 'internal'), EnableIPv6: has(p, 'ipv6'),
-        Attachable: has(p, 'attachable'), IPAM: { Driver: 'default', Config: config },
-        Options: kv(flags(p, 'opt', 'o'), 'option'), Labels: kv(flags(p, 'label'), 'label'),
+        Name: args[0], Driver: f.string('driver') ?? '', Internal: f.bool('internal'), EnableIPv6: f.bool('ipv6'),
+        ...(f.string('ipv4') !== undefined ? { EnableIPv4: f.bool('ipv4') } : {}),
+        Attachable: f.bool('attachable'), IPAM: { Driver: 'default', Config: config },
+        Options: kv(f.list('opt'), 'option'), Labels: kv(f.list('label'), 'label'),
       });
       console.log(json ? JSON.stringify(res) : res.Id);
       return;
     }
-    case 'ls':
-    case 'list': {
-      const list = await ok<{ Id: string; Name: string; Driver: string; Scope: string }[]>(client, 'GET', `/networks${filtersParam(p)}`);
+    case 'network ls': {
+      const list = await ok<{ Id: string; Name: string; Driver: string; Scope: string }[]>(client, 'GET', `/networks${filtersParam(cl)}`);
+      const id = f.bool('no-trunc') ? (x: string) => x : shortId;
       if (json) console.log(JSON.stringify(list, null, 2));
-      else if (has(p, 'quiet', 'q')) console.log(list.map((n) => shortId(n.Id)).join('\n'));
-      else console.log(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], list.map((n) => [shortId(n.Id), n.Name, n.Driver, n.Scope])));
+      else if (f.bool('quiet')) console.log(list.map((n) => id(n.Id)).join('\n'));
+      else console.log(table(['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'], list.map((n) => [id(n.Id), n.Name, n.Driver, n.Scope])));
       return;
     }
-    case 'inspect': {
+    case 'network inspect': {
       const out = [];
       for (const a of args) out.push(await ok(client, 'GET', `/networks/${enc(a)}`));
       console.log(JSON.stringify(out, null, 4));
       return;
     }
-    case 'rm':
-    case 'remove': {
-      let failed = false;
-      for (const a of args) {
-        try { await ok(client, 'DELETE', `/networks/${enc(a)}`); console.log(a); } catch (e) { console.error((e as Error).message); failed = true; }
-      }
-      if (failed) throw new CliError('', 1);
-      return;
-    }
-    case 'connect': {
-      const [net, ctr] = args;
-      if (!net || !ctr) throw new CliError('network connect: NETWORK and CONTAINER are required');
+    case 'network rm':
+      return each(args, (a) => ok(client, 'DELETE', `/networks/${enc(a)}`));
+    case 'network connect': {
+      const [net, ctr] = args as [string, string];
       const ipam: Record<string, string> = {};
-      if (flag(p, 'ip')) ipam['IPv4Address'] = flag(p, 'ip')!;
-      if (flag(p, 'ip6')) ipam['IPv6Address'] = flag(p, 'ip6')!;
+      const ip = f.string('ip');
+      if (ip) ipam['IPv4Address'] = ip;
+      const ip6 = f.string('ip6');
+      if (ip6) ipam['IPv6Address'] = ip6;
       await ok(client, 'POST', `/networks/${enc(net)}/connect`, {
-        Container: ctr, EndpointConfig: { IPAMConfig: Object.keys(ipam).length ? ipam : null, Aliases: flags(p, 'alias') },
+        Container: ctr, EndpointConfig: { IPAMConfig: Object.keys(ipam).length ? ipam : null, Aliases: f.list('alias') },
       });
       return;
     }
-    case 'disconnect': {
-      const [net, ctr] = args;
-      if (!net || !ctr) throw new CliError('network disconnect: NETWORK and CONTAINER are required');
-      await ok(client, 'POST', `/networks/${enc(net)}/disconnect`, { Container: ctr, Force: has(p, 'force', 'f') });
+    case 'network disconnect': {
+      const [net, ctr] = args as [string, string];
+      await ok(client, 'POST', `/networks/${enc(net)}/disconnect`, { Container: ctr, Force: f.bool('force') });
       return;
     }
-    case 'prune': {
-      const res = await ok<{ NetworksDeleted: string[] }>(client, 'POST', `/networks/prune${filtersParam(p)}`);
+    case 'network prune': {
+      const res = await ok<{ NetworksDeleted: string[] }>(client, 'POST', `/networks/prune${filtersParam(cl)}`);
       if (json) console.log(JSON.stringify(res));
       else if (res.NetworksDeleted.length) console.log(`Deleted Networks:\n${res.NetworksDeleted.join('\n')}`);
       return;
     }
-    default:
-      throw new CliError(`unknown network command '${sub ?? ''}'\n\n${USAGE}`, 2);
   }
 }
 
-async function container(client: Client, sub: string | undefined, p: Parsed, json: boolean): Promise<void> {
-  const args = p.positional.slice(2);
-  const enc = encodeURIComponent;
-  const each = async (fn: (a: string) => Promise<void>) => {
-    let failed = false;
-    for (const a of args) {
-      try { await fn(a); console.log(a); } catch (e) { console.error((e as Error).message); failed = true; }
-    }
-    if (failed) throw new CliError('', 1);
-  };
-  switch (sub) {
-    case 'create': {
-      const image = args[0] ?? 'scratch';
-      const net = flag(p, 'network', 'net') ?? 'default';
-      const ip = flag(p, 'ip');
-      const name = flag(p, 'name');
+async function container(client: Client, cl: Run): Promise<void> {
+  const { args, flags: f, json } = cl;
+  switch (cl.command) {
+    case 'container create': {
+      const net = f.string('network') ?? f.string('net') ?? 'default';
+      const ip = f.string('ip');
+      const name = f.string('name');
       const res = await ok<{ Id: string }>(client, 'POST', `/containers/create${name ? `?name=${enc(name)}` : ''}`, {
-        Image: image, Cmd: args.slice(1), Hostname: flag(p, 'hostname') ?? '',
-        HostConfig: { NetworkMode: net, Dns: flags(p, 'dns') },
+        Image: args[0] ?? 'scratch', Cmd: args.slice(1), Hostname: f.string('hostname') ?? '',
+        HostConfig: { NetworkMode: net, Dns: f.list('dns') },
         NetworkingConfig: ip && !['default', 'host', 'none'].includes(net) && !net.startsWith('container:')
           ? { EndpointsConfig: { [net]: { IPAMConfig: { IPv4Address: ip } } } } : {},
       });
       console.log(json ? JSON.stringify(res) : res.Id);
       return;
     }
-    case 'start': return each((a) => ok(client, 'POST', `/containers/${enc(a)}/start`).then(() => undefined));
-    case 'stop': return each((a) => ok(client, 'POST', `/containers/${enc(a)}/stop`).then(() => undefined));
-    case 'restart': return each((a) => ok(client, 'POST', `/containers/${enc(a)}/restart`).then(() => undefined));
-    case 'rm':
-    case 'remove':
-      return each((a) => ok(client, 'DELETE', `/containers/${enc(a)}${has(p, 'force', 'f') ? '?force=1' : ''}`).then(() => undefined));
-    case 'ls':
-    case 'ps': {
+    case 'container start': return each(args, (a) => ok(client, 'POST', `/containers/${enc(a)}/start`));
+    case 'container stop': return each(args, (a) => ok(client, 'POST', `/containers/${enc(a)}/stop`));
+    case 'container restart': return each(args, (a) => ok(client, 'POST', `/containers/${enc(a)}/restart`));
+    case 'container rm': return each(args, (a) => ok(client, 'DELETE', `/containers/${enc(a)}${f.bool('force') ? '?force=1' : ''}`));
+    case 'container ls': {
       const list = await ok<{ Id: string; Names: string[]; Image: string; Status: string; HostConfig: { NetworkMode: string }; NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }[]>(
-        client, 'GET', `/containers/json${has(p, 'all', 'a') ? '?all=1' : ''}`);
+        client, 'GET', `/containers/json${f.bool('all') ? '?all=1' : ''}`);
+      const id = f.bool('no-trunc') ? (x: string) => x : shortId;
       if (json) console.log(JSON.stringify(list, null, 2));
+      else if (f.bool('quiet')) console.log(list.map((c) => id(c.Id)).join('\n'));
       else console.log(table(['CONTAINER ID', 'IMAGE', 'STATUS', 'NETWORKS', 'IP ADDRESSES', 'NAMES'], list.map((c) => [
-        shortId(c.Id), c.Image, c.Status, Object.keys(c.NetworkSettings.Networks).join(','),
+        id(c.Id), c.Image, c.Status, Object.keys(c.NetworkSettings.Networks).join(','),
         Object.values(c.NetworkSettings.Networks).map((n) => n.IPAddress).filter(Boolean).join(','), c.Names[0]!.slice(1),
       ])));
       return;
     }
-    case 'inspect': {
+    case 'container inspect': {
       const out = [];
       for (const a of args) out.push(await ok(client, 'GET', `/containers/${enc(a)}/json`));
       console.log(JSON.stringify(out, null, 4));
       return;
     }
-    default:
-      throw new CliError(`unknown container command '${sub ?? ''}'\n\n${USAGE}`, 2);
   }
 }
 
-async function exec(client: Client, p: Parsed): Promise<number> {
-  const name = p.positional[1];
-  if (!name || !p.rest.length) throw new CliError('usage: nsnet exec CONTAINER -- COMMAND...', 2);
-  const info = await ok<{ State: { Running: boolean }; NetworkSettings: { SandboxKey: string } }>(client, 'GET', `/containers/${encodeURIComponent(name)}/json`);
+async function exec(client: Client, cl: Run): Promise<number> {
+  const name = cl.args[0]!;
+  const info = await ok<{ State: { Running: boolean }; NetworkSettings: { SandboxKey: string } }>(client, 'GET', `/containers/${enc(name)}/json`);
   if (!info.State.Running || !info.NetworkSettings.SandboxKey) throw new CliError(`Error response from daemon: container ${name} is not running`);
+  const { spawnSync } = await import('node:child_process');
   // An argv array, never a shell string: the command is the user's, verbatim.
-  const r = spawnSync('nsenter', [`--net=${info.NetworkSettings.SandboxKey}`, '--', ...p.rest], { stdio: 'inherit' });
+  const r = spawnSync('nsenter', [`--net=${info.NetworkSettings.SandboxKey}`, '--', ...cl.rest], { stdio: 'inherit' });
   if (r.error) throw new CliError(`exec: ${r.error.message}`);
   return r.status ?? 1;
 }
 
-async function daemon(p: Parsed): Promise<void> {
-  const config = configFrom(p);
+async function daemon(cl: Run): Promise<void> {
+  const config = configFrom(cl);
+  const [{ Daemon }, { serve }] = await Promise.all([import('../daemon/daemon.js'), import('../api/server.js')]);
   const d = await Daemon.start(config);
   const api = await serve(d, config.socket);
   console.error(`nsnet daemon: data ${config.dataDir}, listening on unix://${config.socket}, default bridge ${config.bridge.name}`);
@@ -227,28 +188,21 @@ async function daemon(p: Parsed): Promise<void> {
   await d.stop();
 }
 
-export async function main(argv: string[]): Promise<number> {
-  const p = parseArgs(argv, BOOLEANS);
-  const [cmd, sub] = p.positional;
-  if (!cmd || has(p, 'help', 'h')) {
-    console.log(USAGE);
-    return cmd ? 0 : 2;
+export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  const cl = parseCommandLine(argv, env);
+  if (cl.kind === 'help') {
+    console.log(cl.text);
+    return cl.exitCode;
   }
-  if (cmd === 'daemon') {
-    await daemon(p);
+  if (cl.command === 'daemon') {
+    await daemon(cl);
     return 0;
   }
-  const json = flag(p, 'format') === 'json';
-  const config = configFrom(p);
-  const client = has(p, 'local') ? await localClient(config) : socketClient(config.socket);
+  const client = cl.local ? await (await import('./local-client.js')).localClient(configFrom(cl)) : socketClient(cl.socket);
   try {
-    switch (cmd) {
-      case 'network': await network(client, sub, p, json); return 0;
-      case 'container': await container(client, sub, p, json); return 0;
-      case 'ps': await container(client, 'ls', { ...p, positional: ['container', 'ls'] }, json); return 0;
-      case 'exec': return await exec(client, p);
-      default: throw new CliError(`unknown command '${cmd}'\n\n${USAGE}`, 2);
-    }
+    if (cl.command === 'exec') return await exec(client, cl);
+    await (cl.command.startsWith('network ') ? network(client, cl) : container(client, cl));
+    return 0;
   } finally {
     await client.close();
   }
