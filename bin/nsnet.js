@@ -1,7 +1,4 @@
 #!/usr/bin/env node
-// Runs the TypeScript CLI through tsx's loader (no build step to forget).
-import { register } from 'tsx/esm/api';
-
-register();
+// The nsnet command: compiled code only (`npm run build` makes dist/).
 process.env.NSNET_CLI_MAIN = '1';
-await import('../src/cli/main.ts');
+await import('../dist/cli/main.js');

@@ -31,3 +31,7 @@ fi
 if [ ! -f build/Release/nsnet.node ] || [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund
 fi
+
+# The compiled library and CLI (dist/): npm ci builds it through `prepare`;
+# rebuilt here so a checkout whose node_modules were kept is never stale.
+npm run -s build

@@ -3,6 +3,8 @@
 # closing line with the counts, as CI reads it.
 set -uo pipefail
 cd "$(dirname "$0")/.."
+# bin/nsnet.js runs the compiled CLI: build before the tests spawn it.
+npm run -s build || exit 1
 out=.ci/vitest-results.json
 rm -f "$out"
 npx vitest run --reporter=default --reporter=json --outputFile="$out" "$@"
