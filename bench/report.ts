@@ -9,6 +9,8 @@ const main = load<{ date: string; kernel: string; cpus: number; cpu: string; nod
 const native = load<{ operations: Record<string, { addon: S; ip: S; ratio_ip_over_addon: number }>; linkDelete: { addonOneByOne_ms: number; addonByGroup_msPerLink: number; groupSize: number; ipLinkDel: S }; overhead: Record<string, { jsVisible_us: number; kernel_us: number; overhead_us: number }> }>('native.json');
 const ipam = load<{ results: Record<string, { pairsPerSec: number; naivePairsPerSec: number | null; bytes: number }>; slowdown16_10to99: number }>('ipam.json');
 
+const cli = load<{ runs: number; bareNode: S; networkLs: S; ratio_ls_over_bare: number }>('cli.json');
+
 const f = (x: number, d = 2) => x.toFixed(d);
 const impls: [string, R][] = [['nsnet', main.nsnet], ...Object.entries(main.baselines)];
 const row = (label: string, g: (r: R) => string) => `| ${label} | ${impls.map(([, r]) => g(r)).join(' | ')} |`;
@@ -48,6 +50,8 @@ const lines = [
   '| crossing | JS-visible µs | in the kernel µs | addon + JS overhead µs |',
   '|---|---|---|---|',
   ...Object.entries(native.overhead).map(([k, v]) => `| ${k} | ${f(v.jsVisible_us, 1)} | ${f(v.kernel_us, 1)} | ${f(v.overhead_us, 1)} |`),
+  '',
+  `The CLI (\`npm run bench:cli\`): \`nsnet network ls\` against a running daemon ${f(cli.networkLs.median_ms, 1)} ms, a bare \`node -e 0\` ${f(cli.bareNode.median_ms, 1)} ms in the same run (median of ${cli.runs}, interleaved): ${f(cli.ratio_ls_over_bare)}× (target ≤ 1.5×).`,
   '',
   'IPAM (`npm run bench:ipam`), allocate+release pairs per second, against a naive Set-and-scan allocator:',
   '',

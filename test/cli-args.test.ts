@@ -218,6 +218,18 @@ describe('startup cost', () => {
     };
     visit(join(root, 'src/cli/main.ts'));
     const loaded = [...seen].map((f) => (f.startsWith('/') ? relative(root, f) : f)).sort();
-    expect(loaded).toEqual(['node:http', 'node:util', 'src/cli/args.ts', 'src/cli/client.ts', 'src/cli/format.ts', 'src/cli/main.ts', 'src/daemon/config.ts']);
+    expect(loaded).toEqual(['node:net', 'node:util', 'src/cli/args.ts', 'src/cli/client.ts', 'src/cli/format.ts', 'src/cli/http1.ts', 'src/cli/main.ts', 'src/daemon/config.ts']);
+  });
+});
+
+describe('the CLI\'s HTTP/1.1 reader', () => {
+  it('reads Content-Length and chunked bodies, and refuses a malformed answer', async () => {
+    const { parse } = await import('../src/cli/http1.js');
+    const cl = parse(Buffer.from('HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 15\r\n\r\n{"message":"x"}'));
+    expect([cl.status, cl.headers['content-type'], cl.body.toString()]).toEqual([404, 'application/json', '{"message":"x"}']);
+    const ch = parse(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n'));
+    expect([ch.status, ch.body.toString()]).toEqual([200, 'abcde']);
+    expect(() => parse(Buffer.from('garbage'))).toThrow(/malformed/);
+    expect(() => parse(Buffer.from('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nab'))).toThrow();
   });
 });

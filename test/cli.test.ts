@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipFor } from '../src/driver-api/ownership.js';
 import { tableName } from '../src/firewall/ruleset.js';
 import { gate, tempDir, uniq } from './helpers.js';
+import { releaseForwardingClaims } from '../src/firewall/firewall.js';
 
 describe.skipIf(!gate.ok)(`nsnet CLI ${gate.why}`, () => {
   const dir = tempDir('cli');
@@ -25,7 +26,7 @@ describe.skipIf(!gate.ok)(`nsnet CLI ${gate.why}`, () => {
     for (const d of ['local', 'd']) {
       // A daemon keeps its default bridge, rules and forwarding claim when it stops, as dockerd does.
       spawnSync('nft', ['delete', 'table', 'inet', tableName(ownershipFor(`${dir.path}/${d}`).tag)]);
-      rmSync(`/run/nsnet/sysctl/net.ipv4.ip_forward/claim-${ownershipFor(`${dir.path}/${d}`).tag}`, { force: true });
+      await releaseForwardingClaims(ownershipFor(`${dir.path}/${d}`).tag);
     }
     spawnSync('ip', ['link', 'del', bridge]);
     spawnSync('ip', ['link', 'del', `${bridge}d`]);

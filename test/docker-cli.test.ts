@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipFor } from '../src/driver-api/ownership.js';
 import { tableName } from '../src/firewall/ruleset.js';
 import { gate, tempDir, uniq } from './helpers.js';
+import { releaseForwardingClaims } from '../src/firewall/firewall.js';
 
 const dockerBin = spawnSync('docker', ['--version']).status === 0;
 const why = !gate.ok ? gate.why : !dockerBin ? 'needs the docker CLI on PATH' : '';
@@ -35,7 +36,7 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     // The default bridge and its rules stay with the daemon's state, as docker0's do: remove them here.
     spawnSync('ip', ['link', 'del', bridgeName]);
     spawnSync('nft', ['delete', 'table', 'inet', tableName(ownershipFor(`${dir.path}/data`).tag)]);
-    rmSync(`/run/nsnet/sysctl/net.ipv4.ip_forward/claim-${ownershipFor(`${dir.path}/data`).tag}`, { force: true });
+    await releaseForwardingClaims(ownershipFor(`${dir.path}/data`).tag);
     dir.remove();
   });
 

@@ -1,6 +1,6 @@
 // How the CLI reaches a daemon: HTTP over its unix socket. Every client run
 // loads this file, so it stays free of the daemon (see local-client.ts).
-import { request } from 'node:http';
+import { exchange } from './http1.js';
 import type { ApiResponse } from '../api/router.js';
 
 export interface Client {
@@ -10,25 +10,20 @@ export interface Client {
 
 export function socketClient(socketPath: string): Client {
   return {
-    call: (method, path, body) => new Promise<ApiResponse>((resolve, reject) => {
-      const payload = body === undefined ? undefined : JSON.stringify(body);
-      const req = request({
-        socketPath, method, path: `/v1.50${path}`,
-        headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {},
-      }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => {
-          const text = Buffer.concat(chunks).toString('utf8');
-          const json = res.headers['content-type'] === 'application/json' && text ? JSON.parse(text) as unknown : undefined;
-          resolve({ status: res.statusCode ?? 500, ...(json !== undefined ? { body: json } : { text }) });
-        });
-      });
-      req.on('error', (e: NodeJS.ErrnoException) => reject(e.code === 'ENOENT' || e.code === 'ECONNREFUSED'
-        ? new Error(`Cannot connect to the nsnet daemon at unix://${socketPath}. Is the daemon running? (or use --local)`) : e));
-      if (payload) req.write(payload);
-      req.end();
-    }),
+    call: async (method, path, body) => {
+      let res;
+      try {
+        res = await exchange(socketPath, method, `/v1.50${path}`, body === undefined ? undefined : JSON.stringify(body));
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT' || code === 'ECONNREFUSED')
+          throw new Error(`Cannot connect to the nsnet daemon at unix://${socketPath}. Is the daemon running? (or use --local)`);
+        throw e;
+      }
+      const text = res.body.toString('utf8');
+      const json = res.headers['content-type'] === 'application/json' && text ? JSON.parse(text) as unknown : undefined;
+      return { status: res.status, ...(json !== undefined ? { body: json } : { text }) };
+    },
     close: async () => undefined,
   };
 }

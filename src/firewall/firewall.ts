@@ -116,15 +116,33 @@ export class Firewall {
         writeFileSync(original, now, { flag: 'wx' });
       } catch { /* someone else recorded it first */ }
       if (now !== '1') await sysctlSet(key, '1');
-    } else if (existsSync(claim)) {
-      rmSync(claim, { force: true });
-      if (readdirSync(dir).some((f) => f.startsWith('claim-'))) return;
-      let before = '';
-      try { before = readFileSync(original, 'utf8'); } catch { return; }
-      rmSync(original, { force: true });
-      if (before && before !== '1') await sysctlSet(key, before);
+    } else {
+      await releaseClaim(key, this.tag);
     }
   }
+}
+
+/** Drops one controller's claim on a forwarding sysctl; the last claimant puts the recorded value back. */
+async function releaseClaim(key: string, tag: string): Promise<void> {
+  const dir = join(CLAIMS_DIR, key.replaceAll('/', '.'));
+  const claim = join(dir, `claim-${tag}`);
+  const original = join(dir, 'original');
+  if (!existsSync(claim)) return;
+  rmSync(claim, { force: true });
+  if (readdirSync(dir).some((f) => f.startsWith('claim-'))) return;
+  let before = '';
+  try { before = readFileSync(original, 'utf8'); } catch { return; }
+  rmSync(original, { force: true });
+  if (before && before !== '1') await sysctlSet(key, before);
+}
+
+/**
+ * For a controller that will not start again (a daemon whose data dir is
+ * being thrown away): drops its forwarding claims as its own stop would.
+ */
+export async function releaseForwardingClaims(tag: string): Promise<void> {
+  await releaseClaim('net/ipv4/ip_forward', tag);
+  await releaseClaim('net/ipv6/conf/all/forwarding', tag);
 }
 
 export type { FwNetwork, PortMapping, PortBinding };
