@@ -1,6 +1,7 @@
 // A small router for the Docker Engine API: every route also answers under
 // the /vX.Y/ prefix the client negotiates.
 import { InvalidInputError } from '../errors.js';
+import { decodePathParam, type BodyCheck } from './validate.js';
 
 export interface ApiRequest {
   method: string;
@@ -19,15 +20,21 @@ export interface ApiResponse {
 
 type Handler = (req: ApiRequest, params: string[]) => Promise<ApiResponse> | ApiResponse;
 
+export interface RouteOptions {
+  /** Checks (and normalises) the body before the handler runs; routes without one ignore the body, as dockerd does. */
+  body?: BodyCheck;
+}
+
 export const API_VERSION = '1.50';
 export const MIN_API_VERSION = '1.24';
 
 export class Router {
-  private readonly routes: { method: string; re: RegExp; handler: Handler }[] = [];
+  private readonly routes: { method: string; re: RegExp; handler: Handler; opts: RouteOptions }[] = [];
 
-  on(method: string, pattern: string, handler: Handler): this {
+  /** `pattern` is a path where {name} is one segment; the rest is taken as a regular expression. */
+  on(method: string, pattern: string, handler: Handler, opts: RouteOptions = {}): this {
     const re = new RegExp(`^${pattern.replace(/\{[a-z]+\}/gi, '([^/]+)')}$`);
-    this.routes.push({ method, re, handler });
+    this.routes.push({ method, re, handler, opts });
     return this;
   }
 
@@ -43,7 +50,10 @@ export class Router {
     for (const r of this.routes) {
       if (r.method !== method) continue;
       const m = r.re.exec(path);
-      if (m) return r.handler({ ...req, path }, m.slice(1).map(decodeURIComponent));
+      if (!m) continue;
+      const params = m.slice(1).map(decodePathParam);
+      const body = r.opts.body ? r.opts.body(req.body) : undefined;
+      return r.handler({ ...req, path, body }, params);
     }
     return { status: 404, body: { message: 'page not found' } };
   }
