@@ -2,22 +2,29 @@
 // networking part of containers.
 import { release } from 'node:os';
 import type { Daemon, ContainerCreateRequest } from '../daemon/daemon.js';
-import { createNetwork, filterNetworks, NETWORK_FILTERS, pruneNetworks, removeNetwork, type NetworkCreateRequest } from '../daemon/networks.js';
+import { createNetwork, filterNetworks, NETWORK_FILTERS, pruneNetworks, PRUNE_FILTERS, removeNetwork, type NetworkCreateRequest } from '../daemon/networks.js';
 import { parseFilters } from '../daemon/filters.js';
+import { CONTAINER_FILTERS, filterContainers } from '../daemon/containers-filter.js';
 import type { EndpointSettings } from '../daemon/types.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { API_VERSION, MIN_API_VERSION, Router, type ApiRequest } from './router.js';
+import { containerCreate, networkConnect, networkCreate, networkDisconnect } from './schemas.js';
+import { swarmRoutes } from './swarm.js';
+import { bodyValidator, boolQuery as bool, intQuery } from './validate.js';
 import { containerJson, containerSummary, networkResource } from './views.js';
 
 export const VERSION = '0.1.0';
 
-const bool = (q: URLSearchParams, k: string): boolean => /^(1|true)$/i.test(q.get(k) ?? '');
+// Compiled once: the schemas are fixed.
+const checks = {
+  networkCreate: { body: bodyValidator(networkCreate) },
+  networkConnect: { body: bodyValidator(networkConnect) },
+  networkDisconnect: { body: bodyValidator(networkDisconnect) },
+  containerCreate: { body: bodyValidator(containerCreate) },
+};
 
-function body<T>(req: ApiRequest): T {
-  if (req.body === undefined || req.body === null) return {} as T;
-  if (typeof req.body !== 'object') throw new InvalidInputError('invalid JSON body');
-  return req.body as T;
-}
+/** The body after its route's check: an object of the schema's shape. */
+const body = <T>(req: ApiRequest): T => req.body as T;
 
 export function buildRouter(d: Daemon): Router {
   const r = new Router();
@@ -58,11 +65,9 @@ export function buildRouter(d: Daemon): Router {
   });
   r.on('GET', '/networks/{id}', (_req, [id]) => ({ status: 200, body: networkResource(c, c.network(id!).info(), owner) }));
   r.on('POST', '/networks/create', async (req) => {
-    const b = body<NetworkCreateRequest>(req);
-    if (typeof b.Name !== 'string') throw new InvalidInputError('network name is required');
-    const n = await createNetwork(c, b);
+    const n = await createNetwork(c, body<NetworkCreateRequest>(req));
     return { status: 201, body: { Id: n.id, Warning: '' } };
-  });
+  }, checks.networkCreate);
   r.on('DELETE', '/networks/{id}', async (_req, [id]) => {
     await removeNetwork(c, id!);
     return { status: 204 };
@@ -72,27 +77,29 @@ export function buildRouter(d: Daemon): Router {
     if (!b.Container) throw new InvalidInputError('container is required');
     await d.connect(id!, b.Container, b.EndpointConfig ?? {});
     return { status: 200 };
-  });
+  }, checks.networkConnect);
   r.on('POST', '/networks/{id}/disconnect', async (req, [id]) => {
     const b = body<{ Container?: string; Force?: boolean }>(req);
     if (!b.Container) throw new InvalidInputError('container is required');
     await d.disconnect(id!, b.Container, !!b.Force);
     return { status: 200 };
-  });
+  }, checks.networkDisconnect);
   r.on('POST', '/networks/prune', async (req) => {
-    const f = parseFilters(req.query.get('filters'), ['label', 'label!', 'until']);
+    const f = parseFilters(req.query.get('filters'), PRUNE_FILTERS);
     return { status: 200, body: { NetworksDeleted: await pruneNetworks(c, f) } };
   });
 
   // ---- containers (networking only) ----
   r.on('POST', '/containers/create', (req) => {
-    const rec = d.createContainer(req.query.get('name') ?? undefined, body<ContainerCreateRequest>(req));
+    const rec = d.createContainer(req.query.get('name') || undefined, body<ContainerCreateRequest>(req));
     return { status: 201, body: { Id: rec.Id, Warnings: [] } };
-  });
+  }, checks.containerCreate);
   r.on('GET', '/containers/json', (req) => {
-    const all = bool(req.query, 'all');
-    const list = [...d.containers.values()].filter((x) => all || x.State.Running).sort((a, b) => b.Created.localeCompare(a.Created));
-    return { status: 200, body: list.map(containerSummary) };
+    const f = parseFilters(req.query.get('filters'), CONTAINER_FILTERS);
+    const limit = intQuery(req.query, 'limit');
+    const list = filterContainers([...d.containers.values()], f, bool(req.query, 'all') || (limit ?? 0) > 0)
+      .sort((a, b) => b.Created.localeCompare(a.Created));
+    return { status: 200, body: (limit !== undefined && limit > 0 ? list.slice(0, limit) : list).map(containerSummary) };
   });
   r.on('GET', '/containers/{id}/json', (_req, [id]) => ({ status: 200, body: containerJson(d, d.container(id!)) }));
   r.on('POST', '/containers/{id}/start', async (_req, [id]) => {
@@ -100,8 +107,12 @@ export function buildRouter(d: Daemon): Router {
     await d.startContainer(id!);
     return { status: was ? 304 : 204 };
   });
-  r.on('POST', '/containers/{id}/stop', async (_req, [id]) => ({ status: (await d.stopContainer(id!)) ? 204 : 304 }));
-  r.on('POST', '/containers/{id}/restart', async (_req, [id]) => {
+  r.on('POST', '/containers/{id}/stop', async (req, [id]) => {
+    intQuery(req.query, 't'); // no process to wait for, but a malformed timeout is still the client's error
+    return { status: (await d.stopContainer(id!)) ? 204 : 304 };
+  });
+  r.on('POST', '/containers/{id}/restart', async (req, [id]) => {
+    intQuery(req.query, 't');
     await d.restartContainer(id!);
     return { status: 204 };
   });
@@ -117,5 +128,6 @@ export function buildRouter(d: Daemon): Router {
   r.on('GET', '/images/{name}/json', (_req, [name]) => {
     throw new NotFoundError(`No such image: ${name}`);
   });
+  swarmRoutes(r);
   return r;
 }
