@@ -1,11 +1,24 @@
 // The HTTP side: a unix socket, owner-only, with the headers and error body
 // shape the docker CLI checks (`Content-Type: application/json` exactly).
+import { randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Daemon } from '../daemon/daemon.js';
 import { buildRouter, VERSION } from './routes.js';
 import { API_VERSION, type ApiRequest, type ApiResponse, type Router } from './router.js';
-import { statusOf } from './status.js';
+import { knownStatusOf } from './status.js';
+
+/**
+ * Largest request body read. dockerd has no limit; nsnet's largest real
+ * body (a container create) is a few KiB, and the daemon runs as root, so
+ * 1 MiB leaves room for big label sets while bounding what one connection
+ * can make it buffer.
+ */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Server timeouts: a client must send its headers, and its whole request, in bounded time. */
+export interface Timeouts { headersTimeout: number; requestTimeout: number; keepAliveTimeout: number }
+export const TIMEOUTS: Readonly<Timeouts> = { headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 };
 
 const COMMON_HEADERS = {
   'Api-Version': API_VERSION,
@@ -19,21 +32,49 @@ export async function respond(router: Router, req: ApiRequest): Promise<ApiRespo
   try {
     return await router.dispatch(req);
   } catch (e) {
-    const status = statusOf(e);
-    return { status, body: { message: (e as Error).message ?? String(e) } };
+    const status = knownStatusOf(e);
+    if (status !== undefined) return { status, body: { message: (e as Error).message } };
+    return internalError(e);
   }
 }
 
-async function readBody(req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = [];
-  for await (const c of req) chunks.push(c as Buffer);
-  if (!chunks.length) return undefined;
+/** An unexpected failure: the details go to stderr under an ID, the client gets only the ID. */
+export function internalError(e: unknown): ApiResponse {
+  const id = randomBytes(6).toString('hex');
+  console.error(`nsnet: internal error ${id}:`, e instanceof Error ? e.stack ?? e.message : e);
+  return { status: 500, body: { message: `internal error (id ${id})` } };
+}
+
+/** Reads at most MAX_BODY_BYTES; refuses a declared or streamed larger body without buffering it. */
+async function readBody(req: IncomingMessage): Promise<{ ok: true; value: unknown } | { ok: false; out: ApiResponse }> {
+  const tooLarge = {
+    ok: false as const,
+    // The rest of a refused body is never read: the connection cannot carry another request.
+    out: { status: 413, body: { message: `request body is too large: the limit is ${MAX_BODY_BYTES} bytes` }, headers: { Connection: 'close' } },
+  };
+  if (Number(req.headers['content-length'] ?? 0) > MAX_BODY_BYTES) return tooLarge;
+  // Events, not async iteration: leaving an iterator early destroys the socket before the 413 is sent.
+  const chunks = await new Promise<Buffer[] | undefined>((resolve, reject) => {
+    const got: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY_BYTES) return void got.push(c);
+      req.off('data', onData);
+      req.pause();
+      resolve(undefined);
+    };
+    req.on('data', onData);
+    req.once('end', () => resolve(got));
+    req.once('error', reject);
+  });
+  if (!chunks) return tooLarge;
   const text = Buffer.concat(chunks).toString('utf8');
-  if (!text.trim()) return undefined;
+  if (!text.trim()) return { ok: true, value: undefined };
   try {
-    return JSON.parse(text);
-  } catch {
-    return Symbol.for('invalid-json');
+    return { ok: true, value: JSON.parse(text) };
+  } catch (e) {
+    return { ok: false, out: { status: 400, body: { message: `invalid JSON: ${(e as Error).message}` } } };
   }
 }
 
@@ -57,20 +98,23 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
-export async function serve(d: Daemon, socketPath: string): Promise<ApiServer> {
+export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Timeouts> = TIMEOUTS): Promise<ApiServer> {
   const router = buildRouter(d);
-  const server = createServer((req, res) => {
+  // connectionsCheckingInterval: how often the timeouts below are enforced.
+  const server = createServer({ connectionsCheckingInterval: 1000, ...timeouts }, (req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://nsnet');
-      const raw = await readBody(req);
-      let out: ApiResponse;
-      if (raw === Symbol.for('invalid-json')) out = { status: 400, body: { message: 'invalid JSON body' } };
-      else out = await respond(router, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: raw });
+      const body = await readBody(req);
+      if (!body.ok) return send(res, body.out, req.method === 'HEAD');
+      const out = await respond(router, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: body.value });
       send(res, out, req.method === 'HEAD');
     })().catch((e: unknown) => {
-      if (!res.headersSent) send(res, { status: 500, body: { message: String(e) } }, false);
+      if (!res.headersSent) send(res, internalError(e), false);
     });
   });
+  server.headersTimeout = timeouts.headersTimeout;
+  server.requestTimeout = timeouts.requestTimeout;
+  server.keepAliveTimeout = timeouts.keepAliveTimeout;
   if (existsSync(socketPath)) unlinkSync(socketPath);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -34,6 +34,9 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   NO_MORE_SUBNETS: 403,
   NO_AVAILABLE_IPS: 503,
   EPORTINUSE: 409,
+  // Swarm mode is not run: dockerd's answers on a node outside a swarm.
+  ENOSWARM: 503,
+  ENOTSWARMMANAGER: 503,
   // Server-side failures: the request was valid, nsnet or the kernel failed.
   EFIREWALL: 500,
   ETEARDOWN: 500,
@@ -42,7 +45,12 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   EINJECTED: 500,
 };
 
-export function statusOf(e: unknown): number {
+/** The status of a known error, or undefined for an unexpected one (a bug, or a kernel error nsnet did not map). */
+export function knownStatusOf(e: unknown): number | undefined {
   const code = types.isNativeError(e) ? (e as { code?: unknown }).code : undefined;
-  return typeof code === 'string' ? (STATUS_BY_CODE[code] ?? 500) : 500;
+  return typeof code === 'string' ? STATUS_BY_CODE[code] : undefined;
+}
+
+export function statusOf(e: unknown): number {
+  return knownStatusOf(e) ?? 500;
 }
