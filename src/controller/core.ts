@@ -34,7 +34,7 @@ import type { EndpointRecord, NetworkRecord, SandboxOptions, SandboxRecord } fro
 import { collect, withUndo } from '../driver-api/undo.js';
 import { cidrContains, formatIP, parseIP } from '../ip/addr.js';
 
-const NAME_RE = /^[a-zA-Z0-9][a-zA-Z0-9_.-]*$/;
+const NAME_RE = /^(?=.*\S)[^\0]{1,1024}$/su; // Docker's rule (not blank), bounded and NUL-free; names never reach the kernel or a path
 
 export class Core implements RestoreHost {
   readonly dataDir: string;

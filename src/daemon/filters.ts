@@ -1,4 +1,7 @@
 // Docker's list filters: {"name":{"x":true}} or the legacy {"name":["x"]}.
+// Anything else is refused whole ("invalid filter"), as dockerd's
+// filters.FromJSON does; a value of null is refused too, where Go would
+// silently read it as no filter.
 import { InvalidInputError } from '../errors.js';
 
 export type Filters = Map<string, string[]>;
@@ -10,26 +13,46 @@ export function parseFilters(raw: string | null | undefined, accepted: readonly 
   try {
     obj = JSON.parse(raw);
   } catch {
-    throw new InvalidInputError(`invalid filter: ${raw}`);
+    throw new InvalidInputError('invalid filter');
   }
-  if (typeof obj !== 'object' || obj === null) throw new InvalidInputError(`invalid filter: ${raw}`);
-  for (const [k, v] of Object.entries(obj as Record<string, unknown>)) {
+  if (typeof obj !== 'object' || obj === null || Array.isArray(obj)) throw new InvalidInputError('invalid filter');
+  const entries = Object.entries(obj as Record<string, unknown>);
+  for (const [k, v] of entries) {
+    // Go decodes the map first: a malformed value fails before any key is checked.
+    if (Array.isArray(v) ? !v.every((x) => typeof x === 'string') : !isBoolMap(v)) throw new InvalidInputError('invalid filter');
+  }
+  for (const [k, v] of entries) {
     if (!accepted.includes(k)) throw new InvalidInputError(`invalid filter '${k}'`);
-    const values = Array.isArray(v) ? v.map(String) : Object.entries(v as Record<string, boolean>).filter(([, on]) => on).map(([x]) => x);
-    out.set(k, values);
+    // dockerd's Args.Get lists every key of the map, whatever its boolean.
+    out.set(k, Array.isArray(v) ? (v as string[]) : Object.keys(v as object));
   }
   return out;
 }
 
+const isBoolMap = (v: unknown): boolean =>
+  typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((b) => typeof b === 'boolean');
+
 /** A label filter value "k" or "k=v" against a label map. */
 export const labelMatches = (labels: Record<string, string>, f: string): boolean => {
   const eq = f.indexOf('=');
-  if (eq < 0) return f in labels;
-  return labels[f.slice(0, eq)] === f.slice(eq + 1);
+  if (eq < 0) return Object.hasOwn(labels, f);
+  return Object.hasOwn(labels, f.slice(0, eq)) && labels[f.slice(0, eq)] === f.slice(eq + 1);
 };
+
+/** dockerd's MatchKVList: every value must match (true when there are none). */
+export const allLabelsMatch = (labels: Record<string, string>, values: string[] | undefined): boolean =>
+  !values?.length || values.every((v) => labelMatches(labels, v));
+
+/** Prune's label rule: `label` all match, and not all of `label!` match. */
+export function pruneLabelsMatch(f: Filters, labels: Record<string, string>): boolean {
+  if (!allLabelsMatch(labels, f.get('label'))) return false;
+  const not = f.get('label!');
+  return !(not?.length && allLabelsMatch(labels, not));
+}
 
 export function parseBoolFilter(values: string[] | undefined, what: string): boolean | undefined {
   if (!values?.length) return undefined;
+  if (values.length > 1) throw new InvalidInputError(`invalid filter '${what}=${values.join(',')}'`);
   const v = values[0]!.toLowerCase();
   if (v === 'true' || v === '1') return true;
   if (v === 'false' || v === '0') return false;
