@@ -3,7 +3,7 @@
 // records.
 import type { Controller, NetworkInfo } from '../controller/controller.js';
 import type { Daemon } from '../daemon/daemon.js';
-import type { ContainerRecord, EndpointSettings } from '../daemon/types.js';
+import { emptyEndpointSettings, type ContainerRecord, type EndpointSettings } from '../daemon/types.js';
 
 export interface ContainerRef {
   id: string;
@@ -92,9 +92,18 @@ export function containerJson(d: Daemon, r: ContainerRecord) {
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,
       ...legacyFields(r.NetworkSettings.Networks['bridge']),
-      Networks: r.NetworkSettings.Networks,
+      Networks: completeNetworks(r),
     },
   };
+}
+
+/**
+ * Every field of EndpointSettings (API 1.50), also for records stored by an
+ * older nsnet: SDKs index these keys without checking (docker-py reads
+ * Aliases, Links, IPAMConfig, DriverOpts, MacAddress).
+ */
+function completeNetworks(r: ContainerRecord): Record<string, EndpointSettings> {
+  return Object.fromEntries(Object.entries(r.NetworkSettings.Networks).map(([k, s]) => [k, { ...emptyEndpointSettings(), ...s }]));
 }
 
 /** Top-level copies of the default bridge endpoint's data, as Docker still returns them. */
@@ -142,7 +151,7 @@ export function containerSummary(r: ContainerRecord) {
     State: r.State.Status,
     Status: status,
     HostConfig: { NetworkMode: r.HostConfig.NetworkMode },
-    NetworkSettings: { Networks: r.NetworkSettings.Networks },
+    NetworkSettings: { Networks: completeNetworks(r) },
     Mounts: [],
   };
 }

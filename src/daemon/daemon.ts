@@ -130,6 +130,7 @@ export class Daemon {
       if (!networks[modeNet.name] && mode !== 'default') networks[modeNet.name] = this.endpointConfig(modeNet, {});
     }
     fromDockerPortBindings(hc.PortBindings ?? {}); // refuse malformed bindings at create, as Docker does
+    for (const h of hc.ExtraHosts ?? []) if (!h.includes(':')) throw errInvalid(`invalid extra host: ${h}`);
     const cmd = req.Cmd == null ? null : Array.isArray(req.Cmd) ? req.Cmd : [req.Cmd];
     const rec: ContainerRecord = {
       Id: id,
@@ -187,7 +188,7 @@ export class Daemon {
       Aliases: cfg.Aliases ?? null,
       MacAddress: cfg.MacAddress ?? '',
       DriverOpts: cfg.DriverOpts ?? null,
-      ...(cfg.GwPriority !== undefined ? { GwPriority: cfg.GwPriority } : {}),
+      GwPriority: cfg.GwPriority ?? 0,
       NetworkID: info.id,
     };
   }

@@ -78,6 +78,7 @@ export const emptyEndpointSettings = (): EndpointSettings => ({
   Aliases: null,
   MacAddress: '',
   DriverOpts: null,
+  GwPriority: 0,
   NetworkID: '',
   EndpointID: '',
   Gateway: '',
