@@ -91,6 +91,8 @@ describe.skipIf(!gate.ok)(`API hardening against an in-process daemon ${gate.why
     expect((await t.call('POST', '/containers/create', { Cmd: [1] })).status).toBe(400);
     expect((await t.call('POST', '/containers/create', { NetworkingConfig: { EndpointsConfig: { bridge: { Aliases: 'a' } } } })).status).toBe(400);
     expect((await t.call('POST', '/containers/create', { HostConfig: { ExtraHosts: ['nocolon'] } })).status).toBe(400);
+    const mac = await t.call('POST', '/containers/create', { NetworkingConfig: { EndpointsConfig: { bridge: { MacAddress: 'zz' } } } });
+    expect([mac.status, msg(mac)]).toEqual([400, 'invalid MAC address zz']);
     expect(t.d.containers.size).toBe(before);
   });
 

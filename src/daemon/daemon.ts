@@ -181,6 +181,8 @@ export class Daemon {
         throw errInvalid('user specified IP address is supported only when connecting to networks with user configured subnets');
       if (!pools.some((p) => cidrContains(p.subnet, addr))) throw errInvalid(`no configured subnet or ip-range contain the IP address ${addr}`);
     }
+    // dockerd's validateEndpointSettings: a MAC must parse before it is stored for a later start.
+    if (cfg.MacAddress && !/^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i.test(cfg.MacAddress)) throw errInvalid(`invalid MAC address ${cfg.MacAddress}`);
     return {
       ...emptyEndpointSettings(),
       IPAMConfig: cfg.IPAMConfig ? { ...cfg.IPAMConfig } : null,
