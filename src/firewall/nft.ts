@@ -51,7 +51,10 @@ export async function nftApply(script: string): Promise<void> {
 
 function nftExec(script: string): Promise<void> {
   const nft = findNft();
-  if (!nft) return Promise.reject(new FirewallError('nft not found: install nftables, or start the controller with firewall: "none"'));
+  if (!nft) {
+    return Promise.reject(new FirewallError(
+      'the firewall needs nftables, and neither libnftables nor the nft command was found: install nftables, or start the controller with firewall: "none"'));
+  }
   return new Promise((resolve, reject) => {
     const p = spawn(nft, ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';
