@@ -7,6 +7,8 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, type Network, type Sandbox } from '../src/controller/controller.js';
+import { daemonConfig } from '../src/daemon/config.js';
+import { Daemon } from '../src/daemon/daemon.js';
 import { internals } from '../src/controller/internals.js';
 import { FirewallError, nftList } from '../src/firewall/nft.js';
 import { checkBrNetfilter } from '../src/firewall/preflight.js';
@@ -135,6 +137,26 @@ describe.skipIf(!gate.ok)(`hardening: model and bridge driver ${gate.why}`, () =
       expect(readFileSync(join(d, 'hostname'), 'utf8')).toBe('web\n');
       await sb.destroy();
     });
+  });
+
+  it('the daemon refuses a newline in Hostname, HostConfig.Dns or ExtraHosts at container create; nothing is stored or written', async () => {
+    const dd = tempDir('hardd');
+    const d = await Daemon.start(daemonConfig({ dataDir: dd.path, bridge: { name: uniq('dflt'), subnet: '10.47.50.0/24' } }));
+    try {
+      const bad = [
+        { Hostname: 'web\n10.0.0.1 evil' },
+        { HostConfig: { Dns: ['1.1.1.1\nnameserver 6.6.6.6'] } },
+        { HostConfig: { DnsSearch: ['a.example\nnameserver 6.6.6.6'] } },
+        { HostConfig: { ExtraHosts: ['db:10.0.0.2\n6.6.6.6 evil'] } },
+      ];
+      for (const req of bad) expect(() => d.createContainer(uniq('c'), req), JSON.stringify(req)).toThrow(expect.objectContaining({ code: 'EINVALIDINPUT' }));
+      expect(d.containers.size).toBe(0);
+      expect(existsSync(join(dd.path, 'sandboxes')) ? readdirSync(join(dd.path, 'sandboxes')) : []).toEqual([]);
+    } finally {
+      for (const n of d.controller.networks()) if (n.type === 'bridge') await n.delete();
+      await d.stop();
+      dd.remove();
+    }
   });
 
   describe('a bridge the user made', () => {
