@@ -319,6 +319,34 @@ describe.skipIf(!gate.ok)(`hardening: model and bridge driver ${gate.why}`, () =
       expect(nftList(table)).toBeUndefined();
     });
 
+    it('without libnftables and nft, a bridge network fails with EFIREWALL naming them, and no bridge is left (nft hidden in a private mount namespace)', () => {
+      // A child controller (the built dist/) in its own mount namespace, where
+      // /usr/sbin/nft is /dev/null and NSNET_NFT_EXEC=1 keeps libnftables out;
+      // its network namespace is the host's, so the bridge would be real.
+      const d = tempDir('nonft');
+      const bridge = uniq('nf');
+      const script = `
+        import { Controller } from ${JSON.stringify(join(process.cwd(), 'dist/index.js'))};
+        const c = await Controller.start({ dataDir: process.argv[1] });
+        let out = { ok: true };
+        try {
+          await c.newNetwork({ name: 'n', options: { 'com.docker.network.bridge.name': process.argv[2] }, ipam: { config: [{ Subnet: '10.47.60.0/24' }] } });
+        } catch (e) { out = { code: e.code, message: e.message }; }
+        await c.stop();
+        console.log(JSON.stringify(out));`;
+      try {
+        const res = execFileSync('unshare', ['--mount', '--propagation', 'private', 'sh', '-c',
+          'for f in /usr/sbin/nft /usr/bin/nft; do [ -e "$f" ] && mount --bind /dev/null "$f"; done; exec node --input-type=module -e "$0" "$1" "$2"',
+          script, d.path, bridge], { encoding: 'utf8', env: { ...process.env, NSNET_NFT_EXEC: '1' }, timeout: 20_000 });
+        const out = JSON.parse(res.trim().split('\n').pop()!) as { code?: string; message?: string };
+        expect(out.code).toBe('EFIREWALL');
+        expect(out.message).toMatch(/libnftables.*nft/);
+        expect(ipLink(bridge)).toBeUndefined();
+      } finally {
+        d.remove();
+      }
+    });
+
     it('br_netfilter missing or off is an EFIREWALL error naming it (checked against a fake sysctl directory)', () => {
       const fake = tempDir('brnf');
       try {

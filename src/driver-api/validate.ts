@@ -108,8 +108,8 @@ export function checkText(what: string, v: unknown): string {
 
 /** Labels and driver options: string keys and values, no control characters. */
 export function checkStringMap(what: string, m: unknown): void {
-  if (m === undefined) return;
-  if (m === null || typeof m !== 'object' || Array.isArray(m)) throw new InvalidInputError(`invalid ${what}: not an object`);
+  if (m === undefined || m === null) return;
+  if (typeof m !== 'object' || Array.isArray(m)) throw new InvalidInputError(`invalid ${what}: not an object`);
   for (const [k, v] of Object.entries(m)) {
     checkText(`${what} key`, k);
     if (!k) throw new InvalidInputError(`invalid ${what}: empty key`);

@@ -7,7 +7,7 @@ import { InvalidInputError } from '../errors.js';
 import { sysctlGet, sysctlSet } from '../netlink/index.js';
 
 const CLAIMS_DIR = '/run/nsnet/sysctl';
-import { nftApply } from './nft.js';
+import { nftApply, NftMissingError } from './nft.js';
 import { BRIDGE_SYSCTL_DIR, checkBrNetfilter } from './preflight.js';
 import { PortRegistry, type PortBinding } from './ports.js';
 import { networkAddScript, networkDelScript, portElements, tableDelScript, tableScript, type FwNetwork, type PortMapping } from './ruleset.js';
@@ -107,7 +107,13 @@ export class Firewall {
       tableScript(this.tag), ...nets.map((n) => networkAddScript(this.tag, n)),
       ...published.filter((p) => p.maps.length).map((p) => portElements(this.tag, p.maps, 'add')),
     ] : [])].join('\n');
-    await nftApply(script);
+    try {
+      await nftApply(script);
+    } catch (e) {
+      // With no network there is no rule to enforce: a host without nftables
+      // can still run a controller that has only none/host networks.
+      if (!(nets.length === 0 && e instanceof NftMissingError)) throw e;
+    }
     this.tableUp = nets.length > 0;
     this.nets.clear();
     for (const n of nets) this.nets.set(n.id, n);
