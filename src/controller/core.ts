@@ -210,10 +210,15 @@ export class Core implements RestoreHost {
       await pending.catch(() => undefined);
       return this.deleteNetwork(id);
     }
-    await this.gates.close(id, async () => {
-      const active = [...this.eps.values()].filter((e) => e.networkId === id);
-      if (active.length)
+    const refuseIfActive = (): void => {
+      if ([...this.eps.values()].some((e) => e.networkId === id))
         throw new ForbiddenError(`error while removing network: network ${rec.name} id ${rec.id} has active endpoints`, 'EACTIVEENDPOINTS');
+    };
+    // Refused at once when endpoints exist, so the network is not closed to
+    // new endpoints for as long as a join takes only to be refused anyway.
+    refuseIfActive();
+    await this.gates.close(id, async () => {
+      refuseIfActive();
       await this.deleteNetworkNow(rec);
     });
   }
