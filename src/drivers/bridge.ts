@@ -10,7 +10,7 @@ import {
   linkGet, linkSet, linkSetOp, routeAddOp, sysctlGet, sysctlSet, sysctlSetOp, routeDel, routeReplace, type KernelError, type Op,
 } from '../netlink/index.js';
 import {
-  BridgeOption, fault, parseBool, type Driver, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
+  BridgeOption, collect, fault, parseBool, type Driver, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
 } from '../driver-api/index.js';
 import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
 import { formatIP, parseCIDR } from '../ip/addr.js';
@@ -178,17 +178,20 @@ export class BridgeDriver implements Driver {
     // so the bridge keeps only its own ports (and its auto MTU settles).
     await this.ctx.graveyard.flush();
     const theirs = new Set(st.found?.addresses ?? []);
-    for (const g of this.gatewayCidrs(net))
-      if (!theirs.has(normCidr(g.cidr))) await addrDel(undefined, index, g.cidr).catch((e: unknown) => {
-        if (!ignorable(e, 'EADDRNOTAVAIL', 'ENODEV')) throw e;
-      });
+    const ours = this.gatewayCidrs(net).filter((g) => !theirs.has(normCidr(g.cidr)));
+    const steps: (() => Promise<unknown>)[] = ours.map((g) => () => addrDel(undefined, index, g.cidr).catch((e: unknown) => {
+      if (!ignorable(e, 'EADDRNOTAVAIL', 'ENODEV')) throw e;
+    }));
     const f = st.found;
-    if (!f) return;
-    const link = await linkGet(undefined, index).catch(() => undefined);
-    if (!link || link.name !== st.bridge) return; // gone, or the index now belongs to another link
-    if (link.mtu !== f.mtu) await linkSet(undefined, index, { mtu: f.mtu });
-    if (!f.up && link.up) await linkSet(undefined, index, { up: false });
-    if (f.routeLocalnet !== undefined) await sysctlSet(`net/ipv4/conf/${st.bridge}/route_localnet`, f.routeLocalnet);
+    const link = f && (await linkGet(undefined, index).catch(() => undefined));
+    // Gone, or the index now belongs to another link: nothing more to put back.
+    if (f && link && link.name === st.bridge) {
+      if (link.mtu !== f.mtu) steps.push(() => linkSet(undefined, index, { mtu: f.mtu }));
+      if (!f.up && link.up) steps.push(() => linkSet(undefined, index, { up: false }));
+      if (f.routeLocalnet !== undefined) steps.push(() => sysctlSet(`net/ipv4/conf/${st.bridge}/route_localnet`, f.routeLocalnet!));
+    }
+    // Every step is tried even if one fails, so one error does not leave the rest changed.
+    await collect(`put back bridge ${st.bridge}`, steps);
   }
 
   async restoreNetwork(net: NetworkRecord): Promise<void> {
