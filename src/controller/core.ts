@@ -19,7 +19,6 @@ import { HostDriver } from '../drivers/host.js';
 import { NullDriver } from '../drivers/null.js';
 import { Store } from '../store/store.js';
 import { Firewall, type FirewallMode } from '../firewall/firewall.js';
-import { findNft } from '../firewall/nft.js';
 import { fault } from '../driver-api/faults.js';
 import { findUnique, newId } from './ids.js';
 import { allocatePools, validateIpamConfig } from './ipam-config.js';
@@ -32,6 +31,11 @@ import type { LiveSandbox } from './state.js';
 import type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
 import type { EndpointRecord, NetworkRecord, SandboxOptions, SandboxRecord } from '../driver-api/records.js';
 import { collect, withUndo } from '../driver-api/undo.js';
+import {
+  checkInterfaceName, checkMac, checkMtuOption, checkPortBindings, checkStringMap, checkText, IFACE_SUFFIX_ROOM, validateSandboxOptions,
+} from '../driver-api/validate.js';
+import { checkMtu } from '../netlink/validate.js';
+import { NetworkGates } from './gates.js';
 import { cidrContains, formatIP, parseIP } from '../ip/addr.js';
 
 const NAME_RE = /^(?=.*\S)[^\0]{1,1024}$/su; // Docker's rule (not blank), bounded and NUL-free; names never reach the kernel or a path
@@ -51,18 +55,23 @@ export class Core implements RestoreHost {
   readonly eps = new Map<string, EndpointRecord>();
   readonly sbs = new Map<string, LiveSandbox>();
   private readonly reservedNames = new Set<string>();
+  /** Per network: joins in flight and a delete in progress, so the two never interleave. */
+  private readonly gates = new NetworkGates();
   private stopped = false;
 
   private constructor(opts: ControllerOptions) {
     this.dataDir = opts.dataDir ?? '/var/lib/nsnet';
     this.runDir = opts.runDir ?? DEFAULT_RUN_DIR;
     this.defaultDriver = opts.defaultDriver ?? 'bridge';
-    this.mtu = opts.mtu ?? 1500;
+    this.mtu = checkMtu(opts.mtu ?? 1500);
     this.ownership = ownershipFor(this.dataDir);
     this.reaper = new LinkReaper(this.ownership.dead, opts.reapDelayMs ?? 50);
     this.ipam = new Ipam(opts.defaultPools ? { localPools: opts.defaultPools } : {});
+    // nftables unless `none` is chosen explicitly: a host without nft then
+    // fails where a rule is needed, instead of quietly running without rules.
+    // Made before the store, so a bad mode leaves no open database behind.
+    this.firewall = new Firewall(this.ownership.tag, opts.firewall ?? 'nftables');
     this.store = new Store(this.dataDir);
-    this.firewall = new Firewall(this.ownership.tag, opts.firewall ?? (findNft() ? 'nftables' : 'none'));
     const ctx = { ownership: this.ownership, graveyard: this.reaper, defaultMtu: this.mtu, firewall: this.firewall };
     for (const d of [new NullDriver(), new HostDriver(), new BridgeDriver(ctx)]) this.drivers.set(d.type, d);
   }
@@ -115,7 +124,15 @@ export class Core implements RestoreHost {
   }
 
   async newNetwork(o: NetworkCreateOptions): Promise<string> {
-    if (!o.name || !NAME_RE.test(o.name)) throw new InvalidInputError(`invalid network name "${o.name}": it must match ${NAME_RE.source}`);
+    if (typeof o.name !== 'string' || !NAME_RE.test(o.name))
+      throw new InvalidInputError(`invalid network name ${JSON.stringify(o.name)}: it must match ${NAME_RE.source}`);
+    if (o.id !== undefined && !/^[0-9a-f]{64}$/.test(o.id)) throw new InvalidInputError(`invalid network ID ${JSON.stringify(o.id)}: 64 hex digits`);
+    checkStringMap('label', o.labels);
+    checkStringMap('option', o.options);
+    checkStringMap('IPAM option', o.ipam?.options);
+    const prefix = o.options?.[BridgeOption.ContainerIfacePrefix];
+    if (prefix) checkInterfaceName(`option ${BridgeOption.ContainerIfacePrefix}`, prefix, IFACE_SUFFIX_ROOM);
+    checkMtuOption(o.options?.[BridgeOption.Mtu]);
     const driverType = o.driver || this.defaultDriver;
     const driver = this.driver(driverType);
     if (o.ipam?.driver && o.ipam.driver !== 'default') throw new NotFoundError(`plugin "${o.ipam.driver}" not found`);
@@ -179,12 +196,35 @@ export class Core implements RestoreHost {
     return out.filter((p) => !own.has(p) && !p.startsWith('fe80:'));
   }
 
+  /**
+   * From the moment it is called, the network takes no new endpoint or join
+   * (they fail with NotFoundError); joins already in flight finish first,
+   * and then the delete goes ahead only if no endpoint is left.
+   */
   async deleteNetwork(id: string): Promise<void> {
     const rec = this.nets.get(id);
     if (!rec) throw new NotFoundError(`network ${id} not found`);
-    const active = [...this.eps.values()].filter((e) => e.networkId === id);
-    if (active.length)
-      throw new ForbiddenError(`error while removing network: network ${rec.name} id ${rec.id} has active endpoints`, 'EACTIVEENDPOINTS');
+    const pending = this.gates.deleting(id);
+    if (pending) {
+      // Another delete is running: its outcome decides (gone, or still there and retried).
+      await pending.catch(() => undefined);
+      return this.deleteNetwork(id);
+    }
+    const refuseIfActive = (): void => {
+      if ([...this.eps.values()].some((e) => e.networkId === id))
+        throw new ForbiddenError(`error while removing network: network ${rec.name} id ${rec.id} has active endpoints`, 'EACTIVEENDPOINTS');
+    };
+    // Refused at once when endpoints exist, so the network is not closed to
+    // new endpoints for as long as a join takes only to be refused anyway.
+    refuseIfActive();
+    await this.gates.close(id, async () => {
+      refuseIfActive();
+      await this.deleteNetworkNow(rec);
+    });
+  }
+
+  private async deleteNetworkNow(rec: NetworkRecord): Promise<void> {
+    const id = rec.id;
     await this.driver(rec.driver).deleteNetwork(rec);
     for (const p of [...rec.pools4, ...rec.pools6]) this.ipam.releasePool(p.poolId);
     this.store.tx(() => {
@@ -198,14 +238,20 @@ export class Core implements RestoreHost {
 
   createEndpoint(networkId: string, name: string, o: EndpointCreateOptions = {}): string {
     const net = this.nets.get(networkId);
-    if (!net) throw new NotFoundError(`network ${networkId} not found`);
+    if (!net || this.gates.deleting(networkId)) throw new NotFoundError(`network ${networkId} not found`);
     if (!name) throw new InvalidInputError('endpoint name must not be empty');
+    checkText('endpoint name', name);
+    if (o.aliases !== undefined && !Array.isArray(o.aliases)) throw new InvalidInputError('aliases must be a list');
+    for (const a of o.aliases ?? []) checkText('alias', a);
+    if (o.macAddress !== undefined) checkMac(o.macAddress);
+    checkPortBindings(o.ports);
     for (const e of this.eps.values())
       if (e.networkId === networkId && e.name === name)
         throw new ForbiddenError(`endpoint with name ${name} already exists in network ${net.name}`, 'EENDPOINTEXISTS');
     const driver = this.driver(net.driver);
     const rec: EndpointRecord = { id: newId(), name, networkId, created: new Date().toISOString(), aliases: [...(o.aliases ?? [])] };
     if (o.ports?.length) rec.ports = o.ports.map((p) => ({ ...p }));
+    driver.validateEndpoint?.(net, rec);
     const taken: [string, string][] = [];
     try {
       if (driver.needsAddresses) {
@@ -224,7 +270,6 @@ export class Core implements RestoreHost {
         rec.mac = o.macAddress ?? (rec.ipv4 ? macFromIPv4(rec.ipv4) : undefined);
         if (!rec.mac) delete rec.mac;
       }
-      if (o.macAddress && !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(o.macAddress)) throw new InvalidInputError(`invalid MAC address ${o.macAddress}`);
       fault('endpoint.create.store');
       this.store.tx(() => {
         this.store.put('endpoint', rec.id, rec);
@@ -277,6 +322,8 @@ export class Core implements RestoreHost {
 
   async newSandbox(containerId: string, opts: SandboxOptions = {}): Promise<string> {
     if (!containerId) throw new InvalidInputError('a sandbox needs a container ID');
+    checkText('container ID', containerId);
+    validateSandboxOptions(opts);
     const existing = this.sandboxByContainer(containerId);
     if (existing) throw new ForbiddenError(`container ${containerId} is already present in sandbox ${existing.rec.id}`, 'ESANDBOXEXISTS');
     if (opts.netnsPath && opts.useHostNamespace) throw new InvalidInputError('a sandbox cannot both adopt a namespace and use the host’s');
@@ -403,34 +450,46 @@ export class Core implements RestoreHost {
     if (!ep) return Promise.reject(new NotFoundError(`endpoint ${epId} not found`));
     const s = this.sbs.get(sbId);
     if (!s) return Promise.reject(new NotFoundError(`sandbox ${sbId} not found`));
-    return this.locked(s, async () => {
-      const net = this.nets.get(ep.networkId);
-      if (!net) throw new NotFoundError(`network ${ep.networkId} not found`);
-      if (ep.sandboxId) throw new ForbiddenError(`endpoint ${ep.name} is already joined to a sandbox`, 'EENDPOINTINUSE');
-      if (!this.sbs.has(sbId)) throw new NotFoundError(`sandbox ${sbId} not found`);
-      if (s.rec.host !== (net.driver === 'host'))
-        throw new ForbiddenError('container cannot be disconnected from host network or connected to host network', 'EHOSTMODE');
-      const driver = this.driver(net.driver);
-      const joined = this.joinedCount(net.id);
-      driver.checkJoin(net, joined);
-      const isGw = driver.needsAddresses && !net.internal && !s.rec.endpoints.some((id) => this.eps.get(id)?.gateway);
-      const ifname = this.ifnameFor(s, net);
-      await withUndo(async (u) => {
-        ep.ifname = ifname;
-        ep.sandboxId = s.rec.id;
-        if (isGw) ep.gateway = true;
-        u.push('clear join state', () => this.clearJoin(ep));
-        await driver.join(net, ep, this.target(s, isGw), u, joined);
-        fault('endpoint.join.store');
-        s.rec.endpoints.push(ep.id);
-        u.push('unlist endpoint', () => { s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id); });
-        this.store.tx(() => {
-          this.store.put('endpoint', ep.id, ep);
-          this.store.put('sandbox', s.rec.id, s.rec);
-        });
+    // Held from the call on, not from when the sandbox's lock is taken: a
+    // network delete that starts meanwhile waits for this join.
+    let release: () => void;
+    try {
+      release = this.gates.enter(ep.networkId);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    return this.locked(s, () => this.joinLocked(ep, s, sbId)).finally(release);
+  }
+
+  private async joinLocked(ep: EndpointRecord, s: LiveSandbox, sbId: string): Promise<void> {
+    // The endpoint may have been deleted while this join waited for the sandbox.
+    if (this.eps.get(ep.id) !== ep) throw new NotFoundError(`endpoint ${ep.id} not found`);
+    const net = this.nets.get(ep.networkId);
+    if (!net) throw new NotFoundError(`network ${ep.networkId} not found`);
+    if (ep.sandboxId) throw new ForbiddenError(`endpoint ${ep.name} is already joined to a sandbox`, 'EENDPOINTINUSE');
+    if (!this.sbs.has(sbId)) throw new NotFoundError(`sandbox ${sbId} not found`);
+    if (s.rec.host !== (net.driver === 'host'))
+      throw new ForbiddenError('container cannot be disconnected from host network or connected to host network', 'EHOSTMODE');
+    const driver = this.driver(net.driver);
+    const joined = this.joinedCount(net.id);
+    driver.checkJoin(net, joined);
+    const isGw = driver.needsAddresses && !net.internal && !s.rec.endpoints.some((id) => this.eps.get(id)?.gateway);
+    const ifname = this.ifnameFor(s, net);
+    await withUndo(async (u) => {
+      ep.ifname = ifname;
+      ep.sandboxId = s.rec.id;
+      if (isGw) ep.gateway = true;
+      u.push('clear join state', () => this.clearJoin(ep));
+      await driver.join(net, ep, this.target(s, isGw), u, joined);
+      fault('endpoint.join.store');
+      s.rec.endpoints.push(ep.id);
+      u.push('unlist endpoint', () => { s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id); });
+      this.store.tx(() => {
+        this.store.put('endpoint', ep.id, ep);
+        this.store.put('sandbox', s.rec.id, s.rec);
       });
-      this.refreshHosts(s);
     });
+    this.refreshHosts(s);
   }
 
   private clearJoin(ep: EndpointRecord): void {

@@ -18,7 +18,12 @@ export interface ControllerOptions {
   activeSandboxes?: string[];
   /** Delay before left links are destroyed in a batch (ms). */
   reapDelayMs?: number;
-  /** Bridge firewall: nftables (default when `nft` is installed) or none. */
+  /**
+   * Bridge firewall: nftables (the default; bridge networks then fail with
+   * FirewallError if neither libnftables nor `nft` is there) or none (chosen
+   * explicitly; enable_icc=false, internal networks and published ports are
+   * then refused).
+   */
   firewall?: FirewallMode;
 }
 

@@ -104,12 +104,17 @@ export async function restoreController(c: RestoreHost, active: Set<string>): Pr
   // 5. Kernel objects nsnet made that the store does not know.
   await sweepKernel(c, report).catch((e: unknown) => note('kernel sweep', e));
 
-  // 6. State that spans networks (the bridge's firewall), rebuilt from the records.
+  // 6. State that spans networks (the bridge's firewall), rebuilt from the
+  // records. A firewall that cannot be rebuilt fails the start: running on
+  // with rules nsnet cannot vouch for would be failing open.
   const nets = [...c.nets.values()];
   const joined = [...c.eps.values()].filter((e) => e.sandboxId);
   for (const d of c.drivers.values())
     await d.restored?.(nets.filter((n) => n.driver === d.type), joined.filter((e) => c.nets.get(e.networkId)?.driver === d.type))
-      .catch((e: unknown) => note(`${d.type} driver`, e));
+      .catch((e: unknown) => {
+        if ((e as { code?: unknown }).code === 'EFIREWALL') throw e;
+        note(`${d.type} driver`, e);
+      });
   return report;
 }
 

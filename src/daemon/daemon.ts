@@ -5,6 +5,7 @@ import { Controller, type Network } from '../controller/controller.js';
 import { internals } from '../controller/internals.js';
 import { findUnique, newId } from '../controller/ids.js';
 import type { SandboxOptions } from '../driver-api/records.js';
+import { validateSandboxOptions } from '../driver-api/validate.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { cidrContains, parseIP } from '../ip/addr.js';
 import { Store } from '../store/store.js';
@@ -162,6 +163,8 @@ export class Daemon {
     };
     delete (rec.Config as Record<string, unknown>)['HostConfig'];
     delete (rec.Config as Record<string, unknown>)['NetworkingConfig'];
+    // Refused at create, as Docker does; the controller checks again at start.
+    validateSandboxOptions(this.sandboxOptions(rec));
     this.containers.set(id, rec);
     this.save(rec);
     return rec;

@@ -53,6 +53,8 @@ export interface Driver {
   readonly singleton: boolean;
   /** Validate options before anything is allocated. */
   validate(net: NetworkRecord, others: readonly NetworkRecord[]): void;
+  /** Refuse an endpoint the driver cannot serve as asked (e.g. ports it cannot publish), before anything is allocated. */
+  validateEndpoint?(net: NetworkRecord, ep: EndpointRecord): void;
   createNetwork(net: NetworkRecord, undo: Undo): Promise<void>;
   deleteNetwork(net: NetworkRecord): Promise<void>;
   /** After a restart: make sure the network's kernel objects exist. */

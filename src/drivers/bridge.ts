@@ -4,15 +4,16 @@
 // for the kernel's link destruction (the controller's graveyard deletes
 // left links later, in one request).
 import { randomBytes } from 'node:crypto';
-import { ConflictError, ForbiddenError, InvalidInputError, NsnetError } from '../errors.js';
+import { ConflictError, ForbiddenError, NsnetError } from '../errors.js';
 import {
-  addrAdd, addrAddOp, addrDel, addrDelOp, batch, batchAll, HOST_NS, isKernelError, linkAddBridge, linkAddVeth, linkAddVethOp, linkDel, linkGet,
-  linkSet, linkSetOp, routeAddOp, sysctlSetOp, routeDel, routeReplace, type KernelError, type Op,
+  addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, batchAll, HOST_NS, isKernelError, linkAddBridge, linkAddVeth, linkAddVethOp, linkDel,
+  linkGet, linkSet, linkSetOp, routeAddOp, sysctlGet, sysctlSet, sysctlSetOp, routeDel, routeReplace, type KernelError, type Op,
 } from '../netlink/index.js';
-import { checkIfName, checkMtu } from '../netlink/validate.js';
 import {
-  BridgeOption, fault, parseBool, type Driver, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
+  BridgeOption, collect, fault, parseBool, type Driver, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
 } from '../driver-api/index.js';
+import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
+import { formatIP, parseCIDR } from '../ip/addr.js';
 import type { FwNetwork } from '../firewall/firewall.js';
 
 /**
@@ -30,7 +31,20 @@ export class BridgeFullError extends NsnetError {
 interface BridgeState {
   bridge: string;
   created: boolean;
+  /**
+   * A bridge nsnet did not make, as it was found: put back exactly so on
+   * delete (its own addresses stay, it goes down again if nsnet brought it
+   * up, its MTU and route_localnet return). Absent in records from before
+   * this was kept.
+   */
+  found?: { addresses: string[]; up: boolean; mtu: number; routeLocalnet?: string };
 }
+
+/** One spelling per address, so the kernel's and IPAM's forms compare equal. */
+const normCidr = (cidr: string): string => {
+  const { ip, bits } = parseCIDR(cidr);
+  return `${formatIP(ip)}/${bits}`;
+};
 
 /** What the firewall needs to know of a bridge network. */
 function firewallView(net: NetworkRecord): FwNetwork {
@@ -72,11 +86,15 @@ export class BridgeDriver implements Driver {
   }
 
   validate(net: NetworkRecord, others: readonly NetworkRecord[]): void {
-    const name = BridgeDriver.bridgeName(net);
-    checkIfName(name);
-    const mtu = net.options[BridgeOption.Mtu];
-    if (mtu !== undefined && (!/^\d+$/.test(mtu) || (checkMtu(Number(mtu)), false)))
-      throw new InvalidInputError(`invalid MTU '${mtu}'`);
+    // The controller has checked that options are strings without control
+    // characters and the MTU; what is left is what only a bridge reads.
+    const name = checkInterfaceName(`option ${BridgeOption.Name}`, BridgeDriver.bridgeName(net));
+    for (const k of [BridgeOption.EnableICC, BridgeOption.EnableIPMasquerade, BridgeOption.DefaultBridge, BridgeOption.InhibitIPv4])
+      checkBoolOption(k, net.options[k]);
+    const hostIp = net.options[BridgeOption.HostBindingIPv4];
+    if (hostIp) checkIP(`option ${BridgeOption.HostBindingIPv4}`, hostIp);
+    const view = firewallView(net);
+    this.ctx.firewall.preflight({ icc: view.icc, internal: view.internal, ipv6: net.enableIPv6 });
     const clash = others.find((o) => o.driver === 'bridge' && BridgeDriver.bridgeName(o) === name);
     if (clash) throw new ConflictError(`bridge name ${name} is already used by network ${clash.name}`);
   }
@@ -84,6 +102,7 @@ export class BridgeDriver implements Driver {
   async createNetwork(net: NetworkRecord, undo: Undo): Promise<void> {
     const name = BridgeDriver.bridgeName(net);
     let created = false;
+    let found: BridgeState['found'];
     const existing = await linkGet(undefined, name).catch((e: unknown) => {
       if (ignorable(e, 'ENODEV')) return undefined;
       throw e;
@@ -95,16 +114,27 @@ export class BridgeDriver implements Driver {
       created = true;
       undo.push(`delete bridge ${name}`, () => linkDel(undefined, name));
       await linkSet(undefined, name, { alias: this.ctx.ownership.bridgeAlias(net.id) });
-    } else if (!existing.up) {
-      await linkSet(undefined, existing.index, { up: true });
+    } else {
+      // The user's bridge: note how it is before changing anything.
+      const addrs = await addrList(undefined, { index: existing.index });
+      found = { addresses: addrs.map((a) => normCidr(a.cidr)), up: existing.up, mtu: existing.mtu };
+      if (this.ctx.firewall.enabled) found.routeLocalnet = await sysctlGet(`net/ipv4/conf/${name}/route_localnet`);
+      if (!existing.up) {
+        await linkSet(undefined, existing.index, { up: true });
+        undo.push(`put ${name} down again`, () => linkSet(undefined, existing.index, { up: false }));
+      }
     }
     const link = existing ?? (await linkGet(undefined, name));
     this.index.set(net.id, link.index);
     undo.push('forget bridge index', () => this.index.delete(net.id));
     fault('bridge.create.address');
     await this.addGatewayAddresses(net, link.index, undo, !created);
-    net.driverState = { bridge: name, created } satisfies BridgeState;
+    net.driverState = { bridge: name, created, ...(found ? { found } : {}) } satisfies BridgeState;
     fault('bridge.create.firewall');
+    if (found?.routeLocalnet !== undefined) {
+      const before = found.routeLocalnet;
+      undo.push(`put back route_localnet of ${name}`, () => sysctlSet(`net/ipv4/conf/${name}/route_localnet`, before));
+    }
     await this.ctx.firewall.addNetwork(firewallView(net));
     undo.push('remove firewall rules', () => this.ctx.firewall.removeNetwork(net.id));
   }
@@ -137,8 +167,31 @@ export class BridgeDriver implements Driver {
         if (!ignorable(e, 'ENODEV')) throw e;
       });
     } else if (index !== undefined) {
-      for (const g of this.gatewayCidrs(net)) await addrDel(undefined, index, g.cidr).catch(() => undefined);
+      await this.putBack(net, st, index);
     }
+    this.unreaped.delete(net.id);
+  }
+
+  /** A user's bridge goes back to how createNetwork found it; only what nsnet added is taken away. */
+  private async putBack(net: NetworkRecord, st: BridgeState, index: number): Promise<void> {
+    // Left host ends are still enslaved until the reaper runs: they go now,
+    // so the bridge keeps only its own ports (and its auto MTU settles).
+    await this.ctx.graveyard.flush();
+    const theirs = new Set(st.found?.addresses ?? []);
+    const ours = this.gatewayCidrs(net).filter((g) => !theirs.has(normCidr(g.cidr)));
+    const steps: (() => Promise<unknown>)[] = ours.map((g) => () => addrDel(undefined, index, g.cidr).catch((e: unknown) => {
+      if (!ignorable(e, 'EADDRNOTAVAIL', 'ENODEV')) throw e;
+    }));
+    const f = st.found;
+    const link = f && (await linkGet(undefined, index).catch(() => undefined));
+    // Gone, or the index now belongs to another link: nothing more to put back.
+    if (f && link && link.name === st.bridge) {
+      if (link.mtu !== f.mtu) steps.push(() => linkSet(undefined, index, { mtu: f.mtu }));
+      if (!f.up && link.up) steps.push(() => linkSet(undefined, index, { up: false }));
+      if (f.routeLocalnet !== undefined) steps.push(() => sysctlSet(`net/ipv4/conf/${st.bridge}/route_localnet`, f.routeLocalnet!));
+    }
+    // Every step is tried even if one fails, so one error does not leave the rest changed.
+    await collect(`put back bridge ${st.bridge}`, steps);
   }
 
   async restoreNetwork(net: NetworkRecord): Promise<void> {
@@ -161,6 +214,10 @@ export class BridgeDriver implements Driver {
       nets.filter((n) => n.driver === this.type).map(firewallView),
       joined.filter((e) => e.published?.length).map((e) => ({ owner: e.id, maps: e.published! })),
     );
+  }
+
+  validateEndpoint(_net: NetworkRecord, ep: EndpointRecord): void {
+    if (ep.ports?.length) this.ctx.firewall.preflightPorts();
   }
 
   checkJoin(net: NetworkRecord, joined = 0): void {

@@ -3,10 +3,12 @@
 // needs it (restoring the previous value when nsnet no longer does).
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { InvalidInputError } from '../errors.js';
 import { sysctlGet, sysctlSet } from '../netlink/index.js';
 
 const CLAIMS_DIR = '/run/nsnet/sysctl';
-import { nftApply } from './nft.js';
+import { nftApply, NftMissingError } from './nft.js';
+import { BRIDGE_SYSCTL_DIR, checkBrNetfilter } from './preflight.js';
 import { PortRegistry, type PortBinding } from './ports.js';
 import { networkAddScript, networkDelScript, portElements, tableDelScript, tableScript, type FwNetwork, type PortMapping } from './ruleset.js';
 
@@ -17,21 +19,49 @@ export class Firewall {
   private tableUp = false;
   readonly ports = new PortRegistry();
 
-  constructor(readonly tag: string, readonly mode: FirewallMode) {}
+  constructor(readonly tag: string, readonly mode: FirewallMode, private readonly bridgeSysctlDir = BRIDGE_SYSCTL_DIR) {
+    if (mode !== 'nftables' && mode !== 'none') throw new InvalidInputError(`invalid firewall mode ${JSON.stringify(mode)}: "nftables" or "none"`);
+  }
 
   get enabled(): boolean {
     return this.mode === 'nftables';
   }
 
+  /**
+   * Before anything is made: refuses what this host cannot enforce. With
+   * `none` chosen, options that only the firewall implements are refused
+   * rather than quietly ignored; the nftables tools themselves are checked
+   * where a rule is applied (nftApply).
+   */
+  preflight(n: { icc: boolean; internal: boolean; ipv6: boolean }): void {
+    if (!this.enabled) {
+      const needs = [...(n.icc ? [] : ['enable_icc=false']), ...(n.internal ? ['internal'] : [])];
+      if (needs.length) throw new InvalidInputError(`${needs.join(' and ')} needs the firewall, but this controller runs with firewall: "none"`);
+      return;
+    }
+    if (!n.icc) checkBrNetfilter(n.ipv6, this.bridgeSysctlDir);
+  }
+
+  /** Published ports are DNAT rules: nothing to publish them with under `none`. */
+  preflightPorts(): void {
+    if (!this.enabled) throw new InvalidInputError('published ports need the firewall, but this controller runs with firewall: "none"');
+  }
+
+  /** The network's rules, forwarding and route_localnet, or (on any failure) none of them. */
   async addNetwork(n: FwNetwork): Promise<void> {
     if (!this.enabled) return;
     const script = `${this.tableUp ? '' : `${tableScript(this.tag)}\n`}${networkAddScript(this.tag, n)}`;
     await nftApply(script);
     this.tableUp = true;
     this.nets.set(n.id, n);
-    await this.forwarding();
-    // Lets DNAT of 127.0.0.1 traffic route out to the bridge.
-    await sysctlSet(`net/ipv4/conf/${n.bridge}/route_localnet`, '1').catch(() => undefined);
+    try {
+      await this.forwarding();
+      // Lets DNAT of 127.0.0.1 traffic route out to the bridge: published ports depend on it.
+      await sysctlSet(`net/ipv4/conf/${n.bridge}/route_localnet`, '1');
+    } catch (e) {
+      await this.removeNetwork(n.id).catch(() => undefined);
+      throw e;
+    }
   }
 
   async removeNetwork(id: string): Promise<void> {
@@ -71,17 +101,21 @@ export class Firewall {
   async rebuild(nets: readonly FwNetwork[], published: readonly { owner: string; maps: PortMapping[] }[]): Promise<void> {
     for (const p of published) this.ports.restore(p.owner, p.maps);
     if (!this.enabled) return;
-    await nftApply(`add table inet nsnet_${this.tag}\n${tableDelScript(this.tag)}`);
-    this.tableUp = false;
-    this.nets.clear();
-    if (!nets.length) {
-      await this.forwarding();
-      return;
+    // One transaction: the old table is dropped and the new one made
+    // together, so a failure leaves the old rules in force, never none.
+    const script = [`add table inet nsnet_${this.tag}`, tableDelScript(this.tag), ...(nets.length ? [
+      tableScript(this.tag), ...nets.map((n) => networkAddScript(this.tag, n)),
+      ...published.filter((p) => p.maps.length).map((p) => portElements(this.tag, p.maps, 'add')),
+    ] : [])].join('\n');
+    try {
+      await nftApply(script);
+    } catch (e) {
+      // With no network there is no rule to enforce: a host without nftables
+      // can still run a controller that has only none/host networks.
+      if (!(nets.length === 0 && e instanceof NftMissingError)) throw e;
     }
-    const script = [tableScript(this.tag), ...nets.map((n) => networkAddScript(this.tag, n)),
-      ...published.filter((p) => p.maps.length).map((p) => portElements(this.tag, p.maps, 'add'))].join('\n');
-    await nftApply(script);
-    this.tableUp = true;
+    this.tableUp = nets.length > 0;
+    this.nets.clear();
     for (const n of nets) this.nets.set(n.id, n);
     await this.forwarding();
   }

@@ -15,6 +15,13 @@ export class FirewallError extends NsnetError {
   }
 }
 
+/** Neither libnftables nor the nft command is on this host. */
+export class NftMissingError extends FirewallError {
+  constructor() {
+    super('the firewall needs nftables, and neither libnftables nor the nft command was found: install nftables, or start the controller with firewall: "none"');
+  }
+}
+
 let nftPath: string | null | undefined;
 export function findNft(): string | null {
   if (nftPath !== undefined) return nftPath;
@@ -51,7 +58,7 @@ export async function nftApply(script: string): Promise<void> {
 
 function nftExec(script: string): Promise<void> {
   const nft = findNft();
-  if (!nft) return Promise.reject(new FirewallError('nft not found: install nftables, or start the controller with firewall: "none"'));
+  if (!nft) return Promise.reject(new NftMissingError());
   return new Promise((resolve, reject) => {
     const p = spawn(nft, ['-f', '-'], { stdio: ['pipe', 'ignore', 'pipe'] });
     let err = '';

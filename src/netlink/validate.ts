@@ -6,8 +6,10 @@ export function checkIfName(name: string): string {
   const bytes = Buffer.byteLength(name);
   if (bytes === 0 || bytes >= IFNAMSIZ)
     throw new InvalidInputError(`invalid interface name '${name}': must be 1 to ${IFNAMSIZ - 1} bytes`);
-  if (name === '.' || name === '..' || /[\s/:\0]/.test(name))
-    throw new InvalidInputError(`invalid interface name '${name}'`);
+  // The kernel refuses these too, except `%`: it expands `%d` to a free
+  // number, so the link would get a name the caller never asked for.
+  if (name === '.' || name === '..' || /[\s/:%\u0000-\u001f\u007f]/.test(name))
+    throw new InvalidInputError(`invalid interface name ${JSON.stringify(name)}`);
   return name;
 }
 
