@@ -15,5 +15,12 @@
     "defines": ["NAPI_VERSION=8", "NODE_API_SWALLOW_UNTHROWABLE_EXCEPTIONS", "_GNU_SOURCE"],
     "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2"],
     "cflags_cc!": ["-std=gnu++17"]
+  }, {
+    "target_name": "nsnet-cni",
+    "type": "executable",
+    "sources": ["native/cni_shim.c"],
+    "cflags": ["-std=c11", "-Wall", "-Wextra", "-O2"],
+    "cflags!": ["-fno-omit-frame-pointer"],
+    "ldflags!": ["-rdynamic"]
   }]
 }
