@@ -5,6 +5,7 @@ import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Daemon } from '../daemon/daemon.js';
 import { buildRouter, VERSION } from './routes.js';
+import { withCniRoutes } from './cni-routes.js';
 import { API_VERSION, type ApiRequest, type ApiResponse, type Router } from './router.js';
 import { knownStatusOf } from './status.js';
 
@@ -99,7 +100,7 @@ export interface ApiServer {
 }
 
 export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Timeouts> = TIMEOUTS): Promise<ApiServer> {
-  const router = buildRouter(d);
+  const router = withCniRoutes(buildRouter(d), d);
   // connectionsCheckingInterval: how often the timeouts below are enforced.
   const server = createServer({ connectionsCheckingInterval: 1000, ...timeouts }, (req, res) => {
     void (async () => {

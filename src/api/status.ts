@@ -43,6 +43,8 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ENOBRIDGE: 500,
   EVETH: 500,
   EINJECTED: 500,
+  // CNI failures carry their own code (src/cni/errors.ts); the shim reads the body.
+  ECNI: 400,
 };
 
 /** The status of a known error, or undefined for an unexpected one (a bug, or a kernel error nsnet did not map). */

@@ -34,7 +34,7 @@ import { collect, withUndo } from '../driver-api/undo.js';
 import {
   checkInterfaceName, checkMac, checkMtuOption, checkPortBindings, checkStringMap, checkText, IFACE_SUFFIX_ROOM, validateSandboxOptions,
 } from '../driver-api/validate.js';
-import { checkMtu } from '../netlink/validate.js';
+import { checkIfName, checkMtu } from '../netlink/validate.js';
 import { NetworkGates } from './gates.js';
 import { cidrContains, formatIP, parseIP } from '../ip/addr.js';
 
@@ -252,6 +252,7 @@ export class Core implements RestoreHost {
     const rec: EndpointRecord = { id: newId(), name, networkId, created: new Date().toISOString(), aliases: [...(o.aliases ?? [])] };
     if (o.ports?.length) rec.ports = o.ports.map((p) => ({ ...p }));
     driver.validateEndpoint?.(net, rec);
+    if (o.ifname !== undefined) rec.requestedIfname = checkIfName(o.ifname);
     const taken: [string, string][] = [];
     try {
       if (driver.needsAddresses) {
@@ -474,7 +475,9 @@ export class Core implements RestoreHost {
     const joined = this.joinedCount(net.id);
     driver.checkJoin(net, joined);
     const isGw = driver.needsAddresses && !net.internal && !s.rec.endpoints.some((id) => this.eps.get(id)?.gateway);
-    const ifname = this.ifnameFor(s, net);
+    const ifname = ep.requestedIfname ?? this.ifnameFor(s, net);
+    if (s.rec.endpoints.some((id) => this.eps.get(id)?.ifname === ifname))
+      throw new ConflictError(`interface ${ifname} already exists in sandbox ${s.rec.id.slice(0, 12)}`);
     await withUndo(async (u) => {
       ep.ifname = ifname;
       ep.sandboxId = s.rec.id;

@@ -51,5 +51,7 @@ export interface EndpointCreateOptions {
   aliases?: string[];
   /** Ports to publish (bridge networks), as Docker's -p. */
   ports?: PortBinding[];
+  /** Interface name inside the sandbox (CNI_IFNAME); default: the network's prefix and the first free number. */
+  ifname?: string;
 }
 

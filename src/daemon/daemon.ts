@@ -4,7 +4,7 @@
 import { Controller, type Network } from '../controller/controller.js';
 import { internals } from '../controller/internals.js';
 import { findUnique, newId } from '../controller/ids.js';
-import type { SandboxOptions } from '../driver-api/records.js';
+import type { SandboxOptions, SandboxRecord } from '../driver-api/records.js';
 import { validateSandboxOptions } from '../driver-api/validate.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { cidrContains, parseIP } from '../ip/addr.js';
@@ -44,8 +44,10 @@ export class Daemon {
   static async start(config: DaemonConfig): Promise<Daemon> {
     const peek = new Store(config.dataDir);
     const saved = peek.all<ContainerRecord>('container');
-    peek.close();
     const active = saved.filter((r) => r.State.Running && !r.HostConfig.NetworkMode.startsWith('container:')).map((r) => r.Id);
+    // CNI attachments (container IDs `cni:…`) live as long as the runtime's namespace; restore checks its inode.
+    active.push(...peek.all<SandboxRecord>('sandbox').filter((s) => s.containerId.startsWith('cni:')).map((s) => s.id));
+    peek.close();
     const controller = await initNetworkController(config, active);
     const d = new Daemon(config, controller);
     for (const r of saved) d.containers.set(r.Id, r);

@@ -60,6 +60,8 @@ export interface EndpointRecord {
   ports?: PortBinding[];
   /** Ports published while joined (host ports resolved). */
   published?: PortMapping[];
+  /** The interface name asked for at creation, used at every join. */
+  requestedIfname?: string;
   /** Set while joined. */
   sandboxId?: string;
   ifname?: string;

@@ -1,0 +1,114 @@
+// The nsnet network a CNI configuration names: an existing one by name, or
+// one created on first use from the configuration (bridge keys mapped to
+// Docker's option names, inline or host-local style IPAM to nsnet's pools).
+import type { Controller, Network } from '../controller/controller.js';
+import type { NetworkCreateOptions } from '../controller/options.js';
+import type { IpamConf } from '../driver-api/records.js';
+import { BridgeOption } from '../driver-api/options.js';
+import { bitsOf, formatPrefix, parseIP, parsePrefix, prefixLast, type IP } from '../ip/addr.js';
+import { CniCode, CniError } from './errors.js';
+import type { IpamRange, NetConf } from './config.js';
+
+export const CNI_LABEL = 'nsnet.cni';
+
+function invalid(msg: string): CniError {
+  return new CniError(CniCode.InvalidConfig, msg);
+}
+
+/**
+ * nsnet's IPAM hands out addresses from a prefix (Docker's IPRange), so a
+ * rangeStart/rangeEnd pair becomes the largest aligned prefix inside it:
+ * never an address outside the range, possibly fewer addresses than it.
+ */
+export function largestPrefixWithin(start: IP, end: IP): string {
+  const total = bitsOf(start.family);
+  let best: { value: bigint; bits: number } | undefined;
+  for (let bits = 0; bits <= total; bits++) {
+    const size = 1n << BigInt(total - bits);
+    const first = ((start.value + size - 1n) / size) * size;
+    if (first + size - 1n <= end.value) {
+      best = { value: first, bits };
+      break;
+    }
+  }
+  if (!best) throw invalid('ipam: rangeEnd is before rangeStart');
+  return formatPrefix({ ip: { family: start.family, value: best.value }, bits: best.bits });
+}
+
+function ipamConfOf(r: IpamRange, at: string): IpamConf {
+  if (!r.subnet) {
+    if (r.rangeStart || r.rangeEnd || r.gateway || r.ipRange) throw invalid(`${at}: a range needs its subnet`);
+    return {};
+  }
+  let subnet;
+  try {
+    subnet = parsePrefix(r.subnet, true);
+  } catch {
+    throw invalid(`${at}: invalid subnet "${r.subnet}"`);
+  }
+  const conf: IpamConf = { Subnet: formatPrefix(subnet) };
+  const ip = (text: string, what: string): IP => {
+    try {
+      const v = parseIP(text);
+      if (v.family !== subnet.ip.family || v.value < subnet.ip.value || v.value > prefixLast(subnet)) throw new Error();
+      return v;
+    } catch {
+      throw invalid(`${at}: ${what} "${text}" is not an address of ${conf.Subnet}`);
+    }
+  };
+  if (r.gateway) {
+    ip(r.gateway, 'gateway');
+    conf.Gateway = r.gateway;
+  }
+  if (r.ipRange) conf.IPRange = r.ipRange;
+  else if (r.rangeStart || r.rangeEnd) {
+    const start = r.rangeStart ? ip(r.rangeStart, 'rangeStart') : { family: subnet.ip.family, value: subnet.ip.value + 1n };
+    const end = r.rangeEnd ? ip(r.rangeEnd, 'rangeEnd') : { family: subnet.ip.family, value: prefixLast(subnet) };
+    conf.IPRange = largestPrefixWithin(start, end);
+  }
+  return conf;
+}
+
+export function createOptions(conf: NetConf): NetworkCreateOptions {
+  const options: Record<string, string> = { ...(conf.options ?? {}) };
+  if (conf.bridge) options[BridgeOption.Name] = conf.bridge;
+  if (conf.mtu) options[BridgeOption.Mtu] = String(conf.mtu);
+  // The reference bridge plugin masquerades only when asked.
+  options[BridgeOption.EnableIPMasquerade] ??= String(conf.ipMasq ?? false);
+  // One range set per family: nsnet's networks have one pool list per family.
+  const config = conf.ranges.map((set, i) => {
+    if (set.length > 1) throw new CniError(CniCode.UnsupportedField, `ipam.ranges[${i}]: nsnet takes one range per range set`);
+    return ipamConfOf(set[0]!, `ipam.ranges[${i}]`);
+  }).filter((c) => c.Subnet);
+  const v6 = config.some((c) => c.Subnet!.includes(':'));
+  return {
+    name: conf.name,
+    driver: 'bridge',
+    options,
+    labels: { [CNI_LABEL]: 'true' },
+    ...(v6 ? { enableIPv6: true, enableIPv4: config.some((c) => !c.Subnet!.includes(':')) } : {}),
+    ipam: { driver: 'default', config },
+  };
+}
+
+/** Networks being created, so concurrent first ADDs of one network share the creation. */
+const creating = new WeakMap<Controller, Map<string, Promise<Network>>>();
+
+export async function ensureNetwork(c: Controller, conf: NetConf): Promise<Network> {
+  const existing = c.networkByName(conf.name);
+  if (existing) {
+    if (existing.type !== 'bridge') throw invalid(`network ${conf.name} is a ${existing.type} network: CNI attachments need a bridge network`);
+    return existing;
+  }
+  let pending = creating.get(c);
+  if (!pending) creating.set(c, (pending = new Map()));
+  const inFlight = pending.get(conf.name);
+  if (inFlight) return inFlight;
+  const p = c.newNetwork(createOptions(conf));
+  pending.set(conf.name, p);
+  try {
+    return await p;
+  } finally {
+    pending.delete(conf.name);
+  }
+}
