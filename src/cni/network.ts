@@ -94,20 +94,21 @@ export function createOptions(conf: NetConf): NetworkCreateOptions {
 /** Networks being created, so concurrent first ADDs of one network share the creation. */
 const creating = new WeakMap<Controller, Map<string, Promise<Network>>>();
 
-export async function ensureNetwork(c: Controller, conf: NetConf): Promise<Network> {
+/** The network, and whether this call created it (so a failed first ADD can take it back). */
+export async function ensureNetwork(c: Controller, conf: NetConf): Promise<{ net: Network; created: boolean }> {
   const existing = c.networkByName(conf.name);
   if (existing) {
     if (existing.type !== 'bridge') throw invalid(`network ${conf.name} is a ${existing.type} network: CNI attachments need a bridge network`);
-    return existing;
+    return { net: existing, created: false };
   }
   let pending = creating.get(c);
   if (!pending) creating.set(c, (pending = new Map()));
   const inFlight = pending.get(conf.name);
-  if (inFlight) return inFlight;
+  if (inFlight) return { net: await inFlight, created: false };
   const p = c.newNetwork(createOptions(conf));
   pending.set(conf.name, p);
   try {
-    return await p;
+    return { net: await p, created: true };
   } finally {
     pending.delete(conf.name);
   }

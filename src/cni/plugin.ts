@@ -63,7 +63,6 @@ export class CniPlugin {
 
   private async add(req: CniRequest): Promise<unknown> {
     const { conf } = req;
-    const net = await ensureNetwork(this.c, conf);
     const opts = endpointOptions(req);
     let sb = this.c.sandboxByContainer(sandboxIdFor(req.containerId));
     if (sb) {
@@ -71,9 +70,13 @@ export class CniPlugin {
         throw new CniError(CniCode.Conflict, `container ${req.containerId} already has interface ${req.ifname} (DEL it first)`);
       await sameNamespace(sb, req.netns);
     }
+    const { net, created: newNet } = await ensureNetwork(this.c, conf);
+    // A failed first ADD leaves no network behind either.
+    const dropNet = async () => { if (newNet && !net.endpoints().length) await net.delete().catch(() => undefined); };
     const created = !sb;
-    sb ??= await this.c.newSandbox(sandboxIdFor(req.containerId), { netnsPath: req.netns }).catch((e: unknown) => {
-      if (isKernelError(e) && (e.code === 'ENOENT' || e.code === 'EINVAL'))
+    sb ??= await this.c.newSandbox(sandboxIdFor(req.containerId), { netnsPath: req.netns }).catch(async (e: unknown) => {
+      await dropNet();
+      if (isKernelError(e) && (e.code === 'ENOENT' || e.code === 'EINVAL' || e.code === 'ENOTDIR'))
         throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS ${req.netns} is not a network namespace (${e.code})`);
       throw e;
     });
@@ -86,6 +89,7 @@ export class CniPlugin {
     } catch (e) {
       if (ep) await ep.delete(true).catch(() => undefined);
       if (created || !sb.endpoints().length) await sb.destroy().catch(() => undefined);
+      await dropNet();
       throw e;
     }
   }

@@ -1,0 +1,369 @@
+// A CNI spec harness: build/Release/nsnet-cni exec'd with the CNI_* environment
+// and a configuration on stdin, as a runtime does, against a real `nsnet
+// daemon` on a temporary socket and data directory, on namespaces the test
+// makes with `ip netns add`.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ownershipFor } from '../src/driver-api/ownership.js';
+import { releaseForwardingClaims } from '../src/firewall/firewall.js';
+import { tableName } from '../src/firewall/ruleset.js';
+import { gate, ipAddrs, ipLink, ipLinks, sh, tcpEcho, tempDir, uniq } from './helpers.js';
+
+const SHIM = 'build/Release/nsnet-cni';
+const VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
+const why = !gate.ok ? gate.why : !existsSync(SHIM) ? `${SHIM} not built (npm run build:native)` : !existsSync('dist/cli/main.js') ? 'dist/ not built (npm run build)' : '';
+
+interface Out { code: number | null; json: Record<string, unknown> | undefined; raw: string }
+type Conf = Record<string, unknown>;
+
+describe.skipIf(!!why)(`CNI plugin nsnet-cni ${why}`, () => {
+  const dir = tempDir('cni');
+  const socket = `${dir.path}/s.sock`;
+  const dataDir = `${dir.path}/d`;
+  const defaultBridge = uniq('cd');
+  const bridges: string[] = [];
+  const networks: string[] = [];
+  const namespaces = new Set<string>();
+  let daemon: ChildProcess | undefined;
+  /** Attachments ADDed and not yet DELeted, for the cleanup. */
+  const live = new Map<string, { c: Conf; env: { id?: string; ns?: string; ifname?: string } }>();
+
+  async function startDaemon(): Promise<void> {
+    daemon = spawn(process.execPath, ['bin/nsnet.js', 'daemon', '--socket', socket, '--data-dir', dataDir, '--bridge-name', defaultBridge, '--bridge-subnet', '10.44.0.0/24'], { stdio: 'ignore' });
+    for (let i = 0; i < 100 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(existsSync(socket)).toBe(true);
+  }
+  async function stopDaemon(): Promise<void> {
+    const d = daemon;
+    daemon = undefined;
+    if (!d || d.exitCode !== null) return;
+    d.kill('SIGTERM');
+    await new Promise((r) => d.once('exit', r));
+  }
+
+  /** One GET/DELETE on the daemon's Docker API. */
+  function api(method: string, path: string): Promise<{ status: number; body: unknown }> {
+    return new Promise((resolve, reject) => {
+      const req = request({ socketPath: socket, method, path }, (res) => {
+        let text = '';
+        res.on('data', (d: Buffer) => { text += d.toString(); });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) as unknown : undefined }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+  const networkContainers = async (name: string): Promise<string[]> => {
+    const r = await api('GET', `/networks/${name}`);
+    return r.status === 200 ? Object.values((r.body as { Containers: Record<string, { Name: string }> }).Containers).map((c) => c.Name) : [];
+  };
+
+  function netns(): string {
+    const n = uniq('ns');
+    sh('ip', ['netns', 'add', n]);
+    namespaces.add(n);
+    return n;
+  }
+  function dropNetns(n: string): void {
+    spawnSync('ip', ['netns', 'del', n]);
+    namespaces.delete(n);
+  }
+
+  let subnetN = 0;
+  /** A configuration for a fresh network (or `name`'s), 10.44.x.0/24. */
+  function conf(cniVersion: string, over: Conf = {}): Conf {
+    const n = ++subnetN;
+    const bridge = uniq('cb');
+    bridges.push(bridge);
+    const name = uniq('cn');
+    networks.push(name);
+    return { cniVersion, name, type: 'nsnet', socket, bridge, ipam: { subnet: `10.44.${n}.0/24` }, ...over };
+  }
+
+  function cni(command: string, c: Conf | string, env: { id?: string; ns?: string; ifname?: string; args?: string } = {}): Out {
+    const r = spawnSync(SHIM, [], {
+      input: typeof c === 'string' ? c : JSON.stringify(c),
+      encoding: 'utf8',
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        CNI_COMMAND: command,
+        ...(env.id ? { CNI_CONTAINERID: env.id } : {}),
+        ...(env.ns ? { CNI_NETNS: env.ns.startsWith('/') ? env.ns : `/run/netns/${env.ns}` } : {}),
+        CNI_IFNAME: env.ifname ?? 'eth0',
+        CNI_PATH: '/opt/cni/bin',
+        ...(env.args ? { CNI_ARGS: env.args } : {}),
+      },
+    });
+    const raw = r.stdout.trim();
+    const key = `${env.id}/${env.ifname ?? 'eth0'}`;
+    if (command === 'ADD' && r.status === 0 && typeof c !== 'string') live.set(key, { c, env });
+    if (command === 'DEL' && r.status === 0) live.delete(key);
+    return { code: r.status, json: raw ? JSON.parse(raw) as Record<string, unknown> : undefined, raw };
+  }
+
+  const addr = (out: Out, i = 0): string => ((out.json!['ips'] as { address: string }[])[i]!).address;
+
+  beforeAll(startDaemon);
+
+  afterAll(async () => {
+    if (daemon) {
+      // Everything through the daemon first, so it forgets what it made.
+      for (const { c, env } of [...live.values()]) cni('DEL', c, env);
+      for (const n of networks) await api('DELETE', `/networks/${n}`).catch(() => undefined);
+    }
+    await stopDaemon();
+    for (const n of [...namespaces]) dropNetns(n);
+    // A stopped daemon keeps its default bridge, rules and forwarding claim, as dockerd does.
+    spawnSync('nft', ['delete', 'table', 'inet', tableName(ownershipFor(dataDir).tag)]);
+    await releaseForwardingClaims(ownershipFor(dataDir).tag);
+    for (const b of [defaultBridge, ...bridges]) if (ipLink(b)) spawnSync('ip', ['link', 'del', b]);
+    dir.remove();
+  });
+
+  it('VERSION is answered by the shim itself, echoing the configuration\'s version', () => {
+    for (const v of VERSIONS) {
+      const out = cni('VERSION', { cniVersion: v, socket: `${dir.path}/nobody.sock` });
+      expect(out.code).toBe(0);
+      expect(out.json).toEqual({ cniVersion: v, supportedVersions: [...VERSIONS] });
+    }
+  });
+
+  for (const v of VERSIONS) {
+    it(`cniVersion ${v}: ADD, CHECK, STATUS, GC, DEL with results in that version`, async () => {
+      const c = conf(v);
+      const ns = netns();
+      const id = uniq('id');
+      const add = cni('ADD', c, { id, ns });
+      expect(add.code, add.raw).toBe(0);
+      const r = add.json!;
+      expect(r['cniVersion']).toBe(v);
+      const ifs = r['interfaces'] as { name: string; mac?: string; sandbox?: string }[];
+      expect(ifs).toHaveLength(2);
+      expect(ifs[0]!.name).toMatch(/^nsv/);
+      expect(ifs[0]!.mac).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      expect(ifs[1]).toEqual({ name: 'eth0', mac: expect.stringMatching(/^02:42:/), sandbox: `/run/netns/${ns}` });
+      const subnet = (c['ipam'] as { subnet: string }).subnet.replace('.0/24', '');
+      const ip = { address: `${subnet}.2/24`, gateway: `${subnet}.1`, interface: 1, ...(v.startsWith('0.') ? { version: '4' } : {}) };
+      expect(r['ips']).toEqual([ip]);
+      expect(r['routes']).toEqual([{ dst: '0.0.0.0/0', gw: `${subnet}.1` }]);
+      expect(ipAddrs(ns, 'eth0')).toEqual([`${subnet}.2/24`]);
+      expect(ipLink('eth0', ns)!.address).toBe(ifs[1]!.mac);
+
+      const check = cni('CHECK', { ...c, prevResult: r }, { id, ns });
+      if (v === '0.3.0' || v === '0.3.1') expect(check.json).toMatchObject({ code: 1, cniVersion: v });
+      else expect([check.code, check.raw]).toEqual([0, '']);
+      const status = cni('STATUS', c);
+      const gc = cni('GC', { ...c, 'cni.dev/valid-attachments': [{ containerID: id, ifname: 'eth0' }] });
+      if (v === '1.1.0') {
+        expect([status.code, status.raw]).toEqual([0, '']);
+        expect([gc.code, gc.raw]).toEqual([0, '']);
+        expect(ipAddrs(ns, 'eth0')).toEqual([`${subnet}.2/24`]); // listed: kept
+      } else {
+        expect(status.json).toMatchObject({ code: 1 });
+        expect(gc.json).toMatchObject({ code: 1 });
+      }
+
+      expect(cni('DEL', { ...c, prevResult: r }, { id, ns })).toMatchObject({ code: 0, raw: '' });
+      expect(ipLink('eth0', ns)).toBeUndefined();
+      expect(await networkContainers(c['name'] as string)).toEqual([]);
+    });
+  }
+
+  it('two namespaces attached by ADD exchange TCP; a second ADD with another ifname joins the same sandbox', async () => {
+    const c = conf('1.0.0');
+    const [a, b] = [netns(), netns()];
+    const [ia, ib] = [uniq('id'), uniq('id')];
+    const ra = cni('ADD', c, { id: ia, ns: a });
+    const rb = cni('ADD', c, { id: ib, ns: b });
+    expect([ra.code, rb.code]).toEqual([0, 0]);
+    const ipA = addr(ra).split('/')[0]!;
+    expect(await tcpEcho(a, ipA, b, 'over cni')).toBe('echo:over cni');
+    // Same container, another interface on another network.
+    const c2 = conf('1.0.0');
+    const second = cni('ADD', c2, { id: ia, ns: a, ifname: 'net1' });
+    expect(second.code, second.raw).toBe(0);
+    expect(ipAddrs(a, 'net1')).toEqual([addr(second)]);
+    expect((await api('GET', '/networks/' + (c2['name'] as string))).status).toBe(200);
+    // The same (container, ifname) twice is refused with nothing changed.
+    const dup = cni('ADD', c, { id: ia, ns: a });
+    expect(dup.json).toMatchObject({ code: 101, cniVersion: '1.0.0' });
+    expect(ipAddrs(a, 'eth0')).toEqual([addr(ra)]);
+    for (const [cc, id, ns, ifname] of [[c, ia, a, 'eth0'], [c2, ia, a, 'net1'], [c, ib, b, 'eth0']] as const)
+      expect(cni('DEL', cc, { id, ns, ifname }).code).toBe(0);
+    expect(ipLinks(a).map((l) => l.ifname).filter((n) => n === 'eth0' || n === 'net1')).toEqual([]);
+  });
+
+  it('chained: prevResult\'s interfaces and IPs come first, ours are appended with shifted indexes', () => {
+    const c = conf('1.1.0');
+    const ns = netns();
+    const id = uniq('id');
+    const prevResult = {
+      cniVersion: '1.1.0',
+      interfaces: [{ name: 'dummy0', mac: '02:00:00:00:00:01', sandbox: `/run/netns/${ns}` }],
+      ips: [{ address: '192.0.2.5/24', interface: 0 }],
+      routes: [{ dst: '198.51.100.0/24' }],
+      dns: { nameservers: ['192.0.2.53'] },
+    };
+    const out = cni('ADD', { ...c, prevResult }, { id, ns });
+    expect(out.code, out.raw).toBe(0);
+    const r = out.json!;
+    expect((r['interfaces'] as { name: string }[]).map((i) => i.name)).toEqual(['dummy0', expect.stringMatching(/^nsv/), 'eth0']);
+    expect(r['ips']).toEqual([{ address: '192.0.2.5/24', interface: 0 }, expect.objectContaining({ interface: 2 })]);
+    expect((r['routes'] as { dst: string }[]).map((x) => x.dst)).toEqual(['198.51.100.0/24', '0.0.0.0/0']);
+    expect(r['dns']).toEqual({ nameservers: ['192.0.2.53'] });
+    // An older prevResult shape is converted: ips gain "version" in 0.4.0.
+    const old = cni('ADD', { ...conf('0.4.0'), prevResult: { ...prevResult, cniVersion: '0.4.0' } }, { id: uniq('id'), ns: netns() });
+    expect((old.json!['ips'] as { version?: string }[]).map((x) => x.version)).toEqual(['4', '4']);
+    expect(cni('DEL', c, { id, ns }).code).toBe(0);
+  });
+
+  it('DEL is idempotent: twice, for an unknown container, and after the namespace is gone', async () => {
+    const c = conf('1.0.0');
+    const ns = netns();
+    const id = uniq('id');
+    expect(cni('ADD', c, { id, ns }).code).toBe(0);
+    expect(cni('DEL', c, { id, ns })).toMatchObject({ code: 0, raw: '' });
+    expect(cni('DEL', c, { id, ns })).toMatchObject({ code: 0, raw: '' });
+    expect(cni('DEL', c, { id: uniq('never'), ns })).toMatchObject({ code: 0, raw: '' });
+    // The runtime removed the namespace before DEL: the endpoint, its address and host end still go.
+    const id2 = uniq('id');
+    const add = cni('ADD', c, { id: id2, ns });
+    const host = (add.json!['interfaces'] as { name: string }[])[0]!.name;
+    dropNetns(ns);
+    expect(cni('DEL', c, { id: id2, ns })).toMatchObject({ code: 0, raw: '' });
+    expect(await networkContainers(c['name'] as string)).toEqual([]);
+    for (let i = 0; i < 50 && ipLink(host); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(ipLink(host)).toBeUndefined();
+    // Its address is free again (allocation is serial, so ask for it).
+    const again = cni('ADD', c, { id: uniq('id'), ns: netns(), args: `IP=${addr(add).split('/')[0]!}` });
+    expect(again.code, again.raw).toBe(0);
+    expect(addr(again)).toBe(addr(add));
+  });
+
+  it('GC removes the attachments of that network the runtime does not list, and only those', async () => {
+    const c = conf('1.1.0');
+    const other = conf('1.1.0');
+    const [a, b, o] = [netns(), netns(), netns()];
+    const [ia, ib, io] = [uniq('id'), uniq('id'), uniq('id')];
+    for (const [cc, id, ns] of [[c, ia, a], [c, ib, b], [other, io, o]] as const) expect(cni('ADD', cc, { id, ns }).code).toBe(0);
+    const gc = cni('GC', { ...c, 'cni.dev/valid-attachments': [{ containerID: ia, ifname: 'eth0' }] });
+    expect([gc.code, gc.raw]).toEqual([0, '']);
+    expect(ipLink('eth0', b)).toBeUndefined();
+    expect(cni('CHECK', c, { id: ia, ns: a }).code).toBe(0);
+    expect(cni('CHECK', other, { id: io, ns: o }).code).toBe(0); // another network: untouched
+    expect(cni('CHECK', c, { id: ib, ns: b }).json).toMatchObject({ code: 3 });
+    expect(cni('DEL', c, { id: ia, ns: a }).code).toBe(0);
+    expect(cni('DEL', other, { id: io, ns: o }).code).toBe(0);
+  });
+
+  it('CHECK reports an attachment the kernel no longer matches', () => {
+    const c = conf('1.0.0');
+    const ns = netns();
+    const id = uniq('id');
+    const out = cni('ADD', c, { id, ns });
+    sh('ip', ['-n', ns, 'addr', 'flush', 'dev', 'eth0']);
+    expect(cni('CHECK', c, { id, ns }).json).toMatchObject({ code: 102, msg: expect.stringContaining(`lacks address ${addr(out)}`) });
+    expect(cni('DEL', c, { id, ns }).code).toBe(0);
+  });
+
+  it('capabilities: portMappings publish a port reachable via 127.0.0.1; ips and mac (runtimeConfig and CNI_ARGS)', async () => {
+    const hostPort = 20000 + (process.pid % 20000);
+    const c = conf('1.0.0', { runtimeConfig: { portMappings: [{ hostPort, containerPort: 80, protocol: 'tcp' }], ips: ['10.44.90.7/24'], mac: '02:00:00:aa:bb:cc' } });
+    (c['ipam'] as { subnet: string }).subnet = '10.44.90.0/24';
+    const ns = netns();
+    const id = uniq('id');
+    const out = cni('ADD', c, { id, ns });
+    expect(out.code, out.raw).toBe(0);
+    expect(addr(out)).toBe('10.44.90.7/24');
+    expect(ipLink('eth0', ns)!.address).toBe('02:00:00:aa:bb:cc');
+    const server = spawn('ip', ['netns', 'exec', ns, 'python3', '-c', `
+import socket
+s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('10.44.90.7', 80)); s.listen(1)
+print('ready', flush=True); s.settimeout(8)
+c, a = s.accept(); c.recv(100); c.sendall(b'published'); c.close()
+`], { stdio: ['ignore', 'pipe', 'ignore'] });
+    await new Promise((r) => server.stdout!.once('data', r));
+    const answer = await new Promise<string>((resolve, reject) => {
+      const s = connect({ host: '127.0.0.1', port: hostPort }, () => s.write('hi'));
+      let text = '';
+      s.on('data', (d) => { text += d.toString(); });
+      s.on('end', () => resolve(text));
+      s.on('error', reject);
+      s.setTimeout(5000, () => s.destroy(new Error('timeout')));
+    }).finally(() => server.kill());
+    expect(answer).toBe('published');
+    expect(cni('DEL', c, { id, ns }).code).toBe(0);
+    // CNI_ARGS: IP= and MAC=, unknown keys refused unless IgnoreUnknown=1.
+    const c2 = conf('1.0.0');
+    const sub = (c2['ipam'] as { subnet: string }).subnet.replace('.0/24', '');
+    const ns2 = netns();
+    const refused = cni('ADD', c2, { id: uniq('id'), ns: ns2, args: `K8S_POD_NAME=x;FOO=bar;IP=${sub}.9` });
+    expect(refused.json).toMatchObject({ code: 4, msg: expect.stringContaining('FOO') });
+    const id2 = uniq('id');
+    const ok = cni('ADD', c2, { id: id2, ns: ns2, args: `IgnoreUnknown=1;FOO=bar;IP=${sub}.9;MAC=02:00:00:00:00:09` });
+    expect(ok.code, ok.raw).toBe(0);
+    expect(addr(ok)).toBe(`${sub}.9/24`);
+    expect(ipLink('eth0', ns2)!.address).toBe('02:00:00:00:00:09');
+    expect(cni('DEL', c2, { id: id2, ns: ns2 }).code).toBe(0);
+  });
+
+  it('bad configurations get the spec\'s error JSON and change nothing', async () => {
+    const ns = netns();
+    const base = conf('1.0.0');
+    const cases: [string, Conf | string, number, string?][] = [
+      ['invalid JSON', '{"cniVersion": "1.0.0", "name": ', 6],
+      ['not an object', '["x"]', 6],
+      ['missing name', { ...base, name: undefined }, 7],
+      ['missing cniVersion', { ...base, cniVersion: undefined }, 7],
+      ['name of the wrong type', { ...base, name: 5 }, 7],
+      ['mtu of the wrong type', { ...base, mtu: '1500' }, 7],
+      ['ipam of the wrong type', { ...base, ipam: 'x' }, 7],
+      ['invalid subnet', { ...base, ipam: { subnet: '10.44.300.0/24' } }, 7],
+      ['gateway outside the subnet', { ...base, ipam: { subnet: '10.44.91.0/24', gateway: '10.45.0.1' } }, 7],
+      ['unknown version', { ...base, cniVersion: '9.9.9' }, 1],
+      ['unknown network option', { ...base, options: { 'com.example.bogus': 'x' } }, 2],
+      ['unsupported ipam type', { ...base, ipam: { type: 'dhcp' } }, 2],
+      ['socket of the wrong type', { ...base, socket: 7 }, 7],
+    ];
+    for (const [what, c, code] of cases) {
+      const out = cni('ADD', c, { id: uniq('id'), ns });
+      expect([what, out.code, out.json?.['code']]).toEqual([what, 1, code]);
+      expect(Object.keys(out.json!).sort()).toEqual(['cniVersion', 'code', 'msg', ...(out.json!['details'] !== undefined ? ['details'] : [])].sort());
+      expect(typeof out.json!['msg']).toBe('string');
+    }
+    expect(cni('ADD', base, { ns }).json).toMatchObject({ code: 4, msg: 'CNI_CONTAINERID is required for ADD' });
+    expect(cni('BOGUS', base, { id: 'x', ns }).json).toMatchObject({ code: 4 });
+    expect(cni('ADD', base, { id: 'x', ns: '/nonexistent/ns' }).json).toMatchObject({ code: 4 });
+    // Nothing was made: no network by that name, no interface in the namespace.
+    expect((await api('GET', `/networks/${base['name'] as string}`)).status).toBe(404);
+    expect(ipLinks(ns).map((l) => l.ifname)).toEqual(['lo']);
+  });
+
+  it('without a daemon: STATUS answers 50 and ADD 11, naming the socket', () => {
+    const gone = `${dir.path}/stopped.sock`;
+    const c = { ...conf('1.1.0'), socket: gone };
+    expect(cni('STATUS', c)).toMatchObject({ code: 1, json: { cniVersion: '1.1.0', code: 50, msg: expect.stringContaining(gone) } });
+    expect(cni('ADD', c, { id: 'x', ns: netns() })).toMatchObject({ code: 1, json: { code: 11, msg: expect.stringContaining(gone) } });
+  });
+
+  it('a daemon restart keeps an attachment: CHECK passes, TCP still flows, DEL frees it', async () => {
+    const c = conf('1.1.0');
+    const [a, b] = [netns(), netns()];
+    const [ia, ib] = [uniq('id'), uniq('id')];
+    const ra = cni('ADD', c, { id: ia, ns: a });
+    expect(cni('ADD', c, { id: ib, ns: b }).code).toBe(0);
+    await stopDaemon();
+    expect(cni('STATUS', c).json).toMatchObject({ code: 50 });
+    expect(cni('ADD', c, { id: uniq('id'), ns: netns() }).json).toMatchObject({ code: 11 });
+    await startDaemon();
+    expect(cni('CHECK', { ...c, prevResult: ra.json }, { id: ia, ns: a }).code).toBe(0);
+    const ipB = ipAddrs(b, 'eth0')[0]!.split('/')[0]!;
+    expect(await tcpEcho(b, ipB, a, 'after restart')).toBe('echo:after restart');
+    expect(cni('DEL', c, { id: ia, ns: a }).code).toBe(0);
+    expect(cni('DEL', c, { id: ib, ns: b }).code).toBe(0);
+    expect(await networkContainers(c['name'] as string)).toEqual([]);
+  });
+});
