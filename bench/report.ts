@@ -10,6 +10,7 @@ const native = load<{ operations: Record<string, { addon: S; ip: S; ratio_ip_ove
 const ipam = load<{ results: Record<string, { pairsPerSec: number; naivePairsPerSec: number | null; bytes: number }>; slowdown16_10to99: number }>('ipam.json');
 
 const cli = load<{ runs: number; bareNode: S; networkLs: S; ratio_ls_over_bare: number }>('cli.json');
+const cni = load<{ rounds: number; add: Record<string, S>; del: Record<string, S>; version: Record<string, S>; addPerSec4: Record<string, number>; ratios: Record<string, number> }>('cni.json');
 
 const f = (x: number, d = 2) => x.toFixed(d);
 const impls: [string, R][] = [['nsnet', main.nsnet], ...Object.entries(main.baselines)];
@@ -50,6 +51,8 @@ const lines = [
   '| crossing | JS-visible µs | in the kernel µs | addon + JS overhead µs |',
   '|---|---|---|---|',
   ...Object.entries(native.overhead).map(([k, v]) => `| ${k} | ${f(v.jsVisible_us, 1)} | ${f(v.kernel_us, 1)} | ${f(v.overhead_us, 1)} |`),
+  '',
+  `CNI (\`npm run bench:cni\`), exec'd as a runtime does, interleaved (${cni.rounds} rounds): ADD ${f(cni.add['nsnet-cni']!.median_ms, 1)} ms with \`nsnet-cni\` against ${f(cni.add['bridge+host-local']!.median_ms, 1)} ms with the reference bridge + host-local plugins (${f(cni.ratios['add_reference_over_nsnet']!)}×, target ≥ 5×; ${f(cni.ratios['addNet_reference_over_nsnet']!)}× once this run's process-creation floor, \`/bin/true\` at ${f(cni.version['/bin/true']!.median_ms, 1)} ms, is taken off both), DEL ${f(cni.del['nsnet-cni']!.median_ms, 1)} against ${f(cni.del['bridge+host-local']!.median_ms, 1)} ms; ADD with 4 callers ${f(cni.addPerSec4['nsnet-cni']!, 0)}/s against ${f(cni.addPerSec4['bridge+host-local']!, 0)}/s; the shim's own start-to-exit (VERSION) ${f(cni.version['nsnet-cni']!.median_ms, 1)} ms.`,
   '',
   `The CLI (\`npm run bench:cli\`): \`nsnet network ls\` against a running daemon ${f(cli.networkLs.median_ms, 1)} ms, a bare \`node -e 0\` ${f(cli.bareNode.median_ms, 1)} ms in the same run (median of ${cli.runs}, interleaved): ${f(cli.ratio_ls_over_bare)}× (target ≤ 1.5×).`,
   '',
