@@ -5,6 +5,7 @@ import type { Router } from './router.js';
 
 export function withCniRoutes(r: Router, d: Daemon): Router {
   const cni = new CniPlugin(d.controller);
-  r.on('POST', '/cni/v1/exec', async (req) => cni.exec(req.body));
+  // The envelope is checked by the CNI layer itself, which answers in the spec's error format.
+  r.on('POST', '/cni/v1/exec', async (req) => cni.exec((req.body as { envelope: unknown }).envelope), { body: (envelope) => ({ envelope }) });
   return r;
 }
