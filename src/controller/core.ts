@@ -38,7 +38,10 @@ import { checkIfName, checkMtu } from '../netlink/validate.js';
 import { NetworkGates } from './gates.js';
 import { cidrContains, formatIP, parseIP } from '../ip/addr.js';
 
-const NAME_RE = /^(?=.*\S)[^\0]{1,1024}$/su; // Docker's rule (not blank), bounded and NUL-free; names never reach the kernel or a path
+// Docker's rule is only "not blank"; nsnet also refuses control characters
+// (a name is shown in tables, logs and, with embedded DNS, answers) and bounds
+// the length. Names never reach a kernel name or a path.
+const NAME_RE = /^(?=.*\S)[^\0-\x1f\x7f]{1,1024}$/su;
 
 export class Core implements RestoreHost {
   readonly dataDir: string;
