@@ -49,3 +49,17 @@ export class TeardownError extends NsnetError {
     this.errors = errors;
   }
 }
+
+/**
+ * A store write that could not be committed (disk full, I/O error, the
+ * database busy): the request that made it failed to persist, though its
+ * effect is live in memory. `sqliteCode` is SQLite's (SQLITE_FULL, ...).
+ */
+export class StoreError extends NsnetError {
+  readonly sqliteCode: string | undefined;
+  constructor(message: string, cause?: unknown) {
+    super('ESTORE', message, { cause });
+    const c = (cause as { code?: unknown } | undefined)?.code;
+    this.sqliteCode = typeof c === 'string' ? c : undefined;
+  }
+}

@@ -28,10 +28,14 @@ const COMMON_HEADERS = {
   'Docker-Experimental': 'false',
 };
 
-/** Runs one request through the router, turning thrown errors into Docker's error body. */
-export async function respond(router: Router, req: ApiRequest): Promise<ApiResponse> {
+/**
+ * Runs one request through the router, turning thrown errors into Docker's
+ * error body. It settles only once the request's store writes are committed;
+ * one that could not be (disk full, I/O error) makes it a 500 (ESTORE).
+ */
+export async function respond(d: Daemon, router: Router, req: ApiRequest): Promise<ApiResponse> {
   try {
-    return await router.dispatch(req);
+    return await d.durably(() => router.dispatch(req));
   } catch (e) {
     const status = knownStatusOf(e);
     if (status !== undefined) return { status, body: { message: (e as Error).message } };
@@ -107,7 +111,7 @@ export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Ti
       const url = new URL(req.url ?? '/', 'http://nsnet');
       const body = await readBody(req);
       if (!body.ok) return send(res, body.out, req.method === 'HEAD');
-      const out = await respond(router, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: body.value });
+      const out = await respond(d, router, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: body.value });
       send(res, out, req.method === 'HEAD');
     })().catch((e: unknown) => {
       if (!res.headersSent) send(res, internalError(e), false);

@@ -43,6 +43,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   ENOBRIDGE: 500,
   EVETH: 500,
   EINJECTED: 500,
+  ESTORE: 500,
   // CNI failures carry their own code (src/cni/errors.ts); the shim reads the body.
   ECNI: 400,
 };

@@ -13,7 +13,7 @@ export async function localClient(config: DaemonConfig): Promise<Client> {
   return {
     call: (method, path, body) => {
       const url = new URL(path, 'http://local');
-      return respond(router, { method, path: url.pathname, query: url.searchParams, body });
+      return respond(d, router, { method, path: url.pathname, query: url.searchParams, body });
     },
     close: () => d.stop(),
   };

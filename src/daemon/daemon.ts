@@ -72,6 +72,15 @@ export class Daemon {
     return this.controller.sandbox(sandboxId)?.containerId;
   }
 
+  /**
+   * Runs one API request; it settles once the store writes it made are
+   * committed, or fails with StoreError (ESTORE) if one of them could not be:
+   * an answer never reports what a crash could take back.
+   */
+  durably<T>(fn: () => Promise<T>): Promise<T> {
+    return internals(this.controller).store.durably(fn);
+  }
+
   private save(r: ContainerRecord): void {
     internals(this.controller).store.put('container', r.Id, r);
   }

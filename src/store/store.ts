@@ -6,11 +6,48 @@
 // endpoint within a turn costs one row write. Reads flush first. A crash can
 // lose the last turn's writes, never corrupt: start-up reconciles the
 // kernel against what the store holds.
+//
+// A failed commit (disk full, I/O error, the database busy) never throws out
+// of the group commit, which runs from setImmediate and would take the
+// process down. The batch is retried write by write so only the failing
+// writes are reported, to the requests that made them (durably()); the rest
+// are committed. A failed write stays queued and is retried after the next
+// batch that commits, so the store catches up with memory once the fault
+// clears.
 import Database from 'better-sqlite3';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { StoreError } from '../errors.js';
 
 export type Kind = 'network' | 'endpoint' | 'sandbox' | 'cursor' | 'container' | 'meta';
+
+/** The writes of one request (durably()), found through its async context. */
+interface Tracker {
+  /** The batch holding its latest write, until that batch is committed. */
+  batch: Batch | undefined;
+  error: StoreError | undefined;
+}
+
+/** One group commit: settles (never rejects) when it has been tried. */
+interface Batch {
+  done: Promise<void>;
+  settle: () => void;
+  errors: StoreError[];
+}
+
+interface Write {
+  kind: Kind;
+  id: string;
+  json: string | undefined;
+  trackers: Tracker[];
+}
+
+// Conditions of the whole database, not of a write: retrying each write
+// alone would only wait out the busy timeout once per write.
+const WHOLE_DB = /^SQLITE_(BUSY|LOCKED)/;
+
+const tracking = new AsyncLocalStorage<Tracker>();
 
 export class Store {
   private readonly db: Database.Database;
@@ -19,7 +56,10 @@ export class Store {
   private readonly allStmt: Database.Statement;
   private readonly getStmt: Database.Statement;
   readonly path: string;
-  private readonly pending = new Map<string, { kind: Kind; id: string; json: string | undefined }>();
+  private readonly pending = new Map<string, Write>();
+  /** Writes that failed, kept for another try; a newer write of the key replaces its entry. */
+  private readonly failed = new Map<string, Write>();
+  private batch: Batch | undefined;
   private scheduled: NodeJS.Immediate | undefined;
 
   constructor(dir: string) {
@@ -46,23 +86,102 @@ export class Store {
   }
 
   private enqueue(kind: Kind, id: string, json: string | undefined): void {
-    this.pending.set(`${kind}\0${id}`, { kind, id, json });
+    const key = `${kind}\0${id}`;
+    this.failed.delete(key);
+    const batch = (this.batch ??= newBatch());
+    const trackers = this.pending.get(key)?.trackers ?? [];
+    const t = tracking.getStore();
+    if (t) {
+      t.batch = batch;
+      if (!trackers.includes(t)) trackers.push(t);
+    }
+    // A later write of the key supersedes the earlier one: both requests wait for it.
+    this.pending.set(key, { kind, id, json, trackers });
     this.scheduled ??= setImmediate(() => this.flush());
   }
 
-  /** Commits every queued write in one transaction. */
+  /**
+   * Runs `fn` (one request) and settles once every write it made is
+   * committed: with its result, or with a StoreError if one of them could
+   * not be. The request's writes are found through its async context, so
+   * concurrent requests are answered for their own writes only.
+   */
+  durably<T>(fn: () => Promise<T>): Promise<T> {
+    const t: Tracker = { batch: undefined, error: undefined };
+    return tracking.run(t, async () => {
+      const out = await fn();
+      if (t.batch) await t.batch.done;
+      if (t.error) throw t.error;
+      return out;
+    });
+  }
+
+  /** Settles when everything queued so far has been tried; rejects if a write of that batch failed. */
+  async durable(): Promise<void> {
+    const b = this.batch;
+    if (!b) return;
+    await b.done;
+    if (b.errors.length) throw b.errors[0];
+  }
+
+  /** Commits every queued write in one transaction; never throws (failures go to durably()/durable()). */
   flush(): void {
     if (this.scheduled) clearImmediate(this.scheduled);
     this.scheduled = undefined;
-    if (!this.pending.size || !this.db.open) return;
-    const batch = [...this.pending.values()];
+    const batch = this.batch;
+    this.batch = undefined;
+    if (!this.pending.size || !this.db.open) {
+      batch?.settle();
+      return;
+    }
+    const writes = [...this.pending.values()];
     this.pending.clear();
-    this.db.transaction(() => {
-      for (const w of batch) {
-        if (w.json === undefined) this.delStmt.run(w.kind, w.id);
-        else this.putStmt.run(w.kind, w.id, w.json);
+    const ok = this.commit(writes, batch);
+    // The database takes writes again: retry those that failed before.
+    if (ok && this.failed.size) {
+      const again = [...this.failed.values()];
+      this.failed.clear();
+      this.commit(again, undefined);
+    }
+    batch?.settle();
+  }
+
+  /** One transaction; if it fails, each write alone. Reports failures to their requests and the batch. */
+  private commit(writes: Write[], batch: Batch | undefined): boolean {
+    try {
+      this.db.transaction(() => {
+        for (const w of writes) this.apply(w);
+      })();
+      return true;
+    } catch (e) {
+      if (WHOLE_DB.test(codeOf(e))) {
+        for (const w of writes) this.fail(w, e, batch);
+        return false;
       }
-    })();
+    }
+    let any = false;
+    for (const w of writes) {
+      try {
+        this.apply(w);
+        any = true;
+      } catch (e) {
+        this.fail(w, e, batch);
+      }
+    }
+    return any;
+  }
+
+  private apply(w: Write): void {
+    if (w.json === undefined) this.delStmt.run(w.kind, w.id);
+    else this.putStmt.run(w.kind, w.id, w.json);
+  }
+
+  private fail(w: Write, cause: unknown, batch: Batch | undefined): void {
+    const err = new StoreError(`store: cannot commit ${w.kind} ${w.id.slice(0, 12)} (${codeOf(cause) || 'error'}: ${(cause as Error).message})`, cause);
+    for (const t of w.trackers) t.error ??= err;
+    batch?.errors.push(err);
+    const key = `${w.kind}\0${w.id}`;
+    if (!this.pending.has(key)) this.failed.set(key, { ...w, trackers: [] });
   }
 
   get<T>(kind: Kind, id: string): T | undefined {
@@ -86,9 +205,24 @@ export class Store {
     return fn();
   }
 
+  /** Commits what is queued and closes; throws a StoreError, after closing, if some writes could not be committed. */
   close(): void {
     if (!this.db.open) return;
     this.flush();
+    const lost = this.failed.size;
+    this.failed.clear();
     this.db.close();
+    if (lost) throw new StoreError(`store: ${lost} write(s) could not be committed before close`);
   }
+}
+
+function newBatch(): Batch {
+  let settle!: () => void;
+  const done = new Promise<void>((resolve) => { settle = resolve; });
+  return { done, settle, errors: [] };
+}
+
+function codeOf(e: unknown): string {
+  const c = (e as { code?: unknown } | undefined)?.code;
+  return typeof c === 'string' ? c : '';
 }
