@@ -8,7 +8,8 @@
       "native/netns.cc",
       "native/ns_registry.cc",
       "native/request.cc",
-      "native/nftables.cc"
+      "native/nftables.cc",
+      "native/file_lock.cc"
     ],
     "libraries": ["-ldl"],
     "dependencies": ["<!(node -p \"require('node-addon-api').targets\"):node_addon_api_except_all"],

@@ -7,6 +7,7 @@
 #include <iterator>
 
 #include "engine.h"
+#include "file_lock.h"
 
 namespace nsnet {
 
@@ -185,6 +186,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lanes", Napi::Number::New(env, Engine::kLanes));
   exports.Set("protocol", protocol(env));
   exports.Set("decodeRequest", Napi::Function::New(env, DecodeRequest, "decodeRequest"));
+  exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
+  exports.Set("unlockFile", Napi::Function::New(env, UnlockFile, "unlockFile"));
   return exports;
 }
 

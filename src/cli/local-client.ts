@@ -5,10 +5,14 @@ import { respond } from '../api/server.js';
 import { buildRouter } from '../api/routes.js';
 import type { DaemonConfig } from '../daemon/config.js';
 import { Daemon } from '../daemon/daemon.js';
+import { CliError } from './args.js';
 import type { Client } from './client.js';
 
 export async function localClient(config: DaemonConfig): Promise<Client> {
-  const d = await Daemon.start(config);
+  const d = await Daemon.start(config).catch((e: unknown) => {
+    if ((e as { code?: unknown }).code !== 'EDATADIRLOCKED') throw e;
+    throw new CliError(`${(e as Error).message}: talk to its daemon (-H/--socket) instead of --local`);
+  });
   const router = buildRouter(d);
   return {
     call: (method, path, body) => {

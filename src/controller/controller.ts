@@ -2,6 +2,7 @@
 // IPAM, store, drivers, firewall, reaper) and hands out handles; none of the
 // core's parts is reachable through its type.
 import type { SandboxOptions } from '../driver-api/records.js';
+import type { Store } from '../store/store.js';
 import { Core } from './core.js';
 import { EndpointHandle, NetworkHandle, SandboxHandle } from './handle-impl.js';
 import type { Endpoint, Network, Sandbox } from './handles.js';
@@ -31,15 +32,26 @@ export interface ControllerStats {
 export type { Endpoint, EndpointInfo, Network, NetworkInfo, Sandbox, SandboxInfo } from './handles.js';
 export type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
 
+let construct: (core: Core) => Controller;
+
 export class Controller {
   readonly #core: Core;
+
+  static {
+    construct = (core) => new Controller(core);
+  }
 
   private constructor(core: Core) {
     this.#core = core;
     cores.set(this, core);
   }
 
-  /** libnetwork.New: opens the store, restores what it holds, keeps the active sandboxes, removes the rest. */
+  /**
+   * libnetwork.New: claims the data directory (one controller at a time:
+   * ConflictError EDATADIRLOCKED otherwise, until the holder stops or dies),
+   * opens the store, restores what it holds, keeps the active sandboxes,
+   * removes the rest.
+   */
   static async start(options: ControllerOptions = {}): Promise<Controller> {
     return new Controller(await Core.start(options));
   }
@@ -112,4 +124,13 @@ export class Controller {
   endpoint(id: string): Endpoint | undefined {
     return this.#core.eps.has(id) ? new EndpointHandle(this.#core, id) : undefined;
   }
+}
+
+/**
+ * For the daemon (the package does not export it): Controller.start, with
+ * more active sandboxes chosen from the store's records once the data
+ * directory is claimed, so nothing reads the store before the lock is held.
+ */
+export async function startController(options: ControllerOptions, activeFrom: (store: Store) => Iterable<string>): Promise<Controller> {
+  return construct(await Core.start(options, activeFrom));
 }

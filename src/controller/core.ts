@@ -18,12 +18,14 @@ import type { Driver, JoinTarget } from '../driver-api/driver.js';
 import { HostDriver } from '../drivers/host.js';
 import { NullDriver } from '../drivers/null.js';
 import { Store } from '../store/store.js';
+import { claimDataDir, type DataDirClaim } from '../store/data-dir.js';
 import { Firewall, type FirewallMode } from '../firewall/firewall.js';
 import { fault } from '../driver-api/faults.js';
 import { findUnique, newId } from './ids.js';
 import { allocatePools, validateIpamConfig } from './ipam-config.js';
 import { BridgeOption } from '../driver-api/options.js';
-import { ownershipFor, type Ownership } from '../driver-api/ownership.js';
+import { type Ownership } from '../driver-api/ownership.js';
+import { loadOwnership } from './marks.js';
 import { LinkReaper } from './reaper.js';
 import { removeSandboxFiles, updateHosts, writeSandboxFiles } from './sandbox-files.js';
 import { restoreController, type RestoreHost } from './restore.js';
@@ -60,44 +62,61 @@ export class Core implements RestoreHost {
   private readonly reservedNames = new Set<string>();
   /** Per network: joins in flight and a delete in progress, so the two never interleave. */
   private readonly gates = new NetworkGates();
+  private readonly claim: DataDirClaim;
   private stopped = false;
 
-  private constructor(opts: ControllerOptions) {
-    this.dataDir = opts.dataDir ?? '/var/lib/nsnet';
+  private constructor(opts: ControllerOptions, claim: DataDirClaim, store: Store, ownership: Ownership) {
+    this.claim = claim;
+    this.dataDir = claim.path;
     this.runDir = opts.runDir ?? DEFAULT_RUN_DIR;
     this.defaultDriver = opts.defaultDriver ?? 'bridge';
     this.mtu = checkMtu(opts.mtu ?? 1500);
-    this.ownership = ownershipFor(this.dataDir);
+    this.ownership = ownership;
     this.reaper = new LinkReaper(this.ownership.dead, opts.reapDelayMs ?? 50);
     this.ipam = new Ipam(opts.defaultPools ? { localPools: opts.defaultPools } : {});
     // nftables unless `none` is chosen explicitly: a host without nft then
     // fails where a rule is needed, instead of quietly running without rules.
-    // Made before the store, so a bad mode leaves no open database behind.
+    // A bad mode throws here; start() then closes the store and releases the directory.
     this.firewall = new Firewall(this.ownership.tag, opts.firewall ?? 'nftables');
-    this.store = new Store(this.dataDir);
+    this.store = store;
     const ctx = { ownership: this.ownership, graveyard: this.reaper, defaultMtu: this.mtu, firewall: this.firewall };
     for (const d of [new NullDriver(), new HostDriver(), new BridgeDriver(ctx)]) this.drivers.set(d.type, d);
   }
 
-  /** libnetwork.New: open the store, restore what it holds, keep the active sandboxes. */
-  static async start(opts: ControllerOptions = {}): Promise<Core> {
-    const c = new Core(opts);
+  /**
+   * libnetwork.New: claim the data directory (refused with EDATADIRLOCKED
+   * while another controller holds it), open the store, restore what it
+   * holds, keep the active sandboxes. `activeFrom` lets the daemon pick them
+   * from its own records in the store, once the directory is claimed.
+   */
+  static async start(opts: ControllerOptions = {}, activeFrom?: (store: Store) => Iterable<string>): Promise<Core> {
+    // Nothing in the directory is touched before the lock is held.
+    const claim = claimDataDir(opts.dataDir ?? '/var/lib/nsnet');
+    let store: Store | undefined;
+    let c: Core | undefined;
     try {
-      await restoreController(c, new Set(opts.activeSandboxes ?? []));
+      store = new Store(claim.path);
+      c = new Core(opts, claim, store, await loadOwnership(store, claim.path));
+      await restoreController(c, new Set([...(opts.activeSandboxes ?? []), ...(activeFrom?.(store) ?? [])]));
     } catch (e) {
-      c.store.close();
+      try { store?.close(); } catch { /* the first error is the one to report */ }
+      claim.release();
       throw e;
     }
     return c;
   }
 
-  /** Stops: completes deferred deletions, closes the store. Kernel state and records stay for the next start. */
+  /** Stops: completes deferred deletions, closes the store, releases the data directory. Kernel state and records stay for the next start. */
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
     await Promise.allSettled([...this.sbs.values()].map((s) => s.lock));
     await this.reaper.flush().catch(() => undefined);
-    this.store.close();
+    try {
+      this.store.close();
+    } finally {
+      this.claim.release();
+    }
   }
 
   // ---- networks -------------------------------------------------------------

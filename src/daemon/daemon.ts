@@ -8,7 +8,6 @@ import type { SandboxOptions, SandboxRecord } from '../driver-api/records.js';
 import { validateSandboxOptions } from '../driver-api/validate.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { cidrContains, parseIP } from '../ip/addr.js';
-import { Store } from '../store/store.js';
 import type { DaemonConfig } from './config.js';
 import {
   errAlreadyConnected, errInvalid, errNameInUse, errNoSuchContainer, errNotConnected, errNotRunning, errRunningRemove, errSharedNetwork,
@@ -42,13 +41,14 @@ export class Daemon {
 
   /** Restores containers, keeps running ones' sandboxes (live restore), starts the controller. */
   static async start(config: DaemonConfig): Promise<Daemon> {
-    const peek = new Store(config.dataDir);
-    const saved = peek.all<ContainerRecord>('container');
-    const active = saved.filter((r) => r.State.Running && !r.HostConfig.NetworkMode.startsWith('container:')).map((r) => r.Id);
-    // CNI attachments (container IDs `cni:…`) live as long as the runtime's namespace; restore checks its inode.
-    active.push(...peek.all<SandboxRecord>('sandbox').filter((s) => s.containerId.startsWith('cni:')).map((s) => s.id));
-    peek.close();
-    const controller = await initNetworkController(config, active);
+    let saved: ContainerRecord[] = [];
+    const controller = await initNetworkController(config, (store) => {
+      saved = store.all<ContainerRecord>('container');
+      const active = saved.filter((r) => r.State.Running && !r.HostConfig.NetworkMode.startsWith('container:')).map((r) => r.Id);
+      // CNI attachments (container IDs `cni:…`) live as long as the runtime's namespace; restore checks its inode.
+      active.push(...store.all<SandboxRecord>('sandbox').filter((s) => s.containerId.startsWith('cni:')).map((s) => s.id));
+      return active;
+    });
     const d = new Daemon(config, controller);
     for (const r of saved) d.containers.set(r.Id, r);
     // Containers whose sandbox did not survive are no longer running.

@@ -1,18 +1,19 @@
 // Daemon start: build controller options from the config, restore, make sure
 // the predefined networks exist, and recreate the default bridge network
 // (the seed's initNetworkController / initBridgeDriver).
-import { Controller } from '../controller/controller.js';
+import { startController, type Controller } from '../controller/controller.js';
 import { BridgeOption } from '../driver-api/options.js';
+import type { Store } from '../store/store.js';
 import type { DaemonConfig } from './config.js';
 
-export async function initNetworkController(config: DaemonConfig, activeSandboxes: string[]): Promise<Controller> {
-  const c = await Controller.start({
+/** `activeFrom` picks the sandboxes to keep from the store, read once the data directory is claimed. */
+export async function initNetworkController(config: DaemonConfig, activeFrom: (store: Store) => Iterable<string>): Promise<Controller> {
+  const c = await startController({
     dataDir: config.dataDir,
     runDir: config.runDir,
     mtu: config.bridge.mtu,
-    activeSandboxes,
     ...(config.defaultPools ? { defaultPools: config.defaultPools } : {}),
-  });
+  }, activeFrom);
   try {
     if (!c.networkByName('none')) await c.newNetwork({ name: 'none', driver: 'null', builtin: true });
     if (!c.networkByName('host')) await c.newNetwork({ name: 'host', driver: 'host', builtin: true });

@@ -4,6 +4,9 @@
 //   and are deleted in batches by group;
 // - namespaces nsnet creates are named `nsn<tag>-<sandbox id prefix>`;
 // - bridges nsnet creates carry the alias `nsnet:<tag>:<network id>`.
+// The tag and groups are derived once, from a hash of the data directory's
+// canonical path, and kept in its store: a moved or renamed directory keeps
+// recognising its own objects.
 import { createHash } from 'node:crypto';
 
 export interface Ownership {
@@ -15,11 +18,31 @@ export interface Ownership {
   parseBridgeAlias(alias: string | undefined): string | undefined;
 }
 
-export function ownershipFor(dataDir: string): Ownership {
+/** What is persisted (the store's 'meta' kind): everything else follows from it. */
+export interface OwnershipSeed {
+  tag: string;
+  live: number;
+}
+
+/** A new data directory's marks, from a hash of its canonical path. */
+export function deriveOwnership(dataDir: string): OwnershipSeed {
   const h = createHash('sha256').update(dataDir).digest();
-  const tag = h.subarray(0, 3).toString('hex');
   // Groups in 0x6e000000..0x6effffff, even = live, odd = dead; never 0.
-  const live = (0x6e000000 | (h.readUInt32BE(4) & 0x00fffffe)) >>> 0;
+  return { tag: h.subarray(0, 3).toString('hex'), live: (0x6e000000 | (h.readUInt32BE(4) & 0x00fffffe)) >>> 0 };
+}
+
+export function isOwnershipSeed(x: unknown): x is OwnershipSeed {
+  const s = x as Partial<OwnershipSeed> | undefined;
+  return typeof s?.tag === 'string' && /^[0-9a-f]{6}$/.test(s.tag)
+    && typeof s.live === 'number' && Number.isInteger(s.live) && s.live % 2 === 0 && s.live >>> 24 === 0x6e;
+}
+
+/** The marks of a data directory as derived from its path (a new one; existing ones read theirs from the store). */
+export function ownershipFor(dataDir: string): Ownership {
+  return ownershipOf(deriveOwnership(dataDir));
+}
+
+export function ownershipOf({ tag, live }: OwnershipSeed): Ownership {
   return {
     tag,
     live,

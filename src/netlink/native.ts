@@ -29,6 +29,10 @@ export interface NativeAddon {
   protocol: NativeProtocol;
   /** Runs the addon's parser on one request and returns what it read; no kernel work. */
   decodeRequest(request: NativeRequest): DecodedRequest;
+  /** Opens (0600, created if absent) and flock(LOCK_EX|LOCK_NB)s a file; throws code EWOULDBLOCK if held. Synchronous. */
+  lockFile(path: string): number;
+  /** Unlocks and closes what lockFile returned. */
+  unlockFile(fd: number): void;
 }
 
 export const native = bindings({
