@@ -1,12 +1,13 @@
-// The HTTP side: a unix socket, owner-only, with the headers and error body
-// shape the docker CLI checks (`Content-Type: application/json` exactly).
+// The HTTP side: a unix socket, owner-only (socket.ts), with the headers and
+// error body shape the docker CLI checks (`Content-Type: application/json`
+// exactly). An answer is sent once the store writes it reports are durable.
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Daemon } from '../daemon/daemon.js';
 import { buildRouter, VERSION } from './routes.js';
 import { withCniRoutes } from './cni-routes.js';
 import { API_VERSION, type ApiRequest, type ApiResponse, type Router } from './router.js';
+import { listenOwnerOnly } from './socket.js';
 import { knownStatusOf } from './status.js';
 
 /**
@@ -120,18 +121,13 @@ export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Ti
   server.headersTimeout = timeouts.headersTimeout;
   server.requestTimeout = timeouts.requestTimeout;
   server.keepAliveTimeout = timeouts.keepAliveTimeout;
-  if (existsSync(socketPath)) unlinkSync(socketPath);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(socketPath, () => resolve());
-  });
-  chmodSync(socketPath, 0o600);
+  const socket = await listenOwnerOnly(server, socketPath);
   return {
     server,
     close: () => new Promise<void>((resolve) => {
+      socket.release();
       server.close(() => resolve());
       server.closeAllConnections();
-      try { unlinkSync(socketPath); } catch { /* gone */ }
     }),
   };
 }

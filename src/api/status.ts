@@ -35,6 +35,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   NO_AVAILABLE_IPS: 503,
   EPORTINUSE: 409,
   EDATADIRLOCKED: 409,
+  ESOCKETINUSE: 409,
   // Swarm mode is not run: dockerd's answers on a node outside a swarm.
   ENOSWARM: 503,
   ENOTSWARMMANAGER: 503,

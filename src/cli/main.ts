@@ -174,9 +174,19 @@ async function exec(client: Client, cl: Run): Promise<number> {
 
 async function daemon(cl: Run): Promise<void> {
   const config = configFrom(cl);
-  const [{ Daemon }, { serve }] = await Promise.all([import('../daemon/daemon.js'), import('../api/server.js')]);
+  const [{ Daemon }, { serve }, { assertSocketFree }] = await Promise.all([
+    import('../daemon/daemon.js'), import('../api/server.js'), import('../api/socket.js'),
+  ]);
+  // Before the controller touches the kernel: a live daemon on the path is not ours to replace.
+  await assertSocketFree(config.socket);
   const d = await Daemon.start(config);
-  const api = await serve(d, config.socket);
+  let api;
+  try {
+    api = await serve(d, config.socket);
+  } catch (e) {
+    await d.stop();
+    throw e;
+  }
   console.error(`nsnet daemon: data ${config.dataDir}, listening on unix://${config.socket}, default bridge ${config.bridge.name}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
