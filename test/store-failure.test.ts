@@ -1,11 +1,13 @@
 // Store failures are real ones: the store lives on a small tmpfs this test
-// mounts and fills. A write that cannot be committed fails the request that
+// mounts and fills, or another connection holds the database's write lock. A write that cannot be committed fails the request that
 // made it (ESTORE, 500 over the API); writes of the same batch that fit are
 // committed; the daemon keeps answering; the failed write is retried once
 // the store takes writes again.
+import Database from 'better-sqlite3';
 import { spawnSync } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { afterAll, describe, expect, it } from 'vitest';
 import { serve, type ApiServer } from '../src/api/server.js';
 import { socketClient } from '../src/cli/client.js';
@@ -99,6 +101,30 @@ describe.skipIf(!gate.ok)(`store failures on a full disk ${gate.why}`, () => {
     const reopened = new Store(join(dir.path, 'm1', 'data'));
     expect(reopened.all<{ n?: number }>('container').length).toBe(5);
     reopened.close();
+  });
+
+  it('SQLITE_BUSY (another connection holds the write lock): the batch fails at once for every write, without a busy wait per write; all are kept for later', async () => {
+    const path = join(dir.path, 'busy');
+    const store = new Store(path, { busyTimeoutMs: 200 });
+    const other = new Database(join(path, 'nsnet.db'));
+    try {
+      other.exec('BEGIN IMMEDIATE');
+      const t = performance.now();
+      const a = store.durably(async () => { store.put('container', 'a', { n: 1 }); });
+      const b = store.durably(async () => { store.put('container', 'b', { n: 2 }); });
+      const [ra, rb] = await Promise.allSettled([a, b]);
+      const waited = performance.now() - t;
+      expect(ra).toMatchObject({ status: 'rejected', reason: { code: 'ESTORE', sqliteCode: 'SQLITE_BUSY' } });
+      expect(rb).toMatchObject({ status: 'rejected', reason: { code: 'ESTORE', sqliteCode: 'SQLITE_BUSY' } });
+      expect(waited).toBeLessThan(400); // one busy timeout for the batch, not one per write
+      other.exec('ROLLBACK');
+      store.put('container', 'c', { n: 3 });
+      await store.durable();
+      expect(store.all('container')).toHaveLength(3);
+    } finally {
+      other.close();
+      store.close();
+    }
   });
 
   it('over the API: the request whose write fails gets a 500 with the store’s error; the daemon keeps answering and keeps the others’ writes', async () => {

@@ -62,10 +62,15 @@ export class Store {
   private batch: Batch | undefined;
   private scheduled: NodeJS.Immediate | undefined;
 
-  constructor(dir: string) {
+  /**
+   * `busyTimeoutMs`: how long a commit waits for another connection's write
+   * lock (only a foreign tool can hold one: the data dir lock keeps other
+   * controllers out). better-sqlite3 waits synchronously, on the JS thread.
+   */
+  constructor(dir: string, { busyTimeoutMs = 5000 }: { busyTimeoutMs?: number } = {}) {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     this.path = join(dir, 'nsnet.db');
-    this.db = new Database(this.path);
+    this.db = new Database(this.path, { timeout: busyTimeoutMs });
     this.db.pragma('journal_mode = WAL');
     // A crash may lose the last transactions, never corrupt: the controller
     // reconciles the kernel against the store on start anyway.
@@ -136,14 +141,16 @@ export class Store {
     }
     const writes = [...this.pending.values()];
     this.pending.clear();
-    const ok = this.commit(writes, batch);
     // The database takes writes again: retry those that failed before.
-    if (ok && this.failed.size) {
-      const again = [...this.failed.values()];
-      this.failed.clear();
-      this.commit(again, undefined);
-    }
+    if (this.commit(writes, batch)) this.retryFailed();
     batch?.settle();
+  }
+
+  private retryFailed(): void {
+    if (!this.failed.size) return;
+    const again = [...this.failed.values()];
+    this.failed.clear();
+    this.commit(again, undefined);
   }
 
   /** One transaction; if it fails, each write alone. Reports failures to their requests and the batch. */
@@ -209,6 +216,8 @@ export class Store {
   close(): void {
     if (!this.db.open) return;
     this.flush();
+    // A last try for writes that failed and saw no batch commit since.
+    this.retryFailed();
     const lost = this.failed.size;
     this.failed.clear();
     this.db.close();
