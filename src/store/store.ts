@@ -29,11 +29,27 @@ interface Tracker {
   error: StoreError | undefined;
 }
 
-/** One group commit: settles (never rejects) when it has been tried. */
-interface Batch {
-  done: Promise<void>;
-  settle: () => void;
-  errors: StoreError[];
+/** One group commit; its promise is made only if someone waits (the library path never does). */
+class Batch {
+  readonly errors: StoreError[] = [];
+  private settled = false;
+  private waiting: { done: Promise<void>; resolve: () => void } | undefined;
+
+  /** Settles (never rejects) once the batch has been tried. */
+  done(): Promise<void> {
+    if (this.settled) return Promise.resolve();
+    if (!this.waiting) {
+      let resolve!: () => void;
+      const done = new Promise<void>((r) => { resolve = r; });
+      this.waiting = { done, resolve };
+    }
+    return this.waiting.done;
+  }
+
+  settle(): void {
+    this.settled = true;
+    this.waiting?.resolve();
+  }
 }
 
 interface Write {
@@ -93,7 +109,7 @@ export class Store {
   private enqueue(kind: Kind, id: string, json: string | undefined): void {
     const key = `${kind}\0${id}`;
     this.failed.delete(key);
-    const batch = (this.batch ??= newBatch());
+    const batch = (this.batch ??= new Batch());
     const trackers = this.pending.get(key)?.trackers ?? [];
     const t = tracking.getStore();
     if (t) {
@@ -115,7 +131,7 @@ export class Store {
     const t: Tracker = { batch: undefined, error: undefined };
     return tracking.run(t, async () => {
       const out = await fn();
-      if (t.batch) await t.batch.done;
+      if (t.batch) await t.batch.done();
       if (t.error) throw t.error;
       return out;
     });
@@ -125,7 +141,7 @@ export class Store {
   async durable(): Promise<void> {
     const b = this.batch;
     if (!b) return;
-    await b.done;
+    await b.done();
     if (b.errors.length) throw b.errors[0];
   }
 
@@ -223,12 +239,6 @@ export class Store {
     this.db.close();
     if (lost) throw new StoreError(`store: ${lost} write(s) could not be committed before close`);
   }
-}
-
-function newBatch(): Batch {
-  let settle!: () => void;
-  const done = new Promise<void>((resolve) => { settle = resolve; });
-  return { done, settle, errors: [] };
 }
 
 function codeOf(e: unknown): string {
