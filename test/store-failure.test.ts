@@ -127,6 +127,12 @@ describe.skipIf(!gate.ok)(`store failures on a full disk ${gate.why}`, () => {
     }
   });
 
+  it('a write after close (work that outlived a stop) fails its request instead of vanishing', async () => {
+    const store = new Store(join(dir.path, 'closed'));
+    store.close();
+    await expect(store.durably(async () => { store.put('container', 'late', {}); })).rejects.toMatchObject({ code: 'ESTORE', message: expect.stringMatching(/is closed$/) });
+  });
+
   it('over the API: the request whose write fails gets a 500 with the store’s error; the daemon keeps answering and keeps the others’ writes', async () => {
     const disk = smallDisk(join(dir.path, 'm2'), '4m');
     disks.push(disk);

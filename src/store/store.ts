@@ -151,14 +151,17 @@ export class Store {
     this.scheduled = undefined;
     const batch = this.batch;
     this.batch = undefined;
-    if (!this.pending.size || !this.db.open) {
-      batch?.settle();
-      return;
-    }
     const writes = [...this.pending.values()];
     this.pending.clear();
-    // The database takes writes again: retry those that failed before.
-    if (this.commit(writes, batch)) this.retryFailed();
+    if (!this.db.open) {
+      // Work that outlived the controller's stop: reported, not silently lost.
+      const closed = new StoreError(`store ${this.path} is closed`);
+      for (const w of writes) for (const t of w.trackers) t.error ??= closed;
+      if (writes.length) batch?.errors.push(closed);
+    } else if (writes.length && this.commit(writes, batch)) {
+      // The database takes writes again: retry those that failed before.
+      this.retryFailed();
+    }
     batch?.settle();
   }
 
