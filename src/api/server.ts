@@ -29,14 +29,17 @@ const COMMON_HEADERS = {
   'Docker-Experimental': 'false',
 };
 
+/** Runs a request and settles once its store writes are durable (Daemon.durably). */
+export type Durably = <T>(fn: () => Promise<T>) => Promise<T>;
+
 /**
  * Runs one request through the router, turning thrown errors into Docker's
  * error body. It settles only once the request's store writes are committed;
  * one that could not be (disk full, I/O error) makes it a 500 (ESTORE).
  */
-export async function respond(d: Daemon, router: Router, req: ApiRequest): Promise<ApiResponse> {
+export async function respond(router: Router, req: ApiRequest, durably: Durably = (fn) => fn()): Promise<ApiResponse> {
   try {
-    return await d.durably(() => router.dispatch(req));
+    return await durably(() => router.dispatch(req));
   } catch (e) {
     const status = knownStatusOf(e);
     if (status !== undefined) return { status, body: { message: (e as Error).message } };
@@ -106,13 +109,14 @@ export interface ApiServer {
 
 export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Timeouts> = TIMEOUTS): Promise<ApiServer> {
   const router = withCniRoutes(buildRouter(d), d);
+  const durably: Durably = (fn) => d.durably(fn);
   // connectionsCheckingInterval: how often the timeouts below are enforced.
   const server = createServer({ connectionsCheckingInterval: 1000, ...timeouts }, (req, res) => {
     void (async () => {
       const url = new URL(req.url ?? '/', 'http://nsnet');
       const body = await readBody(req);
       if (!body.ok) return send(res, body.out, req.method === 'HEAD');
-      const out = await respond(d, router, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: body.value });
+      const out = await respond(router, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: body.value }, durably);
       send(res, out, req.method === 'HEAD');
     })().catch((e: unknown) => {
       if (!res.headersSent) send(res, internalError(e), false);

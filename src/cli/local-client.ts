@@ -17,7 +17,7 @@ export async function localClient(config: DaemonConfig): Promise<Client> {
   return {
     call: (method, path, body) => {
       const url = new URL(path, 'http://local');
-      return respond(d, router, { method, path: url.pathname, query: url.searchParams, body });
+      return respond(router, { method, path: url.pathname, query: url.searchParams, body }, (fn) => d.durably(fn));
     },
     close: () => d.stop(),
   };
