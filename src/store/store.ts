@@ -155,7 +155,7 @@ export class Store {
     this.pending.clear();
     if (!this.db.open) {
       // Work that outlived the controller's stop: reported, not silently lost.
-      const closed = new StoreError(`store ${this.path} is closed`);
+      const closed = new StoreError('store: closed (the controller was stopped)');
       for (const w of writes) for (const t of w.trackers) t.error ??= closed;
       if (writes.length) batch?.errors.push(closed);
     } else if (writes.length && this.commit(writes, batch)) {
