@@ -20,6 +20,12 @@ for extra in "$@"; do
   case "$extra" in
     nft) command -v nft >/dev/null 2>&1 || need+=(nftables) ;;
     cni) [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins) ;;
+    # test/podman.test.ts: podman on the CNI backend with runc (crun refuses this
+    # machine's cgroup layout), an image made offline from busybox-static.
+    podman)
+      [ -x /usr/lib/cni/loopback ] || need+=(containernetworking-plugins)
+      for p in podman runc conmon; do command -v "$p" >/dev/null 2>&1 || need+=("$p"); done
+      [ -x /bin/busybox ] || need+=(busybox-static) ;;
   esac
 done
 if [ ${#need[@]} -gt 0 ]; then
