@@ -61,7 +61,7 @@ const GLOBAL: Options = {
   help: HELP,
 };
 
-const GROUPS: Record<string, string> = { network: 'Manage networks', container: 'Manage containers' };
+const GROUPS: Record<string, string> = { network: 'Manage networks', container: 'Manage containers', cni: 'Manage the CNI plugin' };
 
 const COMMANDS: Record<string, Command> = {
   daemon: {
@@ -141,6 +141,13 @@ const COMMANDS: Record<string, Command> = {
   },
   'container start': { usage: 'CONTAINER [CONTAINER...]', summary: 'Start one or more containers', args: [1, Infinity] },
   'container stop': { usage: 'CONTAINER [CONTAINER...]', summary: 'Stop one or more containers', args: [1, Infinity] },
+  'cni install': {
+    usage: '[OPTIONS]', summary: 'Install the CNI plugin (build/Release/nsnet-cni) as DIR/nsnet, a link to it unless --copy', args: [0, 0],
+    options: {
+      'bin-dir': { type: 'string', arg: 'DIR', help: 'CNI plugin directory (default /opt/cni/bin)' },
+      copy: { type: 'boolean', help: 'Copy the binary instead of linking to it' },
+    },
+  },
   exec: {
     usage: '[OPTIONS] CONTAINER -- COMMAND [ARG...]', summary: "Run a command in a running container's network namespace",
     args: [1, 1], command: true,
@@ -298,7 +305,7 @@ function summaryOf(name: string): string {
 function topHelp(): string {
   return [
     'Usage:  nsnet [OPTIONS] COMMAND', '', "Container networking on Docker's libnetwork model", '',
-    'Commands:', ...columns(['daemon', 'network', 'container', 'exec', 'ps'].map((c) => [c, summaryOf(c)])), '',
+    'Commands:', ...columns(['daemon', 'network', 'container', 'cni', 'exec', 'ps'].map((c) => [c, summaryOf(c)])), '',
     'Global Options:', ...optionLines(GLOBAL), '',
     "Run 'nsnet COMMAND --help' for more information on a command.",
   ].join('\n');

@@ -208,6 +208,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     await daemon(cl);
     return 0;
   }
+  if (cl.command === 'cni install') {
+    const { installCni, DEFAULT_BIN_DIR } = await import('./cni-install.js');
+    console.log(installCni(cl.flags.string('bin-dir') ?? DEFAULT_BIN_DIR, { copy: cl.flags.bool('copy') }));
+    return 0;
+  }
   const client = cl.local ? await (await import('./local-client.js')).localClient(configFrom(cl)) : socketClient(cl.socket);
   try {
     if (cl.command === 'exec') return await exec(client, cl);
