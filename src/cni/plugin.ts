@@ -74,7 +74,7 @@ export class CniPlugin {
     // A failed first ADD leaves no network behind either.
     const dropNet = async () => { if (newNet && !net.endpoints().length) await net.delete().catch(() => undefined); };
     const created = !sb;
-    sb ??= await this.c.newSandbox(sandboxIdFor(req.containerId), { netnsPath: req.netns }).catch(async (e: unknown) => {
+    sb ??= await this.c.newSandbox(sandboxIdFor(req.containerId), { netnsPath: req.netns, runtimeManaged: true }).catch(async (e: unknown) => {
       await dropNet();
       if (isKernelError(e) && (e.code === 'ENOENT' || e.code === 'EINVAL' || e.code === 'ENOTDIR'))
         throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS ${req.netns} is not a network namespace (${e.code})`);

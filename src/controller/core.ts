@@ -384,13 +384,15 @@ export class Core implements RestoreHost {
           // does for non-IPv6 networks); IPv6 endpoints turn it on for their
           // interface. A thousand sandboxes running link-local DAD, router
           // solicitations and MLD timers made the kernel slow and spiky.
-          await batchAll([
-            ...(rec.owned ? [sysctlSetOp('net/ipv6/conf/default/disable_ipv6', '1', ns)] : []),
-            linkSetOp(ns, 'lo', { up: true }),
-          ]);
+          if (!opts.runtimeManaged) {
+            await batchAll([
+              ...(rec.owned ? [sysctlSetOp('net/ipv6/conf/default/disable_ipv6', '1', ns)] : []),
+              linkSetOp(ns, 'lo', { up: true }),
+            ]);
+          }
         }
         u.push('remove sandbox files', () => removeSandboxFiles(dir));
-        writeSandboxFiles(dir, opts, []);
+        if (!opts.runtimeManaged) writeSandboxFiles(dir, opts, []);
         fault('sandbox.create.store');
         this.store.put('sandbox', id, rec);
       });

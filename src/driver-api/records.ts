@@ -81,6 +81,12 @@ export interface SandboxOptions {
   netnsPath?: string;
   /** Use the host's namespace (host network mode). */
   useHostNamespace?: boolean;
+  /**
+   * The adopted namespace is a CNI runtime's: the runtime brings lo up (its
+   * loopback plugin) and writes the container's hosts and resolv.conf, so
+   * nsnet does neither, and a join may guess the container end's index.
+   */
+  runtimeManaged?: boolean;
 }
 
 export interface SandboxRecord {
@@ -98,6 +104,6 @@ export interface SandboxRecord {
   endpoints: string[];
   /** Directory holding the sandbox's hosts and resolv.conf. */
   dir: string;
-  /** Next free interface index inside a namespace nsnet made (lo is 1); never reused. */
+  /** Next free interface index inside a namespace nsnet made (lo is 1), or a guess in a runtime-managed one; never reused. */
   nextIfIndex?: number;
 }

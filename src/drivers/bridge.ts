@@ -3,7 +3,7 @@
 // the host end is enslaved and up in the same request, and leave never waits
 // for the kernel's link destruction (the controller's graveyard deletes
 // left links later, in one request).
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomInt } from 'node:crypto';
 import { ConflictError, ForbiddenError, NsnetError } from '../errors.js';
 import {
   addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, batchAll, HOST_NS, isKernelError, linkAddBridge, linkAddVeth, linkAddVethOp, linkDel,
@@ -237,7 +237,11 @@ export class BridgeDriver implements Driver {
     // reaper deletes it, and nothing needs to rename it.
     ep.hostIfname = `nsv${randomBytes(6).toString('hex')}`;
     fault('bridge.join.veth');
-    const fast = target.sandbox.owned ? await this.joinOneCrossing(net, ep, target, master, undo) : false;
+    // A CNI runtime's namespace is fresh (only lo) or was used before (with
+    // left container ends until the reaper gets to them), so a random small
+    // index is a good guess there; a wrong one costs a crossing and falls
+    // back to the echo path.
+    const fast = target.sandbox.owned || target.sandbox.options.runtimeManaged ? await this.joinOneCrossing(net, ep, target, master, undo) : false;
     if (!fast) await this.joinEcho(net, ep, target, master, undo);
     if (ep.ports?.length && (ep.ipv4 || ep.ipv6)) {
       // The only firewall work on the endpoint path, and only for published ports.
@@ -270,7 +274,7 @@ export class BridgeDriver implements Driver {
    */
   private async joinOneCrossing(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, master: number, undo: Undo): Promise<boolean> {
     const sb = target.sandbox;
-    const index = (sb.nextIfIndex ??= 2);
+    const index = (sb.nextIfIndex ??= sb.owned ? 2 : 2 + randomInt(256));
     sb.nextIfIndex = index + 1;
     const mtu = this.mtu(net);
     const host = ep.hostIfname!;
