@@ -25,7 +25,7 @@ for extra in "$@"; do
     podman)
       [ -x /usr/lib/cni/loopback ] || need+=(containernetworking-plugins)
       for p in podman runc conmon; do command -v "$p" >/dev/null 2>&1 || need+=("$p"); done
-      [ -x /bin/busybox ] || need+=(busybox-static) ;;
+      dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static) ;;
   esac
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -29,6 +29,8 @@ const onPath = (bin: string): boolean => spawnSync('sh', ['-c', `command -v ${bi
 export function podmanMissing(): string {
   for (const bin of ['podman', 'runc', 'conmon']) if (!onPath(bin) && !existsSync(`/usr/libexec/podman/${bin}`)) return `${bin} is not installed (bash scripts/install.sh podman)`;
   if (!existsSync(BUSYBOX)) return `${BUSYBOX} is missing (Debian busybox-static)`;
+  // The image holds busybox alone: a dynamically linked one (Debian's busybox) finds no libc in it.
+  if (readFileSync(BUSYBOX).includes('/ld-linux')) return `${BUSYBOX} is dynamically linked (install Debian busybox-static)`;
   if (!existsSync(LOOPBACK)) return `${LOOPBACK} is missing (Debian containernetworking-plugins)`;
   return '';
 }
