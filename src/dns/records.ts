@@ -58,6 +58,8 @@ export class DnsIndex {
   private readonly bySource = new Map<string, DnsEndpoint>();
   private readonly byContainer = new Map<string, DnsEndpoint[]>();
   private readonly byAddress = new Map<string, DnsEndpoint[]>();
+  /** Per container, made once per index rather than per query (the hot path). */
+  private readonly askers = new Map<string, Asker>();
 
   constructor(snap: DnsSnapshot) {
     for (const n of snap.networks) {
@@ -90,8 +92,13 @@ export class DnsIndex {
   asker(networkId: string, source: string): Asker | undefined {
     const e = this.bySource.get(`${networkId}|${source}`);
     if (!e) return undefined;
-    const endpoints = this.byContainer.get(e.containerId) ?? [e];
-    return { containerId: e.containerId, scope: new Set(endpoints.map((x) => x.networkId)), endpoints, upstreams: e.upstreams };
+    let a = this.askers.get(e.containerId);
+    if (!a) {
+      const endpoints = this.byContainer.get(e.containerId) ?? [e];
+      a = { containerId: e.containerId, scope: new Set(endpoints.map((x) => x.networkId)), endpoints, upstreams: e.upstreams };
+      this.askers.set(e.containerId, a);
+    }
+    return a;
   }
 
   /**
