@@ -3,7 +3,7 @@
 import { decode, encode, RECURSION_DESIRED, type RecordType } from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { DnsIndex, ptrAddress, type DnsEndpoint, type DnsSnapshot } from '../src/dns/records.js';
-import { Resolver } from '../src/dns/resolver.js';
+import { MAX_FORWARDS, Resolver } from '../src/dns/resolver.js';
 
 const ep = (o: Partial<DnsEndpoint> & Pick<DnsEndpoint, 'containerId' | 'networkId'>): DnsEndpoint =>
   ({ containerName: o.containerId, names: [o.containerId], links: [], upstreams: [], ...o });
@@ -59,9 +59,10 @@ describe('embedded DNS resolver', () => {
     // A container on two networks sees both, whichever listener it asks.
     expect((await ask('n2', '10.0.2.3', 'in1')).data).toEqual(['10.0.3.2']);
     expect((await ask('n3', '10.0.3.3', 'lone')).data).toEqual(['10.0.2.2']);
-    // An unknown source sees only the network it asked on.
+    // An unknown source sees only the network it asked on, and is not forwarded for.
     expect((await ask('n1', '10.0.1.99', 'db')).data).toEqual(['10.0.1.3']);
-    expect((await ask('n1', '10.0.1.99', 'lone')).rcode).toBe('NXDOMAIN');
+    expect((await ask('n1', '10.0.1.99', 'lone')).rcode).toBe('REFUSED');
+    expect(forwarded).toHaveLength(2);
   });
 
   it('returns every address of a shared alias, rotating', async () => {
@@ -128,7 +129,24 @@ describe('embedded DNS resolver', () => {
     expect(out.readUInt16BE(2) & 0xf).toBe(1);
     expect(await r.answer(Buffer.alloc(5), 'n1', '10.0.1.2', false)).toBeUndefined();
     expect(await r.answer(encode({ type: 'response', id: 1, questions: [{ type: 'A', name: 'x' }] }), 'n1', '10.0.1.2', false)).toBeUndefined();
-    const nf = decode((await r.answer(encode({ type: 'query', id: 1, questions: [{ type: 'A', name: 'nowhere.test' }] }), 'n1', '10.0.1.99', false))!);
+    const nf = decode((await r.answer(encode({ type: 'query', id: 1, questions: [{ type: 'A', name: 'nowhere.test' }] }), 'n1', '10.0.1.2', false))!);
     expect((nf as unknown as { rcode: string }).rcode).toBe('SERVFAIL');
+  });
+
+  it('bounds the forwards in flight: beyond the limit a query gets SERVFAIL at once, local names still answer', async () => {
+    const pending: (() => void)[] = [];
+    const r = new Resolver({ index: () => new DnsIndex(snap), upstreams: () => ['198.51.100.1'] }, (q) => new Promise((res) => {
+      pending.push(() => res(q));
+    }));
+    const q = (name: string) => encode({ type: 'query', id: 9, questions: [{ type: 'A', name }] });
+    const inFlight = Array.from({ length: MAX_FORWARDS }, () => r.answer(q('far.test'), 'n1', '10.0.1.2', false));
+    const over = decode((await r.answer(q('far.test'), 'n1', '10.0.1.2', false))!);
+    expect((over as unknown as { rcode: string }).rcode).toBe('SERVFAIL');
+    expect(decode((await r.answer(q('db'), 'n1', '10.0.1.2', false))!).answers).toHaveLength(1);
+    for (const p of pending) p();
+    await Promise.all(inFlight);
+    void r.answer(q('far.test'), 'n1', '10.0.1.2', false); // the count came back down: forwarded again
+    expect(pending).toHaveLength(MAX_FORWARDS + 1);
+    pending.at(-1)!();
   });
 });

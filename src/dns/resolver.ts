@@ -23,9 +23,13 @@ export interface ResolverSource {
 
 export type Forward = (query: Buffer, servers: string[], tcp: boolean) => Promise<Buffer | undefined>;
 
+/** Forwards in flight at once (libnetwork's maxConcurrent): each holds a socket and a timer. */
+export const MAX_FORWARDS = 1024;
+
 export class Resolver {
   /** Per name and type: where the next answer's rotation starts. */
   private readonly turn = new Map<string, number>();
+  private forwarding = 0;
 
   constructor(
     private readonly src: ResolverSource,
@@ -56,15 +60,23 @@ export class Resolver {
     const local = this.local(idx, networkId, source, question);
     if (local) return fit(reply(q, Rcode.NOERROR, local, true), q, tcp);
 
-    // libnetwork: a sandbox without a gateway (only internal networks) does not proxy.
+    // libnetwork: a sandbox without a gateway (only internal networks) does
+    // not proxy. And only containers are proxied: a source that is no
+    // endpoint here (the host, or anything routed to the gateway) must not
+    // find an open resolver.
     const asker = idx.asker(networkId, source);
-    const canForward = asker ? [...asker.scope].some((id) => idx.networks.get(id)?.internal === false) : !net.internal;
+    const canForward = !!asker && [...asker.scope].some((id) => idx.networks.get(id)?.internal === false);
     if (!canForward) return reply(q, Rcode.REFUSED, []);
     const own = new Set([...idx.networks.values()].map((n) => n.gateway));
     const servers = (asker?.upstreams.length ? asker.upstreams : this.src.upstreams()).filter((s) => !own.has(s));
     if (!servers.length) return reply(q, Rcode.SERVFAIL, []);
-    const out = await this.fwd(msg, servers, tcp);
-    return out ?? reply(q, Rcode.SERVFAIL, []);
+    if (this.forwarding >= MAX_FORWARDS) return reply(q, Rcode.SERVFAIL, []);
+    this.forwarding++;
+    try {
+      return (await this.fwd(msg, servers, tcp)) ?? reply(q, Rcode.SERVFAIL, []);
+    } finally {
+      this.forwarding--;
+    }
   }
 
   /** Answers from the index, or undefined to forward. */
