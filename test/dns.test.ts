@@ -3,7 +3,7 @@
 // in a namespace it made (test/fixtures/dns-upstream.mjs); the daemon's
 // --dns points at it, so no query ever leaves the machine.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipFor } from '../src/driver-api/ownership.js';
@@ -216,5 +216,39 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     expect(docker('exec', 'nosuch', 'true').err).toContain('No such container: nosuch');
     ok('stop', 'cx');
     expect(docker('exec', 'cx', 'true').err).toMatch(/is not running/);
+  });
+
+  it('exec start without an upgrade: 200 with the same multiplexed frames; exec inspect has the exit code', async () => {
+    const call = (method: string, path: string, body?: unknown) => new Promise<{ status: number; type: string; data: Buffer }>((res, rej) => {
+      const req = request({ socketPath: socket, method, path, headers: { 'Content-Type': 'application/json' } }, (r) => {
+        const chunks: Buffer[] = [];
+        r.on('data', (c: Buffer) => chunks.push(c));
+        r.on('end', () => res({ status: r.statusCode ?? 0, type: String(r.headers['content-type']), data: Buffer.concat(chunks) }));
+      });
+      req.on('error', rej);
+      req.end(body === undefined ? undefined : JSON.stringify(body));
+    });
+    const created = await call('POST', '/v1.50/containers/ca/exec', { Cmd: ['sh', '-c', 'echo out; echo err >&2; exit 3'], AttachStdout: true, AttachStderr: true });
+    expect(created.status).toBe(201);
+    const id = (JSON.parse(created.data.toString()) as { Id: string }).Id;
+    const started = await call('POST', `/v1.50/exec/${id}/start`, { Detach: false, Tty: false });
+    expect(started).toMatchObject({ status: 200, type: 'application/vnd.docker.multiplexed-stream' });
+    const frames: [number, string][] = [];
+    for (let b = started.data; b.length >= 8; b = b.subarray(8 + b.readUInt32BE(4))) frames.push([b[0]!, b.subarray(8, 8 + b.readUInt32BE(4)).toString()]);
+    expect(frames.sort()).toEqual([[1, 'out\n'], [2, 'err\n']]);
+    const info = JSON.parse((await call('GET', `/v1.50/exec/${id}/json`)).data.toString()) as { Running: boolean; ExitCode: number };
+    expect(info).toMatchObject({ Running: false, ExitCode: 3 });
+    expect((await call('POST', '/v1.50/containers/ca/exec', { Cmd: [] })).status).toBe(400);
+    expect((await call('GET', '/v1.50/exec/nosuchexec/json')).status).toBe(404);
+  });
+
+  it('resolv.conf: --dns-search and --dns-option are written, ndots:0 only when the container set no ndots', () => {
+    ok('run', '-d', '--network', 'app', '--dns-search', 'corp.example', '--dns-option', 'ndots:2', '--dns-option', 'timeout:1', '--name', 'opts', 'img');
+    expect(ok('exec', 'opts', 'cat', '/etc/resolv.conf')).toBe('nameserver 10.37.1.1\nsearch corp.example\noptions ndots:2 timeout:1');
+    ok('run', '-d', '--network', 'app', '--dns-option', 'attempts:2', '--name', 'opts2', 'img');
+    expect(ok('exec', 'opts2', 'cat', '/etc/resolv.conf')).toMatch(/\noptions attempts:2 ndots:0$/);
+    // The default bridge has no embedded DNS: the container keeps its --dns as nameserver.
+    ok('run', '-d', '--dns', '10.37.250.2', '--name', 'onbridge', 'img');
+    expect(ok('exec', 'onbridge', 'cat', '/etc/resolv.conf')).toMatch(/^nameserver 10\.37\.250\.2$/m);
   });
 });
