@@ -63,7 +63,32 @@ const lines = [
   ...Object.entries(ipam.results).map(([k, v]) => `| ${k.replace('@', ' @ ')} | ${v.pairsPerSec.toLocaleString('en')} | ${v.naivePairsPerSec?.toLocaleString('en') ?? 'n/a'} | ${v.bytes.toLocaleString('en')} |`),
   '',
   `A /16 slows down ${f(ipam.slowdown16_10to99)}× from 10% to 99% full.`,
+  ...dnsLines(),
 ];
+
+/** Embedded DNS (bench/dns.ts, bench/dns-placement.ts), when their results exist. */
+function dnsLines(): string[] {
+  type P = { qps: number; p50_ms: number; p99_ms: number; failed: number; lost: number };
+  let dns: { seconds: number; containers: number; results: Record<string, Record<string, P>>; startToNameMedianMs: Record<string, number> };
+  let place: { n: number; createJoin: S; nftInSandboxWithRules: S; nftInSandboxEmpty: S; perSandboxDnatMedianMs: number; perNetworkBind: S };
+  try {
+    dns = load('dns.json');
+    place = load('dns-placement.json');
+  } catch {
+    return [];
+  }
+  return [
+    '',
+    `Embedded DNS (\`npm run bench:dns\`): dnsperf 2.10 inside a container's namespace for ${dns.seconds} s per run (4 clients, 64 outstanding), against nsnet's resolver (in the daemon's process) and aardvark-dns 1.4 with the same ${dns.containers + 1} records on the same gateway, alternating; forwarded names go to one upstream in a namespace of the run.`,
+    '',
+    '| names | server | queries/s | p50 ms | p99 ms | failed | lost |',
+    '|---|---|---|---|---|---|---|',
+    ...Object.entries(dns.results).flatMap(([label, by]) => Object.entries(by).map(([impl, x]) =>
+      `| ${label} | ${impl} | ${f(x.qps, 0)} | ${f(x.p50_ms)} | ${f(x.p99_ms)} | ${x.failed} | ${x.lost} |`)),
+    '',
+    `Start to name resolving, median: nsnet ${f(dns.startToNameMedianMs['nsnet']!)} ms (docker start: sandbox, create+join, records), aardvark ${f(dns.startToNameMedianMs['aardvark']!)} ms (its config line and SIGHUP alone). Placement (\`npm run bench:dns-placement\`, ${place.n} sandboxes): create+join ${f(place.createJoin.median_ms)} ms; a 127.0.0.11 DNAT table in the sandbox adds ${f(place.perSandboxDnatMedianMs)} ms (median of \`nsenter nft -f\` with the table minus without); the gateway's two sockets cost ${f(place.perNetworkBind.median_ms, 3)} ms once per network.`,
+  ];
+}
 
 const readme = new URL('../README.md', import.meta.url);
 const text = readFileSync(readme, 'utf8');

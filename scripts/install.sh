@@ -26,6 +26,11 @@ for extra in "$@"; do
       [ -x /usr/lib/cni/loopback ] || need+=(containernetworking-plugins)
       for p in podman runc conmon; do command -v "$p" >/dev/null 2>&1 || need+=("$p"); done
       dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static) ;;
+    # bench/dns.ts: the load generator and the resolver it is compared with.
+    dns)
+      command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
+      [ -x /usr/lib/podman/aardvark-dns ] || need+=(aardvark-dns)
+      ;;
   esac
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -16,6 +16,12 @@ export interface ApiResponse {
   /** Raw text body (e.g. "OK" for /_ping) instead of JSON. */
   text?: string;
   headers?: Record<string, string>;
+  /**
+   * A stream instead of a body (exec start): the server sends the head
+   * (101 on a connection the client asked to upgrade, else 200), then hands
+   * over the writer; `end` closes the stream.
+   */
+  attach?: { contentType: string; run: (write: (b: Buffer) => void, end: () => void) => void };
 }
 
 type Handler = (req: ApiRequest, params: string[]) => Promise<ApiResponse> | ApiResponse;

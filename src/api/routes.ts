@@ -8,7 +8,8 @@ import { CONTAINER_FILTERS, filterContainers } from '../daemon/containers-filter
 import type { EndpointSettings } from '../daemon/types.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { API_VERSION, MIN_API_VERSION, Router, type ApiRequest } from './router.js';
-import { containerCreate, networkConnect, networkCreate, networkDisconnect } from './schemas.js';
+import { containerCreate, execCreate, execStart, networkConnect, networkCreate, networkDisconnect } from './schemas.js';
+import { frame, type ExecCreateRequest } from '../daemon/exec.js';
 import { swarmRoutes } from './swarm.js';
 import { bodyValidator, boolQuery as bool, intQuery } from './validate.js';
 import { containerJson, containerSummary, networkResource } from './views.js';
@@ -21,6 +22,8 @@ const checks = {
   networkConnect: { body: bodyValidator(networkConnect) },
   networkDisconnect: { body: bodyValidator(networkDisconnect) },
   containerCreate: { body: bodyValidator(containerCreate) },
+  execCreate: { body: bodyValidator(execCreate) },
+  execStart: { body: bodyValidator(execStart) },
 };
 
 /** The body after its route's check: an object of the schema's shape. */
@@ -66,10 +69,12 @@ export function buildRouter(d: Daemon): Router {
   r.on('GET', '/networks/{id}', (_req, [id]) => ({ status: 200, body: networkResource(c, c.network(id!).info(), owner) }));
   r.on('POST', '/networks/create', async (req) => {
     const n = await createNetwork(c, body<NetworkCreateRequest>(req));
+    await d.networksChanged();
     return { status: 201, body: { Id: n.id, Warning: '' } };
   }, checks.networkCreate);
   r.on('DELETE', '/networks/{id}', async (_req, [id]) => {
     await removeNetwork(c, id!);
+    await d.networksChanged();
     return { status: 204 };
   });
   r.on('POST', '/networks/{id}/connect', async (req, [id]) => {
@@ -86,7 +91,9 @@ export function buildRouter(d: Daemon): Router {
   }, checks.networkDisconnect);
   r.on('POST', '/networks/prune', async (req) => {
     const f = parseFilters(req.query.get('filters'), PRUNE_FILTERS);
-    return { status: 200, body: { NetworksDeleted: await pruneNetworks(c, f) } };
+    const deleted = await pruneNetworks(c, f);
+    await d.networksChanged();
+    return { status: 200, body: { NetworksDeleted: deleted } };
   });
 
   // ---- containers (networking only) ----
@@ -125,6 +132,51 @@ export function buildRouter(d: Daemon): Router {
     await d.removeContainer(id!, bool(req.query, 'force'));
     return { status: 204 };
   });
+
+  // ---- exec (networking-only: a host program in the container's network namespace; src/daemon/exec.ts) ----
+  r.on('POST', '/containers/{id}/exec', (req, [id]) => {
+    const x = d.execs.create(id!, body<ExecCreateRequest>(req));
+    return { status: 201, body: { Id: x.id } };
+  }, checks.execCreate);
+  r.on('POST', '/exec/{id}/start', (req, [id]) => {
+    const b = body<{ Detach?: boolean; Tty?: boolean }>(req);
+    if (b.Tty) throw new InvalidInputError('nsnet exec has no TTY (networking-only exec)');
+    const x = d.execs.get(id!);
+    if (b.Detach) {
+      const child = d.execs.start(x.id);
+      child.stdout?.resume();
+      child.stderr?.resume();
+      return { status: 200 };
+    }
+    // Started before the head is sent, so a command that cannot start is an error response, not a broken stream.
+    let end = () => {};
+    let exited = false;
+    const child = d.execs.start(x.id, () => { exited = true; end(); });
+    return {
+      status: 200,
+      attach: {
+        contentType: 'application/vnd.docker.multiplexed-stream',
+        run: (write, close) => {
+          end = close;
+          child.stdout?.on('data', (c: Buffer) => { if (x.attachStdout) write(frame(1, c)); });
+          child.stderr?.on('data', (c: Buffer) => { if (x.attachStderr) write(frame(2, c)); });
+          if (exited) close();
+        },
+      },
+    };
+  }, checks.execStart);
+  r.on('GET', '/exec/{id}/json', (_req, [id]) => {
+    const x = d.execs.get(id!);
+    return {
+      status: 200,
+      body: {
+        ID: x.id, ContainerID: x.containerId, Running: x.running, ExitCode: x.exitCode, Pid: x.pid,
+        OpenStdin: false, OpenStdout: x.attachStdout, OpenStderr: x.attachStderr, CanRemove: false, DetachKeys: '',
+        ProcessConfig: { tty: false, entrypoint: x.cmd[0], arguments: x.cmd.slice(1), privileged: false, user: '' },
+      },
+    };
+  });
+  r.on('POST', '/exec/{id}/resize', () => ({ status: 200 }));
   r.on('GET', '/images/{name}/json', (_req, [name]) => {
     throw new NotFoundError(`No such image: ${name}`);
   });

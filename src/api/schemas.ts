@@ -101,8 +101,24 @@ const hostConfig: Schema = nullable({
     DnsSearch: strList,
     DnsOptions: strList,
     ExtraHosts: strList,
+    Links: strList,
   },
 });
+
+export const execCreate: Schema = {
+  type: 'object',
+  goType: 'container.ExecOptions',
+  properties: {
+    Cmd: strList, Env: strList, AttachStdin: bool, AttachStdout: bool, AttachStderr: bool, Tty: bool,
+    DetachKeys: str, Privileged: bool, User: str, WorkingDir: str,
+  },
+};
+
+export const execStart: Schema = {
+  type: 'object',
+  goType: 'container.ExecStartOptions',
+  properties: { Detach: bool, Tty: bool },
+};
 
 export const containerCreate: Schema = {
   type: 'object',

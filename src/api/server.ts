@@ -2,7 +2,8 @@
 // error body shape the docker CLI checks (`Content-Type: application/json`
 // exactly). An answer is sent once the store writes it reports are durable.
 import { randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Daemon } from '../daemon/daemon.js';
 import { buildRouter, VERSION } from './routes.js';
 import { withCniRoutes } from './cni-routes.js';
@@ -87,8 +88,36 @@ async function readBody(req: IncomingMessage): Promise<{ ok: true; value: unknow
   }
 }
 
+/** The JSON body of an upgrade request: Content-Length bytes, part of which may already be in `head`. */
+async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<unknown> {
+  const want = Math.min(Number(req.headers['content-length'] ?? 0) || 0, MAX_BODY_BYTES);
+  let got = head;
+  while (got.length < want) {
+    const chunk = await new Promise<Buffer | undefined>((resolve) => {
+      const onData = (c: Buffer) => { cleanup(); resolve(c); };
+      const onEnd = () => { cleanup(); resolve(undefined); };
+      const cleanup = () => { socket.off('data', onData); socket.off('end', onEnd); socket.off('error', onEnd); socket.pause(); };
+      socket.on('data', onData);
+      socket.once('end', onEnd);
+      socket.once('error', onEnd);
+      socket.resume();
+    });
+    if (!chunk) break;
+    got = Buffer.concat([got, chunk]);
+  }
+  const text = got.subarray(0, want).toString('utf8');
+  if (!text.trim()) return undefined;
+  try { return JSON.parse(text); } catch { return 'invalid JSON'; }
+}
+
 function send(res: ServerResponse, out: ApiResponse, head: boolean): void {
   const headers: Record<string, string> = { ...COMMON_HEADERS, ...(out.headers ?? {}) };
+  if (out.attach) {
+    // Not upgraded: the same stream as a plain response body.
+    res.writeHead(out.status, { ...headers, 'Content-Type': out.attach.contentType });
+    out.attach.run((b) => res.write(b), () => res.end());
+    return;
+  }
   let payload = '';
   if (out.text !== undefined) {
     payload = out.text;
@@ -120,6 +149,28 @@ export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Ti
       send(res, out, req.method === 'HEAD');
     })().catch((e: unknown) => {
       if (!res.headersSent) send(res, internalError(e), false);
+    });
+  });
+  // A client that asks to upgrade (docker exec's hijacked connection) gets
+  // 101 and the raw socket; every other route refuses an upgrade.
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    void (async () => {
+      const url = new URL(req.url ?? '/', 'http://nsnet');
+      const body = await readUpgradeBody(req, socket, head);
+      let out = await respond(router, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body }, durably);
+      if (!out.attach && out.status < 300) out = { status: 400, body: { message: 'this endpoint does not upgrade' } };
+      if (!out.attach) {
+        const text = `${JSON.stringify(out.body ?? {})}\n`;
+        socket.end(`HTTP/1.1 ${out.status} ${STATUS_CODES[out.status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+        return;
+      }
+      const hdr = { ...COMMON_HEADERS, 'Content-Type': out.attach.contentType, Connection: 'Upgrade', Upgrade: 'tcp' };
+      socket.write(`HTTP/1.1 101 UPGRADED\r\n${Object.entries(hdr).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
+      socket.on('error', () => socket.destroy());
+      out.attach.run((b) => { if (!socket.destroyed) socket.write(b); }, () => socket.end());
+    })().catch((e: unknown) => {
+      internalError(e);
+      socket.destroy();
     });
   });
   server.headersTimeout = timeouts.headersTimeout;

@@ -46,6 +46,7 @@ const DAEMON: Options = {
   'bridge-subnet': { type: 'string', arg: 'CIDR', help: 'Subnet of the default bridge network (default: the first free pool)' },
   'data-dir': { type: 'string', arg: 'DIR', help: `State directory (default ${DEFAULTS.dataDir})` },
   'run-dir': { type: 'string', arg: 'DIR', help: `Directory of the network namespace files (default ${DEFAULTS.runDir})` },
+  dns: { type: 'string', multiple: true, arg: 'IP', help: 'Upstream of the embedded DNS resolver (repeatable; default: the host\'s resolv.conf nameservers)' },
 };
 const SOCKET: Options = {
   host: { type: 'string', short: 'H', arg: 'unix://PATH', help: `Daemon socket (default unix://${DEFAULTS.socket}; env NSNET_HOST)` },

@@ -14,7 +14,7 @@ function configFrom(cl: Run): DaemonConfig {
   if (name) bridge.name = name;
   const subnet = f.string('bridge-subnet');
   if (subnet) bridge.subnet = subnet;
-  return daemonConfig({ dataDir: f.string('data-dir'), runDir: f.string('run-dir'), socket: cl.socket, bridge });
+  return daemonConfig({ dataDir: f.string('data-dir'), runDir: f.string('run-dir'), socket: cl.socket, bridge, dns: f.list('dns') });
 }
 
 async function ok<T = unknown>(client: Client, method: string, path: string, body?: unknown): Promise<T> {

@@ -44,6 +44,32 @@ export function resolvContent(opts: SandboxOptions, hostResolv = '/etc/resolv.co
   return `${out.join('\n')}\n`;
 }
 
+/**
+ * resolv.conf of a container served by the embedded resolver (Docker's rule
+ * for user-defined networks): the resolver as the only nameserver, the
+ * search list and options of the container (or else the host's), and
+ * `ndots:0` unless the container set ndots itself. The container's --dns
+ * servers become the resolver's upstreams instead.
+ */
+export function embeddedResolvContent(opts: SandboxOptions, resolvers: string[], hostResolv = '/etc/resolv.conf'): string {
+  let text = '';
+  try { text = readFileSync(hostResolv, 'utf8'); } catch { /* no host file */ }
+  const lines = text.split('\n').map((l) => l.trim());
+  const search = opts.dnsSearch?.length ? opts.dnsSearch : lines.filter((l) => l.startsWith('search')).flatMap((l) => l.split(/\s+/).slice(1));
+  const options = opts.dnsOptions?.length ? [...opts.dnsOptions]
+    : lines.filter((l) => l.startsWith('options')).flatMap((l) => l.split(/\s+/).slice(1));
+  if (!options.some((o) => o.startsWith('ndots:'))) options.push('ndots:0');
+  const out = resolvers.map((s) => `nameserver ${s}`);
+  if (search.length) out.push(`search ${search.join(' ')}`);
+  out.push(`options ${options.join(' ')}`);
+  return `${out.join('\n')}\n`;
+}
+
+/** Rewrites resolv.conf: the embedded resolvers when given, else the usual content. */
+export function updateResolvConf(dir: string, opts: SandboxOptions, resolvers: string[]): void {
+  writeFileSync(join(dir, 'resolv.conf'), resolvers.length ? embeddedResolvContent(opts, resolvers) : resolvContent(opts));
+}
+
 export function writeSandboxFiles(dir: string, opts: SandboxOptions, addresses: string[]): void {
   mkdirSync(dir, { recursive: true, mode: 0o755 });
   writeFileSync(join(dir, 'hosts'), hostsContent(opts, addresses));

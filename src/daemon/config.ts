@@ -21,6 +21,10 @@ export interface DaemonConfig {
   defaultPools?: PoolSpec[];
   /** Name of the network "default" resolves to. */
   defaultNetwork: string;
+  /** Docker's daemon `dns`: upstreams of the embedded resolver (empty: the host's resolv.conf). */
+  dns?: string[];
+  /** Port of the embedded resolver on each gateway (53; another only for experiments). */
+  dnsPort?: number;
 }
 
 export function daemonConfig(partial: Partial<Omit<DaemonConfig, 'bridge'>> & { bridge?: Partial<BridgeConfig> } = {}): DaemonConfig {
@@ -30,6 +34,8 @@ export function daemonConfig(partial: Partial<Omit<DaemonConfig, 'bridge'>> & { 
     socket: partial.socket ?? '/run/nsnet.sock',
     defaultNetwork: partial.defaultNetwork ?? 'bridge',
     ...(partial.defaultPools ? { defaultPools: partial.defaultPools } : {}),
+    ...(partial.dns?.length ? { dns: [...partial.dns] } : {}),
+    ...(partial.dnsPort ? { dnsPort: partial.dnsPort } : {}),
     bridge: {
       name: 'nsnet0',
       mtu: 1500,

@@ -16,6 +16,9 @@ import { initNetworkController } from './init.js';
 import { fromDockerPortBindings } from '../firewall/ports.js';
 import { emptyEndpointSettings, type ContainerRecord, type EndpointSettings } from './types.js';
 import { ForbiddenError } from '../errors.js';
+import { EmbeddedDns, type DnsEndpoint, type DnsNetwork, type DnsSnapshot } from '../dns/index.js';
+import { updateResolvConf } from '../controller/sandbox-files.js';
+import { ExecManager } from './exec.js';
 
 export interface ContainerCreateRequest {
   Hostname?: string;
@@ -36,8 +39,24 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 export class Daemon {
   readonly containers = new Map<string, ContainerRecord>();
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** Embedded DNS of the user-defined networks (src/dns). */
+  readonly dns: EmbeddedDns;
+  /** `docker exec` instances (networking-only: see exec.ts). */
+  readonly execs = new ExecManager((term) => {
+    const r = this.container(term);
+    const sb = r.NetworkSettings.SandboxID ? this.controller.sandbox(r.NetworkSettings.SandboxID)?.info() : undefined;
+    return {
+      id: r.Id, running: r.State.Running && !!r.NetworkSettings.SandboxKey, sandboxKey: r.NetworkSettings.SandboxKey,
+      filesDir: sb && !sb.host ? sb.dir : '', hostname: r.Config.Hostname,
+    };
+  });
 
-  private constructor(readonly config: DaemonConfig, readonly controller: Controller) {}
+  private constructor(readonly config: DaemonConfig, readonly controller: Controller) {
+    this.dns = new EmbeddedDns(() => this.dnsSnapshot(), {
+      ...(config.dns?.length ? { upstreams: config.dns } : {}),
+      ...(config.dnsPort ? { port: config.dnsPort } : {}),
+    });
+  }
 
   /** Restores containers, keeps running ones' sandboxes (live restore), starts the controller. */
   static async start(config: DaemonConfig): Promise<Daemon> {
@@ -60,11 +79,13 @@ export class Daemon {
         : !!controller.sandboxByContainer(r.Id);
       if (!alive) d.markStopped(r);
     }
+    await d.dns.sync();
     return d;
   }
 
   async stop(): Promise<void> {
     await Promise.allSettled([...this.locks.values()]);
+    await this.dns.close();
     await this.controller.stop();
   }
 
@@ -140,6 +161,9 @@ export class Daemon {
       }
       const modeNet = this.network(this.modeNetwork(mode));
       if (!networks[modeNet.name] && mode !== 'default') networks[modeNet.name] = this.endpointConfig(modeNet, {});
+      // On a user-defined network `--link` is a name the resolver gives only this container (daemon: Links copied to the endpoint).
+      const main = networks[modeNet.name];
+      if (hc.Links?.length && main && !main.Links?.length && isUserDefined(modeNet.name, this.config.defaultNetwork)) main.Links = [...hc.Links];
     }
     fromDockerPortBindings(hc.PortBindings ?? {}); // refuse malformed bindings at create, as Docker does
     for (const h of hc.ExtraHosts ?? []) if (!h.includes(':')) throw errInvalid(`invalid extra host: ${h}`);
@@ -219,6 +243,7 @@ export class Daemon {
       }
       this.containers.delete(rec.Id);
       internals(this.controller).store.delete('container', rec.Id);
+      this.dns.invalidate();
     });
   }
 
@@ -231,6 +256,7 @@ export class Daemon {
       await this.initializeNetworking(rec);
       rec.State = { ...rec.State, Status: 'running', Running: true, StartedAt: now(), FinishedAt: ZERO_TIME, ExitCode: 0 };
       this.save(rec);
+      this.dns.invalidate();
       return rec;
     });
   }
@@ -241,6 +267,7 @@ export class Daemon {
       if (!rec.State.Running) return false;
       await this.releaseNetwork(rec);
       this.markStopped(rec);
+      this.dns.invalidate();
       return true;
     });
   }
@@ -311,7 +338,64 @@ export class Daemon {
     const sb = this.controller.sandboxByContainer(rec.Id)!;
     rec.NetworkSettings.SandboxID = sb.id;
     rec.NetworkSettings.SandboxKey = sb.key;
+    this.writeResolvConf(rec);
   }
+
+  // ---- embedded DNS -------------------------------------------------------------
+
+  /** Networks with embedded DNS: user-defined bridge networks with an IPv4 gateway (not the default bridge, as Docker). */
+  private dnsNetworks(): DnsNetwork[] {
+    const out: DnsNetwork[] = [];
+    for (const n of this.controller.networks()) {
+      if (n.type !== 'bridge' || !isUserDefined(n.name, this.config.defaultNetwork)) continue;
+      const info = n.info();
+      const gateway = info.pools4[0]?.gateway;
+      if (gateway) out.push({ id: n.id, name: n.name, internal: info.internal, gateway });
+    }
+    return out;
+  }
+
+  /** What the resolver answers from: running containers' endpoints on those networks. */
+  private dnsSnapshot(): DnsSnapshot {
+    const networks = this.dnsNetworks();
+    const served = new Set(networks.map((n) => n.id));
+    const endpoints: DnsEndpoint[] = [];
+    for (const r of this.containers.values()) {
+      if (!r.State.Running) continue;
+      for (const s of Object.values(r.NetworkSettings.Networks)) {
+        if (!s.EndpointID || !served.has(s.NetworkID)) continue;
+        endpoints.push({
+          containerId: r.Id,
+          containerName: r.Name.slice(1),
+          networkId: s.NetworkID,
+          names: s.DNSNames ?? [r.Name.slice(1)],
+          links: parseLinks(s.Links ?? []),
+          ...(s.IPAddress ? { ipv4: s.IPAddress } : {}),
+          ...(s.GlobalIPv6Address ? { ipv6: s.GlobalIPv6Address } : {}),
+          upstreams: r.HostConfig.Dns,
+        });
+      }
+    }
+    return { networks, endpoints };
+  }
+
+  /**
+   * Containers on a user-defined network ask the resolver on its gateway
+   * (up to three of their networks' gateways, as glibc reads three); the
+   * others keep the host's resolvers, as Docker's default bridge does.
+   */
+  private writeResolvConf(rec: ContainerRecord): void {
+    const sb = rec.NetworkSettings.SandboxID ? this.controller.sandbox(rec.NetworkSettings.SandboxID) : undefined;
+    if (!sb || rec.HostConfig.NetworkMode === 'host') return;
+    const byId = new Map(this.dnsNetworks().map((n) => [n.id, n]));
+    const resolvers = Object.values(rec.NetworkSettings.Networks)
+      .map((s) => (s.EndpointID ? byId.get(s.NetworkID)?.gateway : undefined))
+      .filter((g): g is string => !!g).slice(0, 3);
+    try { updateResolvConf(sb.info().dir, this.sandboxOptions(rec), resolvers); } catch { /* sandbox removed meanwhile */ }
+  }
+
+  /** A network was created or removed: listeners follow. */
+  networksChanged(): Promise<void> { return this.dns.sync(); }
 
   private sandboxOptions(rec: ContainerRecord): SandboxOptions {
     const o: SandboxOptions = { hostname: rec.Config.Hostname, domainname: rec.Config.Domainname };
@@ -335,6 +419,8 @@ export class Daemon {
     const ports = withPorts && net.type === 'bridge' ? fromDockerPortBindings(rec.HostConfig.PortBindings) : [];
     const sb = this.controller.sandboxByContainer(rec.Id) ?? (await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec)));
     const name = rec.Name.slice(1);
+    // The resolver listens before the first container on a network can ask it.
+    if (net.type === 'bridge' && isUserDefined(net.name, this.config.defaultNetwork) && !this.dns.listening().includes(net.id)) await this.dns.sync();
     const ep = net.createEndpoint(name, {
       ...(s.IPAMConfig?.IPv4Address ? { ipv4Address: s.IPAMConfig.IPv4Address } : {}),
       ...(s.IPAMConfig?.IPv6Address ? { ipv6Address: s.IPAMConfig.IPv6Address } : {}),
@@ -369,8 +455,7 @@ export class Daemon {
         (rec.NetworkSettings.Ports[key] ??= []).push({ HostIp: m.hostIp || (m.containerIp.includes(':') ? '::' : '0.0.0.0'), HostPort: String(m.hostPort) });
       }
     }
-    const userDefined = !['bridge', 'host', 'none'].includes(info.name);
-    s.DNSNames = userDefined ? [name, ...(s.Aliases ?? []), rec.Id.slice(0, 12)] : null;
+    s.DNSNames = isUserDefined(info.name, this.config.defaultNetwork) ? [name, ...(s.Aliases ?? []), rec.Id.slice(0, 12)] : null;
   }
 
   /** Stop: the sandbox goes with every endpoint; the requested configuration stays for the next start. */
@@ -395,6 +480,8 @@ export class Daemon {
       if (rec.State.Running) await this.connectToNetwork(rec, net.id, settings);
       rec.NetworkSettings.Networks[net.name] = settings;
       this.save(rec);
+      this.dns.invalidate();
+      this.writeResolvConf(rec);
     });
   }
 
@@ -421,6 +508,8 @@ export class Daemon {
       }
       delete rec.NetworkSettings.Networks[net.name];
       this.save(rec);
+      this.dns.invalidate();
+      this.writeResolvConf(rec);
     });
   }
 
@@ -431,6 +520,20 @@ export class Daemon {
     if (!rec.NetworkSettings.SandboxKey) throw new InvalidInputError(`container ${rec.Name.slice(1)} has no network namespace`);
     return rec.NetworkSettings.SandboxKey;
   }
+}
+
+/** Docker's IsUserDefined: not one of the predefined networks (nor the daemon's default). */
+function isUserDefined(name: string, defaultNetwork: string): boolean {
+  return !['bridge', 'host', 'none', defaultNetwork].includes(name);
+}
+
+/** `--link target[:alias]` entries (the target may carry Docker's leading slash, the alias a `/from/` path). */
+export function parseLinks(links: string[]): { alias: string; target: string }[] {
+  return links.map((l) => {
+    const [t = '', a] = l.split(':');
+    const target = t.replace(/^\//, '');
+    return { target, alias: a ? a.split('/').at(-1)! : target };
+  }).filter((l) => l.target && l.alias);
 }
 
 function clearOperational(s: EndpointSettings): void {

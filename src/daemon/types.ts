@@ -62,6 +62,7 @@ export interface ContainerRecord {
     DnsSearch: string[];
     DnsOptions: string[];
     ExtraHosts: string[] | null;
+    Links?: string[] | null;
     [k: string]: unknown;
   };
   NetworkSettings: {

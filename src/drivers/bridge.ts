@@ -110,7 +110,7 @@ export class BridgeDriver implements Driver {
     if (existing && existing.kind !== 'bridge') throw new ConflictError(`interface ${name} exists and is not a bridge`);
     if (!existing) {
       fault('bridge.create.link');
-      await linkAddBridge(undefined, { name, mtu: this.mtu(net), up: true });
+      await linkAddBridge(undefined, { name, mtu: this.mtu(net), up: true, mac: bridgeMac() });
       created = true;
       undo.push(`delete bridge ${name}`, () => linkDel(undefined, name));
       await linkSet(undefined, name, { alias: this.ctx.ownership.bridgeAlias(net.id) });
@@ -198,7 +198,7 @@ export class BridgeDriver implements Driver {
     const st = this.state(net);
     let link = await linkGet(undefined, st.bridge).catch(() => undefined);
     if (!link) {
-      await linkAddBridge(undefined, { name: st.bridge, mtu: this.mtu(net), up: true });
+      await linkAddBridge(undefined, { name: st.bridge, mtu: this.mtu(net), up: true, mac: bridgeMac() });
       if (st.created) await linkSet(undefined, st.bridge, { alias: this.ctx.ownership.bridgeAlias(net.id) });
       link = await linkGet(undefined, st.bridge);
     } else if (!link.up) {
@@ -374,4 +374,19 @@ export class BridgeDriver implements Driver {
       if (gw6) await routeDel(target.ns, { dst: 'default', family: 6, gateway: gw6, dev: ep.peerIndex }).catch(() => undefined);
     }
   }
+}
+
+/**
+ * A random, locally administered MAC for a bridge nsnet creates. Without an
+ * address of its own a bridge takes the lowest MAC of its ports and changes
+ * it when that port goes: containers' cached neighbour entry for the
+ * gateway then points nowhere until ARP notices (seconds of lost traffic to
+ * the gateway and its resolver after another container stops). An address
+ * given at creation is fixed (the kernel's NET_ADDR_SET), as Docker's
+ * setupDevice does.
+ */
+function bridgeMac(): string {
+  const b = randomBytes(6);
+  b[0] = (b[0]! & 0xfe) | 0x02;
+  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
 }

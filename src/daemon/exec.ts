@@ -1,0 +1,132 @@
+// `docker exec`, for networking work only: the command is one of the host's
+// programs, run with the container's network namespace and, in a private
+// mount namespace, the container's resolv.conf and hosts over the host's —
+// so `getent hosts db` asks the container's resolver, as it would inside
+// the container. Nothing else of a container exists here (no image, no
+// filesystem, no user, no cgroup). The argv is passed as a list from start
+// to end and never parsed by a shell.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { newId } from '../controller/ids.js';
+import { errNotRunning } from './errors.js';
+
+export interface ExecCreateRequest {
+  Cmd?: string[] | null;
+  Env?: string[] | null;
+  AttachStdin?: boolean;
+  AttachStdout?: boolean;
+  AttachStderr?: boolean;
+  Tty?: boolean;
+  [k: string]: unknown;
+}
+
+export interface ExecRecord {
+  id: string;
+  containerId: string;
+  cmd: string[];
+  env: string[];
+  attachStdout: boolean;
+  attachStderr: boolean;
+  running: boolean;
+  exitCode: number | null;
+  pid: number;
+  started: boolean;
+}
+
+/** What exec needs of a container: its namespace and its sandbox files. */
+export interface ExecTarget {
+  running: boolean;
+  sandboxKey: string;
+  /** The sandbox directory with resolv.conf and hosts; empty for a host-mode container. */
+  filesDir: string;
+  hostname: string;
+}
+
+const PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+/** Kept per daemon; the oldest finished ones go first beyond it. */
+const MAX_EXECS = 1000;
+/**
+ * The only shell text: fixed, and the user's argv reaches it as positional
+ * parameters that `exec "$@"` passes on as they are.
+ */
+const MOUNT_SCRIPT = 'mount --bind -- "$1" /etc/resolv.conf && mount --bind -- "$2" /etc/hosts && shift 2 && exec "$@"';
+
+export class ExecManager {
+  private readonly execs = new Map<string, ExecRecord>();
+
+  constructor(private readonly target: (containerTerm: string) => { id: string } & ExecTarget) {}
+
+  create(containerTerm: string, req: ExecCreateRequest): ExecRecord {
+    const t = this.target(containerTerm);
+    if (!t.running) throw errNotRunning(t.id);
+    const cmd = req.Cmd;
+    if (!Array.isArray(cmd) || !cmd.length || cmd.some((a) => typeof a !== 'string')) throw new InvalidInputError('No exec command specified');
+    if (req.AttachStdin) throw new InvalidInputError('nsnet exec does not take stdin (networking-only exec)');
+    if (req.Tty) throw new InvalidInputError('nsnet exec has no TTY (networking-only exec)');
+    for (const e of req.Env ?? []) if (typeof e !== 'string' || !e.includes('=')) throw new InvalidInputError(`invalid environment variable: ${String(e)}`);
+    const rec: ExecRecord = {
+      id: newId(), containerId: t.id, cmd: [...cmd], env: [...(req.Env ?? [])],
+      attachStdout: req.AttachStdout ?? false, attachStderr: req.AttachStderr ?? false,
+      running: false, exitCode: null, pid: 0, started: false,
+    };
+    this.trim();
+    this.execs.set(rec.id, rec);
+    return rec;
+  }
+
+  get(id: string): ExecRecord {
+    const r = this.execs.get(id) ?? [...this.execs.values()].find((x) => x.id.startsWith(id) && id.length >= 12);
+    if (!r) throw new NotFoundError(`No such exec instance: ${id}`);
+    return r;
+  }
+
+  /** Starts the command; `done` runs once it has exited and its exit code is recorded. */
+  start(id: string, done?: (code: number) => void): ChildProcess {
+    const rec = this.get(id);
+    if (rec.started) throw new InvalidInputError(`Exec command ${id} has already run`);
+    const t = this.target(rec.containerId);
+    if (!t.running) throw errNotRunning(rec.containerId);
+    const files = t.filesDir && existsSync(join(t.filesDir, 'resolv.conf')) && existsSync(join(t.filesDir, 'hosts'));
+    const argv = files
+      ? ['--', 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_SCRIPT, 'nsnet-exec',
+        join(t.filesDir, 'resolv.conf'), join(t.filesDir, 'hosts'), ...rec.cmd]
+      : ['--', ...rec.cmd];
+    const env: Record<string, string> = { PATH, HOSTNAME: t.hostname };
+    for (const e of rec.env) {
+      const i = e.indexOf('=');
+      env[e.slice(0, i)] = e.slice(i + 1);
+    }
+    rec.started = true;
+    rec.running = true;
+    const child = spawn('nsenter', [`--net=${t.sandboxKey}`, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    rec.pid = child.pid ?? 0;
+    const finish = (code: number) => {
+      if (!rec.running) return;
+      rec.running = false;
+      rec.exitCode = code;
+      done?.(code);
+    };
+    child.on('error', () => finish(126));
+    child.on('close', (code, signal) => finish(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+    return child;
+  }
+
+  private trim(): void {
+    if (this.execs.size < MAX_EXECS) return;
+    for (const [id, r] of this.execs) {
+      if (!r.running) this.execs.delete(id);
+      if (this.execs.size < MAX_EXECS / 2) break;
+    }
+  }
+}
+
+/** Docker's stdcopy frame: [stream, 0, 0, 0, size (BE32)] then the payload; 1 = stdout, 2 = stderr. */
+export function frame(stream: 1 | 2, data: Buffer): Buffer {
+  const h = Buffer.alloc(8);
+  h[0] = stream;
+  h.writeUInt32BE(data.length, 4);
+  return Buffer.concat([h, data]);
+}

@@ -1,0 +1,177 @@
+// The name index the resolver answers from: a plain snapshot of who is on
+// which user-defined network, rebuilt whenever the daemon says its state
+// changed. Kept free of sockets and of the controller so it can be tested
+// (and reasoned about) as data.
+
+/** One joined endpoint of a running container on a network that has embedded DNS. */
+export interface DnsEndpoint {
+  /** The container; endpoints sharing it share the asker's scope. */
+  containerId: string;
+  /** The container's name (PTR answers use it). */
+  containerName: string;
+  networkId: string;
+  /** Docker's DNSNames: the container name, its aliases on this network, its short ID. */
+  names: string[];
+  /** `--link target:alias` on this network: names only this container resolves. */
+  links: { alias: string; target: string }[];
+  ipv4?: string;
+  ipv6?: string;
+  /** The container's own --dns servers (forwarding targets ahead of the daemon's). */
+  upstreams: string[];
+}
+
+export interface DnsNetwork {
+  id: string;
+  name: string;
+  internal: boolean;
+  /** The address the resolver listens on (the bridge's gateway). */
+  gateway: string;
+}
+
+export interface DnsSnapshot {
+  networks: DnsNetwork[];
+  endpoints: DnsEndpoint[];
+}
+
+export interface LocalAnswer {
+  /** The name is known in the asker's scope (so AAAA without IPv6 is an empty NOERROR, not a forward). */
+  found: boolean;
+  ipv4: string[];
+  ipv6: string[];
+}
+
+export const norm = (name: string): string => name.toLowerCase().replace(/\.$/, '');
+
+/** Who asks: the endpoint whose address sent the query on the network it arrived on, or none. */
+export interface Asker {
+  containerId: string;
+  /** Networks the asker is on: the scope of its answers. */
+  scope: Set<string>;
+  endpoints: DnsEndpoint[];
+  upstreams: string[];
+}
+
+export class DnsIndex {
+  readonly networks = new Map<string, DnsNetwork>();
+  private readonly byName = new Map<string, Map<string, DnsEndpoint[]>>();
+  private readonly byNetName = new Map<string, DnsNetwork>();
+  private readonly bySource = new Map<string, DnsEndpoint>();
+  private readonly byContainer = new Map<string, DnsEndpoint[]>();
+  private readonly byAddress = new Map<string, DnsEndpoint[]>();
+  /** Per container, made once per index rather than per query (the hot path). */
+  private readonly askers = new Map<string, Asker>();
+
+  constructor(snap: DnsSnapshot) {
+    for (const n of snap.networks) {
+      this.networks.set(n.id, n);
+      this.byName.set(n.id, new Map());
+      this.byNetName.set(norm(n.name), n);
+    }
+    for (const e of snap.endpoints) {
+      const names = this.byName.get(e.networkId);
+      if (!names) continue;
+      for (const raw of new Set(e.names.map(norm))) {
+        const list = names.get(raw);
+        if (list) list.push(e);
+        else names.set(raw, [e]);
+      }
+      for (const ip of [e.ipv4, e.ipv6]) {
+        if (!ip) continue;
+        this.bySource.set(`${e.networkId}|${ip}`, e);
+        const at = this.byAddress.get(ip);
+        if (at) at.push(e);
+        else this.byAddress.set(ip, [e]);
+      }
+      const mine = this.byContainer.get(e.containerId);
+      if (mine) mine.push(e);
+      else this.byContainer.set(e.containerId, [e]);
+    }
+  }
+
+  /** The asker behind a source address on the network a query arrived on. */
+  asker(networkId: string, source: string): Asker | undefined {
+    const e = this.bySource.get(`${networkId}|${source}`);
+    if (!e) return undefined;
+    let a = this.askers.get(e.containerId);
+    if (!a) {
+      const endpoints = this.byContainer.get(e.containerId) ?? [e];
+      a = { containerId: e.containerId, scope: new Set(endpoints.map((x) => x.networkId)), endpoints, upstreams: e.upstreams };
+      this.askers.set(e.containerId, a);
+    }
+    return a;
+  }
+
+  /**
+   * A, AAAA: the name on every network the asker shares (or, as
+   * `name.network`, on that one if shared); the asker's link aliases first.
+   * An unknown asker (the host itself, say) sees only the network it asked on.
+   */
+  lookup(networkId: string, source: string, qname: string): LocalAnswer {
+    const asker = this.asker(networkId, source);
+    const scope = asker?.scope ?? new Set([networkId]);
+    const q = norm(qname);
+    const hits: DnsEndpoint[] = [];
+    const inNet = (netId: string, name: string) => {
+      for (const e of this.byName.get(netId)?.get(name) ?? []) hits.push(e);
+    };
+    for (const own of asker?.endpoints ?? []) {
+      for (const l of own.links) if (norm(l.alias) === q) inNet(own.networkId, norm(l.target));
+    }
+    if (!hits.length) for (const id of scope) inNet(id, q);
+    if (!hits.length) {
+      // name.network: the longest network name that ends the query wins.
+      const dot = q.indexOf('.');
+      for (let i = dot; i > 0; i = q.indexOf('.', i + 1)) {
+        const net = this.byNetName.get(q.slice(i + 1));
+        if (net && scope.has(net.id)) {
+          inNet(net.id, q.slice(0, i));
+          break;
+        }
+      }
+    }
+    const ipv4 = [...new Set(hits.map((e) => e.ipv4).filter((x): x is string => !!x))];
+    const ipv6 = [...new Set(hits.map((e) => e.ipv6).filter((x): x is string => !!x))];
+    return { found: hits.length > 0, ipv4, ipv6 };
+  }
+
+  /** PTR: `name.network` of an address on a network the asker shares. */
+  reverse(networkId: string, source: string, address: string): string | undefined {
+    const scope = this.asker(networkId, source)?.scope ?? new Set([networkId]);
+    const e = (this.byAddress.get(address) ?? []).find((x) => scope.has(x.networkId));
+    const net = e ? this.networks.get(e.networkId) : undefined;
+    return e && net ? `${e.containerName}.${net.name}` : undefined;
+  }
+}
+
+/** The address a PTR name stands for (in-addr.arpa / ip6.arpa), or undefined. */
+export function ptrAddress(qname: string): string | undefined {
+  const q = norm(qname);
+  if (q.endsWith('.in-addr.arpa')) {
+    const parts = q.slice(0, -'.in-addr.arpa'.length).split('.');
+    if (parts.length !== 4 || parts.some((p) => !/^\d{1,3}$/.test(p) || Number(p) > 255)) return undefined;
+    return parts.reverse().map(Number).join('.');
+  }
+  if (q.endsWith('.ip6.arpa')) {
+    const nibbles = q.slice(0, -'.ip6.arpa'.length).split('.');
+    if (nibbles.length !== 32 || nibbles.some((n) => !/^[0-9a-f]$/.test(n))) return undefined;
+    const hex = nibbles.reverse().join('');
+    const groups = hex.match(/.{4}/g)!.map((g) => g.replace(/^0+(?=.)/, ''));
+    return compress6(groups);
+  }
+  return undefined;
+}
+
+/** RFC 5952 text of eight hextets: the longest run of zero groups (≥ 2) becomes `::`. */
+function compress6(groups: string[]): string {
+  let best = -1;
+  let len = 0;
+  for (let i = 0; i < 8;) {
+    if (groups[i] !== '0') { i++; continue; }
+    let j = i;
+    while (j < 8 && groups[j] === '0') j++;
+    if (j - i > len && j - i >= 2) { best = i; len = j - i; }
+    i = j;
+  }
+  if (best < 0) return groups.join(':');
+  return `${groups.slice(0, best).join(':')}::${groups.slice(best + len).join(':')}`;
+}
