@@ -132,6 +132,17 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     await n.delete();
   });
 
+  it('disconnect from the network carrying published ports unlists them (the port stays exposed, null)', async () => {
+    const n = await userNet('10.34.7.0/24');
+    const c = d.createContainer(uniq('c'), { HostConfig: { NetworkMode: n.name, PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '40871' }] } } });
+    await d.startContainer(c.Id);
+    expect(c.NetworkSettings.Ports).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '40871' }] });
+    await d.disconnect(n.name, c.Id);
+    expect(c.NetworkSettings.Ports).toEqual({ '80/tcp': null });
+    await d.removeContainer(c.Id, true);
+    await n.delete();
+  });
+
   it('a daemon restart keeps running containers’ networking (live restore)', async () => {
     const n = await userNet('10.34.7.0/24');
     const a = d.createContainer(uniq('a'), { HostConfig: { NetworkMode: n.name } });

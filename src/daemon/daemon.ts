@@ -14,6 +14,7 @@ import {
 } from './errors.js';
 import { initNetworkController } from './init.js';
 import { fromDockerPortBindings } from '../firewall/ports.js';
+import type { PortMapping } from '../firewall/ruleset.js';
 import { emptyEndpointSettings, type ContainerRecord, type EndpointSettings } from './types.js';
 import { ForbiddenError } from '../errors.js';
 
@@ -363,12 +364,7 @@ export class Daemon {
       s.GlobalIPv6PrefixLen = Number(e.ipv6.split('/')[1]);
       s.IPv6Gateway = info.internal ? '' : info.pools6[0]?.gateway ?? '';
     }
-    if (e.published?.length) {
-      for (const m of e.published) {
-        const key = `${m.containerPort}/${m.proto}`;
-        (rec.NetworkSettings.Ports[key] ??= []).push({ HostIp: m.hostIp || (m.containerIp.includes(':') ? '::' : '0.0.0.0'), HostPort: String(m.hostPort) });
-      }
-    }
+    for (const m of e.published ?? []) (rec.NetworkSettings.Ports[portKey(m)] ??= []).push(portBinding(m));
     const userDefined = !['bridge', 'host', 'none'].includes(info.name);
     s.DNSNames = userDefined ? [name, ...(s.Aliases ?? []), rec.Id.slice(0, 12)] : null;
   }
@@ -417,7 +413,15 @@ export class Daemon {
         throw new ForbiddenError('container cannot be disconnected from host network or connected to host network', 'EHOSTMODE');
       if (rec.State.Running && s.EndpointID) {
         const ep = net.endpoints().find((x) => x.id === s.EndpointID);
-        if (ep) await ep.delete(true);
+        if (ep) {
+          const published = ep.info().published ?? [];
+          await ep.delete(true);
+          // The endpoint's published ports went with it; the port stays exposed (null), as dockerd shows it.
+          for (const m of published) {
+            const left = rec.NetworkSettings.Ports[portKey(m)]?.filter((b) => !samePort(b, portBinding(m)));
+            rec.NetworkSettings.Ports[portKey(m)] = left?.length ? left : null;
+          }
+        }
       }
       delete rec.NetworkSettings.Networks[net.name];
       this.save(rec);
@@ -432,6 +436,11 @@ export class Daemon {
     return rec.NetworkSettings.SandboxKey;
   }
 }
+
+type HostBinding = { HostIp: string; HostPort: string };
+const portKey = (m: PortMapping): string => `${m.containerPort}/${m.proto}`;
+const portBinding = (m: PortMapping): HostBinding => ({ HostIp: m.hostIp || (m.containerIp.includes(':') ? '::' : '0.0.0.0'), HostPort: String(m.hostPort) });
+const samePort = (a: HostBinding, b: HostBinding): boolean => a.HostIp === b.HostIp && a.HostPort === b.HostPort;
 
 function clearOperational(s: EndpointSettings): void {
   s.EndpointID = '';
