@@ -20,6 +20,9 @@ for extra in "$@"; do
   case "$extra" in
     nft) command -v nft >/dev/null 2>&1 || need+=(nftables) ;;
     cni) [ -x /usr/lib/cni/bridge ] || need+=(containernetworking-plugins) ;;
+    # The Docker SDK for Python's network suite (test/sdk-python.test.ts), on Debian's own python3.
+    python-sdk) /usr/bin/python3 -c 'import docker' >/dev/null 2>&1 || need+=(python3-docker)
+                /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || need+=(python3-pytest) ;;
   esac
 done
 if [ ${#need[@]} -gt 0 ]; then
