@@ -93,6 +93,18 @@ export class Daemon {
     return next;
   }
 
+  /**
+   * A container's operations, one at a time. The record was looked up before
+   * the wait: one removed meanwhile is gone for this operation too (else a
+   * start queued behind a remove would network, and store, a deleted container).
+   */
+  private withContainer<T>(rec: ContainerRecord, term: string, fn: () => Promise<T>): Promise<T> {
+    return this.locked(rec.Id, async () => {
+      if (this.containers.get(rec.Id) !== rec) throw errNoSuchContainer(term);
+      return fn();
+    });
+  }
+
   // ---- lookup -----------------------------------------------------------------
 
   container(term: string): ContainerRecord {
@@ -212,7 +224,7 @@ export class Daemon {
 
   removeContainer(term: string, force = false): Promise<void> {
     const rec = this.container(term);
-    return this.locked(rec.Id, async () => {
+    return this.withContainer(rec, term, async () => {
       if (rec.State.Running) {
         if (!force) throw errRunningRemove(rec.Id);
         await this.releaseNetwork(rec);
@@ -227,7 +239,7 @@ export class Daemon {
 
   startContainer(term: string): Promise<ContainerRecord> {
     const rec = this.container(term);
-    return this.locked(rec.Id, async () => {
+    return this.withContainer(rec, term, async () => {
       if (rec.State.Running) return rec;
       await this.initializeNetworking(rec);
       rec.State = { ...rec.State, Status: 'running', Running: true, StartedAt: now(), FinishedAt: ZERO_TIME, ExitCode: 0 };
@@ -238,7 +250,7 @@ export class Daemon {
 
   stopContainer(term: string): Promise<boolean> {
     const rec = this.container(term);
-    return this.locked(rec.Id, async () => {
+    return this.withContainer(rec, term, async () => {
       if (!rec.State.Running) return false;
       await this.releaseNetwork(rec);
       this.markStopped(rec);
@@ -379,7 +391,7 @@ export class Daemon {
   connect(networkTerm: string, containerTerm: string, cfg: Partial<EndpointSettings> = {}): Promise<void> {
     const rec = this.container(containerTerm);
     const net = this.network(networkTerm);
-    return this.locked(rec.Id, async () => {
+    return this.withContainer(rec, containerTerm, async () => {
       const mode = rec.HostConfig.NetworkMode;
       if (mode.startsWith('container:') || (mode === 'host') !== (net.type === 'host')) {
         if (net.type === 'host' || mode === 'host')
@@ -406,7 +418,7 @@ export class Daemon {
       await stray.delete(true);
       return;
     }
-    return this.locked(rec.Id, async () => {
+    return this.withContainer(rec, containerTerm, async () => {
       const s = rec.NetworkSettings.Networks[net.name];
       if (!s) throw errNotConnected(rec.Name.slice(1), net.name);
       if (rec.HostConfig.NetworkMode === 'host' && net.type === 'host' && !force)
