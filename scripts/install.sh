@@ -31,6 +31,9 @@ for extra in "$@"; do
       command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
       [ -x /usr/lib/podman/aardvark-dns ] || need+=(aardvark-dns)
       ;;
+    # The Docker SDK for Python's network suite (test/sdk-python.test.ts), on Debian's own python3.
+    python-sdk) /usr/bin/python3 -c 'import docker' >/dev/null 2>&1 || need+=(python3-docker)
+                /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || need+=(python3-pytest) ;;
   esac
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -67,6 +67,18 @@ describe.skipIf(!gate.ok)(`API hardening against an in-process daemon ${gate.why
   const msg = (o: { body?: unknown }) => (o.body as { message?: string } | undefined)?.message;
   const create = (body: Record<string, unknown>) => t.call('POST', '/v1.50/networks/create', body);
 
+  it('null struct fields are left unset, as Go decodes them (docker-py sends "IPRange": null for every unset pool field)', async () => {
+    const name = uniq('h');
+    const res = await create({
+      Name: name, EnableIPv6: null, Internal: null, Labels: null, Options: bridgeOpts(),
+      IPAM: { Driver: null, Config: [{ Subnet: '10.46.6.0/24', IPRange: null, Gateway: null, AuxiliaryAddresses: null }] },
+    });
+    expect(res.status).toBe(201);
+    const info = await t.call('GET', `/networks/${name}`);
+    expect(info.body).toMatchObject({ EnableIPv6: false, Internal: false, Labels: {}, IPAM: { Driver: 'default', Config: [{ Subnet: '10.46.6.0/24', Gateway: '10.46.6.1' }] } });
+    expect((await t.call('DELETE', `/networks/${name}`)).status).toBe(204);
+  });
+
   it('wrong JSON types are 400 with dockerd\'s wording, never taken as truthy', async () => {
     const before = t.d.controller.networks().length;
     const v6 = await create({ Name: uniq('h'), EnableIPv6: 'false', Options: bridgeOpts() });

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, vi } from 'vitest';
-import { CliError, parseCommandLine, type CommandLine, type Run } from '../src/cli/args.js';
+import { CliError, parseAddressPool, parseCommandLine, type CommandLine, type Run } from '../src/cli/args.js';
 import { main } from '../src/cli/main.js';
 
 const run = (argv: string[], env: Record<string, string> = {}): Run => {
@@ -93,6 +93,14 @@ describe('socket', () => {
   it('the daemon takes the same socket options', () => {
     expect(run(['daemon', '-H', 'unix:///d.sock', '--data-dir', '/d', '--bridge-subnet', '10.9.0.0/24']).socket).toBe('/d.sock');
     expect(run(['daemon', '--socket', '/d.sock']).socket).toBe('/d.sock');
+  });
+
+  it('--default-address-pool: dockerd\'s base=CIDR,size=N, repeatable, malformed values refused as flag errors', () => {
+    const cl = run(['daemon', '--default-address-pool', 'base=10.49.0.0/16,size=24', '--default-address-pool', 'size=26,base=fd49::/48']);
+    expect(cl.flags.list('default-address-pool').map(parseAddressPool)).toEqual([{ base: '10.49.0.0/16', size: 24 }, { base: 'fd49::/48', size: 26 }]);
+    for (const bad of ['10.49.0.0/16', 'base=10.49.0.0/16', 'base=10.49.0.0/16,size=x', 'base=10.49.0.0/16,size=24,extra=1']) {
+      expect(() => parseAddressPool(bad)).toThrow(expect.objectContaining({ exitCode: 125, message: expect.stringContaining('invalid default address pool') }));
+    }
   });
 
   it('a host that is not a unix socket is refused', () => {

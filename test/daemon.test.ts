@@ -132,6 +132,36 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     await n.delete();
   });
 
+  it('disconnect from the network carrying published ports unlists them (the port stays exposed, null)', async () => {
+    const n = await userNet('10.34.7.0/24');
+    const c = d.createContainer(uniq('c'), { HostConfig: { NetworkMode: n.name, PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '40871' }] } } });
+    await d.startContainer(c.Id);
+    expect(c.NetworkSettings.Ports).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '40871' }] });
+    await d.disconnect(n.name, c.Id);
+    expect(c.NetworkSettings.Ports).toEqual({ '80/tcp': null });
+    await d.removeContainer(c.Id, true);
+    await n.delete();
+  });
+
+  it('an operation that waited for a container removed meanwhile fails as No such container, and makes nothing', async () => {
+    const n = await userNet('10.34.8.0/24');
+    for (const op of ['start', 'stop', 'connect', 'disconnect'] as const) {
+      const c = d.createContainer(uniq('c'), { HostConfig: { NetworkMode: n.name } });
+      if (op !== 'start') await d.startContainer(c.Id);
+      const removed = d.removeContainer(c.Id, true);
+      const late = op === 'start' ? d.startContainer(c.Id)
+        : op === 'stop' ? d.stopContainer(c.Id)
+          : op === 'connect' ? d.connect('bridge', c.Id)
+            : d.disconnect(n.name, c.Id);
+      await removed;
+      await expect(late, op).rejects.toMatchObject({ code: 'ENOTFOUND', message: `No such container: ${c.Id}` });
+      expect(d.containers.has(c.Id), op).toBe(false);
+      expect(d.controller.sandboxByContainer(c.Id), op).toBeUndefined();
+      expect(n.endpoints(), op).toEqual([]);
+    }
+    await n.delete();
+  });
+
   it('a daemon restart keeps running containers’ networking (live restore)', async () => {
     const n = await userNet('10.34.7.0/24');
     const a = d.createContainer(uniq('a'), { HostConfig: { NetworkMode: n.name } });

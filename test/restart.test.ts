@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Controller } from '../src/controller/controller.js';
 import { ownershipFor } from '../src/driver-api/ownership.js';
@@ -49,6 +49,39 @@ describe.skipIf(!gate.ok)(`restart after a crash ${gate.why}`, () => {
       for (const s of c.sandboxes()) await s.destroy();
       for (const n of c.networks()) await n.delete();
       await c.stop();
+    }
+    expect(ipLinks().filter((l) => l.group === String(own.live) || l.group === String(own.dead))).toHaveLength(0);
+  });
+
+  it('a sandbox whose host end was already left (crash before the leave was stored) is not kept as running', async () => {
+    const d = tempDir('restart-left');
+    const own = ownershipFor(d.path);
+    const bridge = uniq('rl');
+    let c = await Controller.start({ dataDir: d.path, firewall: 'none' });
+    const net = await c.newNetwork({ name: uniq('rln'), options: { 'com.docker.network.bridge.name': bridge }, ipam: { config: [{ Subnet: '10.48.250.0/24' }] } });
+    const made: { sb: string; host: string; ip: string }[] = [];
+    for (const name of ['left', 'kept']) {
+      const sb = await c.newSandbox(uniq(name));
+      const ep = net.createEndpoint(uniq(name));
+      await ep.join(sb);
+      made.push({ sb: sb.id, host: ep.info().hostIfname!, ip: ep.info().ipv4!.split('/')[0]! });
+    }
+    await c.stop();
+    // What a stop's leave does in the kernel before its records are written.
+    execFileSync('ip', ['link', 'set', 'dev', made[0]!.host, 'down', 'group', String(own.dead)]);
+    c = await Controller.start({ dataDir: d.path, firewall: 'none', activeSandboxes: made.map((m) => m.sb) });
+    try {
+      expect(c.sandboxes().map((s) => s.id)).toEqual([made[1]!.sb]);
+      expect(ipLinks().filter((l) => l.group === String(own.live)).map((l) => l.ifname)).toEqual([made[1]!.host]);
+      expect(ipLinks().filter((l) => l.group === String(own.dead))).toHaveLength(0);
+      // The dropped sandbox's address is free again.
+      const again = c.networkByName(net.name)!.createEndpoint(uniq('re'), { ipv4Address: made[0]!.ip });
+      await again.delete();
+    } finally {
+      for (const s of c.sandboxes()) await s.destroy();
+      for (const n of c.networks()) if (n.type === 'bridge') await n.delete();
+      await c.stop();
+      d.remove();
     }
     expect(ipLinks().filter((l) => l.group === String(own.live) || l.group === String(own.dead))).toHaveLength(0);
   });

@@ -3,7 +3,8 @@
 // allowed, as Go's decoder ignores them and SDKs send fields nsnet does not
 // use. Each node carries `goType`, the type dockerd decodes into, so a wrong
 // JSON type is reported the way dockerd reports it. `null` is accepted where
-// Go would leave the field empty, except inside lists: `[null]` is refused.
+// Go would leave the field empty, except inside lists: `[null]` is refused
+// (a null struct field is dropped before the check, see validate.ts).
 
 export type Schema = Record<string, unknown>;
 

@@ -16,9 +16,32 @@ export function bodyValidator(schema: Schema): BodyCheck {
   const validate: ValidateFunction = ajv.compile(schema);
   return (body) => {
     const b = body === undefined || body === null ? {} : body;
+    dropNullFields(b, schema);
     if (!validate(b)) throw new InvalidInputError(describe(validate.errors?.[0], b, schema));
     return b as Record<string, unknown>;
   };
+}
+
+/**
+ * Go's decoder leaves a struct field as it was when the JSON value is null
+ * (docker-py sends `"IPRange": null` for every unset pool field): such fields
+ * are dropped, so they validate and reach handlers as absent. Map values and
+ * list elements are not struct fields and stay as sent (`[null]` is refused).
+ */
+function dropNullFields(v: unknown, s: Schema | undefined): void {
+  if (!s || v === null || typeof v !== 'object') return;
+  if (Array.isArray(v)) {
+    for (const x of v) dropNullFields(x, s['items'] as Schema | undefined);
+    return;
+  }
+  const o = v as Record<string, unknown>;
+  const props = s['properties'] as Record<string, Schema> | undefined;
+  const extra = typeof s['additionalProperties'] === 'object' ? s['additionalProperties'] as Schema : undefined;
+  for (const k of Object.keys(o)) {
+    const field = props?.[k];
+    if (field && o[k] === null) delete o[k];
+    else dropNullFields(o[k], field ?? extra);
+  }
 }
 
 const goKind = (v: unknown): string =>

@@ -4,6 +4,7 @@
 // imports) light: every CLI run loads it.
 import { parseArgs } from 'node:util';
 import { daemonConfig } from '../daemon/config.js';
+import type { PoolSpec } from '../ipam/index.js';
 
 /** Exit codes: Docker's 125 for a bad flag; 2 for any other usage error. */
 export const EXIT = { failed: 1, usage: 2, flag: 125 } as const;
@@ -45,6 +46,7 @@ const DAEMON: Options = {
   'bridge-name': { type: 'string', arg: 'NAME', help: `Device of the default bridge network (default ${DEFAULTS.bridge.name})` },
   'bridge-subnet': { type: 'string', arg: 'CIDR', help: 'Subnet of the default bridge network (default: the first free pool)' },
   'data-dir': { type: 'string', arg: 'DIR', help: `State directory (default ${DEFAULTS.dataDir})` },
+  'default-address-pool': { type: 'string', multiple: true, arg: 'base=CIDR,size=N', help: "Pool networks without a subnet are carved from (dockerd's flag; default Docker's pools)" },
   'run-dir': { type: 'string', arg: 'DIR', help: `Directory of the network namespace files (default ${DEFAULTS.runDir})` },
   dns: { type: 'string', multiple: true, arg: 'IP', help: 'Upstream of the embedded DNS resolver (repeatable; default: the host\'s resolv.conf nameservers)' },
 };
@@ -156,6 +158,19 @@ const COMMANDS: Record<string, Command> = {
 };
 
 const ALIASES = new Map(Object.entries(COMMANDS).flatMap(([path, c]) => (c.aliases ?? []).map((a) => [a, path] as const)));
+
+/** dockerd's `--default-address-pool base=10.10.0.0/16,size=24`. */
+export function parseAddressPool(value: string): PoolSpec {
+  const f = new Map(value.split(',').map((kv) => {
+    const i = kv.indexOf('=');
+    return [i < 0 ? kv : kv.slice(0, i), i < 0 ? '' : kv.slice(i + 1)] as const;
+  }));
+  const base = f.get('base');
+  const size = Number(f.get('size'));
+  if (!base || !Number.isInteger(size) || f.size !== 2)
+    throw new CliError(`invalid default address pool '${value}': expected base=CIDR,size=N`, EXIT.flag);
+  return { base, size };
+}
 
 /** Option values in command-line order. */
 export class Flags {

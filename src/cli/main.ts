@@ -3,7 +3,7 @@
 // The daemon, the API server and even child_process are imported on demand:
 // a client run must start about as fast as node itself.
 import { daemonConfig, type BridgeConfig, type DaemonConfig } from '../daemon/config.js';
-import { CliError, EXIT, parseCommandLine, type Run } from './args.js';
+import { CliError, EXIT, parseAddressPool, parseCommandLine, type Run } from './args.js';
 import { socketClient, type Client } from './client.js';
 import { shortId, table } from './format.js';
 
@@ -14,7 +14,11 @@ function configFrom(cl: Run): DaemonConfig {
   if (name) bridge.name = name;
   const subnet = f.string('bridge-subnet');
   if (subnet) bridge.subnet = subnet;
-  return daemonConfig({ dataDir: f.string('data-dir'), runDir: f.string('run-dir'), socket: cl.socket, bridge, dns: f.list('dns') });
+  const pools = f.list('default-address-pool').map(parseAddressPool);
+  return daemonConfig({
+    dataDir: f.string('data-dir'), runDir: f.string('run-dir'), socket: cl.socket, bridge, dns: f.list('dns'),
+    ...(pools.length ? { defaultPools: pools } : {}),
+  });
 }
 
 async function ok<T = unknown>(client: Client, method: string, path: string, body?: unknown): Promise<T> {

@@ -16,12 +16,15 @@ export function validateIpamConfig(config: readonly IpamConf[]): void {
         throw new InvalidInputError('invalid IPAM configuration: ip-range, gateway and auxiliary addresses need a subnet');
       continue;
     }
+    // dockerd's words (api/types/network ValidateIPAM), which SDK users match on.
     let subnet;
     try {
-      subnet = parsePrefix(c.Subnet);
-    } catch (e) {
-      throw new InvalidInputError(`invalid subnet ${c.Subnet}: ${(e as Error).message}`);
+      subnet = parsePrefix(c.Subnet, true);
+    } catch {
+      throw new InvalidInputError(`invalid subnet ${c.Subnet}: invalid CIDR block notation`);
     }
+    if (parseIP(c.Subnet.split('/')[0]!).value !== subnet.ip.value)
+      throw new InvalidInputError(`invalid subnet ${c.Subnet}: it should be ${formatPrefix(subnet)}`);
     if (c.IPRange) {
       let r;
       try { r = parsePrefix(c.IPRange); } catch (e) { throw new InvalidInputError(`invalid ip-range ${c.IPRange}: ${(e as Error).message}`); }

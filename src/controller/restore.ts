@@ -131,7 +131,10 @@ async function sandboxIntact(c: RestoreHost, rec: SandboxRecord): Promise<boolea
       const inside = await linkGet(ns, ep.peerIndex ?? ep.ifname!);
       if (inside.name !== ep.ifname) return false;
       if (!ep.hostIfname) return false;
-      await linkGet(undefined, ep.hostIfname);
+      // A crash between a leave's kernel work and its store write leaves the
+      // host end in the dead group, which the sweep below deletes: such a
+      // sandbox is not intact, whatever its record says.
+      if ((await linkGet(undefined, ep.hostIfname)).group !== c.ownership.live) return false;
     }
     return true;
   } catch {

@@ -14,6 +14,7 @@ import {
 } from './errors.js';
 import { initNetworkController } from './init.js';
 import { fromDockerPortBindings } from '../firewall/ports.js';
+import type { PortMapping } from '../firewall/ruleset.js';
 import { emptyEndpointSettings, type ContainerRecord, type EndpointSettings } from './types.js';
 import { ForbiddenError } from '../errors.js';
 import { EmbeddedDns, type DnsEndpoint, type DnsNetwork, type DnsSnapshot } from '../dns/index.js';
@@ -111,6 +112,18 @@ export class Daemon {
     const next = prev.then(fn, fn);
     this.locks.set(id, next.catch(() => undefined));
     return next;
+  }
+
+  /**
+   * A container's operations, one at a time. The record was looked up before
+   * the wait: one removed meanwhile is gone for this operation too (else a
+   * start queued behind a remove would network, and store, a deleted container).
+   */
+  private withContainer<T>(rec: ContainerRecord, term: string, fn: () => Promise<T>): Promise<T> {
+    return this.locked(rec.Id, async () => {
+      if (this.containers.get(rec.Id) !== rec) throw errNoSuchContainer(term);
+      return fn();
+    });
   }
 
   // ---- lookup -----------------------------------------------------------------
@@ -235,7 +248,7 @@ export class Daemon {
 
   removeContainer(term: string, force = false): Promise<void> {
     const rec = this.container(term);
-    return this.locked(rec.Id, async () => {
+    return this.withContainer(rec, term, async () => {
       if (rec.State.Running) {
         if (!force) throw errRunningRemove(rec.Id);
         await this.releaseNetwork(rec);
@@ -251,7 +264,7 @@ export class Daemon {
 
   startContainer(term: string): Promise<ContainerRecord> {
     const rec = this.container(term);
-    return this.locked(rec.Id, async () => {
+    return this.withContainer(rec, term, async () => {
       if (rec.State.Running) return rec;
       await this.initializeNetworking(rec);
       rec.State = { ...rec.State, Status: 'running', Running: true, StartedAt: now(), FinishedAt: ZERO_TIME, ExitCode: 0 };
@@ -263,7 +276,7 @@ export class Daemon {
 
   stopContainer(term: string): Promise<boolean> {
     const rec = this.container(term);
-    return this.locked(rec.Id, async () => {
+    return this.withContainer(rec, term, async () => {
       if (!rec.State.Running) return false;
       await this.releaseNetwork(rec);
       this.markStopped(rec);
@@ -449,12 +462,7 @@ export class Daemon {
       s.GlobalIPv6PrefixLen = Number(e.ipv6.split('/')[1]);
       s.IPv6Gateway = info.internal ? '' : info.pools6[0]?.gateway ?? '';
     }
-    if (e.published?.length) {
-      for (const m of e.published) {
-        const key = `${m.containerPort}/${m.proto}`;
-        (rec.NetworkSettings.Ports[key] ??= []).push({ HostIp: m.hostIp || (m.containerIp.includes(':') ? '::' : '0.0.0.0'), HostPort: String(m.hostPort) });
-      }
-    }
+    for (const m of e.published ?? []) (rec.NetworkSettings.Ports[portKey(m)] ??= []).push(portBinding(m));
     s.DNSNames = isUserDefined(info.name, this.config.defaultNetwork) ? [name, ...(s.Aliases ?? []), rec.Id.slice(0, 12)] : null;
   }
 
@@ -468,7 +476,7 @@ export class Daemon {
   connect(networkTerm: string, containerTerm: string, cfg: Partial<EndpointSettings> = {}): Promise<void> {
     const rec = this.container(containerTerm);
     const net = this.network(networkTerm);
-    return this.locked(rec.Id, async () => {
+    return this.withContainer(rec, containerTerm, async () => {
       const mode = rec.HostConfig.NetworkMode;
       if (mode.startsWith('container:') || (mode === 'host') !== (net.type === 'host')) {
         if (net.type === 'host' || mode === 'host')
@@ -497,14 +505,22 @@ export class Daemon {
       await stray.delete(true);
       return;
     }
-    return this.locked(rec.Id, async () => {
+    return this.withContainer(rec, containerTerm, async () => {
       const s = rec.NetworkSettings.Networks[net.name];
       if (!s) throw errNotConnected(rec.Name.slice(1), net.name);
       if (rec.HostConfig.NetworkMode === 'host' && net.type === 'host' && !force)
         throw new ForbiddenError('container cannot be disconnected from host network or connected to host network', 'EHOSTMODE');
       if (rec.State.Running && s.EndpointID) {
         const ep = net.endpoints().find((x) => x.id === s.EndpointID);
-        if (ep) await ep.delete(true);
+        if (ep) {
+          const published = ep.info().published ?? [];
+          await ep.delete(true);
+          // The endpoint's published ports went with it; the port stays exposed (null), as dockerd shows it.
+          for (const m of published) {
+            const left = rec.NetworkSettings.Ports[portKey(m)]?.filter((b) => !samePort(b, portBinding(m)));
+            rec.NetworkSettings.Ports[portKey(m)] = left?.length ? left : null;
+          }
+        }
       }
       delete rec.NetworkSettings.Networks[net.name];
       this.save(rec);
@@ -535,6 +551,11 @@ export function parseLinks(links: string[]): { alias: string; target: string }[]
     return { target, alias: a ? a.split('/').at(-1)! : target };
   }).filter((l) => l.target && l.alias);
 }
+
+type HostBinding = { HostIp: string; HostPort: string };
+const portKey = (m: PortMapping): string => `${m.containerPort}/${m.proto}`;
+const portBinding = (m: PortMapping): HostBinding => ({ HostIp: m.hostIp || (m.containerIp.includes(':') ? '::' : '0.0.0.0'), HostPort: String(m.hostPort) });
+const samePort = (a: HostBinding, b: HostBinding): boolean => a.HostIp === b.HostIp && a.HostPort === b.HostPort;
 
 function clearOperational(s: EndpointSettings): void {
   s.EndpointID = '';
