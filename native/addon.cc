@@ -92,6 +92,16 @@ Request parseRequest(Napi::Env env, Napi::Value v) {
   }
   r.arg1 = stringAt(a, field::arg1);
   r.arg2 = stringAt(a, field::arg2);
+  Napi::Value links = a.Get(field::linkPatches);
+  if (links.IsArray()) {
+    Napi::Array l = links.As<Napi::Array>();
+    for (uint32_t i = 0; i + 2 <= l.Length(); i += 2) {
+      LinkPatch p;
+      p.offset = l.Get(i).As<Napi::Number>().Uint32Value();
+      p.back = l.Get(i + 1).As<Napi::Number>().Uint32Value();
+      r.links.push_back(p);
+    }
+  }
   return r;
 }
 
@@ -137,6 +147,14 @@ Napi::Value DecodeRequest(const Napi::CallbackInfo& info) {
   o.Set(kFieldNames[field::fdPatches], fds);
   o.Set(kFieldNames[field::arg1], r.arg1);
   o.Set(kFieldNames[field::arg2], r.arg2);
+  Napi::Array links = Napi::Array::New(env, r.links.size());
+  for (size_t i = 0; i < r.links.size(); ++i) {
+    Napi::Object p = Napi::Object::New(env);
+    p.Set("offset", r.links[i].offset);
+    p.Set("back", r.links[i].back);
+    links.Set(static_cast<uint32_t>(i), p);
+  }
+  o.Set(kFieldNames[field::linkPatches], links);
   return o;
 }
 

@@ -76,6 +76,7 @@ void Engine::run(Lane* lane) {
       lane->queued.fetch_sub(1, std::memory_order_relaxed);
     }
     job->results.resize(job->requests.size());
+    ctx.checked.clear();
     bool failed = false;
     for (size_t i = 0; i < job->requests.size(); ++i) {
       Result& r = job->results[i];
@@ -87,6 +88,8 @@ void Engine::run(Lane* lane) {
       } else if (ctx.stranded) {
         r.canceled = true;
         r.err = NlError::of(EAGAIN, job->requests[i].op, "lane thread is being replaced");
+      } else if (!(r.err = applyLinkPatches(job->requests[i], job->results, i)).ok()) {
+        r.canceled = r.err.err == ECANCELED;
       } else {
         auto t0 = std::chrono::steady_clock::now();
         execute(ctx, job->requests[i], r);
@@ -95,6 +98,7 @@ void Engine::run(Lane* lane) {
       }
       if (!r.err.ok()) failed = true;
     }
+    ctx.checked.clear();  // entries are not held between jobs
     executed_ += job->requests.size();
     if (completion_.NonBlockingCall(job) != napi_ok) delete job;
     if (ctx.stranded) {

@@ -4,6 +4,9 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -55,14 +58,14 @@ NlError sysctlIo(const std::string& key, const std::string* value, std::string& 
 
 NlError runRtnl(LaneContext& ctx, Request& req, Result& res) {
   std::shared_ptr<NsEntry> target;
-  NlError e = ctx.registry->get(ctx.lane, req.ns, req.nsIno, target);
+  NlError e = ctx.entry(req.ns, req.nsIno, target);
   if (!e.ok()) return e;
   // Hold the patched namespaces' entries until the request is answered.
   std::vector<std::shared_ptr<NsEntry>> held;
   for (auto& p : req.fds) {
     if (p.offset + 4 > req.msg.size()) return NlError::of(EINVAL, req.op, "fd patch outside the message");
     std::shared_ptr<NsEntry> other;
-    e = ctx.registry->get(ctx.lane, p.path, p.ino, other);
+    e = ctx.entry(p.path, p.ino, other);
     if (!e.ok()) return e;
     uint32_t fd = static_cast<uint32_t>(other->fd);
     memcpy(req.msg.data() + p.offset, &fd, 4);
@@ -78,7 +81,7 @@ NlError runSysctl(LaneContext& ctx, Request& req, Result& res, bool write) {
   const std::string* value = write ? &req.arg2 : nullptr;
   if (req.ns.empty()) return sysctlIo(req.arg1, value, res.str);
   std::shared_ptr<NsEntry> target;
-  NlError e = ctx.registry->get(ctx.lane, req.ns, req.nsIno, target);
+  NlError e = ctx.entry(req.ns, req.nsIno, target);
   if (!e.ok()) return e;
   e = ctx.home.enter(target->fd);
   if (!e.ok()) return e;
@@ -87,7 +90,52 @@ NlError runSysctl(LaneContext& ctx, Request& req, Result& res, bool write) {
   return e;
 }
 
+// The ifindex of the link in the first RTM_NEWLINK of an echoed reply, or 0.
+uint32_t echoedIndex(const std::vector<uint8_t>& data) {
+  size_t off = 0;
+  while (off + NLMSG_HDRLEN <= data.size()) {
+    auto* h = reinterpret_cast<const nlmsghdr*>(data.data() + off);
+    if (h->nlmsg_len < NLMSG_HDRLEN || off + h->nlmsg_len > data.size()) return 0;
+    if (h->nlmsg_type == RTM_NEWLINK && h->nlmsg_len >= NLMSG_LENGTH(sizeof(ifinfomsg))) {
+      int32_t index;
+      memcpy(&index, data.data() + off + NLMSG_HDRLEN + offsetof(ifinfomsg, ifi_index), 4);
+      return index > 0 ? static_cast<uint32_t>(index) : 0;
+    }
+    off += NLMSG_ALIGN(h->nlmsg_len);
+  }
+  return 0;
+}
+
 }  // namespace
+
+NlError LaneContext::entry(const std::string& path, uint64_t expectIno, std::shared_ptr<NsEntry>& out) {
+  for (auto& c : checked) {
+    if (c->path != path) continue;
+    if (expectIno && c->id.ino != expectIno)
+      return NlError::of(ESTALE, "open", "network namespace " + path + " is not the namespace this handle was opened on "
+                                         "(it was deleted or replaced)");
+    out = c;
+    return NlError::none();
+  }
+  NlError e = registry->get(lane, path, expectIno, out);
+  if (e.ok()) checked.push_back(out);
+  return e;
+}
+
+NlError applyLinkPatches(Request& req, const std::vector<Result>& results, size_t index) {
+  for (auto& p : req.links) {
+    if (p.back == 0 || p.back > index)
+      return NlError::of(EINVAL, req.op, "link patch refers to no earlier request of the batch");
+    const Result& src = results[index - p.back];
+    if (!src.err.ok())
+      return NlError::of(ECANCELED, req.op, "not run: the request that makes its link failed");
+    uint32_t index = echoedIndex(src.data);
+    if (!index) return NlError::of(EPROTO, req.op, "the request it depends on echoed no link");
+    if (p.offset + 4 > req.msg.size()) return NlError::of(EINVAL, req.op, "link patch outside the message");
+    memcpy(req.msg.data() + p.offset, &index, 4);
+  }
+  return NlError::none();
+}
 
 void execute(LaneContext& ctx, Request& req, Result& res) {
   switch (req.kind) {
@@ -115,6 +163,7 @@ void execute(LaneContext& ctx, Request& req, Result& res) {
         if (!res.err.ok()) return;
       }
       ctx.registry->forget(req.ns);
+      ctx.checked.clear();
       res.err = deleteNamedNs(req.ns);
       return;
     case Kind::NetnsInode: {
@@ -131,6 +180,7 @@ void execute(LaneContext& ctx, Request& req, Result& res) {
       return;
     case Kind::NetnsForget:
       ctx.registry->forget(req.ns);
+      ctx.checked.clear();
       return;
     case Kind::NftRun:
       res.err = nftRun(req.arg1, res.str);

@@ -41,7 +41,7 @@ enum class Kind : int {
 
 // The JS request tuple, in order. parseRequest reads by these positions and
 // the addon exports the names (protocol.fields): one list for both.
-#define NSNET_FIELDS(X) X(kind) X(op) X(ns) X(nsIno) X(msg) X(fdPatches) X(arg1) X(arg2)
+#define NSNET_FIELDS(X) X(kind) X(op) X(ns) X(nsIno) X(msg) X(fdPatches) X(arg1) X(arg2) X(linkPatches)
 namespace field {
 enum : uint32_t {
 #define NSNET_FIELD_ENUM(name) name,
@@ -70,6 +70,16 @@ struct FdPatch {
   uint64_t ino = 0;
 };
 
+// Writes, as a u32 at `offset`, the ifindex of the link that the request
+// `back` places earlier in the same job created and echoed (NLM_F_ECHO). A
+// join then goes in one crossing without knowing the new interface's index
+// in advance (any namespace, also one nsnet did not make). linkPatches is
+// flat, two numbers per patch: [offset, back, ...].
+struct LinkPatch {
+  uint32_t offset = 0;
+  uint32_t back = 0;
+};
+
 struct Request {
   Kind kind = Kind::Noop;
   std::string op;
@@ -78,6 +88,7 @@ struct Request {
   std::vector<uint8_t> msg;
   std::vector<FdPatch> fds;
   std::string arg1, arg2;
+  std::vector<LinkPatch> links;
 };
 
 struct Result {
@@ -94,7 +105,15 @@ struct LaneContext {
   ThreadHome home;
   NsRegistry* registry = nullptr;
   bool stranded = false;  // set when the thread could not return home
+  // Namespaces already checked (path re-stat'ed) in the current job: a
+  // crossing checks each once, not once per request.
+  std::vector<std::shared_ptr<NsEntry>> checked;
+  NlError entry(const std::string& path, uint64_t expectIno, std::shared_ptr<NsEntry>& out);
 };
+
+// Fills req's link patches from the results of earlier requests of the job
+// (results[0..index)); an error if a source failed or echoed no veth.
+NlError applyLinkPatches(Request& req, const std::vector<Result>& results, size_t index);
 
 void execute(LaneContext& ctx, Request& req, Result& res);
 

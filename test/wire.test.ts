@@ -23,6 +23,7 @@ const expected = (f: RequestFields): DecodedRequest => ({
   fdPatches: (f.fdPatches ?? []).map((p) => ({ ...p })),
   arg1: f.arg1 ?? '',
   arg2: f.arg2 ?? '',
+  linkPatches: (f.linkPatches ?? []).map((p) => ({ ...p })),
 });
 
 const decode = (op: Op<unknown>): DecodedRequest => native.decodeRequest(op.request);
@@ -41,12 +42,13 @@ describe('native request format', () => {
   it('encodeRequest puts each field at its FIELDS position', () => {
     const f: Required<RequestFields> = {
       kind: Kind.SysctlWrite, op: 'o', ns: 'n', nsIno: 7, msg: Buffer.from([1, 2]),
-      fdPatches: [{ offset: 4, path: 'p', ino: 9 }], arg1: 'a1', arg2: 'a2',
+      fdPatches: [{ offset: 4, path: 'p', ino: 9 }], arg1: 'a1', arg2: 'a2', linkPatches: [{ offset: 20, back: 2 }],
     };
     const t = encodeRequest(f);
     expect(t).toHaveLength(FIELDS.length);
     FIELDS.forEach((name, i) => {
       if (name === 'fdPatches') expect(t[i]).toStrictEqual(FD_PATCH_FIELDS.map((k) => f.fdPatches[0]![k]));
+      else if (name === 'linkPatches') expect(t[i]).toStrictEqual([20, 2]);
       else expect(t[i]).toBe(f[name]);
     });
   });
@@ -63,6 +65,7 @@ describe('native request format', () => {
       fdPatches: opt(fc.array(fc.record({ offset: fc.nat({ max: 0xffffffff }), path: str, ino: fc.maxSafeNat() }), { maxLength: 3 })),
       arg1: opt(str),
       arg2: opt(str),
+      linkPatches: opt(fc.array(fc.record({ offset: fc.nat({ max: 0xffffffff }), back: fc.nat({ max: 0xffffffff }) }), { maxLength: 3 })),
     }, { requiredKeys: ['kind', 'op'] });
     fc.assert(fc.property(fields, (f) => {
       expect(native.decodeRequest(encodeRequest(f))).toStrictEqual(expected(f));

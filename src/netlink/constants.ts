@@ -17,10 +17,13 @@ export const AF = { UNSPEC: 0, INET: 2, BRIDGE: 7, INET6: 10 } as const;
 
 export const IFLA = {
   ADDRESS: 1, BROADCAST: 2, IFNAME: 3, MTU: 4, LINK: 5, MASTER: 10, OPERSTATE: 16,
-  LINKINFO: 18, IFALIAS: 20, GROUP: 27, NET_NS_FD: 28, EXT_MASK: 29, LINK_NETNSID: 37,
+  LINKINFO: 18, IFALIAS: 20, AF_SPEC: 26, GROUP: 27, NET_NS_FD: 28, EXT_MASK: 29, LINK_NETNSID: 37,
 } as const;
 
 export const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
+/** IFLA_INET6_ADDR_GEN_MODE inside IFLA_AF_SPEC/AF_INET6, and its "none" value. */
+export const IFLA_INET6_ADDR_GEN_MODE = 8;
+export const IN6_ADDR_GEN_MODE_NONE = 1;
 export const VETH_INFO_PEER = 1;
 export const IFLA_MACVLAN_MODE = 1;
 export const MACVLAN_MODE = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;

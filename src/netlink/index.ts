@@ -7,7 +7,7 @@ export * from './link.js';
 export * from './addr.js';
 export * from './route.js';
 export * from './sysctl.js';
-export { batch, batchAll, noop, run, type Op, type Settled } from './request.js';
+export { batch, batchAll, noop, onEchoedLink, run, type Op, type Settled } from './request.js';
 export { isKernelError, Lane, type KernelError, type LaneId, type NativeStats } from './native.js';
 
 /** The addon's counters: lane threads, pending requests, cached namespace sockets. */

@@ -1,7 +1,7 @@
 // Links, named after `ip link` verbs. Any operation can target any namespace.
 import { InvalidInputError } from '../errors.js';
 import {
-  AF, IFF_UP, IFLA, IFLA_INFO, IFLA_MACVLAN_MODE, IFLA_VXLAN, MACVLAN_MODE, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM, VETH_INFO_PEER,
+  AF, IFF_UP, IFLA, IFLA_INET6_ADDR_GEN_MODE, IFLA_INFO, IFLA_MACVLAN_MODE, IN6_ADDR_GEN_MODE_NONE, IFLA_VXLAN, MACVLAN_MODE, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM, VETH_INFO_PEER,
 } from './constants.js';
 import { attrs, attrString, attrU32, MessageBuilder, messages } from './message.js';
 import { Lane } from './native.js';
@@ -213,6 +213,12 @@ export interface LinkChanges {
   group?: number;
   /** New alias; "" removes it. */
   alias?: string;
+  /**
+   * IPv6 address generation off (IFLA_INET6_ADDR_GEN_MODE none): no
+   * link-local address, so no DAD or router solicitation timers. A link
+   * attribute where a disable_ipv6 sysctl write would cost a file round trip.
+   */
+  noIpv6AddrGen?: boolean;
 }
 
 export function linkSetOp(ns: Netns | undefined, ref: LinkRef, c: LinkChanges): Op<undefined> {
@@ -226,6 +232,7 @@ export function linkSetOp(ns: Netns | undefined, ref: LinkRef, c: LinkChanges): 
   if (c.mac !== undefined) m.attr(IFLA.ADDRESS, parseMac(c.mac));
   if (c.group !== undefined) m.u32(IFLA.GROUP, checkU32('group', c.group));
   if (c.alias !== undefined) m.str(IFLA.IFALIAS, c.alias);
+  if (c.noIpv6AddrGen) m.nest(IFLA.AF_SPEC, (a) => a.nest(AF.INET6, (i) => i.u8(IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE)));
   return rtnlOp(`linkSet ${ref}`, ns, m, ack);
 }
 

@@ -2,6 +2,7 @@
 // answer. Single calls and batches (many requests, one crossing) share it.
 import { types } from 'node:util';
 import { InvalidInputError } from '../errors.js';
+import { RTA, RTM } from './constants.js';
 import { Lane, type LaneId, native } from './native.js';
 import { encodeRequest, Kind, type FdPatch, type NativeRequest } from './wire.js';
 import type { MessageBuilder } from './message.js';
@@ -69,3 +70,33 @@ export async function batchAll(ops: readonly Op<unknown>[], lane: LaneId = Lane.
 }
 
 export const noop = (): Op<undefined> => ({ request: encodeRequest({ kind: Kind.Noop, op: 'noop' }), decode: ack });
+
+/**
+ * `op` (built with any placeholder ifindex) with its interface index taken
+ * instead from the link that the request `back` places earlier in the same
+ * batch created with echo (e.g. linkAddVethOp(..., true)): the addon fills it
+ * in between the two requests. The index sits in the ifinfomsg/ifaddrmsg
+ * header, or in RTA_OIF for a route.
+ */
+export function onEchoedLink<T>(op: Op<T>, back: number): Op<T> {
+  if (!Number.isInteger(back) || back < 1) throw new InvalidInputError(`onEchoedLink: back must be ≥ 1, not ${back}`);
+  const [kind, name, ns, ino, msg, fds, arg1, arg2] = op.request;
+  if (kind !== Kind.Rtnl || !msg) throw new InvalidInputError(`${name}: only rtnetlink requests take an echoed index`);
+  const offset = indexOffset(msg);
+  if (offset === undefined) throw new InvalidInputError(`${name}: no interface index to fill`);
+  return { request: [kind, name, ns, ino, msg, fds, arg1, arg2, [offset, back]], decode: op.decode };
+}
+
+function indexOffset(msg: Buffer): number | undefined {
+  const type = msg.readUInt16LE(4);
+  // ifinfomsg and ifaddrmsg both keep the index at byte 4 of the header.
+  if (type >= RTM.NEWLINK && type <= RTM.DELADDR) return 16 + 4;
+  if (type !== RTM.NEWROUTE && type !== RTM.DELROUTE) return undefined;
+  for (let at = 16 + 12; at + 4 <= msg.length;) {
+    const len = msg.readUInt16LE(at);
+    if (len < 4) return undefined;
+    if ((msg.readUInt16LE(at + 2) & 0x3fff) === RTA.OIF) return at + 4;
+    at += (len + 3) & ~3;
+  }
+  return undefined;
+}

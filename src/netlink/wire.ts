@@ -18,15 +18,25 @@ export const Kind = {
 export type KindId = (typeof Kind)[keyof typeof Kind];
 
 /** Tuple positions, in order. encodeRequest writes them in exactly this order. */
-export const FIELDS = ['kind', 'op', 'ns', 'nsIno', 'msg', 'fdPatches', 'arg1', 'arg2'] as const;
+export const FIELDS = ['kind', 'op', 'ns', 'nsIno', 'msg', 'fdPatches', 'arg1', 'arg2', 'linkPatches'] as const;
 /** One fd patch in the flat fdPatches array; the stride is its length. */
 export const FD_PATCH_FIELDS = ['offset', 'path', 'ino'] as const;
 
-/** [kind, op, ns, nsIno, msg?, fdPatches?, arg1?, arg2?]: see FIELDS. */
+/** [kind, op, ns, nsIno, msg?, fdPatches?, arg1?, arg2?, linkPatches?]: see FIELDS. */
 export type NativeRequest = [
   kind: number, op: string, ns: string, nsIno: number,
-  msg?: Buffer, fdPatches?: (string | number)[], arg1?: string, arg2?: string,
+  msg?: Buffer, fdPatches?: (string | number)[], arg1?: string, arg2?: string, linkPatches?: number[],
 ];
+
+/**
+ * Fill the u32 at `offset` of msg with the veth peer ifindex echoed by the
+ * request `back` places earlier in the same batch (flat on the wire:
+ * [offset, back, ...]).
+ */
+export interface LinkPatch {
+  offset: number;
+  back: number;
+}
 
 /** Fill the u32 at `offset` of msg with the fd of namespace `path` (checked against `ino`). */
 export interface FdPatch {
@@ -47,6 +57,7 @@ export interface RequestFields {
   fdPatches?: readonly FdPatch[];
   arg1?: string;
   arg2?: string;
+  linkPatches?: readonly LinkPatch[];
 }
 
 /** A request as the addon parsed it (decodeRequest): absent fields come back empty. */
@@ -59,6 +70,7 @@ export interface DecodedRequest {
   fdPatches: FdPatch[];
   arg1: string;
   arg2: string;
+  linkPatches: LinkPatch[];
 }
 
 /** The addon's own description of the format it parses (`native.protocol`). */
@@ -75,6 +87,11 @@ export function encodeRequest(r: RequestFields): NativeRequest {
     fds = [];
     for (const p of r.fdPatches) fds.push(p.offset, p.path, p.ino);
   }
+  let links: number[] | undefined;
+  if (r.linkPatches?.length) {
+    links = [];
+    for (const p of r.linkPatches) links.push(p.offset, p.back);
+  }
   // A literal, in FIELDS order: this is on every request's path.
-  return [r.kind, r.op, r.ns ?? '', r.nsIno ?? 0, r.msg, fds, r.arg1, r.arg2];
+  return [r.kind, r.op, r.ns ?? '', r.nsIno ?? 0, r.msg, fds, r.arg1, r.arg2, links];
 }
