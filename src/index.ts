@@ -4,7 +4,7 @@
 export {
   Controller,
   type ControllerOptions, type ControllerStats, type OwnershipMarks,
-  type Endpoint, type EndpointCreateOptions, type EndpointInfo,
+  type Endpoint, type EndpointCreateOptions, type EndpointInfo, type JoinRequest, type JoinResult,
   type Network, type NetworkCreateOptions, type NetworkInfo,
   type Sandbox, type SandboxInfo,
 } from './controller/controller.js';

@@ -7,7 +7,7 @@ import { Core } from './core.js';
 import { EndpointHandle, NetworkHandle, SandboxHandle } from './handle-impl.js';
 import type { Endpoint, Network, Sandbox } from './handles.js';
 import { cores } from './internals.js';
-import type { ControllerOptions, NetworkCreateOptions } from './options.js';
+import type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
 
 /** How this controller marks the kernel objects it makes (several controllers may share a host). */
 export interface OwnershipMarks {
@@ -28,6 +28,19 @@ export interface ControllerStats {
   /** Left links whose deletion is still pending. */
   deferredDeletes: number;
 }
+
+/** One endpoint to create and join, for joinMany. */
+export interface JoinRequest {
+  /** A handle, or an ID, name or unique ID prefix. */
+  network: Network | string;
+  sandbox: Sandbox;
+  /** The endpoint's name. */
+  name: string;
+  options?: EndpointCreateOptions;
+}
+
+/** How one request of joinMany ended: joined, or nothing left behind and why. */
+export type JoinResult = { ok: true; endpoint: Endpoint } | { ok: false; error: Error };
 
 export type { Endpoint, EndpointInfo, Network, NetworkInfo, Sandbox, SandboxInfo } from './handles.js';
 export type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
@@ -119,6 +132,37 @@ export class Controller {
 
   /** By sandbox ID or container ID; not an error if absent. */
   sandboxDestroy(idOrContainer: string): Promise<void> { return this.#core.sandboxDestroy(idOrContainer); }
+
+  /**
+   * Creates and joins many endpoints, across many sandboxes, with the kernel
+   * work of all of them in one crossing (for runtimes starting a pod's
+   * containers at once). Each request settles on its own, in order: a
+   * refused or failed one leaves no endpoint behind and does not affect the
+   * others.
+   */
+  async joinMany(requests: readonly JoinRequest[]): Promise<JoinResult[]> {
+    const core = this.#core;
+    const out: JoinResult[] = [];
+    const made: { i: number; epId: string; sbId: string }[] = [];
+    requests.forEach((r, i) => {
+      try {
+        const netId = typeof r.network === 'string' ? core.findNetwork(r.network).id : r.network.id;
+        const epId = core.createEndpoint(netId, r.name, r.options);
+        made.push({ i, epId, sbId: r.sandbox.id });
+        out.push({ ok: true, endpoint: new EndpointHandle(core, epId) });
+      } catch (error) {
+        out.push({ ok: false, error: error as Error });
+      }
+    });
+    const joined = await core.joinMany(made);
+    await Promise.all(made.map(async (m, k) => {
+      const r = joined[k]!;
+      if (r.ok) return;
+      out[m.i] = { ok: false, error: r.error };
+      await core.deleteEndpoint(m.epId).catch(() => undefined);
+    }));
+    return out;
+  }
 
   /** An endpoint handle by ID (e.g. one listed in a sandbox's info). */
   endpoint(id: string): Endpoint | undefined {

@@ -11,7 +11,7 @@ import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from 
 import { Ipam, type PoolSpec } from '../ipam/index.js';
 import {
   addrList, linkSetOp, batchAll, sysctlSetOp, netnsAdd, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
-  isKernelError, Netns,
+  isKernelError, Netns, type Settled,
 } from '../netlink/index.js';
 import { BridgeDriver } from '../drivers/bridge.js';
 import type { Driver, JoinTarget } from '../driver-api/driver.js';
@@ -30,6 +30,7 @@ import { LinkReaper } from './reaper.js';
 import { removeSandboxFiles, updateHosts, writeSandboxFiles } from './sandbox-files.js';
 import { restoreController, type RestoreHost } from './restore.js';
 import type { LiveSandbox } from './state.js';
+import { JoinBatch } from './join-batch.js';
 import type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
 import type { EndpointRecord, NetworkRecord, SandboxOptions, SandboxRecord } from '../driver-api/records.js';
 import { collect, withUndo } from '../driver-api/undo.js';
@@ -471,22 +472,65 @@ export class Core implements RestoreHost {
   }
 
   join(epId: string, sbId: string): Promise<void> {
-    const ep = this.eps.get(epId);
-    if (!ep) return Promise.reject(new NotFoundError(`endpoint ${epId} not found`));
-    const s = this.sbs.get(sbId);
-    if (!s) return Promise.reject(new NotFoundError(`sandbox ${sbId} not found`));
-    // Held from the call on, not from when the sandbox's lock is taken: a
-    // network delete that starts meanwhile waits for this join.
-    let release: () => void;
-    try {
-      release = this.gates.enter(ep.networkId);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    return this.locked(s, () => this.joinLocked(ep, s, sbId)).finally(release);
+    return this.joinMany([{ epId, sbId }]).then(([r]) => {
+      if (r && !r.ok) throw r.error;
+    });
   }
 
-  private async joinLocked(ep: EndpointRecord, s: LiveSandbox, sbId: string): Promise<void> {
+  /**
+   * Joins many endpoints, across many sandboxes, with their kernel work in
+   * one crossing; each settles on its own (a failed one is undone alone).
+   * Every sandbox involved is locked for the whole batch; the locks are
+   * queued for all of them at once, synchronously, so two batches can never
+   * wait on each other in a cycle.
+   */
+  async joinMany(items: readonly { epId: string; sbId: string }[]): Promise<Settled<void>[]> {
+    const out: Settled<void>[] = items.map(() => ({ ok: false, error: new Error('not run') }));
+    const ready: { i: number; ep: EndpointRecord; s: LiveSandbox; sbId: string; release: () => void }[] = [];
+    items.forEach(({ epId, sbId }, i) => {
+      const ep = this.eps.get(epId);
+      const s = this.sbs.get(sbId);
+      try {
+        if (!ep) throw new NotFoundError(`endpoint ${epId} not found`);
+        if (!s) throw new NotFoundError(`sandbox ${sbId} not found`);
+        // Held from the call on, not from when the sandbox's lock is taken:
+        // a network delete that starts meanwhile waits for this join.
+        ready.push({ i, ep, s, sbId, release: this.gates.enter(ep.networkId) });
+      } catch (error) {
+        out[i] = { ok: false, error: error as Error };
+      }
+    });
+    if (!ready.length) return out;
+    let unlock!: () => void;
+    const held = new Promise<void>((r) => { unlock = r; });
+    const before = [...new Set(ready.map((x) => x.s))].map((s) => {
+      const prev = s.lock;
+      s.lock = held;
+      return prev;
+    });
+    try {
+      await Promise.all(before);
+      const kernel = new JoinBatch();
+      const runs = ready.map((x) => this.joinLocked(x.ep, x.s, x.sbId, kernel).then(
+        (): Settled<void> => ({ ok: true, value: undefined }),
+        (error: unknown): Settled<void> => ({ ok: false, error: error as Error }),
+      ));
+      await kernel.send();
+      const settled = await Promise.all(runs);
+      ready.forEach((x, k) => { out[x.i] = settled[k]!; });
+    } finally {
+      unlock();
+      for (const x of ready) x.release();
+    }
+    return out;
+  }
+
+  /**
+   * Everything up to the driver's requests happens synchronously, so the
+   * joins of one batch see each other's choices (interface names, the
+   * gateway role, bridge ports) before any of them waits.
+   */
+  private async joinLocked(ep: EndpointRecord, s: LiveSandbox, sbId: string, kernel: JoinBatch): Promise<void> {
     // The endpoint may have been deleted while this join waited for the sandbox.
     if (this.eps.get(ep.id) !== ep) throw new NotFoundError(`endpoint ${ep.id} not found`);
     const net = this.nets.get(ep.networkId);
@@ -507,10 +551,13 @@ export class Core implements RestoreHost {
       ep.sandboxId = s.rec.id;
       if (isGw) ep.gateway = true;
       u.push('clear join state', () => this.clearJoin(ep));
-      await driver.join(net, ep, this.target(s, isGw), u, joined);
-      fault('endpoint.join.store');
       s.rec.endpoints.push(ep.id);
       u.push('unlist endpoint', () => { s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id); });
+      const target = this.target(s, isGw);
+      const plan = driver.joinPlan?.(net, ep, target, u, joined);
+      if (plan) await plan.finish(await kernel.add(plan.ops));
+      else await driver.join(net, ep, target, u, joined);
+      fault('endpoint.join.store');
       this.store.tx(() => {
         this.store.put('endpoint', ep.id, ep);
         this.store.put('sandbox', s.rec.id, s.rec);

@@ -1,24 +1,26 @@
 // The driver contract, on libnetwork's driverapi: what a driver is given and
 // what it must do, one job per method. Drivers and the controller both
 // depend on this layer; a driver never reaches into the controller.
-import type { Netns } from '../netlink/index.js';
+import type { Netns, Op, Settled } from '../netlink/index.js';
 import type { Firewall } from '../firewall/firewall.js';
 import type { Ownership } from './ownership.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from './records.js';
 import type { Undo } from './undo.js';
 
 export interface JoinTarget {
-  /**
-   * The sandbox being joined. A driver may read it and owns exactly one of
-   * its fields, `nextIfIndex` (the next free interface index inside a
-   * namespace nsnet made), which lets it create the container end with a
-   * chosen index and join in one crossing.
-   */
+  /** The sandbox being joined (read only for drivers). */
   sandbox: SandboxRecord;
   /** The sandbox's namespace; undefined for the host's. */
   ns: Netns | undefined;
   /** Program the default route through this endpoint's gateway. */
   gateway: boolean;
+}
+
+/** A join's requests (in order, in one batch) and how to settle them. */
+export interface JoinPlan {
+  ops: Op<unknown>[];
+  /** Given exactly the answers to `ops`; throws if the join failed (the undo then cleans up). */
+  finish(results: Settled<unknown>[]): Promise<void>;
 }
 
 /**
@@ -66,6 +68,12 @@ export interface Driver {
   restored?(nets: readonly NetworkRecord[], joined: readonly EndpointRecord[]): Promise<void>;
   /** Refuse a join that cannot work before anything is changed. */
   checkJoin(net: NetworkRecord, joined: number): void;
+  /**
+   * The join as kernel requests known in advance plus what to make of their
+   * answers, so the controller can send many joins in one crossing
+   * (joinMany). Drivers without it are joined one by one with join().
+   */
+  joinPlan?(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, undo: Undo, joined: number): JoinPlan;
   /** `joined`: how many endpoints of this network are joined now. */
   join(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, undo: Undo, joined: number): Promise<void>;
   /**

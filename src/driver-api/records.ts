@@ -104,6 +104,6 @@ export interface SandboxRecord {
   endpoints: string[];
   /** Directory holding the sandbox's hosts and resolv.conf. */
   dir: string;
-  /** Next free interface index inside a namespace nsnet made (lo is 1), or a guess in a runtime-managed one; never reused. */
+  /** Unused since joins learn the interface index from the kernel's echo; kept so older records still load. */
   nextIfIndex?: number;
 }

@@ -3,14 +3,15 @@
 // the host end is enslaved and up in the same request, and leave never waits
 // for the kernel's link destruction (the controller's graveyard deletes
 // left links later, in one request).
-import { randomBytes, randomInt } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { ConflictError, ForbiddenError, NsnetError } from '../errors.js';
 import {
-  addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, batchAll, HOST_NS, isKernelError, linkAddBridge, linkAddVeth, linkAddVethOp, linkDel,
-  linkGet, linkSet, linkSetOp, routeAddOp, sysctlGet, sysctlSet, sysctlSetOp, routeDel, routeReplace, type KernelError, type Op,
+  addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, HOST_NS, isKernelError, linkAddBridge, linkAddVethOp, linkDel,
+  linkGet, linkSet, linkSetOp, onEchoedLink, routeAddOp, sysctlGet, sysctlSet, sysctlSetOp, routeDel, routeReplace, type KernelError, type Link,
+  type Op,
 } from '../netlink/index.js';
 import {
-  BridgeOption, collect, fault, parseBool, type Driver, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
+  BridgeOption, collect, fault, parseBool, type Driver, type JoinPlan, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
 } from '../driver-api/index.js';
 import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
 import { formatIP, parseCIDR } from '../ip/addr.js';
@@ -59,6 +60,9 @@ function firewallView(net: NetworkRecord): FwNetwork {
   };
 }
 
+/** Stands for the container end's index until the addon fills in the echoed one. */
+const PLACEHOLDER = 1;
+
 const ignorable = (e: unknown, ...codes: string[]): boolean => isKernelError(e) && codes.includes(e.code);
 
 export class BridgeDriver implements Driver {
@@ -67,8 +71,6 @@ export class BridgeDriver implements Driver {
   readonly singleton = false;
   /** Bridge ifindex by network ID, resolved once. */
   private readonly index = new Map<string, number>();
-  /** Left host ends still enslaved until the reaper deletes them: they hold bridge ports. */
-  private readonly unreaped = new Map<string, number>();
 
   constructor(private readonly ctx: DriverContext) {}
 
@@ -169,7 +171,6 @@ export class BridgeDriver implements Driver {
     } else if (index !== undefined) {
       await this.putBack(net, st, index);
     }
-    this.unreaped.delete(net.id);
   }
 
   /** A user's bridge goes back to how createNetwork found it; only what nsnet added is taken away. */
@@ -225,97 +226,83 @@ export class BridgeDriver implements Driver {
   }
 
   async join(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, undo: Undo, joined = 0): Promise<void> {
-    if (!target.ns) throw new ForbiddenError('a container in the host namespace cannot join a bridge network');
-    const master = this.index.get(net.id);
-    if (master === undefined) throw new NsnetError('ENOBRIDGE', `network ${net.name} has no bridge (was it restored?)`);
-    if ((this.unreaped.get(net.id) ?? 0) + joined >= BRIDGE_MAX_PORTS) {
-      // Ports are held by left links awaiting deletion: delete them now.
-      await this.ctx.graveyard.flush();
-      this.unreaped.clear();
-    }
-    // A fresh host name per join: a left host end keeps its name until the
-    // reaper deletes it, and nothing needs to rename it.
-    ep.hostIfname = `nsv${randomBytes(6).toString('hex')}`;
-    fault('bridge.join.veth');
-    // A CNI runtime's namespace is fresh (only lo) or was used before (with
-    // left container ends until the reaper gets to them), so a random small
-    // index is a good guess there; a wrong one costs a crossing and falls
-    // back to the echo path.
-    const fast = target.sandbox.owned || target.sandbox.options.runtimeManaged ? await this.joinOneCrossing(net, ep, target, master, undo) : false;
-    if (!fast) await this.joinEcho(net, ep, target, master, undo);
-    if (ep.ports?.length && (ep.ipv4 || ep.ipv6)) {
-      // The only firewall work on the endpoint path, and only for published ports.
-      const hostIp = net.options[BridgeOption.HostBindingIPv4] ?? '';
-      const bindings = ep.ports.map((b) => ({ ...b, hostIp: b.hostIp || hostIp }));
-      fault('bridge.join.ports');
-      const ips = { ...(ep.ipv4 ? { v4: ep.ipv4.split('/')[0]! } : {}), ...(ep.ipv6 ? { v6: ep.ipv6.split('/')[0]! } : {}) };
-      ep.published = await this.ctx.firewall.publish(ep.id, ips, bindings);
-      undo.push('unpublish ports', async () => { await this.ctx.firewall.unpublish(ep.published ?? []); delete ep.published; });
-    }
-  }
-
-  /** Inside the sandbox: link up, addresses, default route. */
-  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, peer: number, up: boolean): Op<unknown>[] {
-    const ops: Op<unknown>[] = up ? [linkSetOp(target.ns, peer, { up: true })] : [];
-    if (ep.ipv4) ops.push(addrAddOp(target.ns, peer, ep.ipv4));
-    if (ep.ipv6) {
-      ops.push(sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '0', target.ns));
-      ops.push(addrAddOp(target.ns, peer, ep.ipv6, { noDad: true }));
-    }
-    if (target.gateway) ops.push(...this.routeOps(net, target, peer));
-    return ops;
+    const plan = this.joinPlan(net, ep, target, undo, joined);
+    await plan.finish(await batch(plan.ops));
   }
 
   /**
-   * In a namespace nsnet made, it knows which interface indexes are free, so
-   * the pair is created from the sandbox side with the container end's index
-   * chosen, up, and the host end born in the host: every request of the join
-   * is then known in advance and goes in one crossing.
+   * The join as requests known in advance, for one crossing (or a share of
+   * a batched one), and what to do with their answers. The veth is created
+   * from the sandbox side, so the container end is born there under its
+   * final name and up, and its host end is born in the host; the host end
+   * is then enslaved, brought up and kept without IPv6 addresses in one
+   * request (a veth's peer takes no master or up at creation: the kernel
+   * applies neither, and up fails until the pair is linked). The container
+   * end's index comes from the creating request's echo, filled into the
+   * later requests by the addon: the same four requests in any namespace.
    */
-  private async joinOneCrossing(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, master: number, undo: Undo): Promise<boolean> {
-    const sb = target.sandbox;
-    const index = (sb.nextIfIndex ??= sb.owned ? 2 : 2 + randomInt(256));
-    sb.nextIfIndex = index + 1;
+  joinPlan(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, undo: Undo, joined = 0): JoinPlan {
+    if (!target.ns) throw new ForbiddenError('a container in the host namespace cannot join a bridge network');
+    const master = this.index.get(net.id);
+    if (master === undefined) throw new NsnetError('ENOBRIDGE', `network ${net.name} has no bridge (was it restored?)`);
+    // Left host ends leave the bridge in the leave request: only joined
+    // endpoints hold ports, and the controller refused a full bridge.
+    if (joined >= BRIDGE_MAX_PORTS) throw new BridgeFullError(this.state(net).bridge);
+    // A fresh host name per join: a left host end keeps its name until the
+    // reaper deletes it, and nothing needs to rename it.
+    const host = (ep.hostIfname = `nsv${randomBytes(6).toString('hex')}`);
+    fault('bridge.join.veth');
     const mtu = this.mtu(net);
-    const host = ep.hostIfname!;
     const ops: Op<unknown>[] = [
-      linkAddVethOp(target.ns, { name: ep.ifname!, index, up: true, mtu, ...(ep.mac ? { mac: ep.mac } : {}) },
-        { name: host, ns: HOST_NS, mtu, group: this.ctx.ownership.live }),
+      linkAddVethOp(target.ns, { name: ep.ifname!, up: true, mtu, ...(ep.mac ? { mac: ep.mac } : {}) },
+        { name: host, ns: HOST_NS, mtu, group: this.ctx.ownership.live }, true),
       // A bridge port needs no IPv6 of its own; with hundreds of host ends,
       // their link-local timers slowed every later operation.
-      sysctlSetOp(`net/ipv6/conf/${host}/disable_ipv6`, '1'),
-      linkSetOp(undefined, host, { master, up: true }),
-      ...this.configureOps(net, ep, target, index, false),
+      linkSetOp(undefined, host, { master, up: true, noIpv6AddrGen: true }),
     ];
-    const res = await batch(ops, { stopOnError: true });
-    const first = res[0]!;
-    if (!first.ok) {
-      // The index was taken after all (someone else made links in there): the general path.
-      if (ignorable(first.error, 'EBUSY', 'EEXIST')) return false;
-      throw first.error;
-    }
-    undo.push(`delete veth ${ep.ifname!}`, () => linkDel(target.ns, index));
-    ep.peerIndex = index;
-    const bad = res.find((r) => !r.ok);
-    if (bad && !bad.ok) throw bad.error;
-    fault('bridge.join.configure');
-    return true;
+    const configure = this.configureOps(net, ep, target);
+    // Each configure request takes the container end's index from the echo, `back` places before it.
+    for (const c of configure) ops.push(c.byIndex ? onEchoedLink(c.op, ops.length) : c.op);
+    return {
+      ops,
+      finish: async (res) => {
+        const first = res[0];
+        if (!first?.ok) throw first ? first.error : new NsnetError('EVETH', `veth ${host}: no answer`);
+        const made = first.value as Link | undefined;
+        // Undo deletes the pair at once: a failed join must free the
+        // interface name inside the sandbox before it returns.
+        undo.push(`delete veth ${host}`, () => linkDel(undefined, host));
+        if (!made?.index) throw new NsnetError('EVETH', `veth ${host}: the kernel did not echo the new link`);
+        ep.peerIndex = made.index;
+        const bad = res.find((r) => !r.ok);
+        if (bad && !bad.ok) throw bad.error;
+        fault('bridge.join.configure');
+        await this.publish(net, ep, undo);
+      },
+    };
   }
 
-  /** Any namespace: create from the host side, learn the peer's index from the echo, then configure. */
-  private async joinEcho(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, master: number, undo: Undo): Promise<void> {
-    const mtu = this.mtu(net);
-    const host = ep.hostIfname!;
-    const made = await linkAddVeth(undefined, { name: host, master, up: true, mtu, group: this.ctx.ownership.live },
-      { name: ep.ifname!, ns: target.ns, mtu, ...(ep.mac ? { mac: ep.mac } : {}) }, true);
-    // Undo deletes the host end (and with it the peer) at once: a failed join
-    // must free the interface name inside the sandbox before it returns.
-    undo.push(`delete veth ${host}`, () => linkDel(undefined, host));
-    const peer = made?.link;
-    if (!peer) throw new NsnetError('EVETH', `veth ${host}: the kernel did not report the peer's index`);
-    ep.peerIndex = peer;
-    fault('bridge.join.configure');
-    await batchAll([sysctlSetOp(`net/ipv6/conf/${host}/disable_ipv6`, '1'), ...this.configureOps(net, ep, target, peer, true)]);
+  private async publish(net: NetworkRecord, ep: EndpointRecord, undo: Undo): Promise<void> {
+    if (!ep.ports?.length || !(ep.ipv4 || ep.ipv6)) return;
+    // The only firewall work on the endpoint path, and only for published ports.
+    const hostIp = net.options[BridgeOption.HostBindingIPv4] ?? '';
+    const bindings = ep.ports.map((b) => ({ ...b, hostIp: b.hostIp || hostIp }));
+    fault('bridge.join.ports');
+    const ips = { ...(ep.ipv4 ? { v4: ep.ipv4.split('/')[0]! } : {}), ...(ep.ipv6 ? { v6: ep.ipv6.split('/')[0]! } : {}) };
+    ep.published = await this.ctx.firewall.publish(ep.id, ips, bindings);
+    undo.push('unpublish ports', async () => { await this.ctx.firewall.unpublish(ep.published ?? []); delete ep.published; });
+  }
+
+  /** Inside the sandbox: addresses, default route; `byIndex` ones name the container end by its (echoed) index. */
+  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): { op: Op<unknown>; byIndex: boolean }[] {
+    const ops: { op: Op<unknown>; byIndex: boolean }[] = [];
+    if (ep.ipv4) ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv4), byIndex: true });
+    if (ep.ipv6) {
+      ops.push({ op: sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '0', target.ns), byIndex: false });
+      ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv6, { noDad: true }), byIndex: true });
+    }
+    if (target.gateway) for (const op of this.routeOps(net, target, PLACEHOLDER)) ops.push({ op, byIndex: true });
+    return ops;
   }
 
   private routeOps(net: NetworkRecord, target: JoinTarget, peer: number): Op<unknown>[] {
@@ -351,14 +338,15 @@ export class BridgeDriver implements Driver {
     if (ep.ipv6) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ep.ipv6));
     ops.push(linkSetOp(target.ns, peer, { up: false }));
     if (typeof peer === 'number') ops.push(linkSetOp(target.ns, peer, { name: grave() }));
-    ops.push(linkSetOp(undefined, host, { up: false, group: this.ctx.ownership.dead }));
+    // Off the bridge now (nomaster): a left link holds no bridge port while
+    // it waits for the reaper, so joins never wait for deletions.
+    ops.push(linkSetOp(undefined, host, { up: false, master: null, group: this.ctx.ownership.dead }));
     const res = await batch(ops);
     const bad = res.filter((r) => !r.ok && !ignorable(r.error, 'EADDRNOTAVAIL', 'ENODEV', 'ENOENT', 'ESTALE'));
     if (bad.length) {
       const first = bad[0] as { ok: false; error: KernelError };
       throw first.error;
     }
-    this.unreaped.set(net.id, (this.unreaped.get(net.id) ?? 0) + 1);
     this.ctx.graveyard.bury();
   }
 
