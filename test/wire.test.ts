@@ -94,6 +94,29 @@ describe('native request format', () => {
       expect(d.msg.readUInt32LE(0)).toBe(d.msg.length);
     });
 
+    it('a request on an echoed link: the patch points at the interface index the addon fills in', () => {
+      const cases: [Op<unknown>, (m: Buffer) => number][] = [
+        [nl.linkSetOp(fakeNs, 7, { up: true }), (m) => m.readInt32LE(16 + 4)],
+        [nl.addrAddOp(fakeNs, 7, '10.0.0.2/24'), (m) => m.readUInt32LE(16 + 4)],
+        [nl.routeAddOp(fakeNs, { dst: 'default', gateway: '10.0.0.1', dev: 7 }), (m) => {
+          // RTA_OIF after the rtmsg and RTA_GATEWAY.
+          const at = 16 + 12 + 8;
+          expect(m.readUInt16LE(at + 2)).toBe(4);
+          return m.readUInt32LE(at + 4);
+        }],
+      ];
+      for (const [op, indexOf] of cases) {
+        const d = decode(nl.onEchoedLink(op, 3));
+        expect(d.linkPatches).toHaveLength(1);
+        const [p] = d.linkPatches;
+        expect(p!.back).toBe(3);
+        expect(indexOf(d.msg)).toBe(7);
+        expect(d.msg.readUInt32LE(p!.offset)).toBe(7);
+      }
+      expect(() => nl.onEchoedLink(nl.noop(), 1)).toThrow(/only rtnetlink/);
+      expect(() => nl.onEchoedLink(nl.linkSetOp(fakeNs, 7, { up: true }), 0)).toThrow(/back/);
+    });
+
     const plain: [string, Op<unknown>, RequestFields][] = [
       ['noop', nl.noop(), { kind: Kind.Noop, op: 'noop' }],
       ['sysctlGet', nl.sysctlGetOp('net/ipv4/ip_forward', fakeNs),

@@ -27,6 +27,8 @@ export interface ControllerStats {
   sandboxes: number;
   /** Left links whose deletion is still pending. */
   deferredDeletes: number;
+  /** Namespaces made ahead and waiting in the pool (ControllerOptions.netnsPool). */
+  pooledNamespaces: number;
 }
 
 /** One endpoint to create and join, for joinMany. */

@@ -6,12 +6,13 @@
 // (names, addresses, interface names, the gateway role) happens synchronously
 // before the first await. Joins and leaves of one sandbox are serialised by
 // the sandbox's lock, so routes and interface numbering stay consistent.
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
 import { Ipam, type PoolSpec } from '../ipam/index.js';
 import {
-  addrList, linkSetOp, batchAll, sysctlSetOp, netnsAdd, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
-  isKernelError, Netns, type Settled,
+  addrList, linkSetOp, batchAll, sysctlSetOp, netnsAddOp, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
+  isKernelError, Lane, Netns, run, type LaneId, type Settled,
 } from '../netlink/index.js';
 import { BridgeDriver } from '../drivers/bridge.js';
 import type { Driver, JoinTarget } from '../driver-api/driver.js';
@@ -31,6 +32,7 @@ import { removeSandboxFiles, updateHosts, writeSandboxFiles } from './sandbox-fi
 import { restoreController, type RestoreHost } from './restore.js';
 import type { LiveSandbox } from './state.js';
 import { JoinBatch } from './join-batch.js';
+import { NetnsPool } from './netns-pool.js';
 import type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
 import type { EndpointRecord, NetworkRecord, SandboxOptions, SandboxRecord } from '../driver-api/records.js';
 import { collect, withUndo } from '../driver-api/undo.js';
@@ -65,6 +67,8 @@ export class Core implements RestoreHost {
   private readonly gates = new NetworkGates();
   private readonly claim: DataDirClaim;
   private stopped = false;
+  /** Namespaces made ahead (ControllerOptions.netnsPool); undefined when not asked for. */
+  readonly pool: NetnsPool | undefined;
 
   private constructor(opts: ControllerOptions, claim: DataDirClaim, store: Store, ownership: Ownership) {
     this.claim = claim;
@@ -82,6 +86,29 @@ export class Core implements RestoreHost {
     this.store = store;
     const ctx = { ownership: this.ownership, graveyard: this.reaper, defaultMtu: this.mtu, firewall: this.firewall };
     for (const d of [new NullDriver(), new HostDriver(), new BridgeDriver(ctx)]) this.drivers.set(d.type, d);
+    const poolSize = opts.netnsPool ?? 0;
+    if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 4096)
+      throw new InvalidInputError(`netnsPool must be an integer from 0 to 4096, not ${String(opts.netnsPool)}`);
+    this.pool = poolSize ? new NetnsPool(poolSize, () => this.makeNetns(`p${randomBytes(6).toString('hex')}`, Lane.Slow), (ns) => netnsDelete(ns)) : undefined;
+  }
+
+  /**
+   * A namespace of this controller, ready for endpoints: interfaces start
+   * without IPv6 (as Docker does for non-IPv6 networks; IPv6 endpoints turn
+   * it on for their interface; a thousand sandboxes running link-local DAD,
+   * router solicitations and MLD timers made the kernel slow and spiky), and
+   * loopback up. The last request goes on the fast lane, which opens its
+   * socket in the namespace now rather than in the first join.
+   */
+  private async makeNetns(suffix: string, lane: LaneId = Lane.Fast): Promise<Netns> {
+    const ns = await run(netnsAddOp(`${this.ownership.netnsPrefix}${suffix}`, this.runDir), lane);
+    try {
+      await batchAll([sysctlSetOp('net/ipv6/conf/default/disable_ipv6', '1', ns), linkSetOp(ns, 'lo', { up: true })]);
+    } catch (e) {
+      await netnsDelete(ns).catch(() => undefined);
+      throw e;
+    }
+    return ns;
   }
 
   /**
@@ -99,6 +126,7 @@ export class Core implements RestoreHost {
       store = new Store(claim.path);
       c = new Core(opts, claim, store, await loadOwnership(store, claim.path));
       await restoreController(c, new Set([...(opts.activeSandboxes ?? []), ...(activeFrom?.(store) ?? [])]));
+      c.pool?.refill();
     } catch (e) {
       try { store?.close(); } catch { /* the first error is the one to report */ }
       claim.release();
@@ -112,6 +140,7 @@ export class Core implements RestoreHost {
     if (this.stopped) return;
     this.stopped = true;
     await Promise.allSettled([...this.sbs.values()].map((s) => s.lock));
+    await this.pool?.stop();
     await this.reaper.flush().catch(() => undefined);
     try {
       this.store.close();
@@ -373,7 +402,7 @@ export class Core implements RestoreHost {
             ns = await netnsOpen(opts.netnsPath);
             u.push('release namespace', () => netnsRelease(ns));
           } else {
-            ns = await netnsAdd(`${this.ownership.netnsPrefix}${id.slice(0, 12)}`, { runDir: this.runDir });
+            ns = this.pool?.take() ?? (await this.makeNetns(id.slice(0, 12)));
             rec.owned = true;
             u.push('delete namespace', () => netnsDelete(ns));
           }
@@ -381,16 +410,9 @@ export class Core implements RestoreHost {
           rec.ino = ns.ino;
           live.ns = ns;
           fault('sandbox.create.loopback');
-          // Interfaces of a namespace nsnet made start without IPv6 (as Docker
-          // does for non-IPv6 networks); IPv6 endpoints turn it on for their
-          // interface. A thousand sandboxes running link-local DAD, router
-          // solicitations and MLD timers made the kernel slow and spiky.
-          if (!opts.runtimeManaged) {
-            await batchAll([
-              ...(rec.owned ? [sysctlSetOp('net/ipv6/conf/default/disable_ipv6', '1', ns)] : []),
-              linkSetOp(ns, 'lo', { up: true }),
-            ]);
-          }
+          // An adopted namespace gets loopback up, unless a CNI runtime's
+          // loopback plugin does that (runtimeManaged).
+          if (!rec.owned && !opts.runtimeManaged) await batchAll([linkSetOp(ns, 'lo', { up: true })]);
         }
         u.push('remove sandbox files', () => removeSandboxFiles(dir));
         if (!opts.runtimeManaged) writeSandboxFiles(dir, opts, []);
@@ -616,8 +638,11 @@ export class Core implements RestoreHost {
   }
 
   /** Counts for diagnostics and leak checks. */
-  stats(): { networks: number; endpoints: number; sandboxes: number; deferredDeletes: number } {
-    return { networks: this.nets.size, endpoints: this.eps.size, sandboxes: this.sbs.size, deferredDeletes: this.reaper.backlog };
+  stats(): { networks: number; endpoints: number; sandboxes: number; deferredDeletes: number; pooledNamespaces: number } {
+    return {
+      networks: this.nets.size, endpoints: this.eps.size, sandboxes: this.sbs.size, deferredDeletes: this.reaper.backlog,
+      pooledNamespaces: this.pool?.available ?? 0,
+    };
   }
 }
 

@@ -19,6 +19,12 @@ export interface ControllerOptions {
   /** Delay before left links are destroyed in a batch (ms). */
   reapDelayMs?: number;
   /**
+   * Keep this many namespaces made ahead (default 0: none), so a sandbox's
+   * start takes one instead of creating it. They are refilled in the
+   * background and deleted on stop.
+   */
+  netnsPool?: number;
+  /**
    * Bridge firewall: nftables (the default; bridge networks then fail with
    * FirewallError if neither libnftables nor `nft` is there) or none (chosen
    * explicitly; enable_icc=false, internal networks and published ports are

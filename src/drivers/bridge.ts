@@ -235,11 +235,11 @@ export class BridgeDriver implements Driver {
    * a batched one), and what to do with their answers. The veth is created
    * from the sandbox side, so the container end is born there under its
    * final name and up, and its host end is born in the host; the host end
-   * is then enslaved, brought up and kept without IPv6 addresses in one
-   * request (a veth's peer takes no master or up at creation: the kernel
-   * applies neither, and up fails until the pair is linked). The container
-   * end's index comes from the creating request's echo, filled into the
-   * later requests by the addon: the same four requests in any namespace.
+   * is then kept without IPv6 addresses, enslaved and brought up (a veth's
+   * peer takes no master or up at creation: the kernel applies neither, and
+   * up fails until the pair is linked). The container end's index comes
+   * from the creating request's echo, filled into the later requests by the
+   * addon: the same five requests in any namespace (IPv4).
    */
   joinPlan(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, undo: Undo, joined = 0): JoinPlan {
     if (!target.ns) throw new ForbiddenError('a container in the host namespace cannot join a bridge network');
@@ -256,9 +256,13 @@ export class BridgeDriver implements Driver {
     const ops: Op<unknown>[] = [
       linkAddVethOp(target.ns, { name: ep.ifname!, up: true, mtu, ...(ep.mac ? { mac: ep.mac } : {}) },
         { name: host, ns: HOST_NS, mtu, group: this.ctx.ownership.live }, true),
-      // A bridge port needs no IPv6 of its own; with hundreds of host ends,
-      // their link-local timers slowed every later operation.
-      linkSetOp(undefined, host, { master, up: true, noIpv6AddrGen: true }),
+      // A bridge port needs no IPv6 address of its own; with hundreds of
+      // host ends, their link-local timers slowed every later operation. A
+      // request of its own, before up: the kernel refuses the attribute at
+      // creation, and in one setlink it applies up (and the link-local
+      // address that comes with it) before the address-generation mode.
+      linkSetOp(undefined, host, { noIpv6AddrGen: true }),
+      linkSetOp(undefined, host, { master, up: true }),
     ];
     const configure = this.configureOps(net, ep, target);
     // Each configure request takes the container end's index from the echo, `back` places before it.

@@ -1,0 +1,173 @@
+// The endpoint path at the kernel's floor (issue 14): the same four requests
+// per join in any namespace, in one crossing; joinMany; leave off the bridge
+// (no port held, no flush on a join); the namespace pool.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Controller } from '../src/controller/controller.js';
+import { internals } from '../src/controller/internals.js';
+import { nativeStats } from '../src/netlink/index.js';
+import { gate, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, sh, tempDir, uniq } from './helpers.js';
+
+interface DetailedLink { ifname: string; master?: string; operstate?: string; flags: string[]; inet6_addr_gen_mode?: string }
+
+describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
+  const dir = tempDir('perf');
+  let c: Controller;
+  const runtimeNs: string[] = [];
+
+  beforeAll(async () => {
+    c = await Controller.start({ dataDir: dir.path, firewall: 'none' });
+  });
+
+  afterAll(async () => {
+    for (const s of c.sandboxes()) await s.destroy();
+    for (const n of c.networks()) {
+      for (const e of n.endpoints()) await e.delete(true);
+      await n.delete();
+    }
+    await c.stop();
+    for (const n of runtimeNs) sh('ip', ['netns', 'del', n]);
+    dir.remove();
+  });
+
+  const net = (subnet: string) => c.newNetwork({ name: uniq('net'), options: bridgeOpt(uniq('b')), ipam: { config: [{ Subnet: subnet }] } });
+  /** A namespace made by "the runtime" (not nsnet), adopted by path. */
+  const runtimeSandbox = async () => {
+    const name = uniq('rt');
+    sh('ip', ['netns', 'add', name]);
+    runtimeNs.push(name);
+    return c.newSandbox(uniq('crt'), { netnsPath: `/run/netns/${name}` });
+  };
+
+  it('a join is five requests in one crossing, in a namespace nsnet made and in one given by path', async () => {
+    const n = await net('10.77.1.0/24');
+    for (const sb of [await c.newSandbox(uniq('cown')), await runtimeSandbox()]) {
+      const ep = n.createEndpoint(uniq('e'));
+      await c.flush();
+      const before = nativeStats().executed;
+      await ep.join(sb);
+      // veth (echoed), host end without IPv6 addresses, host end master+up, address, default route.
+      expect(nativeStats().executed - before).toBe(5);
+      const ns = nsName(sb.key);
+      const eth0 = ipJson<DetailedLink[]>(['-n', ns, '-d', 'link', 'show', 'eth0'])[0]!;
+      expect(eth0.flags).toContain('UP');
+      expect(ipJson<{ addr_info: { local: string; prefixlen: number }[] }[]>(['-n', ns, '-4', 'addr', 'show', 'dev', 'eth0'])[0]!.addr_info
+        .map((a) => `${a.local}/${a.prefixlen}`)).toEqual([ep.info().ipv4]);
+      expect(ipJson<{ dst: string; gateway?: string }[]>(['-n', ns, 'route', 'show']).find((r) => r.dst === 'default')?.gateway).toBe('10.77.1.1');
+      expect(ep.info().peerIndex).toBe(ipLink('eth0', ns)!.ifindex);
+      const host = ipJson<DetailedLink[]>(['-d', 'link', 'show', ep.info().hostIfname!])[0]!;
+      expect(host.master).toBe(n.info().driverState['bridge']);
+      expect(host.flags).toContain('UP');
+      expect(host.inet6_addr_gen_mode).toBe('none');
+      expect(ipJson<unknown[]>(['-6', 'addr', 'show', 'dev', ep.info().hostIfname!])).toEqual([]);
+      await ep.leave(sb);
+      // Off the bridge at once: a left link holds no bridge port.
+      expect(ipJson<DetailedLink[]>(['-d', 'link', 'show', host.ifname])[0]!.master).toBeUndefined();
+      await ep.delete();
+      await sb.destroy();
+    }
+    await n.delete();
+  });
+
+  it('more than a bridge\'s 1023 ports of join/leave cycles with deletion deferred: no join ever waits for a flush', async () => {
+    const d2 = tempDir('perf-reap');
+    const c2 = await Controller.start({ dataDir: d2.path, firewall: 'none', reapDelayMs: 600_000 });
+    try {
+      const n = await c2.newNetwork({ name: 'reap', options: bridgeOpt(uniq('b')), ipam: { config: [{ Subnet: '10.77.8.0/22' }] } });
+      const sb = await c2.newSandbox(uniq('creap'));
+      const reaper = internals(c2).reaper;
+      for (let i = 0; i < 1030; i++) {
+        const ep = n.createEndpoint(`e${i}`);
+        await ep.join(sb);
+        await ep.leave(sb);
+        await ep.delete();
+      }
+      expect(reaper.rounds).toBe(0);
+      expect(c2.stats().deferredDeletes).toBe(1030);
+      await c2.flush();
+      await sb.destroy();
+      await n.delete();
+    } finally {
+      await c2.stop();
+      d2.remove();
+    }
+  });
+
+  it('joinMany: many endpoints over many sandboxes in one crossing, each settled on its own', async () => {
+    const n1 = await net('10.77.2.0/24');
+    const n2 = await net('10.77.3.0/24');
+    const sbs = [await c.newSandbox(uniq('cm')), await c.newSandbox(uniq('cm')), await runtimeSandbox()];
+    await c.flush();
+    const before = nativeStats().executed;
+    const res = await c.joinMany([
+      ...sbs.flatMap((sandbox, i) => [
+        { network: n1, sandbox, name: `a${i}` },
+        { network: n2.id, sandbox, name: `b${i}` },
+      ]),
+      { network: 'no-such-network', sandbox: sbs[0]!, name: 'x' },
+      // Refused by the kernel (the name is taken inside the sandbox): that one fails alone.
+      { network: n1, sandbox: sbs[1]!, name: 'bad', options: { ifname: 'lo' } },
+    ]);
+    expect(res.map((r) => r.ok)).toEqual([true, true, true, true, true, true, false, false]);
+    // Seven joins in one crossing: five requests for a sandbox's first
+    // (gateway) endpoint, four for the others (no default route); the one
+    // the kernel refused sent all of its own too.
+    expect(nativeStats().executed - before).toBe(3 * 5 + 4 * 4);
+    const bad = res[7]!;
+    expect(!bad.ok && (bad.error as { code?: string }).code).toBe('EEXIST');
+    expect(n1.endpoints().map((e) => e.name).sort()).toEqual(['a0', 'a1', 'a2']);
+    for (const [i, sb] of sbs.entries()) {
+      const ns = nsName(sb.key);
+      expect(ipLinks(ns).map((l) => l.ifname).sort()).toEqual(['eth0', 'eth1', 'lo']);
+      const defaults = ipJson<{ dst: string; gateway?: string }[]>(['-n', ns, 'route', 'show']).filter((r) => r.dst === 'default');
+      expect(defaults).toEqual([expect.objectContaining({ gateway: '10.77.2.1' })]);
+      const ok = res[2 * i]!;
+      expect(ok.ok && ok.endpoint.info().sandboxId).toBe(sb.id);
+    }
+    // The failed one left no host end behind (undo deleted it; the reaper has nothing of it).
+    const live = ipLinks().filter((l) => l.group === String(c.marks().liveGroup));
+    expect(live).toHaveLength(6);
+    for (const sb of sbs) await sb.destroy();
+    await n1.delete();
+    await n2.delete();
+  });
+
+  it('the namespace pool: sandboxes start in namespaces made ahead; stop deletes the rest', async () => {
+    const d3 = tempDir('perf-pool');
+    const c3 = await Controller.start({ dataDir: d3.path, firewall: 'none', netnsPool: 3 });
+    const prefix = c3.marks().netnsPrefix;
+    try {
+      await internals(c3).pool!.filled();
+      expect(c3.stats().pooledNamespaces).toBe(3);
+      const n = await c3.newNetwork({ name: 'pool', options: bridgeOpt(uniq('b')), ipam: { config: [{ Subnet: '10.77.4.0/24' }] } });
+      const sbs = [];
+      for (let i = 0; i < 5; i++) sbs.push(await c3.newSandbox(uniq('cpool')));
+      // The first three came from the pool, the others were made on the spot (or by the refill).
+      expect(sbs.slice(0, 3).every((s) => nsName(s.key).startsWith(`${prefix}p`))).toBe(true);
+      const ep = n.createEndpoint('p');
+      await ep.join(sbs[0]!);
+      expect(ipLink('eth0', nsName(sbs[0]!.key))?.flags).toContain('UP');
+      // IPv6 stays off for interfaces of pooled namespaces, as for others nsnet makes.
+      expect(ipJson<unknown[]>(['-n', nsName(sbs[0]!.key), '-6', 'addr', 'show', 'dev', 'eth0'])).toEqual([]);
+      for (const s of sbs) await s.destroy();
+      await internals(c3).pool!.filled();
+      expect(c3.stats().pooledNamespaces).toBe(3);
+      await n.delete();
+    } finally {
+      await c3.stop();
+      d3.remove();
+    }
+    expect(ipNetnsList().filter((x) => x.startsWith(prefix))).toEqual([]);
+  });
+
+  it('refuses a bad pool size before touching anything', async () => {
+    const d4 = tempDir('perf-badpool');
+    try {
+      await expect(Controller.start({ dataDir: d4.path, netnsPool: -1 })).rejects.toMatchObject({ code: 'EINVALIDINPUT' });
+      // The data directory was released: a good start succeeds.
+      const ok = await Controller.start({ dataDir: d4.path, firewall: 'none' });
+      await ok.stop();
+    } finally {
+      d4.remove();
+    }
+  });
+});
