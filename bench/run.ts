@@ -3,9 +3,9 @@
 // NSNET_BENCH_QUICK=1 runs a short version with the same schema.
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Controller } from '../src/controller/controller.js';
+import { Controller, type Sandbox } from '../src/controller/controller.js';
 import { internals } from '../src/controller/internals.js';
 import * as nl from '../src/netlink/index.js';
 import { nftBackend } from '../src/firewall/nft.js';
@@ -13,14 +13,22 @@ import { CniImpl, cniAvailable } from './impls/cni.js';
 import type { Impl } from './impls/impl.js';
 import { IprouteImpl } from './impls/iproute2.js';
 import { NsnetImpl } from './impls/nsnet.js';
+import { buildFloor, FloorImpl } from './impls/floor.js';
 import { machine, now, summarize, table, writeResult, type Summary } from './stats.js';
 
 const QUICK = process.env.NSNET_BENCH_QUICK === '1';
 const ROUNDS = QUICK ? 25 : 200;
 const CHURN_MS = QUICK ? 700 : 3000;
 const SANDBOX_ROUNDS = QUICK ? 20 : 100;
-const SCALE = QUICK ? 200 : 1000;
+const SCALE = QUICK ? 500 : 5000;
+const SCALE_NETS = 5;
 const SOAK = QUICK ? 600 : 10_000;
+/** Sustained churn, until the kernel has finished every deletion. */
+const SUSTAIN_MS = QUICK ? 3000 : 20_000;
+/** Batched joins: endpoints per joinMany call, over this many sandboxes. */
+const BATCH = 32;
+const BATCH_SANDBOXES = 8;
+const BATCH_ROUNDS = QUICK ? 5 : 20;
 const SETTLE_MS = 25;
 const BLOCK = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -85,10 +93,11 @@ async function latencies(impls: Impl[], sbs: Map<Impl, unknown>): Promise<Map<Im
       for (let b = 0; b < BLOCK; b++) {
         let t = now();
         const e = await impl.createJoin(s);
-        const cj = now() - t;
+        // The floor times itself, inside the C process.
+        const cj = impl instanceof FloorImpl ? impl.lastNs : now() - t;
         t = now();
         await impl.leaveDelete(s, e);
-        const ld = now() - t;
+        const ld = impl instanceof FloorImpl ? impl.lastNs : now() - t;
         if (r > 0 && b > 0) { out.get(impl)!.cj.push(cj); out.get(impl)!.ld.push(ld); }
       }
       // Untimed: deferred kernel work finishes before the next implementation's turn.
@@ -129,36 +138,48 @@ async function sandboxes(impls: Impl[]): Promise<Map<Impl, { c: number[]; d: num
   return out;
 }
 
+/**
+ * SCALE endpoints in SCALE sandboxes over SCALE_NETS bridges (a bridge holds
+ * 1023 ports): per-endpoint create+join of the first and the last tenth,
+ * the worst single join, memory per endpoint.
+ */
 async function scale(): Promise<Record<string, unknown>> {
   await kernelSettled();
   const c = await Controller.start({ dataDir: join(tmp, 'scale') });
   try {
-    const nets = await Promise.all([0, 1, 2, 3].map((i) => c.newNetwork({ name: `scale${i}`, options: { 'com.docker.network.bridge.name': `nsbsc${i}` }, ipam: { config: [{ Subnet: `10.${40 + i}.0.0/20` }] } })));
+    const nets = await Promise.all(Array.from({ length: SCALE_NETS }, (_, i) => c.newNetwork({ name: `scale${i}`, options: { 'com.docker.network.bridge.name': `nsbsc${i}` }, ipam: { config: [{ Subnet: `10.${60 + i}.0.0/20` }] } })));
     global.gc?.();
     const mem0 = process.memoryUsage();
     const per: number[] = [];
     const sbTimes: number[] = [];
+    const t0 = now();
     for (let i = 0; i < SCALE; i++) {
       let t = now();
       const sb = await c.newSandbox(`scale-${i}`);
       sbTimes.push(now() - t);
       t = now();
-      const ep = nets[i % 4]!.createEndpoint(`s${i}`);
+      const ep = nets[i % SCALE_NETS]!.createEndpoint(`s${i}`);
       await ep.join(sb);
       per.push(now() - t);
+      if (i % 1000 === 999) log(`  scale: ${i + 1}`);
     }
+    const totalS = (now() - t0) / 1e9;
     global.gc?.();
     const mem1 = process.memoryUsage();
     const k = Math.max(10, Math.floor(SCALE / 10));
-    const first = summarize(per.slice(0, k)).median_ms;
-    const last = summarize(per.slice(-k)).median_ms;
+    const first = summarize(per.slice(0, k));
+    const last = summarize(per.slice(-k));
+    const worst = Math.max(...per);
     const t = now();
     for (const s of c.sandboxes()) await s.destroy();
     const destroyAll = (now() - t) / 1e6;
     for (const n of nets) await n.delete();
     return {
-      endpoints: SCALE, networks: 4,
-      firstMedian_ms: first, lastMedian_ms: last, growth: last / first,
+      endpoints: SCALE, networks: SCALE_NETS, window: k, seconds: totalS,
+      first, last, firstMedian_ms: first.median_ms, lastMedian_ms: last.median_ms, growth: last.median_ms / first.median_ms,
+      worstJoin_ms: worst / 1e6, worstJoinAt: per.indexOf(worst),
+      // The curve for the report: the median of each consecutive 1% of endpoints.
+      curve_ms: Array.from({ length: 100 }, (_, j) => summarize(per.slice(Math.floor((j * SCALE) / 100), Math.floor(((j + 1) * SCALE) / 100))).median_ms),
       sandboxCreateFirstMedian_ms: summarize(sbTimes.slice(0, k)).median_ms,
       sandboxCreateLastMedian_ms: summarize(sbTimes.slice(-k)).median_ms,
       // RSS moves in allocator-sized steps; the JS heap (plus buffers) is the steadier figure.
@@ -169,6 +190,100 @@ async function scale(): Promise<Record<string, unknown>> {
   } finally {
     await c.stop();
   }
+}
+
+/**
+ * Sustained sequential churn (or `conc` in flight) for SUSTAIN_MS, then
+ * until the reaper has deleted every left link: cycles over the whole time,
+ * quiescence included. Also the reaper's own cost over that run.
+ */
+async function sustained(impl: NsnetImpl, workers: Sandbox[]): Promise<Record<string, number>> {
+  await impl.c.flush();
+  const reaper = internals(impl.c).reaper;
+  const r0 = { rounds: reaper.rounds, links: reaper.reapedLinks, busy: reaper.busyNs };
+  let cycles = 0;
+  const t0 = now();
+  const end = t0 + SUSTAIN_MS * 1e6;
+  await Promise.all(workers.map(async (s) => {
+    while (now() < end) {
+      const e = await impl.createJoin(s);
+      await impl.leaveDelete(s, e);
+      cycles++;
+    }
+  }));
+  const tChurn = now();
+  await impl.c.flush();
+  const tQuiet = now();
+  const links = reaper.reapedLinks - r0.links;
+  return {
+    cycles, inFlight: workers.length,
+    churnSeconds: (tChurn - t0) / 1e9, quiescenceMs: (tQuiet - tChurn) / 1e6,
+    perSec: cycles / ((tQuiet - t0) / 1e9),
+    reaperRounds: reaper.rounds - r0.rounds, reapedLinks: links,
+    reaperBusyMs: (reaper.busyNs - r0.busy) / 1e6,
+    reaperMsPerLink: links ? (reaper.busyNs - r0.busy) / 1e6 / links : NaN,
+  };
+}
+
+/** joinMany of BATCH endpoints over BATCH_SANDBOXES sandboxes, against the floor doing the same joins one after another. */
+async function batched(nsImpl: NsnetImpl, floor: FloorImpl): Promise<Record<string, unknown>> {
+  const c = nsImpl.c;
+  const sbs = await Promise.all(Array.from({ length: BATCH_SANDBOXES }, (_, i) => nsImpl.newSandbox(500 + i)));
+  const fsbs = await Promise.all(Array.from({ length: BATCH_SANDBOXES }, (_, i) => floor.newSandbox(500 + i)));
+  const ours: number[] = [];
+  const theirs: number[] = [];
+  let serial = 0;
+  for (let r = 0; r < BATCH_ROUNDS + 1; r++) {
+    const reqs = Array.from({ length: BATCH }, (_, i) => ({ network: nsImpl.net, sandbox: sbs[i % BATCH_SANDBOXES]!, name: `bm${serial++}` }));
+    let t = now();
+    const res = await c.joinMany(reqs);
+    const dt = now() - t;
+    const bad = res.find((x) => !x.ok);
+    if (bad && !bad.ok) throw bad.error;
+    for (const [i, x] of res.entries()) if (x.ok) await nsImpl.leaveDelete(sbs[i % BATCH_SANDBOXES]!, x.endpoint);
+    await c.flush();
+    let fl = 0;
+    const made: { s: (typeof fsbs)[number]; e: { host: string } }[] = [];
+    for (let i = 0; i < BATCH; i++) {
+      const s = fsbs[i % BATCH_SANDBOXES]!;
+      made.push({ s, e: await floor.createJoin(s) });
+      fl += floor.lastNs;
+    }
+    for (const m of made.reverse()) await floor.leaveDelete(m.s, m.e);
+    if (r > 0) { ours.push(dt); theirs.push(fl); }
+    await sleep(SETTLE_MS);
+  }
+  for (const s of sbs) await nsImpl.destroySandbox(s);
+  for (const s of fsbs) await floor.destroySandbox(s);
+  const o = summarize(ours);
+  const f = summarize(theirs);
+  return {
+    batch: BATCH, sandboxes: BATCH_SANDBOXES, rounds: BATCH_ROUNDS,
+    joinManyPerSec: (BATCH / o.median_ms) * 1e3, floorSequentialPerSec: (BATCH / f.median_ms) * 1e3,
+    ratio: f.median_ms / o.median_ms, joinMany: o, floorSequential: f,
+  };
+}
+
+/** Sandbox start (newSandbox) without a pool and with a filled one, interleaved. */
+async function sandboxStart(plain: NsnetImpl): Promise<Record<string, unknown>> {
+  const pooled = new NsnetImpl(join(tmp, 'pool'), '10.56.0.0/16', 'nsbpool0', { name: 'nsnet+pool', netnsPool: 8 });
+  await pooled.setup();
+  const a: number[] = [];
+  const b: number[] = [];
+  try {
+    for (let r = 0; r < SANDBOX_ROUNDS; r++) {
+      await internals(pooled.c).pool!.filled();
+      for (const [impl, out] of (r % 2 ? [[plain, a], [pooled, b]] : [[pooled, b], [plain, a]]) as [NsnetImpl, number[]][]) {
+        const t = now();
+        const s = await impl.newSandbox(700 + r);
+        out.push(now() - t);
+        await impl.destroySandbox(s);
+      }
+    }
+  } finally {
+    await pooled.teardown();
+  }
+  return { withoutPool: summarize(a), withPool: summarize(b), ratio: summarize(a).median_ms / summarize(b).median_ms };
 }
 
 function nsnetKernelCounts(c: Controller) {
@@ -266,43 +381,64 @@ async function firewallCosts(): Promise<Record<string, unknown>> {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmarks need root');
-  const impls: Impl[] = [new NsnetImpl(join(tmp, 'nsnet'), '10.45.0.0/16', 'nsbnsnet0'), new IprouteImpl('nsbi', [46, 0], 'nsbip0')];
+  const floorBin = buildFloor(tmp);
+  const nsOwn = new NsnetImpl(join(tmp, 'nsnet'), '10.45.0.0/16', 'nsbnsnet0');
+  const nsRt = new NsnetImpl(join(tmp, 'nsnet-rt'), '10.50.0.0/16', 'nsbnsrt0', { name: 'nsnet-runtime', runtime: true });
+  const flOwn = new FloorImpl('floor', floorBin, 'own', 'nsbfloor0', 51);
+  const flRt = new FloorImpl('floor-runtime', floorBin, 'runtime', 'nsbflrt0', 52);
+  const impls: Impl[] = [nsOwn, nsRt, flOwn, flRt, new IprouteImpl('nsbi', [46, 0], 'nsbip0')];
   if (cniAvailable()) impls.push(new CniImpl('nsbc', '10.47.0.0/16', 'nsbcni0', join(tmp, 'cni')));
   else log('CNI plugins not found (apt-get install containernetworking-plugins): the cni baseline is skipped');
+  const churners = impls.filter((i) => !(i instanceof FloorImpl) && i !== nsRt);
   const results = new Map<Impl, ImplResult>();
+  let sustain: Record<string, unknown> = {};
+  let batch: Record<string, unknown> = {};
+  let start: Record<string, unknown> = {};
   try {
     for (const i of impls) await i.setup();
     const workers = new Map<Impl, unknown[]>();
-    for (const i of impls) workers.set(i, await Promise.all(Array.from({ length: 8 }, (_, k) => i.newSandbox(k))));
+    for (const i of impls) workers.set(i, await Promise.all(Array.from({ length: i instanceof FloorImpl ? 1 : 8 }, (_, k) => i.newSandbox(k))));
     await kernelSettled();
     log(`latency: ${ROUNDS} rounds, interleaved`);
     const lat = await latencies(impls, new Map(impls.map((i) => [i, workers.get(i)![0]])));
     const churnRes = new Map(impls.map((i) => [i, {} as Record<string, number>]));
     for (const conc of [1, 2, 4, 8]) {
       await kernelSettled();
-      for (const i of impls) {
+      for (const i of churners) {
         log(`churn: ${i.name} with ${conc} in flight`);
         churnRes.get(i)![String(conc)] = await churn(i, workers.get(i)!.slice(0, conc), CHURN_MS);
       }
     }
     await kernelSettled();
+    log(`sustained churn: ${SUSTAIN_MS / 1000} s each, until every deletion is done`);
+    const nsWorkers = workers.get(nsOwn)! as Sandbox[];
+    const s1 = await sustained(nsOwn, nsWorkers.slice(0, 1));
+    await kernelSettled();
+    const s4 = await sustained(nsOwn, nsWorkers.slice(0, 4));
+    await kernelSettled();
+    const fs = await flOwn.churn(workers.get(flOwn)![0] as never, SUSTAIN_MS);
+    sustain = { nsnet1: s1, nsnet4: s4, floor: { cycles: fs.cycles, perSec: fs.perSec }, nsnet1_over_floor: s1['perSec']! / fs.perSec, nsnet4_over_floor: s4['perSec']! / fs.perSec };
+    await kernelSettled();
+    log('batched joins');
+    batch = await batched(nsOwn, flOwn);
+    await kernelSettled();
     log('sandboxes');
-    const sbx = await sandboxes(impls);
+    const sbx = await sandboxes(churners);
+    start = await sandboxStart(nsOwn);
     for (const i of impls) {
       for (const s of workers.get(i)!) await i.destroySandbox(s);
       results.set(i, {
         createJoin: summarize(lat.get(i)!.cj),
         leaveDelete: summarize(lat.get(i)!.ld),
         churnPerSec: Object.fromEntries(Object.entries(churnRes.get(i)!).map(([k, v]) => [k, Math.round(v * 10) / 10])),
-        sandboxCreate: summarize(sbx.get(i)!.c),
-        sandboxDestroy: summarize(sbx.get(i)!.d),
-      });
+        ...(sbx.has(i) ? { sandboxCreate: summarize(sbx.get(i)!.c), sandboxDestroy: summarize(sbx.get(i)!.d) } : {}),
+      } as ImplResult);
     }
   } finally {
     for (const i of impls) await i.teardown().catch((e: unknown) => log(`teardown ${i.name}: ${(e as Error).message}`));
   }
-  log(`scale: ${SCALE} endpoints in ${SCALE} sandboxes over 4 networks`);
-  const scaleRes = await scale();
+  log(`scale: ${SCALE} endpoints in ${SCALE} sandboxes over ${SCALE_NETS} networks`);
+  const scaleRes = process.env.NSNET_BENCH_SKIP_SCALE === '1' ? { skipped: true } : await scale();
   await kernelSettled();
   log('firewall');
   const fw = await firewallCosts();
@@ -311,7 +447,7 @@ async function main(): Promise<void> {
   const soakRes = await soak();
   rmSync(tmp, { recursive: true, force: true });
 
-  const ns = results.get(impls[0]!)!;
+  const ns = results.get(nsOwn)!;
   const get = (name: string) => [...results.entries()].find(([i]) => i.name === name)?.[1];
   const ratio = (a: number | undefined, b: number | undefined) => (a && b ? Math.round((a / b) * 100) / 100 : null);
   const ratios: Record<string, number | null> = {};
@@ -324,12 +460,26 @@ async function main(): Promise<void> {
     ratios[`churn4_nsnet_over_${base}`] = ratio(ns.churnPerSec['4'], b.churnPerSec['4']);
   }
   ratios['churn4_over_churn1_nsnet'] = ratio(ns.churnPerSec['4'], ns.churnPerSec['1']);
+  // Against the floor, same run: nsnet's JS-visible times over the C process's own.
+  const fl = results.get(flOwn)!;
+  const flr = results.get(flRt)!;
+  const rt = results.get(nsRt)!;
+  ratios['createJoin_nsnet_over_floor'] = ratio(ns.createJoin.median_ms, fl.createJoin.median_ms);
+  ratios['createJoin_nsnetRuntime_over_floorRuntime'] = ratio(rt.createJoin.median_ms, flr.createJoin.median_ms);
+  ratios['createJoin_nsnetRuntime_over_floor'] = ratio(rt.createJoin.median_ms, fl.createJoin.median_ms);
+  ratios['leaveDelete_nsnet_over_floor'] = ratio(ns.leaveDelete.median_ms, fl.leaveDelete.median_ms);
+  ratios['sustained1_nsnet_over_floor'] = ratio(sustain['nsnet1_over_floor'] as number, 1);
+  ratios['batched_nsnet_over_floorSequential'] = ratio(batch['ratio'] as number, 1);
   const out = {
     ...machine(),
+    load: loadavg(),
     quick: QUICK,
     nsnet: ns,
-    baselines: Object.fromEntries([...results.entries()].filter(([i]) => i.name !== 'nsnet').map(([i, r]) => [i.name, r])),
+    baselines: Object.fromEntries([...results.entries()].filter(([i]) => i !== nsOwn).map(([i, r]) => [i.name, r])),
     ratios,
+    sustained: sustain,
+    batched: batch,
+    sandboxStart: start,
     scale: scaleRes,
     soak: soakRes,
     firewall: fw,
@@ -341,15 +491,19 @@ async function main(): Promise<void> {
   row('create+join p99 ms', (r) => r.createJoin.p99_ms);
   row('leave+delete median ms', (r) => r.leaveDelete.median_ms);
   row('leave+delete p90 ms', (r) => r.leaveDelete.p90_ms);
+  row('leave+delete p99 ms', (r) => r.leaveDelete.p99_ms);
   for (const k of ['1', '2', '4', '8']) row(`churn/s, ${k} in flight`, (r) => r.churnPerSec[k] ?? NaN);
-  row('sandbox create median ms', (r) => r.sandboxCreate.median_ms);
-  row('sandbox destroy median ms', (r) => r.sandboxDestroy.median_ms);
+  row('sandbox create median ms', (r) => r.sandboxCreate?.median_ms ?? NaN);
+  row('sandbox destroy median ms', (r) => r.sandboxDestroy?.median_ms ?? NaN);
   console.log(table(rows));
   console.log('\nratios:', JSON.stringify(ratios, null, 1));
-  console.log('scale:', JSON.stringify(scaleRes));
+  console.log('sustained:', JSON.stringify(sustain));
+  console.log('batched:', JSON.stringify(batch));
+  console.log('sandbox start:', JSON.stringify(start));
+  console.log('scale:', JSON.stringify({ ...scaleRes, curve_ms: undefined }));
   console.log('soak:', JSON.stringify(soakRes));
   console.log('firewall:', JSON.stringify(fw));
-  console.log(`\nwritten ${writeResult('latest.json', out)}`);
+  console.log(`\nwritten ${writeResult(QUICK ? 'quick.json' : 'latest.json', out)}`);
 }
 
 main().catch((e: unknown) => {

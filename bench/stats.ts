@@ -11,7 +11,8 @@ export interface Summary {
 
 export function summarize(samplesNs: number[]): Summary {
   const s = [...samplesNs].sort((a, b) => a - b);
-  const q = (p: number) => (s.length ? s[Math.min(s.length - 1, Math.floor(p * s.length))]! / 1e6 : NaN);
+  // Nearest rank: the smallest sample with at least p of all samples at or below it.
+  const q = (p: number) => (s.length ? s[Math.max(0, Math.ceil(p * s.length) - 1)]! / 1e6 : NaN);
   return { n: s.length, median_ms: q(0.5), p90_ms: q(0.9), p99_ms: q(0.99) };
 }
 

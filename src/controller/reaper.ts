@@ -13,6 +13,9 @@ export class LinkReaper {
   private lastError: unknown;
   /** Completed batch deletions (for tests and stats). */
   rounds = 0;
+  /** Links handed to completed rounds, and the wall time those rounds took on the slow lane (the reaper's own cost). */
+  reapedLinks = 0;
+  busyNs = 0;
 
   constructor(private readonly group: number, private readonly delayMs = 50) {}
 
@@ -28,9 +31,15 @@ export class LinkReaper {
 
   private async reap(): Promise<void> {
     this.timer = undefined;
+    const links = this.pending;
     this.pending = 0;
+    const t0 = process.hrtime.bigint();
     this.running = linkDelGroup(undefined, this.group)
-      .then(() => { this.rounds++; })
+      .then(() => {
+        this.rounds++;
+        this.reapedLinks += links;
+        this.busyNs += Number(process.hrtime.bigint() - t0);
+      })
       .catch((e: unknown) => {
         // ENODEV: nothing was left in the group (e.g. a namespace took them).
         if (!(isKernelError(e) && e.code === 'ENODEV')) this.lastError = e;

@@ -1,0 +1,311 @@
+/*
+ * The kernel's floor for an endpoint, for bench/run.ts: the minimum request
+ * sequence a bridge join needs, on rtnetlink sockets opened once per
+ * namespace and kept, timed inside this process (no IPC, no JS, no store).
+ *
+ *   create+join: RTM_NEWLINK veth from the host side, the host end with
+ *                IFLA_MASTER and IFF_UP, the peer born in the namespace under
+ *                its final name (IFLA_NET_NS_FD), reply echoed for the peer's
+ *                index; then in the namespace: peer up, address, default
+ *                route. Four requests, each acknowledged.
+ *   leave+delete: RTM_DELLINK of the host end, synchronous (the kernel's
+ *                own wait for RCU included).
+ *
+ * Driven over stdin/stdout, one command per line, one answer line each:
+ *   mkns                  a namespace this process unshares itself -> "ok ID"
+ *   ns PATH               a namespace made by someone else, by path -> "ok ID"
+ *   cj ID IF CIDR GW|-    create+join (route only with a gateway) -> "ok NS HOST"
+ *   ld HOST               leave+delete -> "ok NS"
+ *   churn ID CIDR GW MS   sequential cj+ld for MS ms -> "ok CYCLES NS"
+ *   quit
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <sched.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#define MAXNS 4096
+
+struct ns {
+  int fd;   /* namespace handle (O_CLOEXEC) */
+  int sock; /* rtnetlink socket inside it */
+};
+
+static struct ns spaces[MAXNS];
+static int nspaces;
+static int hostSock;
+static int homeFd;
+static int bridgeIndex;
+static unsigned seq;
+static unsigned counter;
+
+static uint64_t nowNs(void) {
+  struct timespec t;
+  clock_gettime(CLOCK_MONOTONIC, &t);
+  return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static int nlOpen(void) {
+  int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+  if (s < 0) return -1;
+  struct sockaddr_nl sa = {.nl_family = AF_NETLINK};
+  if (bind(s, (struct sockaddr*)&sa, sizeof sa) < 0) {
+    close(s);
+    return -1;
+  }
+  int one = 1;
+  setsockopt(s, SOL_NETLINK, NETLINK_CAP_ACK, &one, sizeof one);
+  return s;
+}
+
+struct req {
+  struct nlmsghdr h;
+  char body[1024];
+};
+
+static void *tail(struct req *r) { return (char *)r + NLMSG_ALIGN(r->h.nlmsg_len); }
+
+static void attr(struct req *r, int type, const void *data, int len) {
+  struct rtattr *a = tail(r);
+  a->rta_type = type;
+  a->rta_len = RTA_LENGTH(len);
+  if (len) memcpy(RTA_DATA(a), data, len);
+  r->h.nlmsg_len = NLMSG_ALIGN(r->h.nlmsg_len) + RTA_ALIGN(a->rta_len);
+}
+
+static struct rtattr *nestStart(struct req *r, int type) {
+  struct rtattr *a = tail(r);
+  attr(r, type, NULL, 0);
+  return a;
+}
+
+static void nestEnd(struct req *r, struct rtattr *a) { a->rta_len = (char *)tail(r) - (char *)a; }
+
+/* Sends one request and reads to its ack; with `echo`, returns the echoed link's IFLA_LINK. */
+static int talk(int s, struct req *r, int *echoLink) {
+  r->h.nlmsg_seq = ++seq;
+  r->h.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
+  if (send(s, r, r->h.nlmsg_len, 0) < 0) return -errno;
+  char buf[16384];
+  for (;;) {
+    ssize_t n = recv(s, buf, sizeof buf, 0);
+    if (n < 0) return -errno;
+    for (struct nlmsghdr *h = (struct nlmsghdr *)buf; NLMSG_OK(h, (size_t)n); h = NLMSG_NEXT(h, n)) {
+      if (h->nlmsg_seq != seq) continue;
+      if (h->nlmsg_type == NLMSG_ERROR) return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
+      if (h->nlmsg_type == RTM_NEWLINK && echoLink) {
+        struct ifinfomsg *ifi = NLMSG_DATA(h);
+        int len = IFLA_PAYLOAD(h);
+        for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
+          if (a->rta_type == IFLA_LINK) memcpy(echoLink, RTA_DATA(a), 4);
+      }
+    }
+  }
+}
+
+static void begin(struct req *r, int type, int flags, int hdr) {
+  memset(r, 0, sizeof *r);
+  r->h.nlmsg_type = type;
+  r->h.nlmsg_flags = flags;
+  r->h.nlmsg_len = NLMSG_LENGTH(hdr);
+}
+
+static int linkUp(int s, int index) {
+  struct req r;
+  begin(&r, RTM_NEWLINK, 0, sizeof(struct ifinfomsg));
+  struct ifinfomsg *ifi = NLMSG_DATA(&r.h);
+  ifi->ifi_index = index;
+  ifi->ifi_flags = ifi->ifi_change = IFF_UP;
+  return talk(s, &r, NULL);
+}
+
+static int linkIndex(const char *name) {
+  struct req r;
+  begin(&r, RTM_GETLINK, 0, sizeof(struct ifinfomsg));
+  attr(&r, IFLA_IFNAME, name, strlen(name) + 1);
+  r.h.nlmsg_seq = ++seq;
+  r.h.nlmsg_flags |= NLM_F_REQUEST;
+  if (send(hostSock, &r, r.h.nlmsg_len, 0) < 0) return -1;
+  char buf[16384];
+  ssize_t n = recv(hostSock, buf, sizeof buf, 0);
+  struct nlmsghdr *h = (struct nlmsghdr *)buf;
+  if (n < 0 || !NLMSG_OK(h, (size_t)n) || h->nlmsg_type != RTM_NEWLINK) return -1;
+  return ((struct ifinfomsg *)NLMSG_DATA(h))->ifi_index;
+}
+
+/* Opens a socket inside the namespace `fd`, and comes home. */
+static int addSpace(int fd) {
+  if (nspaces >= MAXNS || setns(fd, CLONE_NEWNET) < 0) return -1;
+  int s = nlOpen();
+  if (setns(homeFd, CLONE_NEWNET) < 0) exit(3); /* never stay in a foreign namespace */
+  if (s < 0) return -1;
+  spaces[nspaces].fd = fd;
+  spaces[nspaces].sock = s;
+  return nspaces++;
+}
+
+static int makeSpace(void) {
+  if (unshare(CLONE_NEWNET) < 0) return -1;
+  int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  /* As nsnet's own namespaces: interfaces start without IPv6, loopback up. */
+  int sys = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+  if (sys >= 0) {
+    if (write(sys, "1", 1) < 0) { /* an IPv6-less kernel: nothing to turn off */ }
+    close(sys);
+  }
+  int s = nlOpen();
+  if (s >= 0) linkUp(s, 1);
+  if (s >= 0) close(s);
+  if (setns(homeFd, CLONE_NEWNET) < 0) exit(3);
+  return fd < 0 ? -1 : addSpace(fd);
+}
+
+static int parseCidr(const char *cidr, struct in_addr *a, int *bits) {
+  char ip[64];
+  const char *slash = strchr(cidr, '/');
+  if (!slash || (size_t)(slash - cidr) >= sizeof ip) return -1;
+  memcpy(ip, cidr, slash - cidr);
+  ip[slash - cidr] = 0;
+  *bits = atoi(slash + 1);
+  return inet_pton(AF_INET, ip, a) == 1 ? 0 : -1;
+}
+
+static int createJoin(struct ns *sp, const char *ifname, const char *cidr, const char *gw, char *host) {
+  snprintf(host, IFNAMSIZ, "nsfl%x", counter++);
+  struct req r;
+  begin(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, sizeof(struct ifinfomsg));
+  struct ifinfomsg *ifi = NLMSG_DATA(&r.h);
+  ifi->ifi_flags = ifi->ifi_change = IFF_UP;
+  attr(&r, IFLA_IFNAME, host, strlen(host) + 1);
+  attr(&r, IFLA_MASTER, &bridgeIndex, 4);
+  struct rtattr *info = nestStart(&r, IFLA_LINKINFO);
+  attr(&r, IFLA_INFO_KIND, "veth", 5);
+  struct rtattr *data = nestStart(&r, IFLA_INFO_DATA);
+  struct rtattr *peer = nestStart(&r, VETH_INFO_PEER);
+  r.h.nlmsg_len += sizeof(struct ifinfomsg);
+  attr(&r, IFLA_IFNAME, ifname, strlen(ifname) + 1);
+  attr(&r, IFLA_NET_NS_FD, &sp->fd, 4);
+  nestEnd(&r, peer);
+  nestEnd(&r, data);
+  nestEnd(&r, info);
+  int peerIndex = 0;
+  int e = talk(hostSock, &r, &peerIndex);
+  if (e) return e;
+  if (!peerIndex) return -EPROTO;
+  if ((e = linkUp(sp->sock, peerIndex))) return e;
+  struct in_addr a;
+  int bits;
+  if (parseCidr(cidr, &a, &bits)) return -EINVAL;
+  begin(&r, RTM_NEWADDR, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct ifaddrmsg));
+  struct ifaddrmsg *ifa = NLMSG_DATA(&r.h);
+  ifa->ifa_family = AF_INET;
+  ifa->ifa_prefixlen = bits;
+  ifa->ifa_index = peerIndex;
+  attr(&r, IFA_LOCAL, &a, 4);
+  attr(&r, IFA_ADDRESS, &a, 4);
+  if ((e = talk(sp->sock, &r, NULL))) return e;
+  if (strcmp(gw, "-") == 0) return 0;
+  struct in_addr g;
+  if (inet_pton(AF_INET, gw, &g) != 1) return -EINVAL;
+  begin(&r, RTM_NEWROUTE, NLM_F_CREATE | NLM_F_EXCL, sizeof(struct rtmsg));
+  struct rtmsg *rt = NLMSG_DATA(&r.h);
+  rt->rtm_family = AF_INET;
+  rt->rtm_table = RT_TABLE_MAIN;
+  rt->rtm_protocol = RTPROT_STATIC;
+  rt->rtm_scope = RT_SCOPE_UNIVERSE;
+  rt->rtm_type = RTN_UNICAST;
+  attr(&r, RTA_GATEWAY, &g, 4);
+  attr(&r, RTA_OIF, &peerIndex, 4);
+  return talk(sp->sock, &r, NULL);
+}
+
+static int deleteLink(const char *host) {
+  struct req r;
+  begin(&r, RTM_DELLINK, 0, sizeof(struct ifinfomsg));
+  attr(&r, IFLA_IFNAME, host, strlen(host) + 1);
+  return talk(hostSock, &r, NULL);
+}
+
+static struct ns *space(const char *id) {
+  int i = atoi(id);
+  return i >= 0 && i < nspaces ? &spaces[i] : NULL;
+}
+
+int main(int argc, char **argv) {
+  if (argc != 2) {
+    fprintf(stderr, "usage: floor BRIDGE\n");
+    return 2;
+  }
+  homeFd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+  hostSock = nlOpen();
+  if (homeFd < 0 || hostSock < 0) return 1;
+  bridgeIndex = linkIndex(argv[1]);
+  if (bridgeIndex <= 0) {
+    fprintf(stderr, "floor: no bridge %s\n", argv[1]);
+    return 1;
+  }
+  setvbuf(stdout, NULL, _IOLBF, 0);
+  char line[512];
+  while (fgets(line, sizeof line, stdin)) {
+    char *w[6] = {0};
+    int n = 0;
+    for (char *t = strtok(line, " \n"); t && n < 6; t = strtok(NULL, " \n")) w[n++] = t;
+    if (!n) continue;
+    if (!strcmp(w[0], "quit")) break;
+    if (!strcmp(w[0], "mkns")) {
+      int id = makeSpace();
+      if (id < 0) printf("err %d\n", errno);
+      else printf("ok %d\n", id);
+    } else if (!strcmp(w[0], "ns") && n == 2) {
+      int fd = open(w[1], O_RDONLY | O_CLOEXEC);
+      int id = fd < 0 ? -1 : addSpace(fd);
+      if (id < 0) printf("err %d\n", errno);
+      else printf("ok %d\n", id);
+    } else if (!strcmp(w[0], "cj") && n == 5 && space(w[1])) {
+      char host[IFNAMSIZ];
+      uint64_t t = nowNs();
+      int e = createJoin(space(w[1]), w[2], w[3], w[4], host);
+      t = nowNs() - t;
+      if (e) printf("err %d\n", -e);
+      else printf("ok %llu %s\n", (unsigned long long)t, host);
+    } else if (!strcmp(w[0], "ld") && n == 2) {
+      uint64_t t = nowNs();
+      int e = deleteLink(w[1]);
+      t = nowNs() - t;
+      if (e) printf("err %d\n", -e);
+      else printf("ok %llu\n", (unsigned long long)t);
+    } else if (!strcmp(w[0], "churn") && n == 5 && space(w[1])) {
+      uint64_t t0 = nowNs(), end = t0 + (uint64_t)atoll(w[4]) * 1000000u;
+      unsigned cycles = 0;
+      int e = 0;
+      char host[IFNAMSIZ];
+      while (!e && nowNs() < end) {
+        e = createJoin(space(w[1]), "eth0", w[2], w[3], host);
+        if (!e) e = deleteLink(host);
+        cycles++;
+      }
+      if (e) printf("err %d\n", -e);
+      else printf("ok %u %llu\n", cycles, (unsigned long long)(nowNs() - t0));
+    } else {
+      printf("err %d\n", EINVAL);
+    }
+  }
+  for (int i = 0; i < nspaces; i++) {
+    close(spaces[i].sock);
+    close(spaces[i].fd);
+  }
+  return 0;
+}

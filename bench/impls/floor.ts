@@ -1,0 +1,104 @@
+// The kernel's floor (bench/floor/floor.c): the minimum requests of a join
+// on sockets kept open per namespace, timed inside the C process itself, so
+// its figures carry no IPC, no JS and no bookkeeping. Built with cc by the
+// bench, run as a child process for the whole run.
+import { execFileSync, spawn, type ChildProcessByStdio } from 'node:child_process';
+import type { Readable, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { createInterface, type Interface } from 'node:readline';
+import { run } from './exec.js';
+import type { Impl } from './impl.js';
+
+export interface FloorSandbox { id: number; netns?: string; next: number }
+export interface FloorEndpoint { host: string }
+
+/** Builds the floor into `dir` (cc, -Wall -Wextra clean) and returns its path. */
+export function buildFloor(dir: string): string {
+  const out = join(dir, 'floor');
+  const src = fileURLToPath(new URL('../floor/floor.c', import.meta.url));
+  execFileSync('cc', ['-std=c11', '-O2', '-Wall', '-Wextra', '-Werror', '-o', out, src], { stdio: 'inherit' });
+  return out;
+}
+
+export class FloorImpl implements Impl<FloorSandbox, FloorEndpoint> {
+  private proc!: ChildProcessByStdio<Writable, Readable, null>;
+  private lines!: Interface;
+  private readonly waiting: ((line: string) => void)[] = [];
+  private k = 0;
+  private readonly runtime: string[] = [];
+  /** The time the C process measured for the last create+join or leave+delete, in ns. */
+  lastNs = 0;
+
+  /**
+   * `own`: namespaces the floor unshares itself (as nsnet makes its own, IPv6
+   * off, loopback up); `runtime`: namespaces made by `ip netns add`, given by path.
+   */
+  constructor(readonly name: string, private readonly bin: string, private readonly mode: 'own' | 'runtime',
+    private readonly bridge: string, private readonly base: number, private readonly shared = false) {}
+
+  async setup(): Promise<void> {
+    if (!this.shared) {
+      await run('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
+      await run('ip', ['addr', 'add', `10.${this.base}.0.1/16`, 'dev', this.bridge]);
+      await run('ip', ['link', 'set', this.bridge, 'up']);
+    }
+    this.proc = spawn(this.bin, [this.bridge], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.lines = createInterface({ input: this.proc.stdout });
+    this.lines.on('line', (l) => this.waiting.shift()?.(l));
+  }
+
+  private async cmd(line: string): Promise<string[]> {
+    const answer = await new Promise<string>((resolve) => {
+      this.waiting.push(resolve);
+      this.proc.stdin.write(`${line}\n`);
+    });
+    const w = answer.split(' ');
+    if (w[0] !== 'ok') throw new Error(`floor: ${line}: errno ${w[1]}`);
+    return w.slice(1);
+  }
+
+  async newSandbox(i: number): Promise<FloorSandbox> {
+    if (this.mode === 'own') return { id: Number((await this.cmd('mkns'))[0]), next: 0 };
+    const netns = `nsfl${this.base}x${i}x${this.k++}`;
+    await run('ip', ['netns', 'add', netns]);
+    this.runtime.push(netns);
+    return { id: Number((await this.cmd(`ns /run/netns/${netns}`))[0]), netns, next: 0 };
+  }
+
+  /** The floor keeps its namespaces open until it exits; a runtime one is deleted by path. */
+  async destroySandbox(s: FloorSandbox): Promise<void> {
+    if (s.netns) await run('ip', ['netns', 'del', s.netns]).catch(() => undefined);
+  }
+
+  private ip(): string {
+    const k = this.k++;
+    return `10.${this.base}.${1 + ((k >> 8) % 254)}.${1 + (k % 254)}/16`;
+  }
+
+  /** eth0 with the default route (the sandbox's first); later ones ethN without. */
+  async createJoin(s: FloorSandbox): Promise<FloorEndpoint> {
+    const n = s.next++;
+    const [ns, host] = await this.cmd(`cj ${s.id} eth${n} ${this.ip()} ${n === 0 ? `10.${this.base}.0.1` : '-'}`);
+    this.lastNs = Number(ns);
+    return { host: host! };
+  }
+
+  async leaveDelete(s: FloorSandbox, e: FloorEndpoint): Promise<void> {
+    this.lastNs = Number((await this.cmd(`ld ${e.host}`))[0]);
+    s.next = Math.max(0, s.next - 1);
+  }
+
+  /** Sequential synchronous create+join+delete for `ms`: cycles per second, the kernel's deletions included. */
+  async churn(s: FloorSandbox, ms: number): Promise<{ cycles: number; perSec: number }> {
+    const [cycles, ns] = await this.cmd(`churn ${s.id} ${this.ip()} 10.${this.base}.0.1 ${ms}`);
+    return { cycles: Number(cycles), perSec: Number(cycles) / (Number(ns) / 1e9) };
+  }
+
+  async teardown(): Promise<void> {
+    this.proc.stdin.end('quit\n');
+    await new Promise((r) => this.proc.once('close', r));
+    for (const n of this.runtime) await run('ip', ['netns', 'del', n]).catch(() => undefined);
+    if (!this.shared) await run('ip', ['link', 'del', this.bridge]).catch(() => undefined);
+  }
+}
