@@ -3,9 +3,17 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 
 type S = { median_ms: number; p90_ms: number; p99_ms: number };
-interface R { createJoin: S; leaveDelete: S; churnPerSec: Record<string, number>; sandboxCreate: S; sandboxDestroy: S }
+interface R { createJoin: S; leaveDelete: S; churnPerSec: Record<string, number>; sandboxCreate?: S; sandboxDestroy?: S }
 const load = <T>(f: string): T => JSON.parse(readFileSync(new URL(`./results/${f}`, import.meta.url), 'utf8')) as T;
-const main = load<{ date: string; kernel: string; cpus: number; cpu: string; node: string; quick: boolean; nsnet: R; baselines: Record<string, R>; ratios: Record<string, number>; scale: Record<string, number>; soak: { cycles: number; cyclesPerSec: number; leaks: Record<string, number> }; firewall: Record<string, number | S | string> }>('latest.json');
+type Sustain = { cycles: number; inFlight: number; churnSeconds: number; quiescenceMs: number; perSec: number; reaperRounds: number; reapedLinks: number; reaperBusyMs: number; reaperMsPerLink: number };
+const main = load<{
+  date: string; kernel: string; cpus: number; cpu: string; node: string; quick: boolean; load?: number[]; nsnet: R; baselines: Record<string, R>; ratios: Record<string, number>;
+  scale: Record<string, number> & { first?: S; last?: S; curve_ms?: number[]; skipped?: boolean };
+  soak: { cycles: number; cyclesPerSec: number; leaks: Record<string, number> }; firewall: Record<string, number | S | string>;
+  sustained: { nsnet1: Sustain; nsnet4: Sustain; floor: { cycles: number; perSec: number } };
+  batched: { batch: number; sandboxes: number; joinManyPerSec: number; floorSequentialPerSec: number; ratio: number; joinMany: S; floorSequential: S };
+  sandboxStart: { withoutPool: S; withPool: S; ratio: number };
+}>(process.env.NSNET_BENCH_RESULT ?? 'latest.json');
 const native = load<{ operations: Record<string, { addon: S; ip: S; ratio_ip_over_addon: number }>; linkDelete: { addonOneByOne_ms: number; addonByGroup_msPerLink: number; groupSize: number; ipLinkDel: S }; overhead: Record<string, { jsVisible_us: number; kernel_us: number; overhead_us: number }> }>('native.json');
 const ipam = load<{ results: Record<string, { pairsPerSec: number; naivePairsPerSec: number | null; bytes: number }>; slowdown16_10to99: number }>('ipam.json');
 
@@ -17,26 +25,47 @@ const impls: [string, R][] = [['nsnet', main.nsnet], ...Object.entries(main.base
 const row = (label: string, g: (r: R) => string) => `| ${label} | ${impls.map(([, r]) => g(r)).join(' | ')} |`;
 const r = main.ratios;
 const fw = main.firewall as unknown as { backend: string; createJoinOnePublishedPort: S; createJoinPlain: S; networkCreateFirst_ms: number; networkCreateLast_ms: number; networks: number };
+const fl = main.baselines['floor']!;
+const flr = main.baselines['floor-runtime']!;
+const rt = main.baselines['nsnet-runtime']!;
+const sc = main.scale;
+const su = main.sustained;
+const b = main.batched;
+const ps = (x: S) => `${f(x.median_ms)} / ${f(x.p90_ms)} / ${f(x.p99_ms)}`;
 const lines = [
-  `Run ${main.date.slice(0, 10)} on ${main.cpus} × ${main.cpu}, kernel ${main.kernel}, Node ${main.node}${main.quick ? ' (quick mode)' : ''}. Reproduce: \`npm run bench\` (about 4 minutes; \`NSNET_BENCH_QUICK=1\` for a one-minute version with the same schema), then \`npm run bench:report\`. Raw figures: \`bench/results/latest.json\`.`,
+  `Run ${main.date.slice(0, 10)} on ${main.cpus} × ${main.cpu}, kernel ${main.kernel}, Node ${main.node}${main.quick ? ' (quick mode)' : ''}${main.load ? `, load average ${main.load.map((x) => x.toFixed(2)).join(' / ')} at the end (the VM was shared with other engineers' test runs)` : ''}. Reproduce: \`npm run bench\` (about 8 minutes; \`NSNET_BENCH_QUICK=1\` for a short version with the same schema), then \`npm run bench:report\`. Raw figures: \`bench/results/latest.json\`.`,
   '',
-  'Endpoint lifecycle through the public API (controller, bridge network, existing sandbox), against two baselines run interleaved in the same process: iproute2 with two execs per endpoint (`ip link add … peer … netns` + `ip -n NS -batch`), and the CNI bridge plugin with host-local IPAM (Debian `containernetworking-plugins` 1.1.1, isGateway, no ipMasq). Each round gives every implementation a block of 5 cycles (first one untimed), in rotating order; the kernel is left to finish destroying namespaces between phases.',
+  'Method. Every implementation runs in the same process and the same run, interleaved: each round gives each a block of 5 create+join / leave+delete cycles (the first untimed), in rotating order, and deferred work of one (nsnet\'s reaper) is finished, untimed, before the next one\'s turn. **floor** is `bench/floor/floor.c`, the kernel\'s minimum for a bridge join (veth from the host side with IFLA_MASTER and IFF_UP on the host end, the peer born in the namespace as eth0 with the reply echoed, then peer up, address, default route: four requests on sockets kept open per namespace) and a synchronous RTM_DELLINK for leave+delete; it times itself inside the C process, so its figures exclude every process boundary. nsnet\'s figures are what a caller of the public API sees (`createEndpoint` + `join`, `leave` + `delete`): IPAM, records, the crossing to the addon\'s lane thread and back, and five kernel requests (the fifth keeps IPv6 addresses off the host end). nsnet\'s leave+delete *excludes* the link\'s destruction (about 20 ms of kernel RCU waiting), which the reaper does later, batched; the sustained churn row *includes* it (measured until the reaper has deleted every left link). "runtime" columns join namespaces made by `ip netns add` and given by path; the others join namespaces the implementation made itself. iproute2 (two execs per endpoint) and CNI (bridge + host-local) are exec baselines. Percentiles are nearest-rank.',
   '',
   `| | ${impls.map(([n]) => n).join(' | ')} |`,
   `|---|${impls.map(() => '---').join('|')}|`,
-  row('create+join median / p90 / p99 ms', (x) => `${f(x.createJoin.median_ms)} / ${f(x.createJoin.p90_ms)} / ${f(x.createJoin.p99_ms)}`),
-  row('leave+delete median / p90 ms', (x) => `${f(x.leaveDelete.median_ms)} / ${f(x.leaveDelete.p90_ms)}`),
-  ...['1', '2', '4', '8'].map((k) => row(`churn cycles/s, ${k} in flight`, (x) => f(x.churnPerSec[k] ?? NaN, 0))),
-  row('sandbox create / destroy median ms', (x) => `${f(x.sandboxCreate.median_ms)} / ${f(x.sandboxDestroy.median_ms)}`),
+  row('create+join median / p90 / p99 ms', (x) => ps(x.createJoin)),
+  row('leave+delete median / p90 / p99 ms', (x) => ps(x.leaveDelete)),
+  ...['1', '2', '4', '8'].map((k) => row(`churn cycles/s, ${k} in flight`, (x) => (x.churnPerSec[k] === undefined ? '' : f(x.churnPerSec[k]!, 0)))),
+  row('sandbox create / destroy median ms', (x) => (x.sandboxCreate && x.sandboxDestroy ? `${f(x.sandboxCreate.median_ms)} / ${f(x.sandboxDestroy.median_ms)}` : '')),
   '',
-  '| target (ratio of medians, same run) | result |',
+  '![create+join and leave+delete medians per implementation, against the floor](bench/results/latency.svg)',
+  '',
+  '| against the floor (ratio of medians, same run) | target | result |',
+  '|---|---|---|',
+  `| create+join, namespaces the implementation made: nsnet ${f(main.nsnet.createJoin.median_ms)} ms / floor ${f(fl.createJoin.median_ms)} ms | ≤ 1.25× | ${f(main.nsnet.createJoin.median_ms / fl.createJoin.median_ms)}× |`,
+  `| create+join, runtime-made namespaces: nsnet ${f(rt.createJoin.median_ms)} ms / floor ${f(fl.createJoin.median_ms)} ms (floor in runtime-made ones: ${f(flr.createJoin.median_ms)} ms) | ≤ 1.4× | ${f(rt.createJoin.median_ms / fl.createJoin.median_ms)}× (${f(rt.createJoin.median_ms / flr.createJoin.median_ms)}× against the floor's runtime-made) |`,
+  `| leave+delete returning (nsnet median / p99) | ≤ 1.0 ms | ${f(main.nsnet.leaveDelete.median_ms)} / ${f(main.nsnet.leaveDelete.p99_ms)} ms (the floor's synchronous delete ${f(fl.leaveDelete.median_ms)} ms) |`,
+  `| sustained churn over ${f(su.nsnet1.churnSeconds, 0)} s until quiescence, 1 in flight (quiescence ${f(su.nsnet1.quiescenceMs, 0)} ms): nsnet ${f(su.nsnet1.perSec, 0)}/s, floor's synchronous ${f(su.floor.perSec, 0)}/s | | ${f(su.nsnet1.perSec / su.floor.perSec)}× |`,
+  `| the same with 4 in flight (quiescence ${f(su.nsnet4.quiescenceMs, 0)} ms): nsnet ${f(su.nsnet4.perSec, 0)}/s | | ${f(su.nsnet4.perSec / su.floor.perSec)}× |`,
+  `| the reaper's own cost in that run: ${su.nsnet4.reaperRounds} rounds, ${su.nsnet4.reapedLinks} links, ${f(su.nsnet4.reaperBusyMs, 0)} ms on the slow lane | | ${f(su.nsnet4.reaperMsPerLink, 3)} ms per link |`,
+  `| batched: joinMany of ${b.batch} endpoints over ${b.sandboxes} sandboxes, one crossing (${f(b.joinMany.median_ms)} ms), against the floor doing the same joins one after another (${f(b.floorSequential.median_ms)} ms) | ≥ 0.9× | ${f(b.joinManyPerSec, 0)} against ${f(b.floorSequentialPerSec, 0)} joins/s: ${f(b.ratio)}× |`,
+  `| sandbox start (newSandbox), without / with a filled pool (netnsPool 8) | | ${f(main.sandboxStart.withoutPool.median_ms)} / ${f(main.sandboxStart.withPool.median_ms)} ms (${f(main.sandboxStart.ratio)}×) |`,
+  sc.skipped ? '| scale | | not run |' : `| scale: ${sc['endpoints']} endpoints in ${sc['endpoints']} sandboxes over ${sc['networks']} bridges, create+join of the last ${sc['window']} over the first ${sc['window']} | ≤ 1.5× | ${f(sc['growth']!)}× (medians ${f(sc['firstMedian_ms']!)} → ${f(sc['lastMedian_ms']!)} ms; p99 ${f(sc.first?.p99_ms ?? NaN)} → ${f(sc.last?.p99_ms ?? NaN)} ms); worst single join ${f(sc['worstJoin_ms']!)} ms (endpoint ${sc['worstJoinAt']}); JS heap ${f(sc['heapPerEndpoint_kb'] ?? NaN, 1)} KiB and RSS ${f(sc['rssPerEndpoint_kb']!, 1)} KiB per endpoint |`,
+  '',
+  ...(sc.curve_ms ? ['![create+join median per 1% of endpoints over the scale run](bench/results/scale.svg)', ''] : []),
+  '| against the exec baselines (ratio of medians, same run) | result |',
   '|---|---|',
   `| create+join ≥ 5× faster than iproute2 | ${f(r['createJoin_iproute2_over_nsnet']!)}× |`,
   `| create+join ≥ 10× faster than CNI | ${f(r['createJoin_cni_over_nsnet']!)}× |`,
   `| leave+delete ≥ 10× faster than CNI | ${f(r['leaveDelete_cni_over_nsnet']!)}× |`,
   `| sequential churn ≥ 10× CNI's | ${f(r['churn1_nsnet_over_cni']!)}× |`,
   `| churn with 4 in flight above sequential | ${f(r['churn4_over_churn1_nsnet']!)}× |`,
-  `| scale: 1,000 endpoints in 1,000 sandboxes over 4 networks, per-endpoint growth 1st→1000th ≤ 2× | ${f(main.scale['growth']!)}× (median of first 100 ${f(main.scale['firstMedian_ms']!)} ms, last 100 ${f(main.scale['lastMedian_ms']!)} ms); JS heap ${f(main.scale['heapPerEndpoint_kb'] ?? NaN, 1)} KiB and RSS ${f(main.scale['rssPerEndpoint_kb']!, 1)} KiB per endpoint |`,
   `| soak: ${main.soak.cycles} churn cycles (${f(main.soak.cyclesPerSec, 0)}/s, 4 in flight), nothing left over | leaks: ${Object.entries(main.soak.leaks).map(([k, v]) => `${k} ${v}`).join(', ')} |`,
   '',
   `Firewall (${fw.backend}): create+join with one published port ${f(fw.createJoinOnePublishedPort.median_ms)} ms against ${f(fw.createJoinPlain.median_ms)} ms without; creating the 1st network ${f(fw.networkCreateFirst_ms)} ms, the ${fw.networks}th ${f(fw.networkCreateLast_ms)} ms (rules do not grow per network).`,
@@ -89,6 +118,44 @@ function dnsLines(): string[] {
     `Start to name resolving, median: nsnet ${f(dns.startToNameMedianMs['nsnet']!)} ms (docker start: sandbox, create+join, records), aardvark ${f(dns.startToNameMedianMs['aardvark']!)} ms (its config line and SIGHUP alone). Placement (\`npm run bench:dns-placement\`, ${place.n} sandboxes): create+join ${f(place.createJoin.median_ms)} ms; a 127.0.0.11 DNAT table in the sandbox adds ${f(place.perSandboxDnatMedianMs)} ms (median of \`nsenter nft -f\` with the table minus without); the gateway's two sockets cost ${f(place.perNetworkBind.median_ms, 3)} ms once per network.`,
   ];
 }
+
+
+/** A horizontal bar chart, plain SVG (no dependency): one bar per label. */
+function bars(title: string, data: [string, number][], unit: string, mark?: number): string {
+  const w = 640, rowH = 22, left = 150, top = 34, max = Math.max(...data.map(([, v]) => v), mark ?? 0) * 1.1;
+  const x = (v: number) => left + ((w - left - 60) * v) / max;
+  const h = top + data.length * rowH + 20;
+  const esc = (t: string) => t.replace(/&/g, '&amp;').replace(/</g, '&lt;');
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${w}" height="${h}" fill="white"/><text x="10" y="20" font-size="14">${esc(title)}</text>`,
+    ...data.map(([k, v], i) => `<text x="${left - 6}" y="${top + i * rowH + 15}" text-anchor="end">${esc(k)}</text><rect x="${left}" y="${top + i * rowH + 4}" width="${x(v) - left}" height="${rowH - 8}" fill="${k.startsWith('floor') ? '#888' : '#3465a4'}"/><text x="${x(v) + 4}" y="${top + i * rowH + 15}">${f(v)} ${unit}</text>`),
+    ...(mark ? [`<line x1="${x(mark)}" x2="${x(mark)}" y1="${top}" y2="${h - 16}" stroke="#c00" stroke-dasharray="4"/>`] : []),
+    '</svg>',
+  ].join('\n');
+}
+
+/** A line over the scale run: median create+join per 1% of endpoints. */
+function curve(title: string, ys: number[], total: number): string {
+  const w = 640, h = 260, l = 50, t = 30, b = 30, max = Math.max(...ys) * 1.1;
+  const px = (i: number) => l + ((w - l - 20) * i) / (ys.length - 1);
+  const py = (v: number) => h - b - ((h - t - b) * v) / max;
+  const ticks = [0, max / 2, max].map((v) => `<text x="${l - 6}" y="${py(v) + 4}" text-anchor="end">${f(v)}</text>`);
+  return [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${w}" height="${h}" font-family="sans-serif" font-size="12">`,
+    `<rect width="${w}" height="${h}" fill="white"/><text x="10" y="18" font-size="14">${title}</text>`,
+    `<line x1="${l}" x2="${w - 20}" y1="${h - b}" y2="${h - b}" stroke="#000"/><line x1="${l}" x2="${l}" y1="${t}" y2="${h - b}" stroke="#000"/>`,
+    ...ticks,
+    `<text x="${l}" y="${h - 10}">0</text><text x="${w - 20}" y="${h - 10}" text-anchor="end">${total} endpoints</text><text x="${(w + l) / 2}" y="${h - 10}" text-anchor="middle">ms per create+join</text>`,
+    `<polyline fill="none" stroke="#3465a4" stroke-width="2" points="${ys.map((v, i) => `${px(i).toFixed(1)},${py(v).toFixed(1)}`).join(' ')}"/>`,
+    '</svg>',
+  ].join('\n');
+}
+
+const svgDir = new URL('./results/', import.meta.url);
+writeFileSync(new URL('latency.svg', svgDir), bars('create+join median, ms (same run; grey: the C floor, red: 1.25× the floor)',
+  impls.filter(([n]) => n !== 'iproute2' && n !== 'cni').map(([n, x]) => [n, x.createJoin.median_ms]), 'ms', fl.createJoin.median_ms * 1.25));
+if (sc.curve_ms) writeFileSync(new URL('scale.svg', svgDir), curve(`create+join over ${sc['endpoints']} endpoints in as many sandboxes (median per 1%)`, sc.curve_ms, sc['endpoints']!));
 
 const readme = new URL('../README.md', import.meta.url);
 const text = readFileSync(readme, 'utf8');
