@@ -1,8 +1,8 @@
-// bridge: a Linux bridge per network, a veth pair per endpoint. The peer is
-// born inside the sandbox under its final name (moving it would cost ~18 ms),
-// the host end is enslaved and up in the same request, and leave never waits
-// for the kernel's link destruction (the controller's graveyard deletes
-// left links later, in one request).
+// bridge: a Linux bridge per network, a veth pair per endpoint. The
+// container end is born inside the sandbox under its final name (moving it
+// would cost ~18 ms), a join is one crossing in any namespace (see
+// joinPlan), and leave never waits for the kernel's link destruction (the
+// controller's graveyard deletes left links later, in one request).
 import { randomBytes } from 'node:crypto';
 import { ConflictError, ForbiddenError, NsnetError } from '../errors.js';
 import {
