@@ -13,6 +13,8 @@ export class LinkReaper {
   private lastError: unknown;
   /** Completed batch deletions (for tests and stats). */
   rounds = 0;
+  /** Batch deletions begun: they run one at a time, in order. */
+  started = 0;
   /** Links handed to completed rounds, and the wall time those rounds took on the slow lane (the reaper's own cost). */
   reapedLinks = 0;
   busyNs = 0;
@@ -29,11 +31,16 @@ export class LinkReaper {
     return this.pending;
   }
 
+  get completed(): number {
+    return this.rounds;
+  }
+
   private async reap(): Promise<void> {
     this.timer = undefined;
     const links = this.pending;
     this.pending = 0;
     const t0 = process.hrtime.bigint();
+    this.started++;
     this.running = linkDelGroup(undefined, this.group)
       .then(() => {
         this.rounds++;

@@ -31,6 +31,9 @@ export interface JoinPlan {
 export interface LinkGraveyard {
   bury(): void;
   flush(): Promise<void>;
+  /** Deletion rounds begun and completed so far: a link buried when `started` was n is gone once `completed` > n. */
+  readonly started: number;
+  readonly completed: number;
 }
 
 /** What the controller gives every driver it creates. */

@@ -71,6 +71,15 @@ export class BridgeDriver implements Driver {
   readonly singleton = false;
   /** Bridge ifindex by network ID, resolved once. */
   private readonly index = new Map<string, number>();
+  /**
+   * Left host ends still enslaved, per network, oldest first, with the
+   * reaper round after which they are gone: they hold bridge ports until
+   * then. Leave does not detach them (a bridge port's removal waits for an
+   * RCU grace period: about half a millisecond on every leave); a join that
+   * would otherwise find the bridge full detaches the oldest in its own
+   * crossing instead of waiting for a deletion.
+   */
+  private readonly leftEnslaved = new Map<string, { host: string; goneAfter: number }[]>();
 
   constructor(private readonly ctx: DriverContext) {}
 
@@ -164,6 +173,7 @@ export class BridgeDriver implements Driver {
     const index = this.index.get(net.id);
     await this.ctx.firewall.removeNetwork(net.id);
     this.index.delete(net.id);
+    this.leftEnslaved.delete(net.id);
     if (st.created) {
       await linkDel(undefined, st.bridge).catch((e: unknown) => {
         if (!ignorable(e, 'ENODEV')) throw e;
@@ -245,15 +255,22 @@ export class BridgeDriver implements Driver {
     if (!target.ns) throw new ForbiddenError('a container in the host namespace cannot join a bridge network');
     const master = this.index.get(net.id);
     if (master === undefined) throw new NsnetError('ENOBRIDGE', `network ${net.name} has no bridge (was it restored?)`);
-    // Left host ends leave the bridge in the leave request: only joined
-    // endpoints hold ports, and the controller refused a full bridge.
     if (joined >= BRIDGE_MAX_PORTS) throw new BridgeFullError(this.state(net).bridge);
+    // Ports held by left links: those the reaper has deleted since are
+    // forgotten; if the rest would fill the bridge, the oldest leave it now
+    // (nomaster), in this join's crossing, before the new port is added.
+    const left = (this.leftEnslaved.get(net.id) ?? []).filter((l) => l.goneAfter > this.ctx.graveyard.completed);
+    this.leftEnslaved.set(net.id, left);
+    const over = joined + left.length + 1 - BRIDGE_MAX_PORTS;
+    const detach = over > 0 ? left.splice(0, over).map((l) => linkSetOp(undefined, l.host, { master: null })) : [];
     // A fresh host name per join: a left host end keeps its name until the
     // reaper deletes it, and nothing needs to rename it.
     const host = (ep.hostIfname = `nsv${randomBytes(6).toString('hex')}`);
     fault('bridge.join.veth');
     const mtu = this.mtu(net);
+    const at = detach.length;
     const ops: Op<unknown>[] = [
+      ...detach,
       linkAddVethOp(target.ns, { name: ep.ifname!, up: true, mtu, ...(ep.mac ? { mac: ep.mac } : {}) },
         { name: host, ns: HOST_NS, mtu, group: this.ctx.ownership.live }, true),
       // A bridge port needs no IPv6 address of its own; with hundreds of
@@ -266,10 +283,12 @@ export class BridgeDriver implements Driver {
     ];
     const configure = this.configureOps(net, ep, target);
     // Each configure request takes the container end's index from the echo, `back` places before it.
-    for (const c of configure) ops.push(c.byIndex ? onEchoedLink(c.op, ops.length) : c.op);
+    for (const c of configure) ops.push(c.byIndex ? onEchoedLink(c.op, ops.length - at) : c.op);
     return {
       ops,
-      finish: async (res) => {
+      finish: async (all) => {
+        // A detach that finds the link gone (the reaper was quicker) is fine.
+        const res = all.slice(at);
         const first = res[0];
         if (!first?.ok) throw first ? first.error : new NsnetError('EVETH', `veth ${host}: no answer`);
         const made = first.value as Link | undefined;
@@ -342,15 +361,17 @@ export class BridgeDriver implements Driver {
     if (ep.ipv6) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ep.ipv6));
     ops.push(linkSetOp(target.ns, peer, { up: false }));
     if (typeof peer === 'number') ops.push(linkSetOp(target.ns, peer, { name: grave() }));
-    // Off the bridge now (nomaster): a left link holds no bridge port while
-    // it waits for the reaper, so joins never wait for deletions.
-    ops.push(linkSetOp(undefined, host, { up: false, master: null, group: this.ctx.ownership.dead }));
+    // Still a bridge port until the reaper deletes it (see leftEnslaved).
+    ops.push(linkSetOp(undefined, host, { up: false, group: this.ctx.ownership.dead }));
     const res = await batch(ops);
     const bad = res.filter((r) => !r.ok && !ignorable(r.error, 'EADDRNOTAVAIL', 'ENODEV', 'ENOENT', 'ESTALE'));
     if (bad.length) {
       const first = bad[0] as { ok: false; error: KernelError };
       throw first.error;
     }
+    const list = this.leftEnslaved.get(net.id) ?? [];
+    list.push({ host, goneAfter: this.ctx.graveyard.started + 1 });
+    this.leftEnslaved.set(net.id, list);
     this.ctx.graveyard.bury();
   }
 
