@@ -100,6 +100,19 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     await d.stopContainer(a.Id);
   });
 
+  it('a restart that could not start again is refused before it stops anything', async () => {
+    const a = d.createContainer(uniq('a'), {});
+    const b = d.createContainer(uniq('b'), { HostConfig: { NetworkMode: `container:${a.Name.slice(1)}` } });
+    await d.startContainer(a.Id);
+    await d.startContainer(b.Id);
+    await d.stopContainer(a.Id);
+    await expect(d.restartContainer(b.Id)).rejects.toMatchObject({ code: 'ENOTRUNNING' });
+    expect(d.container(b.Id).State.Running).toBe(true);
+    await d.stopContainer(b.Id);
+    await d.removeContainer(a.Id);
+    await d.removeContainer(b.Id);
+  });
+
   it('connect on a stopped container stores (and validates) the config for the next start', async () => {
     const n = await userNet('10.34.5.0/24');
     const c = d.createContainer(uniq('c'), {});

@@ -286,8 +286,23 @@ export class Daemon {
   }
 
   async restartContainer(term: string): Promise<void> {
+    // Refuse before stopping what could not start again, so a refused
+    // restart changes nothing (found by test/api-fuzz).
+    this.checkStartable(this.container(term));
     await this.stopContainer(term);
     await this.startContainer(term);
+  }
+
+  /** The lookups start would make, without changing anything: its networks exist, a shared namespace's owner runs. */
+  private checkStartable(rec: ContainerRecord): void {
+    const mode = rec.HostConfig.NetworkMode;
+    if (mode.startsWith('container:')) {
+      const other = this.container(mode.slice('container:'.length));
+      if (!other.State.Running) throw new ForbiddenError(`cannot join network of a non running container: ${other.Id}`, 'ENOTRUNNING');
+      return;
+    }
+    this.network(this.modeNetwork(mode));
+    for (const name of Object.keys(rec.NetworkSettings.Networks)) this.network(name);
   }
 
   async killContainer(term: string): Promise<void> {
