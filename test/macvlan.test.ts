@@ -1,7 +1,7 @@
 // The macvlan driver: containers on a parent interface the test made (one
 // end of a veth pair whose other end sits in a namespace acting as the
 // external network's router, holding the gateway address).
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, type Network } from '../src/controller/controller.js';
 import { internals } from '../src/controller/internals.js';
@@ -103,6 +103,20 @@ describe.skipIf(!gate.ok)(`macvlan driver ${gate.why}`, () => {
     await expect(mk({ parent: 'bad name' })).rejects.toMatchObject({ code: 'EINVALIDINPUT' });
     await expect(mk({ parent: 'lo' })).rejects.toMatchObject({ code: 'EINVALIDINPUT' });
     await expect(mk({ parent, macvlan_mode: 'source' })).rejects.toThrow(/macvlan mode 'source' is not valid/);
+    await expect(mk({ parent, 'com.docker.network.driver.mtu': '9000' })).rejects.toThrow(/larger than the MTU of parent/);
+    faults.arm('macvlan.create.parent');
+    await expect(mk({ parent })).rejects.toMatchObject({ code: 'EINJECTED' });
+    // A port of someone else's bridge cannot carry macvlans either (the kernel would refuse every join).
+    const userBr = uniq('ubr');
+    const port = uniq('upt');
+    sh('ip', ['link', 'add', userBr, 'type', 'bridge']);
+    sh('ip', ['link', 'add', port, 'master', userBr, 'type', 'veth', 'peer', 'name', `${port}x`]);
+    try {
+      await expect(mk({ parent: port })).rejects.toThrow(`invalid parent interface ${port}: it is a port of bridge ${userBr}`);
+    } finally {
+      sh('ip', ['link', 'del', port]);
+      sh('ip', ['link', 'del', userBr]);
+    }
     expect({ stats: c.stats(), pools: internals(c).ipam.poolIds().length, links: ipLinks().length, netns: ipNetnsList().length }).toEqual(before);
 
     // A bridge of nsnet's, and a port of it, cannot be a parent.
@@ -193,6 +207,25 @@ describe.skipIf(!gate.ok)(`macvlan driver ${gate.why}`, () => {
       await t.d.removeContainer(cr.Id, true);
       expect((await t.call('DELETE', `/networks/${id}`)).status).toBe(204);
       expect(macvlans()).toEqual([]);
+    });
+
+    it.skipIf(spawnSync('docker', ['--version']).status !== 0)('the docker CLI: network create -d macvlan, inspect, rm', async () => {
+      const { socket } = await t.listen();
+      // Asynchronous: the daemon answering it runs in this process.
+      const docker = (...args: string[]) => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+        execFile('docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: `unix://${socket}` } }, (e, out, err) =>
+          resolve({ code: e ? (typeof e.code === 'number' ? e.code : 1) : 0, out: out.trim(), err: err.trim() }));
+      });
+      const name = uniq('dk');
+      const made = await docker('network', 'create', '-d', 'macvlan', '--subnet', '10.37.7.0/24', '--gateway', '10.37.7.1', '-o', `parent=${parent}`, name);
+      expect(made.err).toBe('');
+      expect(made.code).toBe(0);
+      const [n] = JSON.parse((await docker('network', 'inspect', name)).out) as Record<string, unknown>[];
+      expect(n).toMatchObject({ Name: name, Driver: 'macvlan', Options: { parent }, IPAM: { Config: [{ Subnet: '10.37.7.0/24', Gateway: '10.37.7.1' }] } });
+      const bad = await docker('network', 'create', '-d', 'macvlan', '-o', 'parent=lo', uniq('dk'));
+      expect(bad.code).toBe(1);
+      expect(bad.err).toMatch(/loopback cannot be a macvlan parent/);
+      expect((await docker('network', 'rm', name)).code).toBe(0);
     });
 
     it('nsnet network create --driver macvlan -o parent=… (--local)', () => {

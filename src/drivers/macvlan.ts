@@ -28,6 +28,11 @@ interface MacvlanState {
   mode: Mode;
 }
 
+/** Interface groups of nsnet's container host ends (any data directory's): 0x6e000000..0x6effffff. */
+const isNsnetGroup = (group: number): boolean => group >>> 24 === 0x6e;
+/** A bridge nsnet made for a network (any data directory's), by the alias it carries. */
+const isNsnetBridge = (alias: string | undefined): boolean => /^nsnet:[0-9a-f]{6}:[0-9a-f]{64}$/.test(alias ?? '');
+
 const ignorable = (e: unknown, ...codes: string[]): boolean => isKernelError(e) && codes.includes(e.code);
 
 export class MacvlanDriver implements Driver {
@@ -66,16 +71,22 @@ export class MacvlanDriver implements Driver {
       if (ignorable(e, 'ENODEV')) throw new InvalidInputError(`invalid parent interface ${name} for macvlan network ${net.name}: no such interface`);
       throw e;
     });
-    const own = this.ctx.ownership;
     if (link.name === 'lo') throw new InvalidInputError(`invalid parent interface ${name}: the loopback cannot be a macvlan parent`);
-    if (link.group === own.live || link.group === own.dead)
-      throw new ForbiddenError(`invalid parent interface ${name}: it is a container's interface made by nsnet`);
-    if (own.parseBridgeAlias(link.alias)) throw new ForbiddenError(`invalid parent interface ${name}: it is a bridge of an nsnet network`);
+    // nsnet's own objects, this controller's or another's (each data
+    // directory has its own tag and groups, all in 0x6e……): a container's
+    // host end, a bridge of a network, a port of one.
+    if (isNsnetGroup(link.group)) throw new ForbiddenError(`invalid parent interface ${name}: it is a container's interface made by nsnet`);
+    if (isNsnetBridge(link.alias)) throw new ForbiddenError(`invalid parent interface ${name}: it is a bridge of an nsnet network`);
     if (link.master !== undefined) {
       const master = await linkGet(undefined, link.master).catch(() => undefined);
-      if (master && own.parseBridgeAlias(master.alias))
+      if (master && isNsnetBridge(master.alias))
         throw new ForbiddenError(`invalid parent interface ${name}: it is a port of bridge ${master.name} of an nsnet network`);
+      // The bridge holds the port's receive hook: the kernel would refuse every join (EBUSY).
+      if (master?.kind === 'bridge') throw new InvalidInputError(`invalid parent interface ${name}: it is a port of bridge ${master.name}`);
     }
+    const mtu = net.options[BridgeOption.Mtu];
+    if (mtu && Number(mtu) > link.mtu)
+      throw new InvalidInputError(`invalid MTU ${mtu} for macvlan network ${net.name}: larger than the MTU of parent ${name} (${link.mtu})`);
     return link;
   }
 
