@@ -4,7 +4,6 @@
 // final name (IFLA_NET_NS_FD), with its address and default route in the same
 // crossing. The gateway is a router on the external network: IPAM reserves
 // its address and nsnet assigns it to nothing. No bridge, no firewall rules.
-import { randomInt } from 'node:crypto';
 import { ConflictError, ForbiddenError, InvalidInputError } from '../errors.js';
 import {
   addrAddOp, batch, batchAll, isKernelError, linkAddMacvlanOp, linkDel, linkGet, linkSetOp, routeAddOp, routeDel, routeReplace, sysctlSetOp,
@@ -119,28 +118,12 @@ export class MacvlanDriver implements Driver {
       name: ep.ifname!, parent: parent.index, mode: st.mode, netns: target.ns, up: true,
       ...(mtu ? { mtu } : {}), ...(ep.mac ? { mac: ep.mac } : {}),
     };
-    const sb = target.sandbox;
-    if (sb.owned || sb.options.runtimeManaged) {
-      // nsnet knows (or guesses) a free index inside: create, configure and
-      // route in one crossing, as the bridge does.
-      const index = (sb.nextIfIndex ??= sb.owned ? 2 : 2 + randomInt(256));
-      sb.nextIfIndex = index + 1;
-      const res = await batch([linkAddMacvlanOp(undefined, { ...attrs, index }), ...this.configureOps(net, ep, target, index)], { stopOnError: true });
-      const first = res[0]!;
-      if (first.ok) {
-        undo.push(`delete macvlan ${ep.ifname!}`, () => linkDel(target.ns, index));
-        ep.peerIndex = index;
-        const bad = res.find((r) => !r.ok);
-        if (bad && !bad.ok) throw bad.error;
-        fault('macvlan.join.configure');
-        return;
-      }
-      if (!ignorable(first.error, 'EBUSY', 'EEXIST')) throw first.error;
-      // The index was taken: the general path.
-    }
+    // Sent from the host (where the parent is) with the link born inside:
+    // the kernel's echo would go to the sandbox's namespace, not to this
+    // socket, so the container end's index is read back by name.
     await batchAll([linkAddMacvlanOp(undefined, attrs)]);
+    undo.push(`delete macvlan ${ep.ifname!}`, () => linkDel(target.ns, ep.peerIndex ?? ep.ifname!));
     const made = await linkGet(target.ns, ep.ifname!);
-    undo.push(`delete macvlan ${ep.ifname!}`, () => linkDel(target.ns, made.index));
     ep.peerIndex = made.index;
     fault('macvlan.join.configure');
     await batchAll(this.configureOps(net, ep, target, made.index));
