@@ -17,6 +17,7 @@ import {
 import { BridgeDriver } from '../drivers/bridge.js';
 import type { Driver, JoinTarget } from '../driver-api/driver.js';
 import { HostDriver } from '../drivers/host.js';
+import { MacvlanDriver } from '../drivers/macvlan.js';
 import { NullDriver } from '../drivers/null.js';
 import { Store } from '../store/store.js';
 import { claimDataDir, type DataDirClaim } from '../store/data-dir.js';
@@ -85,7 +86,7 @@ export class Core implements RestoreHost {
     this.firewall = new Firewall(this.ownership.tag, opts.firewall ?? 'nftables');
     this.store = store;
     const ctx = { ownership: this.ownership, graveyard: this.reaper, defaultMtu: this.mtu, firewall: this.firewall };
-    for (const d of [new NullDriver(), new HostDriver(), new BridgeDriver(ctx)]) this.drivers.set(d.type, d);
+    for (const d of [new NullDriver(), new HostDriver(), new BridgeDriver(ctx), new MacvlanDriver(ctx)]) this.drivers.set(d.type, d);
     const poolSize = opts.netnsPool ?? 0;
     if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 4096)
       throw new InvalidInputError(`netnsPool must be an integer from 0 to 4096, not ${String(opts.netnsPool)}`);

@@ -127,9 +127,11 @@ async function sandboxIntact(c: RestoreHost, rec: SandboxRecord): Promise<boolea
       const ep = c.eps.get(id);
       if (!ep) return false;
       const net = c.nets.get(ep.networkId);
-      if (!net || net.driver !== 'bridge') continue;
+      if (!net || (net.driver !== 'bridge' && net.driver !== 'macvlan')) continue;
       const inside = await linkGet(ns, ep.peerIndex ?? ep.ifname!);
       if (inside.name !== ep.ifname) return false;
+      // A macvlan has no host end: its container end is all there is.
+      if (net.driver === 'macvlan') continue;
       if (!ep.hostIfname) return false;
       // A crash between a leave's kernel work and its store write leaves the
       // host end in the dead group, which the sweep below deletes: such a

@@ -141,18 +141,25 @@ export function linkAddVethOp(ns: Netns | undefined, a: LinkAttrs, peer: VethPee
 }
 
 export interface MacvlanAttrs extends LinkAttrs {
+  /** The parent's ifindex in `ns` (the namespace the request is sent to). */
   parent: number;
   mode?: keyof typeof MACVLAN_MODE;
+  /**
+   * The namespace the link is born in (IFLA_NET_NS_FD), the parent staying
+   * where it is; `index` and `name` then apply inside that namespace.
+   */
+  netns?: Netns;
 }
 
 export function linkAddMacvlanOp(ns: Netns | undefined, a: MacvlanAttrs): Op<undefined> {
   const m = newLink(a, false);
   m.u32(IFLA.LINK, checkU32('parent ifindex', a.parent));
+  if (a.netns) m.nsFd(IFLA.NET_NS_FD);
   m.nest(IFLA.LINKINFO, (n) => {
     n.str(IFLA_INFO.KIND, 'macvlan');
     n.nest(IFLA_INFO.DATA, (d) => d.u32(IFLA_MACVLAN_MODE, MACVLAN_MODE[a.mode ?? 'bridge']));
   });
-  return rtnlOp(`linkAdd macvlan ${a.name}`, ns, m, ack);
+  return rtnlOp(`linkAdd macvlan ${a.name}`, ns, m, ack, a.netns ? [a.netns] : []);
 }
 
 export interface VxlanAttrs extends LinkAttrs {
