@@ -7,13 +7,14 @@ import { randomBytes } from 'node:crypto';
 import { ConflictError, ForbiddenError, NsnetError } from '../errors.js';
 import {
   addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, HOST_NS, isKernelError, linkAddBridge, linkAddVethOp, linkDel,
-  linkGet, linkSet, linkSetOp, onEchoedLink, routeAddOp, sysctlGet, sysctlSet, sysctlSetOp, routeDel, routeReplace, type KernelError, type Link,
+  linkGet, linkSet, linkSetOp, onEchoedLink, sysctlGet, sysctlSet, sysctlSetOp, type KernelError, type Link,
   type Op,
 } from '../netlink/index.js';
 import {
   BridgeOption, collect, fault, parseBool, type Driver, type JoinPlan, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
 } from '../driver-api/index.js';
 import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
+import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
 import { formatIP, parseCIDR } from '../ip/addr.js';
 import type { FwNetwork } from '../firewall/firewall.js';
 
@@ -255,7 +256,7 @@ export class BridgeDriver implements Driver {
     if (!target.ns) throw new ForbiddenError('a container in the host namespace cannot join a bridge network');
     const master = this.index.get(net.id);
     if (master === undefined) throw new NsnetError('ENOBRIDGE', `network ${net.name} has no bridge (was it restored?)`);
-    if (joined >= BRIDGE_MAX_PORTS) throw new BridgeFullError(this.state(net).bridge);
+    this.checkJoin(net, joined);
     // Ports held by left links: those the reaper has deleted since are
     // forgotten; if the rest would fill the bridge, the oldest leave it now
     // (nomaster), in this join's crossing, before the new port is added.
@@ -324,17 +325,7 @@ export class BridgeDriver implements Driver {
       ops.push({ op: sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '0', target.ns), byIndex: false });
       ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv6, { noDad: true }), byIndex: true });
     }
-    if (target.gateway) for (const op of this.routeOps(net, target, PLACEHOLDER)) ops.push({ op, byIndex: true });
-    return ops;
-  }
-
-  private routeOps(net: NetworkRecord, target: JoinTarget, peer: number): Op<unknown>[] {
-    if (net.internal) return [];
-    const ops: Op<unknown>[] = [];
-    const gw4 = net.pools4[0]?.gateway;
-    const gw6 = net.pools6[0]?.gateway;
-    if (gw4) ops.push(routeAddOp(target.ns, { dst: 'default', gateway: gw4, dev: peer }));
-    if (gw6) ops.push(routeAddOp(target.ns, { dst: 'default', family: 6, gateway: gw6, dev: peer }));
+    if (target.gateway) for (const op of defaultRouteOps(net, target.ns, PLACEHOLDER)) ops.push({ op, byIndex: true });
     return ops;
   }
 
@@ -375,17 +366,8 @@ export class BridgeDriver implements Driver {
     this.ctx.graveyard.bury();
   }
 
-  async setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {
-    if (net.internal || ep.peerIndex === undefined) return;
-    const gw4 = net.pools4[0]?.gateway;
-    const gw6 = net.pools6[0]?.gateway;
-    if (on) {
-      if (gw4) await routeReplace(target.ns, { dst: 'default', gateway: gw4, dev: ep.peerIndex });
-      if (gw6) await routeReplace(target.ns, { dst: 'default', family: 6, gateway: gw6, dev: ep.peerIndex });
-    } else {
-      if (gw4) await routeDel(target.ns, { dst: 'default', gateway: gw4, dev: ep.peerIndex }).catch(() => undefined);
-      if (gw6) await routeDel(target.ns, { dst: 'default', family: 6, gateway: gw6, dev: ep.peerIndex }).catch(() => undefined);
-    }
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {
+    return setDefaultRoute(net, ep, target.ns, on);
   }
 }
 

@@ -6,11 +6,12 @@
 // its address and nsnet assigns it to nothing. No bridge, no firewall rules.
 import { ConflictError, ForbiddenError, InvalidInputError } from '../errors.js';
 import {
-  addrAddOp, batch, batchAll, isKernelError, linkAddMacvlanOp, linkDel, linkGet, linkSetOp, routeAddOp, routeDel, routeReplace, sysctlSetOp,
+  addrAddOp, batch, batchAll, isKernelError, linkAddMacvlanOp, linkDel, linkGet, linkSetOp, sysctlSetOp,
   type Link, type Op,
 } from '../netlink/index.js';
 import { BridgeOption, fault, type Driver, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo } from '../driver-api/index.js';
 import { checkInterfaceName } from '../driver-api/validate.js';
+import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
 
 /** Docker's option names (libnetwork/drivers/macvlan). */
 export const MacvlanOption = {
@@ -137,12 +138,7 @@ export class MacvlanDriver implements Driver {
       ops.push(sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '0', target.ns));
       ops.push(addrAddOp(target.ns, index, ep.ipv6, { noDad: true }));
     }
-    if (target.gateway && !net.internal) {
-      const gw4 = net.pools4[0]?.gateway;
-      const gw6 = net.pools6[0]?.gateway;
-      if (gw4) ops.push(routeAddOp(target.ns, { dst: 'default', gateway: gw4, dev: index }));
-      if (gw6) ops.push(routeAddOp(target.ns, { dst: 'default', family: 6, gateway: gw6, dev: index }));
-    }
+    if (target.gateway) ops.push(...defaultRouteOps(net, target.ns, index));
     return ops;
   }
 
@@ -159,16 +155,7 @@ export class MacvlanDriver implements Driver {
     });
   }
 
-  async setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {
-    if (net.internal || ep.peerIndex === undefined) return;
-    const gw4 = net.pools4[0]?.gateway;
-    const gw6 = net.pools6[0]?.gateway;
-    if (on) {
-      if (gw4) await routeReplace(target.ns, { dst: 'default', gateway: gw4, dev: ep.peerIndex });
-      if (gw6) await routeReplace(target.ns, { dst: 'default', family: 6, gateway: gw6, dev: ep.peerIndex });
-    } else {
-      if (gw4) await routeDel(target.ns, { dst: 'default', gateway: gw4, dev: ep.peerIndex }).catch(() => undefined);
-      if (gw6) await routeDel(target.ns, { dst: 'default', family: 6, gateway: gw6, dev: ep.peerIndex }).catch(() => undefined);
-    }
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {
+    return setDefaultRoute(net, ep, target.ns, on);
   }
 }

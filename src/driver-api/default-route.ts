@@ -1,0 +1,30 @@
+// The default route through a network's gateway, as every driver with
+// addresses programs it: added with the join, moved on gateway failover.
+import { routeAddOp, routeDel, routeReplace, type Netns, type Op } from '../netlink/index.js';
+import type { EndpointRecord, NetworkRecord } from './records.js';
+
+const gateways = (net: NetworkRecord) => ({ gw4: net.pools4[0]?.gateway, gw6: net.pools6[0]?.gateway });
+
+/** Requests adding the default route(s) via `dev` inside `ns`; none on an internal network. */
+export function defaultRouteOps(net: NetworkRecord, ns: Netns | undefined, dev: number): Op<unknown>[] {
+  if (net.internal) return [];
+  const { gw4, gw6 } = gateways(net);
+  const ops: Op<unknown>[] = [];
+  if (gw4) ops.push(routeAddOp(ns, { dst: 'default', gateway: gw4, dev }));
+  if (gw6) ops.push(routeAddOp(ns, { dst: 'default', family: 6, gateway: gw6, dev }));
+  return ops;
+}
+
+/** Moves the sandbox's default route onto (or off) this endpoint's interface. */
+export async function setDefaultRoute(net: NetworkRecord, ep: EndpointRecord, ns: Netns | undefined, on: boolean): Promise<void> {
+  if (net.internal || ep.peerIndex === undefined) return;
+  const dev = ep.peerIndex;
+  const { gw4, gw6 } = gateways(net);
+  if (on) {
+    if (gw4) await routeReplace(ns, { dst: 'default', gateway: gw4, dev });
+    if (gw6) await routeReplace(ns, { dst: 'default', family: 6, gateway: gw6, dev });
+  } else {
+    if (gw4) await routeDel(ns, { dst: 'default', gateway: gw4, dev }).catch(() => undefined);
+    if (gw6) await routeDel(ns, { dst: 'default', family: 6, gateway: gw6, dev }).catch(() => undefined);
+  }
+}
