@@ -39,6 +39,8 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   // Swarm mode is not run: dockerd's answers on a node outside a swarm.
   ENOSWARM: 503,
   ENOTSWARMMANAGER: 503,
+  // The cluster store (etcd) did not answer in time: a global operation to retry.
+  ECLUSTER: 503,
   // Server-side failures: the request was valid, nsnet or the kernel failed.
   EFIREWALL: 500,
   ETEARDOWN: 500,

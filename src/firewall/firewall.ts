@@ -1,12 +1,28 @@
 // The bridge driver's firewall: nftables rules per network in one table
 // nsnet owns, published ports as map elements, IP forwarding when a network
 // needs it (restoring the previous value when nsnet no longer does).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { sysctlGet, sysctlSet } from '../netlink/index.js';
 
-const CLAIMS_DIR = '/run/nsnet/sysctl';
+/**
+ * Forwarding sysctls are per network namespace, so are the claims on them:
+ * the initial namespace's under /run/nsnet/sysctl (as always), another's
+ * (a daemon run inside a namespace, as one host of a test cluster) under
+ * /run/nsnet/sysctl/netns-<inode>, so it never restores a value it read in
+ * its own namespace into another.
+ */
+export const CLAIMS_ROOT = '/run/nsnet/sysctl';
+function claimsDir(): string {
+  try {
+    const own = statSync('/proc/self/ns/net').ino;
+    return own === statSync('/proc/1/ns/net').ino ? CLAIMS_ROOT : join(CLAIMS_ROOT, `netns-${own}`);
+  } catch {
+    return CLAIMS_ROOT;
+  }
+}
+const CLAIMS_DIR = claimsDir();
 import { nftApply, NftMissingError } from './nft.js';
 import { BRIDGE_SYSCTL_DIR, checkBrNetfilter } from './preflight.js';
 import { PortRegistry, type PortBinding } from './ports.js';
