@@ -95,6 +95,12 @@ describe('socket', () => {
     expect(run(['daemon', '--socket', '/d.sock']).socket).toBe('/d.sock');
   });
 
+  it('the daemon\'s cluster flags: --cluster-store, --advertise-addr, --cluster-lease-ttl', () => {
+    const cl = run(['daemon', '--cluster-store', 'etcd://10.0.0.5:2379', '--advertise-addr', '10.0.0.11', '--cluster-lease-ttl', '5']);
+    expect([cl.flags.string('cluster-store'), cl.flags.string('advertise-addr'), cl.flags.string('cluster-lease-ttl')]).toEqual(['etcd://10.0.0.5:2379', '10.0.0.11', '5']);
+    expect(help(['daemon', '--help']).text).toContain('--cluster-store etcd://HOST:PORT');
+  });
+
   it('--default-address-pool: dockerd\'s base=CIDR,size=N, repeatable, malformed values refused as flag errors', () => {
     const cl = run(['daemon', '--default-address-pool', 'base=10.49.0.0/16,size=24', '--default-address-pool', 'size=26,base=fd49::/48']);
     expect(cl.flags.list('default-address-pool').map(parseAddressPool)).toEqual([{ base: '10.49.0.0/16', size: 24 }, { base: 'fd49::/48', size: 26 }]);

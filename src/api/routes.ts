@@ -58,6 +58,8 @@ export function buildRouter(d: Daemon): Router {
       Architecture: process.arch, KernelVersion: release(), NCPU: 0, MemTotal: 0, DockerRootDir: d.config.dataDir,
       Plugins: { Network: [...c.driverTypes()], Volume: [], Authorization: null, Log: [] }, Swarm: { LocalNodeState: 'inactive' },
       SecurityOptions: [], Warnings: null,
+      // The pre-swarm cluster fields (dockerd's --cluster-store / --cluster-advertise).
+      ClusterStore: d.config.clusterStore ?? '', ClusterAdvertise: d.config.advertiseAddress ?? '',
     },
   }));
 
@@ -66,14 +68,17 @@ export function buildRouter(d: Daemon): Router {
     const f = parseFilters(req.query.get('filters'), NETWORK_FILTERS);
     return { status: 200, body: filterNetworks(c, f).map((n) => networkResource(c, n, undefined)) };
   });
-  r.on('GET', '/networks/{id}', (_req, [id]) => ({ status: 200, body: networkResource(c, c.network(id!).info(), owner) }));
+  r.on('GET', '/networks/{id}', (_req, [id]) => {
+    const info = c.network(id!).info();
+    return { status: 200, body: networkResource(c, info, owner, d.cluster?.peersOf(info.id)) };
+  });
   r.on('POST', '/networks/create', async (req) => {
-    const n = await createNetwork(c, body<NetworkCreateRequest>(req));
+    const n = await createNetwork(c, body<NetworkCreateRequest>(req), d.cluster);
     await d.networksChanged();
     return { status: 201, body: { Id: n.id, Warning: '' } };
   }, checks.networkCreate);
   r.on('DELETE', '/networks/{id}', async (_req, [id]) => {
-    await removeNetwork(c, id!);
+    await removeNetwork(c, id!, d.cluster);
     await d.networksChanged();
     return { status: 204 };
   });
@@ -91,7 +96,7 @@ export function buildRouter(d: Daemon): Router {
   }, checks.networkDisconnect);
   r.on('POST', '/networks/prune', async (req) => {
     const f = parseFilters(req.query.get('filters'), PRUNE_FILTERS);
-    const deleted = await pruneNetworks(c, f);
+    const deleted = await pruneNetworks(c, f, d.cluster);
     await d.networksChanged();
     return { status: 200, body: { NetworksDeleted: deleted } };
   });

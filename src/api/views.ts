@@ -11,7 +11,9 @@ export interface ContainerRef {
 }
 
 /** NetworkResource as `docker network inspect` shows it. */
-export function networkResource(c: Controller, rec: NetworkInfo, containers: ((sandboxId: string) => ContainerRef | undefined) | undefined) {
+export function networkResource(
+  c: Controller, rec: NetworkInfo, containers: ((sandboxId: string) => ContainerRef | undefined) | undefined, peers?: { Name: string; IP: string }[],
+) {
   const config = [...rec.pools4, ...rec.pools6].map((p) => {
     const o: Record<string, unknown> = { Subnet: p.subnet };
     if (p.ipRange) o['IPRange'] = p.ipRange;
@@ -51,6 +53,8 @@ export function networkResource(c: Controller, rec: NetworkInfo, containers: ((s
       };
     }
     out['Containers'] = map;
+    // Docker's Peers of an overlay network: the hosts with endpoints on it.
+    if (rec.scope === 'global') out['Peers'] = peers ?? [];
   }
   return out;
 }

@@ -49,6 +49,9 @@ const DAEMON: Options = {
   'default-address-pool': { type: 'string', multiple: true, arg: 'base=CIDR,size=N', help: "Pool networks without a subnet are carved from (dockerd's flag; default Docker's pools)" },
   'run-dir': { type: 'string', arg: 'DIR', help: `Directory of the network namespace files (default ${DEFAULTS.runDir})` },
   dns: { type: 'string', multiple: true, arg: 'IP', help: 'Upstream of the embedded DNS resolver (repeatable; default: the host\'s resolv.conf nameservers)' },
+  'cluster-store': { type: 'string', arg: 'etcd://HOST:PORT', help: 'etcd holding the global (overlay) networks of a multi-host cluster' },
+  'advertise-addr': { type: 'string', arg: 'IP', help: "This host's underlay IPv4 address, reached by the others (overlay VTEP); needed with --cluster-store" },
+  'cluster-lease-ttl': { type: 'string', arg: 'SECONDS', help: "How long a dead host's endpoints outlive it in the cluster (default 15)" },
 };
 const SOCKET: Options = {
   host: { type: 'string', short: 'H', arg: 'unix://PATH', help: `Daemon socket (default unix://${DEFAULTS.socket}; env NSNET_HOST)` },

@@ -15,9 +15,13 @@ function configFrom(cl: Run): DaemonConfig {
   const subnet = f.string('bridge-subnet');
   if (subnet) bridge.subnet = subnet;
   const pools = f.list('default-address-pool').map(parseAddressPool);
+  const ttl = f.string('cluster-lease-ttl');
+  if (ttl !== undefined && !/^\d{1,4}$/.test(ttl)) throw new CliError(`invalid argument "${ttl}" for "--cluster-lease-ttl" flag: whole seconds`, EXIT.flag);
   return daemonConfig({
     dataDir: f.string('data-dir'), runDir: f.string('run-dir'), socket: cl.socket, bridge, dns: f.list('dns'),
     ...(pools.length ? { defaultPools: pools } : {}),
+    clusterStore: f.string('cluster-store'), advertiseAddress: f.string('advertise-addr'),
+    ...(ttl !== undefined ? { clusterLeaseTtl: Number(ttl) } : {}),
   });
 }
 
@@ -191,7 +195,8 @@ async function daemon(cl: Run): Promise<void> {
     await d.stop();
     throw e;
   }
-  console.error(`nsnet daemon: data ${config.dataDir}, listening on unix://${config.socket}, default bridge ${config.bridge.name}`);
+  console.error(`nsnet daemon: data ${config.dataDir}, listening on unix://${config.socket}, default bridge ${config.bridge.name}${
+    config.clusterStore ? `, cluster store ${config.clusterStore} as ${config.advertiseAddress}` : ''}`);
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
     process.once('SIGTERM', stop);

@@ -129,8 +129,19 @@ export class EtcdStore {
   }
 
   /** A watch of the prefix from `fromRevision` on; it reconnects by itself and resumes where it was. */
-  watch(prefix: string, fromRevision: string): Promise<Watcher> {
-    return this.call(`watch ${prefix}`, () => this.client.watch().prefix(prefix).startRevision(fromRevision).create());
+  async watch(prefix: string, fromRevision: string): Promise<Watcher> {
+    // Made here rather than by create(): one that does not connect in time is
+    // cancelled, else the library would keep reconnecting it for nobody.
+    const w = this.client.watch().prefix(prefix).startRevision(fromRevision).watcher();
+    try {
+      return await this.call(`watch ${prefix}`, () => new Promise<Watcher>((resolve, reject) => {
+        w.once('connected', () => resolve(w));
+        w.once('error', reject);
+      }));
+    } catch (e) {
+      void w.cancel().catch(() => undefined);
+      throw e;
+    }
   }
 
   close(): void {

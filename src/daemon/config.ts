@@ -25,6 +25,12 @@ export interface DaemonConfig {
   dns?: string[];
   /** Port of the embedded resolver on each gateway (53; another only for experiments). */
   dnsPort?: number;
+  /** etcd://HOST:PORT: the cluster store holding global (overlay) networks; none = single host. */
+  clusterStore?: string;
+  /** This host's underlay IPv4 address: its VTEP and its name in the cluster. */
+  advertiseAddress?: string;
+  /** Seconds a dead host's endpoints outlive it in the cluster (its lease's TTL). */
+  clusterLeaseTtl?: number;
 }
 
 export function daemonConfig(partial: Partial<Omit<DaemonConfig, 'bridge'>> & { bridge?: Partial<BridgeConfig> } = {}): DaemonConfig {
@@ -36,6 +42,9 @@ export function daemonConfig(partial: Partial<Omit<DaemonConfig, 'bridge'>> & { 
     ...(partial.defaultPools ? { defaultPools: partial.defaultPools } : {}),
     ...(partial.dns?.length ? { dns: [...partial.dns] } : {}),
     ...(partial.dnsPort ? { dnsPort: partial.dnsPort } : {}),
+    ...(partial.clusterStore ? { clusterStore: partial.clusterStore } : {}),
+    ...(partial.advertiseAddress ? { advertiseAddress: partial.advertiseAddress } : {}),
+    ...(partial.clusterLeaseTtl ? { clusterLeaseTtl: partial.clusterLeaseTtl } : {}),
     bridge: {
       name: 'nsnet0',
       mtu: 1500,

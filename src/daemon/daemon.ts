@@ -20,6 +20,9 @@ import { ForbiddenError } from '../errors.js';
 import { EmbeddedDns, type DnsEndpoint, type DnsNetwork, type DnsSnapshot } from '../dns/index.js';
 import { updateResolvConf } from '../controller/sandbox-files.js';
 import { ExecManager } from './exec.js';
+import { Cluster, checkClusterOptions, type ClusterOptions } from '../cluster/cluster.js';
+import { isGlobal } from '../cluster/agent.js';
+import { errNoClusterStore } from '../cluster/errors.js';
 
 export interface ContainerCreateRequest {
   Hostname?: string;
@@ -42,6 +45,8 @@ export class Daemon {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** Embedded DNS of the user-defined networks (src/dns). */
   readonly dns: EmbeddedDns;
+  /** The cluster this host is a member of (--cluster-store), for global networks. */
+  cluster: Cluster | undefined;
   /** `docker exec` instances (networking-only: see exec.ts). */
   readonly execs = new ExecManager((term) => {
     const r = this.container(term);
@@ -61,6 +66,8 @@ export class Daemon {
 
   /** Restores containers, keeps running ones' sandboxes (live restore), starts the controller. */
   static async start(config: DaemonConfig): Promise<Daemon> {
+    const cluster = clusterOptions(config);
+    if (cluster) checkClusterOptions(cluster); // a bad flag fails before anything is touched
     let saved: ContainerRecord[] = [];
     const controller = await initNetworkController(config, (store) => {
       saved = store.all<ContainerRecord>('container');
@@ -81,11 +88,14 @@ export class Daemon {
       if (!alive) d.markStopped(r);
     }
     await d.dns.sync();
+    // Not waited for: etcd being away must not keep the host's local networks from starting.
+    if (cluster) d.cluster = Cluster.start(controller, cluster);
     return d;
   }
 
   async stop(): Promise<void> {
     await Promise.allSettled([...this.locks.values()]);
+    await this.cluster?.stop();
     await this.dns.close();
     await this.controller.stop();
   }
@@ -339,7 +349,7 @@ export class Daemon {
 
   /** The seed's allocateNetwork. */
   private async allocateNetwork(rec: ContainerRecord): Promise<void> {
-    await this.controller.sandboxDestroy(rec.Id);
+    await this.destroySandbox(rec.Id);
     const mode = rec.HostConfig.NetworkMode;
     const nets = rec.NetworkSettings.Networks;
     rec.NetworkSettings.Ports = Object.fromEntries(Object.keys(rec.Config.ExposedPorts ?? {}).map((k) => [k, null]));
@@ -359,7 +369,7 @@ export class Daemon {
       }
       if (!this.controller.sandboxByContainer(rec.Id)) await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec));
     } catch (e) {
-      await this.controller.sandboxDestroy(rec.Id).catch(() => undefined);
+      await this.destroySandbox(rec.Id).catch(() => undefined);
       for (const s of Object.values(nets)) clearOperational(s);
       throw e;
     }
@@ -449,17 +459,30 @@ export class Daemon {
     const name = rec.Name.slice(1);
     // The resolver listens before the first container on a network can ask it.
     if (net.type === 'bridge' && isUserDefined(net.name, this.config.defaultNetwork) && !this.dns.listening().includes(net.id)) await this.dns.sync();
-    const ep = net.createEndpoint(name, {
-      ...(s.IPAMConfig?.IPv4Address ? { ipv4Address: s.IPAMConfig.IPv4Address } : {}),
-      ...(s.IPAMConfig?.IPv6Address ? { ipv6Address: s.IPAMConfig.IPv6Address } : {}),
-      ...(s.MacAddress ? { macAddress: s.MacAddress } : {}),
-      aliases: s.Aliases ?? [],
-      ...(ports.length ? { ports } : {}),
-    });
+    // A global network's address comes from the cluster (etcd); the local IPAM only mirrors it.
+    const global = isGlobal(net);
+    if (global && !this.cluster) throw errNoClusterStore();
+    const clusterIp = global ? await this.cluster!.allocate(net.id, s.IPAMConfig?.IPv4Address) : undefined;
+    const wantIp = clusterIp ?? s.IPAMConfig?.IPv4Address;
+    let ep;
+    try {
+      ep = net.createEndpoint(name, {
+        ...(wantIp ? { ipv4Address: wantIp } : {}),
+        ...(s.IPAMConfig?.IPv6Address ? { ipv6Address: s.IPAMConfig.IPv6Address } : {}),
+        ...(s.MacAddress ? { macAddress: s.MacAddress } : {}),
+        aliases: s.Aliases ?? [],
+        ...(ports.length ? { ports } : {}),
+      });
+    } catch (e) {
+      if (clusterIp) await this.cluster!.release(net.id, clusterIp);
+      throw e;
+    }
     try {
       await ep.join(sb);
+      if (global) await this.cluster!.publish(net.id, ep);
     } catch (e) {
-      await ep.delete().catch(() => undefined);
+      await ep.delete(true).catch(() => undefined);
+      if (clusterIp) await this.cluster!.release(net.id, clusterIp, ep.id);
       throw e;
     }
     const info = net.info();
@@ -483,7 +506,30 @@ export class Daemon {
 
   /** Stop: the sandbox goes with every endpoint; the requested configuration stays for the next start. */
   private async releaseNetwork(rec: ContainerRecord): Promise<void> {
-    if (!rec.HostConfig.NetworkMode.startsWith('container:')) await this.controller.sandboxDestroy(rec.Id);
+    if (!rec.HostConfig.NetworkMode.startsWith('container:')) await this.destroySandbox(rec.Id);
+  }
+
+  /** Destroys a container's sandbox; what its endpoints held in the cluster is given back. */
+  private async destroySandbox(containerId: string): Promise<void> {
+    const sb = this.controller.sandboxByContainer(containerId);
+    const held = sb ? sb.endpoints().map((e) => this.globalHold(e.id)).filter((h): h is NonNullable<typeof h> => !!h) : [];
+    await this.controller.sandboxDestroy(containerId);
+    for (const h of held) await this.cluster?.release(h.netId, h.ip, h.epId);
+  }
+
+  /** What an endpoint of a global network holds in the cluster (its address), or undefined. */
+  private globalHold(epId: string): { netId: string; ip: string | undefined; epId: string } | undefined {
+    const ep = this.controller.endpoint(epId);
+    if (!ep) return undefined;
+    const net = this.controller.networks().find((n) => n.id === ep.networkId);
+    return net && isGlobal(net) ? { netId: net.id, ip: ep.info().ipv4?.split('/')[0], epId } : undefined;
+  }
+
+  /** Deletes an endpoint (leaving first); a global network's address goes back to the cluster. */
+  private async deleteEndpoint(ep: { id: string; delete(force?: boolean): Promise<void> }): Promise<void> {
+    const held = this.globalHold(ep.id);
+    await ep.delete(true);
+    if (held) await this.cluster?.release(held.netId, held.ip, held.epId);
   }
 
   // ---- network connect / disconnect --------------------------------------------
@@ -517,7 +563,7 @@ export class Daemon {
       // Forced: remove an endpoint whose container is already gone.
       const stray = force ? net.endpoints().find((x) => x.name === containerTerm) : undefined;
       if (!stray) throw e;
-      await stray.delete(true);
+      await this.deleteEndpoint(stray);
       return;
     }
     return this.withContainer(rec, containerTerm, async () => {
@@ -529,7 +575,7 @@ export class Daemon {
         const ep = net.endpoints().find((x) => x.id === s.EndpointID);
         if (ep) {
           const published = ep.info().published ?? [];
-          await ep.delete(true);
+          await this.deleteEndpoint(ep);
           // The endpoint's published ports went with it; the port stays exposed (null), as dockerd shows it.
           for (const m of published) {
             const left = rec.NetworkSettings.Ports[portKey(m)]?.filter((b) => !samePort(b, portBinding(m)));
@@ -551,6 +597,17 @@ export class Daemon {
     if (!rec.NetworkSettings.SandboxKey) throw new InvalidInputError(`container ${rec.Name.slice(1)} has no network namespace`);
     return rec.NetworkSettings.SandboxKey;
   }
+}
+
+/** The cluster membership the configuration asks for, if any. */
+function clusterOptions(config: DaemonConfig): ClusterOptions | undefined {
+  if (!config.clusterStore) return undefined;
+  if (!config.advertiseAddress) throw new InvalidInputError('--cluster-store needs --advertise-addr: the IPv4 address other hosts reach this one at');
+  return {
+    store: config.clusterStore,
+    advertiseAddress: config.advertiseAddress,
+    ...(config.clusterLeaseTtl ? { leaseTtl: config.clusterLeaseTtl } : {}),
+  };
 }
 
 /** Docker's IsUserDefined: not one of the predefined networks (nor the daemon's default). */

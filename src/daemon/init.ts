@@ -12,6 +12,7 @@ export async function initNetworkController(config: DaemonConfig, activeFrom: (s
     dataDir: config.dataDir,
     runDir: config.runDir,
     mtu: config.bridge.mtu,
+    ...(config.advertiseAddress ? { advertiseAddress: config.advertiseAddress } : {}),
     ...(config.defaultPools ? { defaultPools: config.defaultPools } : {}),
   }, activeFrom);
   try {

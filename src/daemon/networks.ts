@@ -2,8 +2,14 @@
 // validation, list filters, remove, prune (the JSON views are api/views.ts).
 import type { Controller, Network } from '../controller/controller.js';
 import type { IpamConf, NetworkRecord } from '../driver-api/records.js';
-import { InvalidInputError } from '../errors.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import type { Cluster } from '../cluster/cluster.js';
+import { isGlobal } from '../cluster/agent.js';
+import { errNoClusterStore } from '../cluster/errors.js';
+import { newId } from '../controller/ids.js';
 import { errPredefinedCreate, errPredefinedRemove, PREDEFINED } from './errors.js';
+import { ConflictError, ForbiddenError } from '../errors.js';
+import { validateIpamConfig } from '../controller/ipam-config.js';
 import { allLabelsMatch, parseBoolFilter, pruneLabelsMatch, type Filters } from './filters.js';
 import { parseUntil } from './until.js';
 
@@ -29,11 +35,12 @@ export interface NetworkCreateRequest {
 }
 
 /** The seed's createNetwork: predefined and duplicate names refused, empty driver = default. */
-export async function createNetwork(c: Controller, req: NetworkCreateRequest): Promise<Network> {
+export async function createNetwork(c: Controller, req: NetworkCreateRequest, cluster?: Cluster): Promise<Network> {
   // libnetwork's only rule on names (config.IsValidName): not blank. The name
   // never becomes a kernel name or a path: bridges are named from the ID.
   if (typeof req.Name !== 'string' || !req.Name.trim()) throw new InvalidInputError(`invalid name: ${req.Name ?? ''}`);
   if (PREDEFINED.has(req.Name)) throw errPredefinedCreate(req.Name);
+  if (req.Driver === GLOBAL_DRIVER || req.Scope === 'global') return createGlobalNetwork(c, req, cluster);
   return c.newNetwork({
     name: req.Name,
     driver: req.Driver || c.defaultDriver,
@@ -49,10 +56,45 @@ export async function createNetwork(c: Controller, req: NetworkCreateRequest): P
   });
 }
 
-export async function removeNetwork(c: Controller, term: string): Promise<void> {
+/** The driver of global networks (the only one nsnet has). */
+const GLOBAL_DRIVER = 'overlay';
+
+/**
+ * A global network: created in the cluster store (name, VNI and subnet
+ * unique cluster-wide), then here; every other host instantiates it from
+ * there. One IPv4 subnet, as Docker's overlay without swarm.
+ */
+async function createGlobalNetwork(c: Controller, req: NetworkCreateRequest, cluster: Cluster | undefined): Promise<Network> {
+  if ((req.Driver || GLOBAL_DRIVER) !== GLOBAL_DRIVER) throw new InvalidInputError(`scope global needs the ${GLOBAL_DRIVER} driver, not ${req.Driver}`);
+  if (!cluster) throw errNoClusterStore();
+  if (req.IPAM?.Driver && req.IPAM.Driver !== 'default') throw new NotFoundError(`plugin "${req.IPAM.Driver}" not found`);
+  if (req.EnableIPv6) throw new InvalidInputError('overlay networks are IPv4 only in nsnet');
+  if (req.EnableIPv4 === false) throw new InvalidInputError('overlay networks need IPv4');
+  if (req.ConfigOnly || req.Ingress || req.ConfigFrom?.Network) throw new InvalidInputError('config-only, config-from and ingress networks are swarm features nsnet does not have');
+  const config = req.IPAM?.Config ?? [];
+  if (config.length > 1) throw new InvalidInputError('an overlay network takes one IPv4 subnet');
+  const ipam = config[0] ?? {};
+  if (ipam.Subnet?.includes(':')) throw new InvalidInputError('overlay networks are IPv4 only in nsnet');
+  if (!ipam.Subnet && (ipam.Gateway || ipam.IPRange)) throw new InvalidInputError('invalid IPAM configuration: ip-range and gateway need a subnet');
+  if (Object.keys(ipam.AuxiliaryAddresses ?? {}).length) throw new InvalidInputError('auxiliary addresses are not supported on overlay networks');
+  if (c.networkByName(req.Name)) throw new ConflictError(`network with name ${req.Name} already exists`, 'ENETWORKEXISTS');
+  // Checked here as the local create would, so a bad request leaves nothing in etcd.
+  validateIpamConfig(config);
+  return cluster.createNetwork({
+    id: newId(), name: req.Name, internal: !!req.Internal, attachable: !!req.Attachable, labels: req.Labels ?? {}, options: req.Options ?? {},
+    ...(ipam.Subnet ? { subnet: ipam.Subnet } : {}), ...(ipam.Gateway ? { gateway: ipam.Gateway } : {}), ...(ipam.IPRange ? { ipRange: ipam.IPRange } : {}),
+  });
+}
+
+export async function removeNetwork(c: Controller, term: string, cluster?: Cluster): Promise<void> {
   const n = c.network(term);
   if (PREDEFINED.has(n.name) && n.info().builtin) throw errPredefinedRemove(n.name);
-  await n.delete();
+  if (!isGlobal(n)) return n.delete();
+  if (!cluster) throw errNoClusterStore();
+  // This host's endpoints first (no etcd needed to refuse), then every host's (in etcd).
+  if (n.endpoints().length)
+    throw new ForbiddenError(`error while removing network: network ${n.name} id ${n.id} has active endpoints`, 'EACTIVEENDPOINTS');
+  await cluster.deleteNetwork(n.id);
 }
 
 export function filterNetworks(c: Controller, f: Filters): NetworkRecord[] {
@@ -75,7 +117,7 @@ export function filterNetworks(c: Controller, f: Filters): NetworkRecord[] {
 }
 
 /** Removes user networks that no endpoint uses; returns their names. */
-export async function pruneNetworks(c: Controller, f: Filters): Promise<string[]> {
+export async function pruneNetworks(c: Controller, f: Filters, cluster?: Cluster): Promise<string[]> {
   const untils = f.get('until') ?? [];
   if (untils.length > 1) throw new InvalidInputError('more than one until filter specified');
   const until = untils[0] !== undefined ? parseUntil(untils[0]) : undefined;
@@ -85,7 +127,13 @@ export async function pruneNetworks(c: Controller, f: Filters): Promise<string[]
     if (!pruneLabelsMatch(f, n.labels)) continue;
     if (until !== undefined && Date.parse(n.created) > until) continue;
     if (c.network(n.id).endpoints().length) continue;
-    await c.network(n.id).delete();
+    if (n.scope === 'global') {
+      // In use on another host, or etcd away: not unused as far as this host can tell.
+      if (!cluster) continue;
+      try { await cluster.deleteNetwork(n.id); } catch { continue; }
+    } else {
+      await c.network(n.id).delete();
+    }
     deleted.push(n.name);
   }
   return deleted;
