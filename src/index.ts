@@ -8,7 +8,7 @@ export {
   type Network, type NetworkCreateOptions, type NetworkInfo,
   type Sandbox, type SandboxInfo,
 } from './controller/controller.js';
-export type { IpamConf, PoolState, SandboxOptions } from './driver-api/records.js';
+export type { IpamConf, OverlayPeer, PoolState, SandboxOptions } from './driver-api/records.js';
 export { BridgeOption } from './driver-api/options.js';
 export type { PortBinding } from './firewall/ports.js';
 export type { PortMapping } from './firewall/ruleset.js';
