@@ -17,5 +17,6 @@ export type { PoolSpec } from './ipam/index.js';
 export * from './errors.js';
 export { IpamError, IpamCode, type IpamCodeT } from './ipam/errors.js';
 export { BridgeFullError, BRIDGE_MAX_PORTS } from './drivers/bridge.js';
+export { OverlayOption, VXLAN_OVERHEAD, VXLAN_PORT } from './drivers/overlay.js';
 export { FirewallError } from './firewall/nft.js';
 export { isKernelError, type KernelError } from './netlink/native.js';

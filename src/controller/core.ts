@@ -19,6 +19,7 @@ import type { Driver, JoinTarget } from '../driver-api/driver.js';
 import { HostDriver } from '../drivers/host.js';
 import { MacvlanDriver } from '../drivers/macvlan.js';
 import { NullDriver } from '../drivers/null.js';
+import { OverlayDriver } from '../drivers/overlay.js';
 import { Store } from '../store/store.js';
 import { claimDataDir, type DataDirClaim } from '../store/data-dir.js';
 import { Firewall, type FirewallMode } from '../firewall/firewall.js';
@@ -89,7 +90,9 @@ export class Core implements RestoreHost {
     this.firewall = new Firewall(this.ownership.tag, opts.firewall ?? 'nftables');
     this.store = store;
     const ctx = { ownership: this.ownership, graveyard: this.reaper, defaultMtu: this.mtu, firewall: this.firewall, advertiseAddress: this.advertiseAddress };
-    for (const d of [new NullDriver(), new HostDriver(), new BridgeDriver(ctx), new MacvlanDriver(ctx)]) this.drivers.set(d.type, d);
+    // Overlay networks are bridges of the bridge driver with a VXLAN port.
+    const bridge = new BridgeDriver(ctx, ['overlay']);
+    for (const d of [new NullDriver(), new HostDriver(), bridge, new MacvlanDriver(ctx), new OverlayDriver(ctx, bridge)]) this.drivers.set(d.type, d);
     const poolSize = opts.netnsPool ?? 0;
     if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 4096)
       throw new InvalidInputError(`netnsPool must be an integer from 0 to 4096, not ${String(opts.netnsPool)}`);
