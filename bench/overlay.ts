@@ -5,7 +5,7 @@
 // overlay network and on a bridge network of the same controller, rounds
 // interleaved; network create+delete of each; addPeer/removePeer with 1,000
 // peers. Across two "hosts" (namespaces on an underlay bridge, each running a
-// controller from dist/ as the tests do): TCP throughput between containers
+// controller from dist/, test/fixtures/overlay-hosts.ts): TCP throughput between containers
 // on different hosts over the overlay, beside two containers on one host's
 // bridge and the two hosts' underlay addresses directly. Throughput is
 // python3's (sendall of 256 KiB chunks), the same for all three paths, so
@@ -17,6 +17,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Controller, type OverlayPeer } from '../src/index.js';
+import { OverlayHost, plugHost } from '../test/fixtures/overlay-hosts.js';
 import { machine, now, summarize, table, writeResult } from './stats.js';
 
 const QUICK = process.env.NSNET_BENCH_QUICK === '1';
@@ -26,8 +27,6 @@ const PEERS = QUICK ? 200 : 1000;
 const TPUT_ROUNDS = QUICK ? 3 : 7;
 const TPUT_SECONDS = QUICK ? 1 : 2;
 const VNI = 'com.docker.network.driver.overlay.vxlanid_list';
-const DIST = join(process.cwd(), 'dist/index.js');
-const HOST_SCRIPT = join(process.cwd(), 'test/fixtures/overlay-host.mjs');
 
 const dir = mkdtempSync(join(tmpdir(), 'nsnet-ovbench-'));
 const tag = `ntob${(process.pid % 1296).toString(36)}`;
@@ -108,44 +107,6 @@ async function inProcess() {
   }
 }
 
-/** A host namespace with its controller process (test/fixtures/overlay-host.mjs), driven by JSON lines. */
-class Host {
-  private proc: ReturnType<typeof spawn> | undefined;
-  private readonly pending = new Map<number, (r: { ok: boolean; value?: unknown; error?: { message: string } }) => void>();
-  private seq = 0;
-  readonly dir = mkdtempSync(join(dir, 'h'));
-  constructor(readonly ns: string, readonly addr: string) {}
-
-  async start(): Promise<void> {
-    const p = spawn('nsenter', [`--net=/run/netns/${this.ns}`, process.execPath, HOST_SCRIPT, DIST, join(this.dir, 'data'), join(this.dir, 'run'), this.addr],
-      { stdio: ['pipe', 'pipe', 'inherit'] });
-    this.proc = p;
-    createInterface({ input: p.stdout! }).on('line', (line) => {
-      const r = JSON.parse(line) as { id: number; ok: boolean };
-      this.pending.get(r.id)?.(r);
-      this.pending.delete(r.id);
-    });
-    await this.call('start');
-  }
-
-  call<T = unknown>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
-    const id = ++this.seq;
-    return new Promise<T>((resolve, reject) => {
-      this.pending.set(id, (r) => (r.ok ? resolve(r.value as T) : reject(new Error(r.error?.message))));
-      this.proc!.stdin!.write(`${JSON.stringify({ id, cmd, args })}\n`);
-    });
-  }
-
-  async end(): Promise<void> {
-    if (!this.proc || this.proc.exitCode !== null) return;
-    await this.call('teardown').catch((e: unknown) => log(`teardown of ${this.ns}: ${(e as Error).message}`));
-    const gone = once(this.proc, 'exit');
-    this.proc.stdin!.end();
-    await gone;
-    spawnSync('umount', ['--lazy', join(this.dir, 'run')]);
-  }
-}
-
 /** Bytes per second from `client` to `server:ip` (namespace paths or names), as the server counts them. */
 async function throughput(serverNs: string, ip: string, clientNs: string, port = 5201): Promise<number> {
   const enter = (ns: string) => (ns.startsWith('/') ? ['nsenter', `--net=${ns}`] : ['ip', 'netns', 'exec', ns]);
@@ -177,27 +138,20 @@ s.close()
 }
 
 async function acrossHosts() {
-  const hosts = [new Host(`${tag}ha`, '10.63.0.1'), new Host(`${tag}hb`, '10.63.0.2')];
-  const ports: string[] = [];
+  const hosts = ['a', 'b'].map((x, i) => new OverlayHost(`${tag}h${x}`, `10.63.0.${i + 1}`, mkdtempSync(join(dir, 'h'))));
+  const ports = hosts.map((_, i) => `${tag}p${i}`);
   try {
     for (const [i, h] of hosts.entries()) {
-      const port = `${tag}p${i}`;
-      ports.push(port);
-      sh('ip', ['netns', 'add', h.ns]);
-      sh('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.ns]);
-      sh('ip', ['link', 'set', port, 'master', underlay, 'up']);
-      sh('ip', ['-n', h.ns, 'link', 'set', 'lo', 'up']);
-      sh('ip', ['-n', h.ns, 'addr', 'add', `${h.addr}/24`, 'dev', 'eth0']);
-      sh('ip', ['-n', h.ns, 'link', 'set', 'eth0', 'up']);
+      plugHost(underlay, h.ns, ports[i]!, h.addr);
       await h.start();
     }
     const id = randomId();
     for (const h of hosts) await h.call('createNetwork', { id, name: 'ov', vni: 6002, subnet: '10.63.3.0/24', gateway: '10.63.3.1' });
-    const run = async (h: Host, name: string, ip: string) => {
+    const run = async (h: OverlayHost, name: string, ip: string) => {
       const r = await h.call<{ key: string; endpoint: { id: string; mac: string } }>('run', { network: id, container: name, ip });
       return { key: r.key, ip, peer: { endpointId: r.endpoint.id, ip, mac: r.endpoint.mac, vtep: h.addr } };
     };
-    const [ha, hb] = hosts as [Host, Host];
+    const [ha, hb] = hosts as [OverlayHost, OverlayHost];
     const a1 = await run(ha, 'a1', '10.63.3.11');
     const a2 = await run(ha, 'a2', '10.63.3.13');
     const b1 = await run(hb, 'b1', '10.63.3.12');
@@ -214,10 +168,7 @@ async function acrossHosts() {
     return Object.fromEntries(Object.entries(rates).map(([k, v]) => [k, { medianGbitPerS: (median(v) * 8) / 1e9, runs: v.map((r) => (r * 8) / 1e9) }])) as
       Record<keyof typeof paths, { medianGbitPerS: number; runs: number[] }>;
   } finally {
-    for (const h of hosts) {
-      await h.end().catch(() => undefined);
-      spawnSync('ip', ['netns', 'del', h.ns]);
-    }
+    for (const h of hosts) await h.remove();
     for (const p of ports) spawnSync('ip', ['link', 'del', p]);
   }
 }
