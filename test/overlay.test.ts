@@ -173,7 +173,7 @@ describe.skipIf(!!why)(`overlay driver ${why}`, () => {
       await net.delete();
     });
 
-    it('a controller without an advertise address refuses overlay networks, one with an address on no interface too; an IPv6 or malformed one does not start', async () => {
+    it('a controller without an advertise address refuses overlay networks, one with an address on no interface too, another controller a VNI taken on this host; an IPv6 or malformed address does not start', async () => {
       const others = tempDir('ov2');
       const links = ipLinks().length;
       try {
@@ -186,6 +186,13 @@ describe.skipIf(!!why)(`overlay driver ${why}`, () => {
         expect(away.stats().networks).toBe(0);
         expect(internals(away).ipam.poolIds()).toEqual([]);
         await away.stop();
+        // Another controller on this host with a VNI already taken here: the kernel refuses the device, the bridge is undone.
+        const taken = await overlay('4321', '10.62.21.0/24');
+        const twin = await Controller.start({ dataDir: `${others.path}/d`, firewall: 'none', advertiseAddress: ADV });
+        await expect(overlay('4321', '10.62.22.0/24', {}, twin)).rejects.toMatchObject({ code: 'ECONFLICT', message: expect.stringMatching(/VNI 4321 .*already in use on this host/) });
+        expect(twin.stats().networks).toBe(0);
+        await twin.stop();
+        await taken.delete();
         for (const a of ['fd00::1', 'nope', '10.61.9.01'])
           await expect(Controller.start({ dataDir: `${others.path}/c`, firewall: 'none', advertiseAddress: a })).rejects.toMatchObject({ code: 'EINVALIDINPUT' });
         expect(ipLinks().length).toBe(links);
