@@ -8,7 +8,8 @@ const load = <T>(f: string): T => JSON.parse(readFileSync(new URL(`./results/${f
 type Sustain = { cycles: number; inFlight: number; churnSeconds: number; quiescenceMs: number; perSec: number; reaperRounds: number; reapedLinks: number; reaperBusyMs: number; reaperMsPerLink: number };
 const main = load<{
   date: string; kernel: string; cpus: number; cpu: string; node: string; quick: boolean; load?: number[]; nsnet: R; baselines: Record<string, R>; ratios: Record<string, number>;
-  scale: Record<string, number> & { first?: S; last?: S; curve_ms?: number[]; skipped?: boolean };
+  scale: Record<string, number> & { first?: S; last?: S; curve_ms?: number[]; skipped?: boolean;
+    floor?: { first: S; last: S; firstMedian_ms: number; lastMedian_ms: number; growth: number; curve_ms: number[]; sandboxCreateFirstMedian_ms: number; sandboxCreateLastMedian_ms: number } };
   soak: { cycles: number; cyclesPerSec: number; leaks: Record<string, number> }; firewall: Record<string, number | S | string>;
   sustained: { nsnet1: Sustain; nsnet4: Sustain; floor: { cycles: number; perSec: number } };
   batched: { batch: number; sandboxes: number; joinManyPerSec: number; floorSequentialPerSec: number; ratio: number; joinMany: S; floorSequential: S };
@@ -57,6 +58,7 @@ const lines = [
   `| batched: joinMany of ${b.batch} endpoints over ${b.sandboxes} sandboxes, one crossing (${f(b.joinMany.median_ms)} ms), against the floor doing the same joins one after another (${f(b.floorSequential.median_ms)} ms) | ≥ 0.9× | ${f(b.joinManyPerSec, 0)} against ${f(b.floorSequentialPerSec, 0)} joins/s: ${f(b.ratio)}× |`,
   `| sandbox start (newSandbox), without / with a filled pool (netnsPool 8) | | ${f(main.sandboxStart.withoutPool.median_ms)} / ${f(main.sandboxStart.withPool.median_ms)} ms (${f(main.sandboxStart.ratio)}×) |`,
   sc.skipped ? '| scale | | not run |' : `| scale: ${sc['endpoints']} endpoints in ${sc['endpoints']} sandboxes over ${sc['networks']} bridges, create+join of the last ${sc['window']} over the first ${sc['window']} | ≤ 1.5× | ${f(sc['growth']!)}× (medians ${f(sc['firstMedian_ms']!)} → ${f(sc['lastMedian_ms']!)} ms; p99 ${f(sc.first?.p99_ms ?? NaN)} → ${f(sc.last?.p99_ms ?? NaN)} ms); worst single join ${f(sc['worstJoin_ms']!)} ms (endpoint ${sc['worstJoinAt']}); JS heap ${f(sc['heapPerEndpoint_kb'] ?? NaN, 1)} KiB and RSS ${f(sc['rssPerEndpoint_kb']!, 1)} KiB per endpoint |`,
+  ...(sc.floor ? [`| the floor doing the same scale run (5 processes, one per bridge, 4 requests per join): last ${sc['window']} over the first ${sc['window']}; nsnet's last ${sc['window']} against the floor's | | ${f(sc.floor.growth)}× (medians ${f(sc.floor.firstMedian_ms)} → ${f(sc.floor.lastMedian_ms)} ms; its namespace creation ${f(sc.floor.sandboxCreateFirstMedian_ms)} → ${f(sc.floor.sandboxCreateLastMedian_ms)} ms); nsnet ${f(sc['lastOverFloorLast']!)}× the floor there |`] : []),
   '',
   ...(sc.curve_ms ? ['![create+join median per 1% of endpoints over the scale run](bench/results/scale.svg)', ''] : []),
   '| against the exec baselines (ratio of medians, same run) | result |',
@@ -93,6 +95,7 @@ const lines = [
   '',
   `A /16 slows down ${f(ipam.slowdown16_10to99)}× from 10% to 99% full.`,
   ...dnsLines(),
+  ...overlayLines(),
 ];
 
 /** Embedded DNS (bench/dns.ts, bench/dns-placement.ts), when their results exist. */
@@ -135,9 +138,10 @@ function bars(title: string, data: [string, number][], unit: string, mark?: numb
   ].join('\n');
 }
 
-/** A line over the scale run: median create+join per 1% of endpoints. */
-function curve(title: string, ys: number[], total: number): string {
-  const w = 640, h = 260, l = 50, t = 30, b = 30, max = Math.max(...ys) * 1.1;
+/** Lines over the scale run: median create+join per 1% of endpoints (nsnet blue, the floor grey). */
+function curve(title: string, series: [string, number[]][], total: number): string {
+  const ys = series[0]![1];
+  const w = 640, h = 260, l = 50, t = 30, b = 30, max = Math.max(...series.flatMap(([, v]) => v)) * 1.1;
   const px = (i: number) => l + ((w - l - 20) * i) / (ys.length - 1);
   const py = (v: number) => h - b - ((h - t - b) * v) / max;
   const ticks = [0, max / 2, max].map((v) => `<text x="${l - 6}" y="${py(v) + 4}" text-anchor="end">${f(v)}</text>`);
@@ -147,15 +151,45 @@ function curve(title: string, ys: number[], total: number): string {
     `<line x1="${l}" x2="${w - 20}" y1="${h - b}" y2="${h - b}" stroke="#000"/><line x1="${l}" x2="${l}" y1="${t}" y2="${h - b}" stroke="#000"/>`,
     ...ticks,
     `<text x="${l}" y="${h - 10}">0</text><text x="${w - 20}" y="${h - 10}" text-anchor="end">${total} endpoints</text><text x="${(w + l) / 2}" y="${h - 10}" text-anchor="middle">ms per create+join</text>`,
-    `<polyline fill="none" stroke="#3465a4" stroke-width="2" points="${ys.map((v, i) => `${px(i).toFixed(1)},${py(v).toFixed(1)}`).join(' ')}"/>`,
+    ...series.map(([name, v], k) => {
+      const color = name.startsWith('floor') ? '#888' : '#3465a4';
+      return `<polyline fill="none" stroke="${color}" stroke-width="2" points="${v.map((y, i) => `${px(i).toFixed(1)},${py(y).toFixed(1)}`).join(' ')}"/>` +
+        `<text x="${l + 10}" y="${t + 14 + 14 * k}" fill="${color}">${name}</text>`;
+    }),
     '</svg>',
   ].join('\n');
+}
+/** The overlay driver's kernel side (bench/overlay.ts), when its results exist. */
+function overlayLines(): string[] {
+  type Pair = { bridge: S; overlay: S };
+  type T = { medianGbitPerS: number };
+  let o: { createJoin: Pair; leaveDelete: Pair; networkCreateDelete: Pair; addPeer: S; removePeer: S; peers: number; throughput: Record<'overlay' | 'bridge' | 'underlay', T> };
+  try {
+    o = load('overlay.json');
+  } catch {
+    return [];
+  }
+  const row = (what: string, p: Pair) => `| ${what} | ${f(p.bridge.median_ms)} | ${f(p.overlay.median_ms)} / ${f(p.overlay.p99_ms)} | ${f(p.overlay.median_ms / p.bridge.median_ms)}× |`;
+  const t = o.throughput;
+  return [
+    '',
+    'Overlay networks (`npm run bench:overlay`), the kernel side, beside bridge networks of the same controller in the same run (rounds interleaved); the peers are fed by the bench:',
+    '',
+    '| | bridge median ms | overlay median / p99 ms | overlay / bridge |',
+    '|---|---|---|---|',
+    row('endpoint create+join', o.createJoin),
+    row('endpoint leave+delete', o.leaveDelete),
+    row('network create+delete', o.networkCreateDelete),
+    '',
+    `addPeer ${f(o.addPeer.median_ms, 3)} ms median (p99 ${f(o.addPeer.p99_ms)}), removePeer ${f(o.removePeer.median_ms, 3)} ms, over ${o.peers} peers of one network (a neighbour and an FDB entry each, one crossing). TCP throughput (python3 sendall on a 2-vCPU machine: bounded by the sender as much as by the kernel) between containers on two hosts over the overlay: ${f(t.overlay.medianGbitPerS)} Gbit/s median, ${f(t.overlay.medianGbitPerS / t.underlay.medianGbitPerS)}× the two hosts' underlay addresses (${f(t.underlay.medianGbitPerS)} Gbit/s) and ${f(t.overlay.medianGbitPerS / t.bridge.medianGbitPerS)}× two containers on one host's bridge (${f(t.bridge.medianGbitPerS)} Gbit/s).`,
+  ];
 }
 
 const svgDir = new URL('./results/', import.meta.url);
 writeFileSync(new URL('latency.svg', svgDir), bars('create+join median, ms (same run; grey: the C floor, red: 1.25× the floor)',
   impls.filter(([n]) => n !== 'iproute2' && n !== 'cni').map(([n, x]) => [n, x.createJoin.median_ms]), 'ms', fl.createJoin.median_ms * 1.25));
-if (sc.curve_ms) writeFileSync(new URL('scale.svg', svgDir), curve(`create+join over ${sc['endpoints']} endpoints in as many sandboxes (median per 1%)`, sc.curve_ms, sc['endpoints']!));
+if (sc.curve_ms) writeFileSync(new URL('scale.svg', svgDir), curve(`create+join over ${sc['endpoints']} endpoints in as many sandboxes (median per 1%)`,
+  [['nsnet', sc.curve_ms], ...(sc.floor ? [['floor (C, same run)', sc.floor.curve_ms] as [string, number[]]] : [])], sc['endpoints']!));
 
 const readme = new URL('../README.md', import.meta.url);
 const text = readFileSync(readme, 'utf8');

@@ -33,6 +33,7 @@ const SETTLE_MS = 25;
 const BLOCK = 5;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tmp = mkdtempSync(join(tmpdir(), 'nsnet-bench-'));
+const floorBin = buildFloor(tmp);
 
 interface ImplResult {
   createJoin: Summary;
@@ -174,6 +175,7 @@ async function scale(): Promise<Record<string, unknown>> {
     for (const s of c.sandboxes()) await s.destroy();
     const destroyAll = (now() - t) / 1e6;
     for (const n of nets) await n.delete();
+    const floor = await floorScale(k);
     return {
       endpoints: SCALE, networks: SCALE_NETS, window: k, seconds: totalS,
       first, last, firstMedian_ms: first.median_ms, lastMedian_ms: last.median_ms, growth: last.median_ms / first.median_ms,
@@ -186,10 +188,47 @@ async function scale(): Promise<Record<string, unknown>> {
       rssPerEndpoint_kb: (mem1.rss - mem0.rss) / SCALE / 1024,
       heapPerEndpoint_kb: (mem1.heapUsed + mem1.external - mem0.heapUsed - mem0.external) / SCALE / 1024,
       destroyAll_ms: destroyAll,
+      floor,
+      lastOverFloorLast: last.median_ms / (floor.lastMedian_ms as number),
     };
   } finally {
     await c.stop();
   }
+}
+
+/**
+ * The same scale run done by the C floor (one process per bridge, namespaces
+ * it unshares itself, the same four-request join), so the growth the kernel
+ * itself shows at 5,000 namespaces is measured beside nsnet's.
+ */
+async function floorScale(k: number): Promise<Record<string, unknown>> {
+  await kernelSettled();
+  const floors = Array.from({ length: SCALE_NETS }, (_, i) => new FloorImpl(`floor-scale${i}`, floorBin, 'own', `nsbfs${i}`, 70 + i));
+  const per: number[] = [];
+  const sbTimes: number[] = [];
+  try {
+    for (const f of floors) await f.setup();
+    for (let i = 0; i < SCALE; i++) {
+      const f = floors[i % SCALE_NETS]!;
+      const t = now();
+      const sb = await f.newSandbox(i);
+      sbTimes.push(now() - t);
+      await f.createJoin(sb);
+      per.push(f.lastNs);
+    }
+  } finally {
+    // The floor's namespaces die with its processes (their last fds), the host ends with them.
+    for (const f of floors) await f.teardown();
+    await kernelSettled();
+  }
+  const first = summarize(per.slice(0, k));
+  const last = summarize(per.slice(-k));
+  return {
+    first, last, firstMedian_ms: first.median_ms, lastMedian_ms: last.median_ms, growth: last.median_ms / first.median_ms,
+    curve_ms: Array.from({ length: 100 }, (_, j) => summarize(per.slice(Math.floor((j * SCALE) / 100), Math.floor(((j + 1) * SCALE) / 100))).median_ms),
+    sandboxCreateFirstMedian_ms: summarize(sbTimes.slice(0, k)).median_ms,
+    sandboxCreateLastMedian_ms: summarize(sbTimes.slice(-k)).median_ms,
+  };
 }
 
 /**
@@ -381,7 +420,6 @@ async function firewallCosts(): Promise<Record<string, unknown>> {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmarks need root');
-  const floorBin = buildFloor(tmp);
   const nsOwn = new NsnetImpl(join(tmp, 'nsnet'), '10.45.0.0/16', 'nsbnsnet0');
   const nsRt = new NsnetImpl(join(tmp, 'nsnet-rt'), '10.50.0.0/16', 'nsbnsrt0', { name: 'nsnet-runtime', runtime: true });
   const flOwn = new FloorImpl('floor', floorBin, 'own', 'nsbfloor0', 51);

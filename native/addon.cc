@@ -172,7 +172,8 @@ Napi::Value Submit(const Napi::CallbackInfo& info) {
   job->requests.reserve(reqs.Length());
   for (uint32_t i = 0; i < reqs.Length(); ++i) job->requests.push_back(parseRequest(env, reqs.Get(i)));
   Napi::Promise p = job->deferred.Promise();
-  engine->submit(job.release());
+  if (engine->tryInline(job.get())) deliverJob(env, job.get());
+  else engine->submit(job.release());
   return p;
 }
 
@@ -182,15 +183,19 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void completeJob(Napi::Env env, Napi::Function, Engine* engine, Job* job) {
-  std::unique_ptr<Job> owned(job);
-  if (env == nullptr) return;  // environment tearing down: nobody to tell
+void deliverJob(Napi::Env env, Job* job) {
   Napi::HandleScope scope(env);
   Napi::Array out = Napi::Array::New(env, job->results.size());
   for (size_t i = 0; i < job->results.size(); ++i)
     out.Set(static_cast<uint32_t>(i), resultValue(env, job->requests[i], job->results[i]));
-  engine->settled(env);
   job->deferred.Resolve(out);
+}
+
+void completeJob(Napi::Env env, Napi::Function, Engine* engine, Job* job) {
+  std::unique_ptr<Job> owned(job);
+  if (env == nullptr) return;  // environment tearing down: nobody to tell
+  engine->settled(env);
+  deliverJob(env, job);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

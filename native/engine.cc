@@ -1,6 +1,7 @@
 #include "engine.h"
 
 #include <errno.h>
+#include <time.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -15,10 +16,17 @@ inline void cpuRelax() {
   asm volatile("yield");
 #endif
 }
+// The clock libuv's hrtime reads, so JS can place these stamps on its own timeline.
+inline uint64_t monotonicNs() {
+  timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
 }  // namespace
 
 Engine::Engine(Napi::Env env) {
   if (const char* v = std::getenv("NSNET_SPIN_US")) spinMicros_ = std::atoi(v);
+  if (const char* v = std::getenv("NSNET_INLINE")) inline_ = std::atoi(v) != 0;
   completion_ = Completion::New(env, "nsnet.completion", 0, 1, this);
   // An idle engine must not keep the process alive; pending work does.
   completion_.Unref(env);
@@ -75,31 +83,8 @@ void Engine::run(Lane* lane) {
       lane->queue.pop_front();
       lane->queued.fetch_sub(1, std::memory_order_relaxed);
     }
-    job->results.resize(job->requests.size());
-    ctx.checked.clear();
-    bool failed = false;
-    for (size_t i = 0; i < job->requests.size(); ++i) {
-      Result& r = job->results[i];
-      if (!homeErr.ok()) {
-        r.err = homeErr;
-      } else if (failed && job->stopOnError) {
-        r.canceled = true;
-        r.err = NlError::of(ECANCELED, job->requests[i].op, "not run: an earlier request in the batch failed");
-      } else if (ctx.stranded) {
-        r.canceled = true;
-        r.err = NlError::of(EAGAIN, job->requests[i].op, "lane thread is being replaced");
-      } else if (!(r.err = applyLinkPatches(job->requests[i], job->results, i)).ok()) {
-        r.canceled = r.err.err == ECANCELED;
-      } else {
-        auto t0 = std::chrono::steady_clock::now();
-        execute(ctx, job->requests[i], r);
-        kernelNs_ += static_cast<uint64_t>(
-            std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
-      }
-      if (!r.err.ok()) failed = true;
-    }
-    ctx.checked.clear();  // entries are not held between jobs
-    executed_ += job->requests.size();
+    lastPickNs_ = monotonicNs();
+    runJob(ctx, job, homeErr);
     if (completion_.NonBlockingCall(job) != napi_ok) delete job;
     if (ctx.stranded) {
       // This thread is stuck in a foreign namespace: hand the lane to a fresh
@@ -110,6 +95,56 @@ void Engine::run(Lane* lane) {
       return;
     }
   }
+}
+
+void Engine::runJob(LaneContext& ctx, Job* job, const NlError& homeErr) {
+  job->results.resize(job->requests.size());
+  ctx.checked.clear();
+  bool failed = false;
+  for (size_t i = 0; i < job->requests.size(); ++i) {
+    Result& r = job->results[i];
+    if (!homeErr.ok()) {
+      r.err = homeErr;
+    } else if (failed && job->stopOnError) {
+      r.canceled = true;
+      r.err = NlError::of(ECANCELED, job->requests[i].op, "not run: an earlier request in the batch failed");
+    } else if (ctx.stranded) {
+      r.canceled = true;
+      r.err = NlError::of(EAGAIN, job->requests[i].op, "lane thread is being replaced");
+    } else if (!(r.err = applyLinkPatches(job->requests[i], job->results, i)).ok()) {
+      r.canceled = r.err.err == ECANCELED;
+    } else {
+      auto t0 = std::chrono::steady_clock::now();
+      execute(ctx, job->requests[i], r);
+      kernelNs_ += static_cast<uint64_t>(
+          std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
+    }
+    if (!r.err.ok()) failed = true;
+  }
+  ctx.checked.clear();  // entries are not held between jobs
+  executed_ += job->requests.size();
+  lastDoneNs_ = monotonicNs();
+}
+
+bool Engine::inlinable(Job* job) {
+  if (!inline_ || pending_ != 0 || job->lane != 0 || job->requests.size() > kInlineMax) return false;
+  for (auto& r : job->requests) {
+    if (r.kind == Kind::Noop) continue;
+    if (r.kind != Kind::Rtnl || !registry_.socketOpen(0, r.ns)) return false;
+  }
+  return true;
+}
+
+bool Engine::tryInline(Job* job) {
+  if (shutDown_ || !inlinable(job)) return false;
+  LaneContext ctx;
+  ctx.lane = 0;
+  ctx.registry = &registry_;
+  ctx.mayEnter = false;
+  lastPickNs_ = monotonicNs();
+  runJob(ctx, job, NlError::none());
+  ++inlined_;
+  return true;
 }
 
 void Engine::shutdown() {
@@ -151,6 +186,9 @@ Napi::Object Engine::stats(Napi::Env env) {
   // Wall time the lane threads spent executing requests (kernel round trips
   // plus namespace bookkeeping): what a bare C caller would also pay.
   o.Set("execNs", static_cast<double>(kernelNs_.load()));
+  o.Set("inlined", static_cast<double>(inlined_));
+  o.Set("lastPickNs", static_cast<double>(lastPickNs_.load()));
+  o.Set("lastDoneNs", static_cast<double>(lastDoneNs_.load()));
   return o;
 }
 

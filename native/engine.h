@@ -5,7 +5,16 @@
 // never blocks the endpoint path.
 //
 // Threading rules:
-// - submit(), complete() and shutdown() run on the JS thread only.
+// - submit(), tryInline(), complete() and shutdown() run on the JS thread only.
+// - A job runs on the JS thread itself (tryInline) only when no other job
+//   is queued, running or unsettled on any lane (so it waits behind none of
+//   nsnet's own work, e.g. the slow lane's deletions holding RTNL, and
+//   promises still settle in submission order), it is a short run of
+//   rtnetlink requests, and every namespace it speaks to already has its
+//   socket open on the fast lane (whose thread is idle, so the sockets are
+//   free): it makes no namespace switch. Two thread hops cost more than the
+//   kernel's work on a small VM (a futex wake is ~70 µs there, a sleeping
+//   thread's wake-up ~120 µs, the JS thread's own wake-up more).
 // - Lane threads never touch N-API; they switch namespaces only through
 //   ThreadHome, and a thread that cannot return home is replaced, not reused.
 #pragma once
@@ -35,6 +44,8 @@ struct Job {
 
 class Engine;
 void completeJob(Napi::Env env, Napi::Function, Engine* engine, Job* job);
+// Resolves the job's promise with its results (JS thread).
+void deliverJob(Napi::Env env, Job* job);
 using Completion = Napi::TypedThreadSafeFunction<Engine, Job, completeJob>;
 
 class Engine {
@@ -42,11 +53,16 @@ class Engine {
   static constexpr int kLanes = 2;
   /** How long a lane spins for the next job before sleeping (NSNET_SPIN_US overrides). */
   int spinMicros_ = 200;
+  /** Longer jobs (joinMany's) go to the lane even when it is idle: the JS thread would stall for them. */
+  static constexpr size_t kInlineMax = 16;
 
   explicit Engine(Napi::Env env);
   ~Engine();
 
   void submit(Job* job);
+  // Runs the job on the calling (JS) thread when that cannot wait behind
+  // other work or need a namespace switch; false: the caller submits it.
+  bool tryInline(Job* job);
   void shutdown();
   void settled(Napi::Env env);  // a job's promise was settled on the JS thread
 
@@ -63,6 +79,8 @@ class Engine {
   };
 
   void run(Lane* lane);
+  void runJob(LaneContext& ctx, Job* job, const NlError& homeErr);
+  bool inlinable(Job* job);
   void spawn(Lane* lane);  // caller holds lane->mu
 
   Completion completion_;
@@ -74,6 +92,11 @@ class Engine {
   std::atomic<uint64_t> retired_{0};
   std::atomic<uint64_t> executed_{0};
   std::atomic<uint64_t> kernelNs_{0};  // time spent inside netlink requests
+  bool inline_ = true;                 // NSNET_INLINE=0 sends every job to its lane
+  uint64_t inlined_ = 0;               // jobs run on the JS thread (JS thread only)
+  // CLOCK_MONOTONIC stamps of the last job: taken off the queue, finished (for wake-up accounting).
+  std::atomic<uint64_t> lastPickNs_{0};
+  std::atomic<uint64_t> lastDoneNs_{0};
 };
 
 }  // namespace nsnet

@@ -73,6 +73,12 @@ NlError NsRegistry::socketOf(NsEntry& e, ThreadHome& home, bool& stranded) {
   return err;
 }
 
+bool NsRegistry::socketOpen(int lane, const std::string& path) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = map_.find(std::make_pair(lane, path));
+  return it != map_.end() && it->second->sock.isOpen();
+}
+
 void NsRegistry::forget(const std::string& path) {
   std::lock_guard<std::mutex> g(mu_);
   for (auto it = map_.begin(); it != map_.end();) {

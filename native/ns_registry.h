@@ -32,6 +32,8 @@ class NsRegistry {
   // Opens the entry's socket inside its namespace if not yet open.
   NlError socketOf(NsEntry& e, ThreadHome& home, bool& stranded);
   void forget(const std::string& path);
+  // `path` has an entry on `lane` whose socket is open (no re-stat: get() does that).
+  bool socketOpen(int lane, const std::string& path);
   size_t size();
 
  private:

@@ -71,6 +71,8 @@ NlError runRtnl(LaneContext& ctx, Request& req, Result& res) {
     memcpy(req.msg.data() + p.offset, &fd, 4);
     held.push_back(std::move(other));
   }
+  if (!ctx.mayEnter && !target->sock.isOpen())
+    return NlError::of(EAGAIN, req.op, "network namespace " + req.ns + " was replaced while the request was prepared");
   e = ctx.registry->socketOf(*target, ctx.home, ctx.stranded);
   if (!e.ok()) return e;
   return target->sock.request(req.msg, res.data, req.op.c_str());

@@ -105,6 +105,7 @@ struct LaneContext {
   ThreadHome home;
   NsRegistry* registry = nullptr;
   bool stranded = false;  // set when the thread could not return home
+  bool mayEnter = true;   // false on the JS thread: never switch namespaces
   // Namespaces already checked (path re-stat'ed) in the current job: a
   // crossing checks each once, not once per request.
   std::vector<std::shared_ptr<NsEntry>> checked;

@@ -270,6 +270,36 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     await nl.linkDel(ns, name);
   });
 
+  it('runs a short batch on the calling thread once its namespace has a socket, never ahead of pending work', async () => {
+    const fresh = await nl.netnsAdd(uniq('in'));
+    try {
+      // The first request into a namespace opens its socket inside it: a namespace switch, so on a lane thread.
+      let before = nl.nativeStats().inlined;
+      await nl.linkList(fresh);
+      expect(nl.nativeStats().inlined).toBe(before);
+      // Now the same requests run inline, with the same results and errors as on a lane.
+      const name = uniq('br');
+      before = nl.nativeStats().inlined;
+      const res = await nl.batch([nl.linkAddBridgeOp(fresh, { name }), nl.linkAddBridgeOp(fresh, { name }), nl.linkGetOp(fresh, name)]);
+      expect(nl.nativeStats().inlined).toBe(before + 1);
+      expect(res[0]!.ok).toBe(true);
+      expect(!res[1]!.ok && res[1]!.error).toMatchObject({ code: 'EEXIST', errno: -17, op: `linkAdd bridge ${name}`, ns: fresh.path });
+      expect(res[2]!.ok && (res[2]!.value as nl.Link).name).toBe(name);
+      expect(ipLink(name, fresh.path.split('/').pop()!)?.ifname).toBe(name);
+      // While a job is pending on any lane, nothing runs inline: a job then
+      // queues on its lane and settles after the jobs before it there.
+      before = nl.nativeStats().inlined;
+      const order: string[] = [];
+      const slow = nl.run(nl.noop(), nl.Lane.Slow);
+      const first = nl.linkGet(fresh, name).then(() => order.push('first'));
+      const second = nl.linkGet(fresh, name).then(() => order.push('second'));
+      await Promise.all([slow, first, second]);
+      expect(order).toEqual(['first', 'second']);
+      expect(nl.nativeStats().inlined).toBe(before);
+    } finally {
+      await nl.netnsDelete(fresh);
+    }
+  });
   describe('errors', () => {
     it('EEXIST with the operation and errno', async () => {
       const name = uniq('br');

@@ -5,21 +5,18 @@
 // each running a controller of the built dist/ in a child process started
 // inside it with nsenter; containers on different hosts exchange TCP over one
 // overlay network whose peers the test feeds, as the cluster layer would.
-import { spawn, spawnSync, type ChildProcessByStdio } from 'node:child_process';
-import { once } from 'node:events';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable, Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller, type Network, type OverlayPeer } from '../src/index.js';
 import { internals } from '../src/controller/internals.js';
 import { faults } from '../src/driver-api/faults.js';
 import { tableName } from '../src/firewall/ruleset.js';
+import { OverlayHost, plugHost } from './fixtures/overlay-hosts.js';
 import { gate, ipAddrs, ipJson, ipLink, ipLinks, removeAllAndStop, sh, tcpEcho, tcpProbe, tempDir, uniq } from './helpers.js';
 
 const DIST = join(process.cwd(), 'dist/index.js');
-const SCRIPT = join(process.cwd(), 'test/fixtures/overlay-host.mjs');
 const why = !gate.ok ? gate.why : !existsSync(DIST) ? 'dist/ not built (npm run build)' : '';
 const VNI = 'com.docker.network.driver.overlay.vxlanid_list';
 
@@ -176,7 +173,7 @@ describe.skipIf(!!why)(`overlay driver ${why}`, () => {
       await net.delete();
     });
 
-    it('a controller without an advertise address refuses overlay networks, one with an address on no interface too; an IPv6 or malformed one does not start', async () => {
+    it('a controller without an advertise address refuses overlay networks, one with an address on no interface too, another controller a VNI taken on this host; an IPv6 or malformed address does not start', async () => {
       const others = tempDir('ov2');
       const links = ipLinks().length;
       try {
@@ -189,6 +186,13 @@ describe.skipIf(!!why)(`overlay driver ${why}`, () => {
         expect(away.stats().networks).toBe(0);
         expect(internals(away).ipam.poolIds()).toEqual([]);
         await away.stop();
+        // Another controller on this host with a VNI already taken here: the kernel refuses the device, the bridge is undone.
+        const taken = await overlay('4321', '10.62.21.0/24');
+        const twin = await Controller.start({ dataDir: `${others.path}/d`, firewall: 'none', advertiseAddress: ADV });
+        await expect(overlay('4321', '10.62.22.0/24', {}, twin)).rejects.toMatchObject({ code: 'ECONFLICT', message: expect.stringMatching(/VNI 4321 .*already in use on this host/) });
+        expect(twin.stats().networks).toBe(0);
+        await twin.stop();
+        await taken.delete();
         for (const a of ['fd00::1', 'nope', '10.61.9.01'])
           await expect(Controller.start({ dataDir: `${others.path}/c`, firewall: 'none', advertiseAddress: a })).rejects.toMatchObject({ code: 'EINVALIDINPUT' });
         expect(ipLinks().length).toBe(links);
@@ -224,60 +228,12 @@ describe.skipIf(!!why)(`overlay driver ${why}`, () => {
   });
 
   describe('across hosts (network namespaces on an underlay bridge, a controller in each)', () => {
-    type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { code?: string; message: string } };
-
-    /** A host: its namespace, underlay address, directories, and the controller process running in it. */
-    class Host {
-      proc: ChildProcessByStdio<Writable, Readable, null> | undefined;
-      private readonly pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void }>();
-      private seq = 0;
-      readonly dir = tempDir('ovh');
-      constructor(readonly ns: string, readonly addr: string) {}
-
-      get runDir(): string { return join(this.dir.path, 'run'); }
-
-      async start(active: string[] = []): Promise<void> {
-        const p = spawn('nsenter', [`--net=/run/netns/${this.ns}`, process.execPath, SCRIPT, DIST, join(this.dir.path, 'data'), this.runDir, this.addr],
-          { stdio: ['pipe', 'pipe', 'inherit'] });
-        this.proc = p;
-        createInterface({ input: p.stdout }).on('line', (line) => {
-          const r = JSON.parse(line) as Reply;
-          const w = this.pending.get(r.id);
-          this.pending.delete(r.id);
-          if (r.ok) w?.resolve(r.value);
-          else w?.reject(Object.assign(new Error(r.error.message), { code: r.error.code }));
-        });
-        p.on('exit', (code) => {
-          for (const w of this.pending.values()) w.reject(new Error(`host ${this.ns} exited (${code})`));
-          this.pending.clear();
-        });
-        await this.call('start', { active });
-      }
-
-      call<T = unknown>(cmd: string, args: Record<string, unknown> = {}): Promise<T> {
-        const id = ++this.seq;
-        return new Promise<T>((resolve, reject) => {
-          this.pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-          this.proc!.stdin.write(`${JSON.stringify({ id, cmd, args })}\n`);
-        });
-      }
-
-      /** Stops the controller (kernel state and records stay) and ends the process. */
-      async exit(): Promise<void> {
-        const p = this.proc;
-        if (!p || p.exitCode !== null) return;
-        const gone = once(p, 'exit');
-        p.stdin.end();
-        await gone;
-        this.proc = undefined;
-      }
-    }
-
-    interface Container { host: Host; sandbox: string; key: string; ip: string; peer: OverlayPeer }
+    interface Container { host: OverlayHost; sandbox: string; key: string; ip: string; peer: OverlayPeer }
 
     const underlay = uniq('ul');
-    const hosts = ['a', 'b', 'c'].map((x, i) => new Host(uniq(`h${x}`), `10.61.0.${i + 1}`));
-    const ports: string[] = [];
+    const dirs = ['a', 'b', 'c'].map(() => tempDir('ovh'));
+    const hosts = ['a', 'b', 'c'].map((x, i) => new OverlayHost(uniq(`h${x}`), `10.61.0.${i + 1}`, dirs[i]!.path));
+    const ports = hosts.map(() => uniq('up'));
     const id = netId();
     const vx = `vx-${id.slice(0, 12)}`;
     const br = `br-${id.slice(0, 12)}`;
@@ -286,28 +242,14 @@ describe.skipIf(!!why)(`overlay driver ${why}`, () => {
     beforeAll(async () => {
       sh('ip', ['link', 'add', underlay, 'type', 'bridge']);
       sh('ip', ['link', 'set', underlay, 'up']);
-      for (const h of hosts) {
-        const port = uniq('up');
-        ports.push(port);
-        sh('ip', ['netns', 'add', h.ns]);
-        sh('ip', ['link', 'add', port, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', h.ns]);
-        sh('ip', ['link', 'set', port, 'master', underlay, 'up']);
-        sh('ip', ['-n', h.ns, 'link', 'set', 'lo', 'up']);
-        sh('ip', ['-n', h.ns, 'addr', 'add', `${h.addr}/24`, 'dev', 'eth0']);
-        sh('ip', ['-n', h.ns, 'link', 'set', 'eth0', 'up']);
-      }
+      hosts.forEach((h, i) => plugHost(underlay, h.ns, ports[i]!, h.addr));
       await Promise.all(hosts.map((h) => h.start()));
     });
 
     afterAll(async () => {
       // Best effort: a failed test may have left controllers or state behind.
-      for (const h of hosts) {
-        if (h.proc) await h.call('teardown').catch(() => undefined);
-        await h.exit().catch(() => h.proc?.kill('SIGKILL'));
-        spawnSync('umount', ['--lazy', h.runDir]);
-        spawnSync('ip', ['netns', 'del', h.ns]);
-        h.dir.remove();
-      }
+      for (const h of hosts) await h.remove();
+      for (const d of dirs) d.remove();
       for (const p of ports) spawnSync('ip', ['link', 'del', p]);
       spawnSync('ip', ['link', 'del', underlay]);
     });

@@ -97,7 +97,7 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     }
   });
 
-  it('joinMany: many endpoints over many sandboxes in one crossing, each settled on its own', async () => {
+  it('joinMany: many endpoints over many sandboxes in few crossings, each settled on its own', async () => {
     const n1 = await net('10.77.2.0/24');
     const n2 = await net('10.77.3.0/24');
     const sbs = [await c.newSandbox(uniq('cm')), await c.newSandbox(uniq('cm')), await runtimeSandbox()];
@@ -113,7 +113,7 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
       { network: n1, sandbox: sbs[1]!, name: 'bad', options: { ifname: 'lo' } },
     ]);
     expect(res.map((r) => r.ok)).toEqual([true, true, true, true, true, true, false, false]);
-    // Seven joins in one crossing: five requests for a sandbox's first
+    // Seven joins (one crossing per 32 requests): five requests for a sandbox's first
     // (gateway) endpoint, four for the others (no default route); the one
     // the kernel refused sent all of its own too.
     expect(nativeStats().executed - before).toBe(3 * 5 + 4 * 4);

@@ -31,7 +31,7 @@ function importsOf(file: string): string[] {
 // higher rank, or from its own folder.
 const RANK: Record<string, number> = {
   'index.ts': 0, 'demo.ts': 0, cli: 1, api: 2, daemon: 3, cni: 3, dns: 3.5, cluster: 3.7, controller: 4, drivers: 5, 'driver-api': 6,
-  firewall: 7, ipam: 7, store: 7, netlink: 8, ip: 9, 'errors.ts': 10,
+  firewall: 7, ipam: 7, store: 7, netlink: 8, ip: 9, 'errors.ts': 10, 'random.ts': 10,
 };
 const part = (f: string): string => relative(SRC, f).split('/')[0]!;
 

@@ -184,7 +184,8 @@ static int parseCidr(const char *cidr, struct in_addr *a, int *bits) {
 }
 
 static int createJoin(struct ns *sp, const char *ifname, const char *cidr, const char *gw, char *host) {
-  snprintf(host, IFNAMSIZ, "nsfl%x", counter++);
+  /* Unique across floor processes run side by side (one per bridge at scale). */
+  snprintf(host, IFNAMSIZ, "nsfl%x.%x", (unsigned)getpid() & 0xffff, counter++);
   struct req r;
   begin(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, sizeof(struct ifinfomsg));
   struct ifinfomsg *ifi = NLMSG_DATA(&r.h);

@@ -6,9 +6,9 @@
 // (names, addresses, interface names, the gateway role) happens synchronously
 // before the first await. Joins and leaves of one sandbox are serialised by
 // the sandbox's lock, so routes and interface numbering stay consistent.
-import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
+import { randomHex } from '../random.js';
 import { Ipam, type PoolSpec } from '../ipam/index.js';
 import {
   addrList, linkSetOp, batchAll, sysctlSetOp, netnsAddOp, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
@@ -96,7 +96,7 @@ export class Core implements RestoreHost {
     const poolSize = opts.netnsPool ?? 0;
     if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 4096)
       throw new InvalidInputError(`netnsPool must be an integer from 0 to 4096, not ${String(opts.netnsPool)}`);
-    this.pool = poolSize ? new NetnsPool(poolSize, () => this.makeNetns(`p${randomBytes(6).toString('hex')}`, Lane.Slow), (ns) => netnsDelete(ns)) : undefined;
+    this.pool = poolSize ? new NetnsPool(poolSize, () => this.makeNetns(`p${randomHex(6)}`, Lane.Slow), (ns) => netnsDelete(ns)) : undefined;
   }
 
   /**

@@ -1,8 +1,8 @@
 // 64-hex IDs like Docker's, and lookup by full ID, name, or unique ID prefix.
-import { randomBytes } from 'node:crypto';
 import { AmbiguousError, NotFoundError } from '../errors.js';
+import { randomHex } from '../random.js';
 
-export const newId = (): string => randomBytes(32).toString('hex');
+export const newId = (): string => randomHex(32);
 
 export interface Named {
   id: string;

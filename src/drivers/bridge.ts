@@ -5,6 +5,7 @@
 // controller's graveyard deletes left links later, in one request).
 import { randomBytes } from 'node:crypto';
 import { ConflictError, ForbiddenError, NsnetError } from '../errors.js';
+import { randomHex } from '../random.js';
 import {
   addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, HOST_NS, isKernelError, linkAddBridge, linkAddVethOp, linkDel,
   linkGet, linkSet, linkSetOp, onEchoedLink, sysctlGet, sysctlSet, sysctlSetOp, type KernelError, type Link,
@@ -285,7 +286,7 @@ export class BridgeDriver implements Driver {
     const detach = over > 0 ? left.splice(0, over).map((l) => linkSetOp(undefined, l.host, { master: null })) : [];
     // A fresh host name per join: a left host end keeps its name until the
     // reaper deletes it, and nothing needs to rename it.
-    const host = (ep.hostIfname = `nsv${randomBytes(6).toString('hex')}`);
+    const host = (ep.hostIfname = `nsv${randomHex(6)}`);
     fault('bridge.join.veth');
     const mtu = this.mtu(net);
     const at = detach.length;
@@ -365,7 +366,7 @@ export class BridgeDriver implements Driver {
     const peer = ep.peerIndex ?? ep.ifname!;
     // The container end gets a grave name so the sandbox can reuse its
     // interface name at once (host ends have a fresh name per join).
-    const grave = () => `nsd${randomBytes(6).toString('hex')}`;
+    const grave = () => `nsd${randomHex(6)}`;
     const ops: Op<unknown>[] = [];
     if (ep.ipv4) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ep.ipv4));
     if (ep.ipv6) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ep.ipv6));

@@ -19,6 +19,11 @@ export interface NativeStats {
   executed: number;
   /** Nanoseconds the lane threads spent executing requests (the bare kernel cost). */
   execNs: number;
+  /** Jobs run on the calling thread: short, into namespaces with open sockets, nothing else pending. */
+  inlined: number;
+  /** CLOCK_MONOTONIC ns (process.hrtime's clock) at which the last job was taken off its queue, and finished. */
+  lastPickNs: number;
+  lastDoneNs: number;
 }
 
 export interface NativeAddon {
