@@ -198,6 +198,8 @@ export class HostDaemon {
       spawnSync('umount', ['-l', join(this.runDir, f)]);
       rmSync(join(this.runDir, f), { force: true });
     }
+    // The run directory is a mount of its own (made shared for the namespaces bound in it).
+    spawnSync('umount', ['-l', this.runDir]);
     this.dir.remove();
   }
 }
