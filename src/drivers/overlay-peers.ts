@@ -127,7 +127,10 @@ export class OverlayPeers {
       const o = table.get(endpointId);
       if (!o) return;
       if (dev !== undefined) {
-        const e = firstError(await batch([neighDelOp(undefined, dev, o.ip), fdbDelOp(undefined, dev, o.mac)]), gone);
+        // The bridge's entry it learned for the MAC behind the VXLAN port goes too: else, for its ageing
+        // time, frames to that MAC would still go to the VXLAN port after the address moved to a local
+        // endpoint (a dead host's address handed out here again).
+        const e = firstError(await batch([neighDelOp(undefined, dev, o.ip), fdbDelOp(undefined, dev, o.mac), fdbDelOp(undefined, dev, o.mac, { master: true })]), gone);
         if (e) throw e;
       }
       table.delete(endpointId);

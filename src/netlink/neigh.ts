@@ -126,8 +126,9 @@ export function fdbSetOp(ns: Netns | undefined, index: number, mac: string, o: F
 }
 
 /** `bridge fdb del MAC dev DEV [dst IP] self`: without dst, the MAC's entry with all its remotes (ENOENT when there is none). */
-export function fdbDelOp(ns: Netns | undefined, index: number, mac: string, o: { dst?: string } = {}): Op<undefined> {
-  const m = ndmsg(new MessageBuilder(RTM.DELNEIGH, 0), AF.BRIDGE, deviceIndex(index), 0, NTF.SELF);
+export function fdbDelOp(ns: Netns | undefined, index: number, mac: string, o: { dst?: string; master?: boolean } = {}): Op<undefined> {
+  // `master`: the entry of the bridge the device is a port of (`bridge fdb del … master`), e.g. one it learned.
+  const m = ndmsg(new MessageBuilder(RTM.DELNEIGH, 0), AF.BRIDGE, deviceIndex(index), 0, o.master ? NTF.MASTER : NTF.SELF);
   m.attr(NDA.LLADDR, parseMac(mac));
   if (o.dst !== undefined) m.attr(NDA.DST, ipAttr(o.dst).raw);
   return rtnlOp(`fdbDel ${mac}`, ns, m, ack);
