@@ -6,7 +6,7 @@
 // uniqueness under concurrency, leases reclaiming a dead host's addresses,
 // fail-fast while etcd is away. Part 2 runs three nsnet daemons, one per
 // host namespace, and containers exchanging TCP over an overlay network.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from '../src/cluster/registry.js';
 import { HostSession } from '../src/cluster/session.js';
@@ -232,6 +232,40 @@ describe.skipIf(!!why)(`three hosts with nsnet daemons and an overlay network ${
     // A network with endpoints on another host cannot be removed from this one.
     const del = await daemons[0]!.call('DELETE', '/networks/ov');
     expect(del.status).toBe(403);
+    expect((del.body as { message: string }).message).toMatch(/has active endpoints/);
+  });
+
+  it('network connect and disconnect of a running container: the address comes from etcd and goes back to it', async () => {
+    const h2 = daemons[1]!;
+    await ok(h2, 'POST', '/networks/create', { Name: 'side', IPAM: { Config: [{ Subnet: '10.67.4.0/24' }] } });
+    await run(h2, 's1', 'side');
+    await ok(h2, 'POST', '/networks/ov/connect', { Container: 's1' });
+    const s1 = await container(h2, 's1', 'ov');
+    expect(JSON.parse((await store.get(keys.address(overlayId, s1.ip)))!.value)).toEqual({ host: h2.host.ip, endpointId: s1.ep });
+    const c1 = await container(daemons[0]!, 'c1', 'ov');
+    await learned(daemons[0]!, s1.ip, h2);
+    expect(await tcpEchoAt(s1.key, s1.ip, c1.key, 'connected')).toBe('echo:connected');
+    await ok(h2, 'POST', '/networks/ov/disconnect', { Container: 's1' });
+    expect(await store.get(keys.address(overlayId, s1.ip))).toBeUndefined();
+    expect(await store.get(keys.endpoint(overlayId, s1.ep))).toBeUndefined();
+    await ok(h2, 'DELETE', '/containers/s1?force=1');
+    await ok(h2, 'DELETE', '/networks/side');
+  });
+
+  it.skipIf(spawnSync('docker', ['--version']).status !== 0)('the docker CLI: network create -d overlay on one host, ls and inspect on another, rm', () => {
+    const docker = (d: HostDaemon, ...args: string[]) => {
+      const r = spawnSync('docker', args, { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: `unix://${d.socket}` } });
+      return { code: r.status, out: r.stdout.trim(), err: r.stderr.trim() };
+    };
+    const made = docker(daemons[1]!, 'network', 'create', '-d', 'overlay', '--subnet', '10.67.5.0/24', 'viacli');
+    expect(made.err).toBe('');
+    expect(made.out).toMatch(/^[0-9a-f]{64}$/);
+    return until(async () => docker(daemons[2]!, 'network', 'ls', '--filter', 'scope=global', '--format', '{{.Name}} {{.Driver}} {{.Scope}}').out.includes('viacli overlay global'), 'viacli on h3')
+      .then(() => {
+        const [n] = JSON.parse(docker(daemons[2]!, 'network', 'inspect', 'viacli').out) as { Id: string; Scope: string; Peers: unknown[] }[];
+        expect(n).toMatchObject({ Id: made.out, Scope: 'global', Peers: [] });
+        expect(docker(daemons[0]!, 'network', 'rm', 'viacli').code).toBe(0);
+      });
   });
 
   it('3 hosts × 50 concurrent containers on one /24 overlay get 150 different addresses', async () => {
