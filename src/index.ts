@@ -19,4 +19,6 @@ export { IpamError, IpamCode, type IpamCodeT } from './ipam/errors.js';
 export { BridgeFullError, BRIDGE_MAX_PORTS } from './drivers/bridge.js';
 export { OverlayOption, VXLAN_OVERHEAD, VXLAN_PORT } from './drivers/overlay.js';
 export { FirewallError } from './firewall/nft.js';
+export { ClusterError } from './cluster/errors.js';
+export type { ClusterOptions } from './cluster/cluster.js';
 export { isKernelError, type KernelError } from './netlink/native.js';

@@ -6,13 +6,11 @@
 // and one thing is applied at a time.
 import type { Controller, Network } from '../controller/controller.js';
 import type { OverlayPeer } from '../driver-api/records.js';
+import { OverlayOption } from '../drivers/overlay.js';
 import { ConflictError } from '../errors.js';
 import { keys, parseEndpointKey, parseJson, parseNetworkKey, type EndpointEntry, type GlobalNetwork } from './keys.js';
 import type { Registry } from './registry.js';
 import type { EtcdStore } from './store.js';
-
-/** Docker's overlay option carrying the VNI. */
-export const VNI_OPTION = 'com.docker.network.driver.overlay.vxlanid_list';
 
 export const isGlobal = (n: Network): boolean => n.info().scope === 'global';
 
@@ -23,8 +21,6 @@ export class ClusterAgent {
   private stopped = false;
   private cancel: (() => Promise<void>) | undefined;
   private wake: (() => void) | undefined;
-  /** Set once the first full sync is applied. */
-  synced = false;
 
   constructor(
     private readonly store: EtcdStore,
@@ -76,7 +72,6 @@ export class ClusterAgent {
       if (k && v) this.entryMap(k.netId).set(k.epId, v);
     }
     for (const n of this.controller.networks()) if (isGlobal(n)) await this.programAll(n.id);
-    this.synced = true;
     return [netRev, eps.revision];
   }
 
@@ -149,7 +144,7 @@ export class ClusterAgent {
     if (clash) throw new ConflictError(`global network ${n.name} cannot be instantiated here: local network ${clash.id} has its name`, 'ENETWORKEXISTS');
     const net = await this.controller.newNetwork({
       id: n.id, name: n.name, driver: n.driver, internal: n.internal, attachable: n.attachable, labels: n.labels,
-      options: { ...n.options, [VNI_OPTION]: String(n.vni) },
+      options: { ...n.options, [OverlayOption.Vni]: String(n.vni) },
       ipam: { driver: 'default', config: [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange ? { IPRange: n.ipRange } : {}) }] },
     });
     await this.programAll(n.id);
@@ -205,11 +200,6 @@ export class ClusterAgent {
     const hosts = new Map<string, string>();
     for (const e of this.entries.get(netId)?.values() ?? []) hosts.set(e.vtep, e.hostName);
     return [...hosts].sort(([a], [b]) => a.localeCompare(b)).map(([ip, name]) => ({ Name: name, IP: ip }));
-  }
-
-  /** Endpoints this agent knows on a network (tests and inspect). */
-  endpointsOf(netId: string): EndpointEntry[] {
-    return [...(this.entries.get(netId)?.values() ?? [])];
   }
 
   async stop(): Promise<void> {

@@ -118,12 +118,6 @@ export class Registry {
     throw new ClusterError(`could not remove network ${net.name}: the cluster store kept changing under ${ATTEMPTS} attempts`);
   }
 
-  /** Hosts with addresses on the network, for a refusal's message or inspect. */
-  async holders(id: string): Promise<string[]> {
-    const held = (await this.store.list(keys.addresses(id))).entries;
-    return [...new Set(held.map((e) => parseJson<AddressClaim>(e.value)?.host ?? '?'))].sort();
-  }
-
   /**
    * An address on the network for this host, under its lease: the lowest
    * free one, or `requested` (refused when another endpoint holds it).
