@@ -1,12 +1,19 @@
 // The bridge driver's firewall: nftables rules per network in one table
 // nsnet owns, published ports as map elements, IP forwarding when a network
 // needs it (restoring the previous value when nsnet no longer does).
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { sysctlGet, sysctlSet } from '../netlink/index.js';
 
-const CLAIMS_DIR = '/run/nsnet/sysctl';
+const CLAIMS_ROOT = '/run/nsnet/sysctl';
+/**
+ * Forwarding sysctls belong to a network namespace, and /run is shared by
+ * every namespace of the host (a daemon may run inside one, as a multi-host
+ * test's hosts do): claims are kept per namespace, by its inode.
+ */
+const claimsDir = (key: string): string =>
+  join(CLAIMS_ROOT, `netns-${statSync('/proc/self/ns/net').ino}`, key.replaceAll('/', '.'));
 import { nftApply, NftMissingError } from './nft.js';
 import { BRIDGE_SYSCTL_DIR, checkBrNetfilter } from './preflight.js';
 import { PortRegistry, type PortBinding } from './ports.js';
@@ -133,12 +140,12 @@ export class Firewall {
 
   /**
    * Several controllers may share a host (each test file has one): claims
-   * are files under /run/nsnet/sysctl/<key>/, one per controller, and the
+   * are files under /run/nsnet/sysctl/netns-<inode>/<key>/, one per controller, and the
    * value found by the first claimant is kept beside them; the last to let
    * go puts it back.
    */
   private async sysctlWhile(key: string, on: boolean): Promise<void> {
-    const dir = join(CLAIMS_DIR, key.replaceAll('/', '.'));
+    const dir = claimsDir(key);
     const claim = join(dir, `claim-${this.tag}`);
     const original = join(dir, 'original');
     if (on) {
@@ -158,7 +165,7 @@ export class Firewall {
 
 /** Drops one controller's claim on a forwarding sysctl; the last claimant puts the recorded value back. */
 async function releaseClaim(key: string, tag: string): Promise<void> {
-  const dir = join(CLAIMS_DIR, key.replaceAll('/', '.'));
+  const dir = claimsDir(key);
   const claim = join(dir, `claim-${tag}`);
   const original = join(dir, 'original');
   if (!existsSync(claim)) return;
