@@ -95,6 +95,7 @@ const lines = [
   '',
   `A /16 slows down ${f(ipam.slowdown16_10to99)}× from 10% to 99% full.`,
   ...dnsLines(),
+  ...overlayLines(),
 ];
 
 /** Embedded DNS (bench/dns.ts, bench/dns-placement.ts), when their results exist. */
@@ -157,6 +158,33 @@ function curve(title: string, series: [string, number[]][], total: number): stri
     }),
     '</svg>',
   ].join('\n');
+}
+/** The overlay driver's kernel side (bench/overlay.ts), when its results exist. */
+function overlayLines(): string[] {
+  type Pair = { bridge: S; overlay: S };
+  type T = { medianGbitPerS: number; runs: number[] };
+  let o: { createJoin: Pair; leaveDelete: Pair; networkCreateDelete: Pair; addPeer: S; removePeer: S; peers: number; throughput: Record<'overlay' | 'bridge' | 'underlay', T> };
+  try {
+    o = load('overlay.json');
+  } catch {
+    return [];
+  }
+  const row = (what: string, p: Pair) => `| ${what} | ${f(p.bridge.median_ms)} | ${f(p.overlay.median_ms)} / ${f(p.overlay.p99_ms)} | ${f(p.overlay.median_ms / p.bridge.median_ms)}× |`;
+  const t = o.throughput;
+  const spread = (x: T) => `${f(Math.min(...x.runs), 1)}–${f(Math.max(...x.runs), 1)}`;
+  const within = (v: number, x: T) => v >= Math.min(...x.runs) && v <= Math.max(...x.runs);
+  return [
+    '',
+    'Overlay networks (`npm run bench:overlay`), the kernel side, beside bridge networks of the same controller in the same run (rounds interleaved); the peers are fed by the bench:',
+    '',
+    '| | bridge median ms | overlay median / p99 ms | overlay / bridge |',
+    '|---|---|---|---|',
+    row('endpoint create+join', o.createJoin),
+    row('endpoint leave+delete', o.leaveDelete),
+    row('network create+delete', o.networkCreateDelete),
+    '',
+    `addPeer ${f(o.addPeer.median_ms, 3)} ms median (p99 ${f(o.addPeer.p99_ms)}), removePeer ${f(o.removePeer.median_ms, 3)} ms, over ${o.peers} peers of one network (a neighbour and an FDB entry each, one crossing). TCP throughput (python3 sendall on a 2-vCPU machine: bounded by the sender and the machine's load as much as by the kernel; runs of ${o.throughput.overlay.runs.length}, interleaved) between containers on two hosts over the overlay: ${f(t.overlay.medianGbitPerS)} Gbit/s median (runs ${spread(t.overlay)}), ${f(t.overlay.medianGbitPerS / t.underlay.medianGbitPerS)}× the two hosts' underlay addresses (${f(t.underlay.medianGbitPerS)}, runs ${spread(t.underlay)}) and ${f(t.overlay.medianGbitPerS / t.bridge.medianGbitPerS)}× two containers on one host's bridge (${f(t.bridge.medianGbitPerS)}, runs ${spread(t.bridge)})${within(t.overlay.medianGbitPerS, t.underlay) ? ': the overlay\'s median lies within the underlay\'s runs, so this run does not show the encapsulation\'s cost' : ''}.`,
+  ];
 }
 
 const svgDir = new URL('./results/', import.meta.url);

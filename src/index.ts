@@ -8,7 +8,7 @@ export {
   type Network, type NetworkCreateOptions, type NetworkInfo,
   type Sandbox, type SandboxInfo,
 } from './controller/controller.js';
-export type { IpamConf, PoolState, SandboxOptions } from './driver-api/records.js';
+export type { IpamConf, OverlayPeer, PoolState, SandboxOptions } from './driver-api/records.js';
 export { BridgeOption } from './driver-api/options.js';
 export type { PortBinding } from './firewall/ports.js';
 export type { PortMapping } from './firewall/ruleset.js';
@@ -17,5 +17,6 @@ export type { PoolSpec } from './ipam/index.js';
 export * from './errors.js';
 export { IpamError, IpamCode, type IpamCodeT } from './ipam/errors.js';
 export { BridgeFullError, BRIDGE_MAX_PORTS } from './drivers/bridge.js';
+export { OverlayOption, VXLAN_OVERHEAD, VXLAN_PORT } from './drivers/overlay.js';
 export { FirewallError } from './firewall/nft.js';
 export { isKernelError, type KernelError } from './netlink/native.js';

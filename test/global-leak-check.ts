@@ -3,7 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 
-const OURS = /^(nt|nsn|br-|nsnet)/;
+const OURS = /^(nt|nsn|br-|vx-|nsnet)/;
 
 function nftTables(): string[] {
   try {

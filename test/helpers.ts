@@ -1,5 +1,6 @@
 // Shared test plumbing: privilege gate, unique names, `ip -j` readers, fds.
 import { execFileSync, spawn } from 'node:child_process';
+import type { Controller } from '../src/index.js';
 import { readdirSync, readFileSync } from 'node:fs';
 
 function capabilityGate(): { ok: boolean; why: string } {
@@ -39,13 +40,18 @@ export function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8' });
 }
 
+/** The command prefix that runs a program in a namespace: a name under /run/netns, or a path (nsenter). */
+const inNetns = (ns: string): [string, string[]] =>
+  ns.startsWith('/') ? ['nsenter', [`--net=${ns}`]] : ['ip', ['netns', 'exec', ns]];
+
 /**
  * A one-shot TCP echo: a server in `serverNs` answers `payload` sent by a
- * client in `clientNs`. Uses python3 under `ip netns exec`; traffic stays in
- * the namespaces and bridges the test made.
+ * client in `clientNs` (names under /run/netns, or namespace paths). Uses
+ * python3; traffic stays in the namespaces and bridges the test made.
  */
 export async function tcpEcho(serverNs: string, serverIp: string, clientNs: string, payload: string, port = 7777): Promise<string> {
-  const server = spawn('ip', ['netns', 'exec', serverNs, 'python3', '-c', `
+  const [srvCmd, srvPre] = inNetns(serverNs);
+  const server = spawn(srvCmd, [...srvPre, 'python3', '-c', `
 import socket
 s = socket.socket(socket.AF_INET6 if ':' in '${serverIp}' else socket.AF_INET)
 s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -58,7 +64,8 @@ c, _ = s.accept(); d = c.recv(65536); c.sendall(b'echo:' + d); c.close()
     server.once('exit', (code) => reject(new Error(`echo server exited ${code}`)));
   });
   try {
-    return execFileSync('ip', ['netns', 'exec', clientNs, 'python3', '-c', `
+    const [cliCmd, cliPre] = inNetns(clientNs);
+    return execFileSync(cliCmd, [...cliPre, 'python3', '-c', `
 import socket, sys
 s = socket.create_connection(('${serverIp}', ${port}), timeout=5)
 s.sendall(sys.argv[1].encode()); print(s.recv(65536).decode(), end='')
@@ -66,6 +73,22 @@ s.sendall(sys.argv[1].encode()); print(s.recv(65536).decode(), end='')
   } finally {
     server.kill();
   }
+}
+
+/**
+ * Whether `ip` answers at all from `clientNs`, by a TCP connect to a port
+ * nobody listens on: 'refused' (a reset came back: reachable) or 'timeout'
+ * (nothing came back within `seconds`).
+ */
+export function tcpProbe(clientNs: string, ip: string, seconds = 2, port = 7): 'refused' | 'timeout' | 'connected' {
+  const [cmd, pre] = inNetns(clientNs);
+  return execFileSync(cmd, [...pre, 'python3', '-c', `
+import socket
+try:
+    socket.create_connection(('${ip}', ${port}), timeout=${seconds}); print('connected', end='')
+except ConnectionRefusedError: print('refused', end='')
+except (socket.timeout, OSError): print('timeout', end='')
+`], { encoding: 'utf8', timeout: (seconds + 5) * 1000 }) as 'refused' | 'timeout' | 'connected';
 }
 
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -80,3 +103,13 @@ export function tempDir(hint: string): { path: string; remove: () => void } {
 export const nsName = (key: string): string => key.split('/').pop()!;
 
 export const bridgeOpt = (name: string): Record<string, string> => ({ 'com.docker.network.bridge.name': name });
+
+/** Removes everything a controller holds (sandboxes, endpoints, networks), then stops it. */
+export async function removeAllAndStop(c: Controller): Promise<void> {
+  for (const s of c.sandboxes()) await s.destroy();
+  for (const n of c.networks()) {
+    for (const e of n.endpoints()) await e.delete(true);
+    await n.delete();
+  }
+  await c.stop();
+}

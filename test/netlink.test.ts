@@ -112,6 +112,87 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     for (const l of await nl.linkList(ns)) if (l.name !== 'lo') await nl.linkDel(ns, l.index).catch(() => undefined);
   });
 
+  it('a VXLAN device as an overlay uses it: local VTEP, learning off, ARP proxy on, enslaved and up; read back by linkGet', async () => {
+    const nsName = ns.path.split('/').pop()!;
+    const br = uniq('br');
+    const vx = uniq('vx');
+    await nl.linkAddBridge(ns, { name: br, up: true });
+    const bridge = await nl.linkGet(ns, br);
+    await nl.linkAddVxlan(ns, { name: vx, vni: 70001, local: '10.205.0.1', learning: false, proxy: true, l2miss: false, l3miss: false, mtu: 1450, master: bridge.index, up: true });
+    const [d] = ipJson<{ mtu: number; master: string; flags: string[]; linkinfo: { info_data: Record<string, unknown> } }[]>(['-n', nsName, '-d', 'link', 'show', vx]);
+    expect(d).toMatchObject({ mtu: 1450, master: br });
+    expect(d!.flags).toContain('UP');
+    // iproute2 shows l2miss/l3miss only when on.
+    expect(d!.linkinfo.info_data).toMatchObject({ id: 70001, local: '10.205.0.1', port: 4789, learning: false, proxy: true });
+    expect([d!.linkinfo.info_data.l2miss, d!.linkinfo.info_data.l3miss]).toEqual([undefined, undefined]);
+    expect((await nl.linkGet(ns, vx)).vxlan).toEqual({ vni: 70001, port: 4789, local: '10.205.0.1', learning: false, proxy: true, l2miss: false, l3miss: false });
+    expect(() => nl.linkAddVxlanOp(ns, { name: vx, vni: 1 << 24 })).toThrow(/invalid VNI/);
+    await nl.linkDel(ns, vx);
+    await nl.linkDel(ns, br);
+  });
+
+  it('neighbour entries: set (create or replace), list, delete', async () => {
+    const nsName = ns.path.split('/').pop()!;
+    const vx = uniq('vx');
+    await nl.linkAddVxlan(ns, { name: vx, vni: 70002, local: '10.205.0.1', learning: false, proxy: true, up: true });
+    const dev = (await nl.linkGet(ns, vx)).index;
+    const show = () => ipJson<{ dst: string; lladdr: string; state: string[] }[]>(['-n', nsName, 'neigh', 'show', 'dev', vx]);
+    await nl.neighSet(ns, dev, '10.206.0.3', '02:42:0a:ce:00:03');
+    await nl.neighSet(ns, dev, '10.206.0.4', '02:42:0a:ce:00:04');
+    // Set again with another MAC: replaced, not duplicated nor refused.
+    await nl.neighSet(ns, dev, '10.206.0.3', '02:42:0a:ce:00:33');
+    expect(show()).toEqual(expect.arrayContaining([
+      { dst: '10.206.0.3', lladdr: '02:42:0a:ce:00:33', state: ['PERMANENT'] },
+      { dst: '10.206.0.4', lladdr: '02:42:0a:ce:00:04', state: ['PERMANENT'] },
+    ]));
+    expect(show()).toHaveLength(2);
+    const listed = await nl.neighList(ns, { index: dev });
+    expect(listed.map(({ ip, mac, state, index }) => ({ ip, mac, state, index })).sort((a, b) => a.ip.localeCompare(b.ip))).toEqual([
+      { ip: '10.206.0.3', mac: '02:42:0a:ce:00:33', state: nl.NUD.PERMANENT, index: dev },
+      { ip: '10.206.0.4', mac: '02:42:0a:ce:00:04', state: nl.NUD.PERMANENT, index: dev },
+    ]);
+    await nl.neighDel(ns, dev, '10.206.0.3');
+    expect(show().map((n) => n.dst)).toEqual(['10.206.0.4']);
+    await expect(nl.neighDel(ns, dev, '10.206.0.3')).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(() => nl.neighSetOp(ns, 0, '10.206.0.5', '02:42:0a:ce:00:05')).toThrow(/ifindex/);
+    expect(() => nl.neighSetOp(ns, dev, '10.206.0.5', 'nope')).toThrow(/MAC/);
+    await nl.linkDel(ns, vx);
+  });
+
+  it('fdb entries of a VXLAN device: MAC → remote VTEP, replace, append, list, delete', async () => {
+    const nsName = ns.path.split('/').pop()!;
+    const br = uniq('br');
+    const vx = uniq('vx');
+    await nl.linkAddBridge(ns, { name: br, up: true });
+    const bridge = await nl.linkGet(ns, br);
+    await nl.linkAddVxlan(ns, { name: vx, vni: 70003, local: '10.205.0.1', learning: false, proxy: true, master: bridge.index, up: true });
+    const dev = (await nl.linkGet(ns, vx)).index;
+    const self = () => JSON.parse(sh('bridge', ['-j', '-n', nsName, 'fdb', 'show', 'dev', vx]) || '[]') as { mac: string; dst?: string; flags: string[]; state: string }[];
+    const remotes = () => self().filter((e) => e.flags.includes('self') && e.dst).map((e) => `${e.mac}>${e.dst}:${e.state}`).sort();
+    await nl.fdbSet(ns, dev, '02:42:0a:ce:00:03', { dst: '10.205.0.2' });
+    await nl.fdbSet(ns, dev, '02:42:0a:ce:00:04', { dst: '10.205.0.2' });
+    expect(remotes()).toEqual(['02:42:0a:ce:00:03>10.205.0.2:permanent', '02:42:0a:ce:00:04>10.205.0.2:permanent']);
+    // Replace moves a MAC to another VTEP; append adds remotes to the all-zero (flooding) entry, the only kind the kernel appends to.
+    const ZERO = '00:00:00:00:00:00';
+    await nl.fdbSet(ns, dev, '02:42:0a:ce:00:03', { dst: '10.205.0.3' });
+    await nl.fdbSet(ns, dev, ZERO, { dst: '10.205.0.2', append: true });
+    await nl.fdbSet(ns, dev, ZERO, { dst: '10.205.0.4', append: true });
+    expect(remotes()).toEqual([
+      `${ZERO}>10.205.0.2:permanent`, `${ZERO}>10.205.0.4:permanent`, '02:42:0a:ce:00:03>10.205.0.3:permanent', '02:42:0a:ce:00:04>10.205.0.2:permanent',
+    ]);
+    const listed = (await nl.fdbList(ns, dev)).filter((e) => e.flags & nl.NTF.SELF && e.dst);
+    expect(listed.map((e) => `${e.mac}>${e.dst}`).sort()).toEqual([`${ZERO}>10.205.0.2`, `${ZERO}>10.205.0.4`, '02:42:0a:ce:00:03>10.205.0.3', '02:42:0a:ce:00:04>10.205.0.2']);
+    expect(listed.every((e) => e.index === dev && e.state === nl.NUD.PERMANENT)).toBe(true);
+    // One remote of a MAC, then a MAC with all its remotes.
+    await nl.fdbDel(ns, dev, ZERO, { dst: '10.205.0.2' });
+    expect(remotes()).toEqual([`${ZERO}>10.205.0.4:permanent`, '02:42:0a:ce:00:03>10.205.0.3:permanent', '02:42:0a:ce:00:04>10.205.0.2:permanent']);
+    for (const mac of [ZERO, '02:42:0a:ce:00:04', '02:42:0a:ce:00:03']) await nl.fdbDel(ns, dev, mac);
+    expect(remotes()).toEqual([]);
+    await expect(nl.fdbDel(ns, dev, '02:42:0a:ce:00:03')).rejects.toMatchObject({ code: 'ENOENT' });
+    await nl.linkDel(ns, vx);
+    await nl.linkDel(ns, br);
+  });
+
   it('adds, lists and deletes IPv4 and IPv6 addresses (IPv6 without DAD)', async () => {
     const nsName = ns.path.split('/').pop()!;
     const name = uniq('br');

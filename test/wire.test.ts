@@ -4,7 +4,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { nftRunOp } from '../src/firewall/nft.js';
-import { IFLA, RTM } from '../src/netlink/constants.js';
+import { AF, IFLA, IFLA_INFO, IFLA_VXLAN, NDA, NLM_F, NTF, NUD, RTM } from '../src/netlink/constants.js';
 import * as nl from '../src/netlink/index.js';
 import { native } from '../src/netlink/native.js';
 import type { Op } from '../src/netlink/request.js';
@@ -115,6 +115,57 @@ describe('native request format', () => {
       }
       expect(() => nl.onEchoedLink(nl.noop(), 1)).toThrow(/only rtnetlink/);
       expect(() => nl.onEchoedLink(nl.linkSetOp(fakeNs, 7, { up: true }), 0)).toThrow(/back/);
+    });
+
+    it('neighbour and fdb requests: ndmsg header, flags and attributes as `ip neigh` / `bridge fdb` send them', () => {
+      // [op, type, nlmsg flags, family, ifindex, state, ndm flags, attributes (type → payload)]
+      const cases: [Op<unknown>, number, number, number, number, number, number, [number, string][]][] = [
+        [nl.neighSetOp(fakeNs, 7, '10.0.9.3', '02:42:0a:00:09:03'), RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, AF.INET, 7, NUD.PERMANENT, 0,
+          [[NDA.DST, '0a000903'], [NDA.LLADDR, '02420a000903']]],
+        [nl.neighDelOp(fakeNs, 7, '10.0.9.3'), RTM.DELNEIGH, 0, AF.INET, 7, 0, 0, [[NDA.DST, '0a000903']]],
+        [nl.fdbSetOp(fakeNs, 7, '02:42:0a:00:09:03', { dst: '192.168.5.2' }), RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.REPLACE, AF.BRIDGE, 7, NUD.PERMANENT, NTF.SELF,
+          [[NDA.LLADDR, '02420a000903'], [NDA.DST, 'c0a80502']]],
+        [nl.fdbSetOp(fakeNs, 7, '02:42:0a:00:09:03', { dst: '192.168.5.2', append: true }), RTM.NEWNEIGH, NLM_F.CREATE | NLM_F.APPEND, AF.BRIDGE, 7, NUD.PERMANENT, NTF.SELF,
+          [[NDA.LLADDR, '02420a000903'], [NDA.DST, 'c0a80502']]],
+        [nl.fdbDelOp(fakeNs, 7, '02:42:0a:00:09:03'), RTM.DELNEIGH, 0, AF.BRIDGE, 7, 0, NTF.SELF, [[NDA.LLADDR, '02420a000903']]],
+        [nl.neighListOp(fakeNs, { index: 7 }), RTM.GETNEIGH, NLM_F.DUMP, AF.INET, 0, 0, 0, [[NDA.IFINDEX, '07000000']]],
+        [nl.fdbListOp(fakeNs, 7), RTM.GETNEIGH, NLM_F.DUMP, AF.BRIDGE, 7, 0, 0, []],
+      ];
+      for (const [op, type, flags, family, index, state, ndmFlags, want] of cases) {
+        const d = decode(op);
+        expect(d).toMatchObject({ kind: Kind.Rtnl, ns: fakeNs.path, nsIno: fakeNs.ino, fdPatches: [], linkPatches: [] });
+        const m = d.msg;
+        expect(m.readUInt32LE(0)).toBe(m.length);
+        expect(m.readUInt16LE(4)).toBe(type);
+        expect(m.readUInt16LE(6)).toBe(flags | NLM_F.REQUEST);
+        // struct ndmsg, then its attributes.
+        expect([m.readUInt8(16), m.readInt32LE(20), m.readUInt16LE(24), m.readUInt8(26), m.readUInt8(27)]).toEqual([family, index, state, ndmFlags, 0]);
+        const got: [number, string][] = [];
+        for (let at = 28; at + 4 <= m.length; at += (m.readUInt16LE(at) + 3) & ~3) got.push([m.readUInt16LE(at + 2), m.subarray(at + 4, at + m.readUInt16LE(at)).toString('hex')]);
+        expect(got).toEqual(want);
+      }
+    });
+
+    it('a VXLAN link: VNI, dst port (big-endian), local, learning, proxy and the miss flags in IFLA_INFO_DATA', () => {
+      const m = decode(nl.linkAddVxlanOp(fakeNs, { name: 'ntwirevx', vni: 4097, local: '192.168.5.1', learning: false, proxy: true, l2miss: false, l3miss: false, mtu: 1450, master: 9, up: true })).msg;
+      expect(m.readUInt16LE(4)).toBe(RTM.NEWLINK);
+      // Walk to IFLA_LINKINFO > IFLA_INFO_DATA and read its attributes.
+      const walk = (buf: Buffer, from: number): Map<number, Buffer> => {
+        const out = new Map<number, Buffer>();
+        for (let at = from; at + 4 <= buf.length; at += (buf.readUInt16LE(at) + 3) & ~3) out.set(buf.readUInt16LE(at + 2) & 0x3fff, buf.subarray(at + 4, at + buf.readUInt16LE(at)));
+        return out;
+      };
+      const top = walk(m, 32);
+      expect(top.get(IFLA.MTU)!.readUInt32LE(0)).toBe(1450);
+      expect(top.get(IFLA.MASTER)!.readUInt32LE(0)).toBe(9);
+      const info = walk(top.get(IFLA.LINKINFO)!, 0);
+      expect(info.get(IFLA_INFO.KIND)!.toString()).toBe('vxlan\0');
+      const vx = walk(info.get(IFLA_INFO.DATA)!, 0);
+      expect(vx.get(IFLA_VXLAN.ID)!.readUInt32LE(0)).toBe(4097);
+      expect(vx.get(IFLA_VXLAN.PORT)!.readUInt16BE(0)).toBe(4789);
+      expect(vx.get(IFLA_VXLAN.LOCAL)!.toString('hex')).toBe('c0a80501');
+      expect([IFLA_VXLAN.LEARNING, IFLA_VXLAN.PROXY, IFLA_VXLAN.L2MISS, IFLA_VXLAN.L3MISS].map((t) => vx.get(t)![0])).toEqual([0, 1, 0, 0]);
+      expect(vx.has(IFLA_VXLAN.GROUP)).toBe(false);
     });
 
     const plain: [string, Op<unknown>, RequestFields][] = [

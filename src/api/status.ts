@@ -43,6 +43,7 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   EFIREWALL: 500,
   ETEARDOWN: 500,
   ENOBRIDGE: 500,
+  ENOVXLAN: 500,
   EVETH: 500,
   EINJECTED: 500,
   ESTORE: 500,

@@ -1,7 +1,7 @@
 // The public controller: what a runtime embeds. It wraps the core (records,
 // IPAM, store, drivers, firewall, reaper) and hands out handles; none of the
 // core's parts is reachable through its type.
-import type { SandboxOptions } from '../driver-api/records.js';
+import type { OverlayPeer, SandboxOptions } from '../driver-api/records.js';
 import type { Store } from '../store/store.js';
 import { Core } from './core.js';
 import { EndpointHandle, NetworkHandle, SandboxHandle } from './handle-impl.js';
@@ -46,6 +46,7 @@ export type JoinResult = { ok: true; endpoint: Endpoint } | { ok: false; error: 
 
 export type { Endpoint, EndpointInfo, Network, NetworkInfo, Sandbox, SandboxInfo } from './handles.js';
 export type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
+export type { OverlayPeer } from '../driver-api/records.js';
 
 let construct: (core: Core) => Controller;
 
@@ -81,6 +82,8 @@ export class Controller {
   get runDir(): string { return this.#core.runDir; }
   /** The driver of networks created without one. */
   get defaultDriver(): string { return this.#core.defaultDriver; }
+  /** This host's underlay address, the local VTEP of overlay networks (ControllerOptions.advertiseAddress). */
+  get advertiseAddress(): string | undefined { return this.#core.advertiseAddress; }
 
   marks(): OwnershipMarks {
     const o = this.#core.ownership;
@@ -111,6 +114,24 @@ export class Controller {
   async newNetwork(options: NetworkCreateOptions): Promise<Network> {
     return new NetworkHandle(this.#core, await this.#core.newNetwork(options));
   }
+
+  // ---- overlay peers: remote endpoints of a network spanning hosts, fed by whoever knows the cluster
+
+  /**
+   * Programs a remote endpoint on an overlay network (by ID, name or unique
+   * prefix), replacing what was programmed for the same endpointId and for
+   * any other peer on its IP or MAC. NotFoundError for an unknown network,
+   * InvalidInputError for a network whose driver takes no peers or for bad
+   * fields (an IPv6 address, one outside the network's subnets, this host's
+   * own VTEP), ConflictError for the address of a local endpoint.
+   */
+  addPeer(networkId: string, peer: OverlayPeer): Promise<void> { return this.#core.addPeer(networkId, peer); }
+
+  /** Unprograms a remote endpoint; nothing to do if it is not programmed. */
+  removePeer(networkId: string, endpointId: string): Promise<void> { return this.#core.removePeer(networkId, endpointId); }
+
+  /** The peers programmed now: kept in memory, not persisted (a restarted controller is fed them again). */
+  peers(networkId: string): OverlayPeer[] { return this.#core.peers(networkId); }
 
   // ---- sandboxes
 

@@ -19,6 +19,7 @@ import type { Driver, JoinTarget } from '../driver-api/driver.js';
 import { HostDriver } from '../drivers/host.js';
 import { MacvlanDriver } from '../drivers/macvlan.js';
 import { NullDriver } from '../drivers/null.js';
+import { OverlayDriver } from '../drivers/overlay.js';
 import { Store } from '../store/store.js';
 import { claimDataDir, type DataDirClaim } from '../store/data-dir.js';
 import { Firewall, type FirewallMode } from '../firewall/firewall.js';
@@ -35,7 +36,7 @@ import type { LiveSandbox } from './state.js';
 import { JoinBatch } from './join-batch.js';
 import { NetnsPool } from './netns-pool.js';
 import type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
-import type { EndpointRecord, NetworkRecord, SandboxOptions, SandboxRecord } from '../driver-api/records.js';
+import type { EndpointRecord, NetworkRecord, OverlayPeer, SandboxOptions, SandboxRecord } from '../driver-api/records.js';
 import { collect, withUndo } from '../driver-api/undo.js';
 import {
   checkInterfaceName, checkMac, checkMtuOption, checkPortBindings, checkStringMap, checkText, IFACE_SUFFIX_ROOM, validateSandboxOptions,
@@ -54,6 +55,8 @@ export class Core implements RestoreHost {
   readonly runDir: string;
   readonly defaultDriver: string;
   readonly mtu: number;
+  /** This host's underlay address, the local VTEP of overlay networks. */
+  readonly advertiseAddress: string | undefined;
   readonly store: Store;
   readonly ipam: Ipam;
   readonly ownership: Ownership;
@@ -77,6 +80,7 @@ export class Core implements RestoreHost {
     this.runDir = opts.runDir ?? DEFAULT_RUN_DIR;
     this.defaultDriver = opts.defaultDriver ?? 'bridge';
     this.mtu = checkMtu(opts.mtu ?? 1500);
+    this.advertiseAddress = opts.advertiseAddress === undefined ? undefined : checkAdvertiseAddress(opts.advertiseAddress);
     this.ownership = ownership;
     this.reaper = new LinkReaper(this.ownership.dead, opts.reapDelayMs ?? 50);
     this.ipam = new Ipam(opts.defaultPools ? { localPools: opts.defaultPools } : {});
@@ -85,8 +89,10 @@ export class Core implements RestoreHost {
     // A bad mode throws here; start() then closes the store and releases the directory.
     this.firewall = new Firewall(this.ownership.tag, opts.firewall ?? 'nftables');
     this.store = store;
-    const ctx = { ownership: this.ownership, graveyard: this.reaper, defaultMtu: this.mtu, firewall: this.firewall };
-    for (const d of [new NullDriver(), new HostDriver(), new BridgeDriver(ctx), new MacvlanDriver(ctx)]) this.drivers.set(d.type, d);
+    const ctx = { ownership: this.ownership, graveyard: this.reaper, defaultMtu: this.mtu, firewall: this.firewall, advertiseAddress: this.advertiseAddress };
+    // Overlay networks are bridges of the bridge driver with a VXLAN port.
+    const bridge = new BridgeDriver(ctx, ['overlay']);
+    for (const d of [new NullDriver(), new HostDriver(), bridge, new MacvlanDriver(ctx), new OverlayDriver(ctx, bridge)]) this.drivers.set(d.type, d);
     const poolSize = opts.netnsPool ?? 0;
     if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 4096)
       throw new InvalidInputError(`netnsPool must be an integer from 0 to 4096, not ${String(opts.netnsPool)}`);
@@ -199,7 +205,7 @@ export class Core implements RestoreHost {
       id,
       name: o.name,
       driver: driverType,
-      scope: 'local',
+      scope: driver.scope,
       created: new Date().toISOString(),
       enableIPv4: o.enableIPv4 ?? true,
       enableIPv6: o.enableIPv6 ?? false,
@@ -285,6 +291,49 @@ export class Core implements RestoreHost {
       for (const p of [...rec.pools4, ...rec.pools6]) this.store.delete('cursor', p.poolId);
     });
     this.nets.delete(id);
+  }
+
+  // ---- overlay peers ----------------------------------------------------------
+
+  /** A network whose driver takes peers, open (not being deleted). */
+  private peerNetwork(term: string): { net: NetworkRecord; driver: Driver } {
+    const net = this.findNetwork(term);
+    if (this.gates.deleting(net.id)) throw new NotFoundError(`network ${term} not found`);
+    const driver = this.driver(net.driver);
+    if (!driver.peerAdd || !driver.peerDelete) throw new InvalidInputError(`network ${net.name} (driver ${net.driver}) takes no peers: only overlay networks do`);
+    return { net, driver };
+  }
+
+  async addPeer(networkId: string, peer: OverlayPeer): Promise<void> {
+    const { net, driver } = this.peerNetwork(networkId);
+    // A local endpoint's address is this host's to answer for: the ARP proxy must not claim it for another host.
+    const ip = (peer as { ip?: unknown } | null)?.ip;
+    const local = [...this.eps.values()].find((e) => e.networkId === net.id && e.ipv4 !== undefined && e.ipv4.split('/')[0] === ip);
+    if (local) throw new ConflictError(`peer ${String(peer.endpointId)}: ${String(ip)} is the address of local endpoint ${local.name} on network ${net.name}`);
+    // Held like a join: a delete of the network waits for it.
+    const release = this.gates.enter(net.id);
+    try {
+      await driver.peerAdd!(net, peer);
+    } finally {
+      release();
+    }
+  }
+
+  async removePeer(networkId: string, endpointId: string): Promise<void> {
+    const { net, driver } = this.peerNetwork(networkId);
+    const peer = driver.peers?.(net).find((p) => p.endpointId === endpointId);
+    if (!peer) return;
+    const release = this.gates.enter(net.id);
+    try {
+      await driver.peerDelete!(net, peer);
+    } finally {
+      release();
+    }
+  }
+
+  peers(networkId: string): OverlayPeer[] {
+    const net = this.findNetwork(networkId);
+    return this.driver(net.driver).peers?.(net) ?? [];
   }
 
   // ---- endpoints ------------------------------------------------------------
@@ -647,6 +696,19 @@ export class Core implements RestoreHost {
   }
 }
 
+
+/** An advertise address: an IPv4 address (VXLAN's local VTEP here is IPv4). */
+function checkAdvertiseAddress(a: unknown): string {
+  if (typeof a !== 'string') throw new InvalidInputError(`invalid advertiseAddress ${JSON.stringify(a) ?? String(a)}: an IPv4 address`);
+  let ip;
+  try {
+    ip = parseIP(a);
+  } catch {
+    throw new InvalidInputError(`invalid advertiseAddress ${JSON.stringify(a)}: an IPv4 address`);
+  }
+  if (ip.family !== 4) throw new InvalidInputError(`invalid advertiseAddress ${a}: an IPv4 address (overlay VTEPs are IPv4)`);
+  return formatIP(ip);
+}
 
 /** Docker's MAC: 02:42 followed by the IPv4 address. */
 export function macFromIPv4(cidr: string): string {

@@ -14,7 +14,7 @@ export type SandboxInfo = SandboxRecord;
 export interface Network {
   readonly id: string;
   readonly name: string;
-  /** The driver: bridge, null, host. */
+  /** The driver: bridge, macvlan, overlay, null, host. */
   readonly type: string;
   info(): NetworkInfo;
   endpoints(): Endpoint[];

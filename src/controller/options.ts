@@ -31,6 +31,11 @@ export interface ControllerOptions {
    * then refused).
    */
   firewall?: FirewallMode;
+  /**
+   * This host's underlay IPv4 address: the local VTEP of overlay networks,
+   * which are refused (InvalidInputError) without it.
+   */
+  advertiseAddress?: string;
 }
 
 export interface NetworkCreateOptions {

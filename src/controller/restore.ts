@@ -104,13 +104,14 @@ export async function restoreController(c: RestoreHost, active: Set<string>): Pr
   // 5. Kernel objects nsnet made that the store does not know.
   await sweepKernel(c, report).catch((e: unknown) => note('kernel sweep', e));
 
-  // 6. State that spans networks (the bridge's firewall), rebuilt from the
-  // records. A firewall that cannot be rebuilt fails the start: running on
-  // with rules nsnet cannot vouch for would be failing open.
+  // 6. State that spans networks (the bridge's firewall, which overlay
+  // networks share), rebuilt from the records: each driver picks the
+  // networks it serves. A firewall that cannot be rebuilt fails the start:
+  // running on with rules nsnet cannot vouch for would be failing open.
   const nets = [...c.nets.values()];
   const joined = [...c.eps.values()].filter((e) => e.sandboxId);
   for (const d of c.drivers.values())
-    await d.restored?.(nets.filter((n) => n.driver === d.type), joined.filter((e) => c.nets.get(e.networkId)?.driver === d.type))
+    await d.restored?.(nets, joined)
       .catch((e: unknown) => {
         if ((e as { code?: unknown }).code === 'EFIREWALL') throw e;
         note(`${d.type} driver`, e);
@@ -127,7 +128,7 @@ async function sandboxIntact(c: RestoreHost, rec: SandboxRecord): Promise<boolea
       const ep = c.eps.get(id);
       if (!ep) return false;
       const net = c.nets.get(ep.networkId);
-      if (!net || (net.driver !== 'bridge' && net.driver !== 'macvlan')) continue;
+      if (!net || !['bridge', 'overlay', 'macvlan'].includes(net.driver)) continue;
       const inside = await linkGet(ns, ep.peerIndex ?? ep.ifname!);
       if (inside.name !== ep.ifname) return false;
       // A macvlan has no host end: its container end is all there is.

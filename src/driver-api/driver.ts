@@ -4,7 +4,7 @@
 import type { Netns, Op, Settled } from '../netlink/index.js';
 import type { Firewall } from '../firewall/firewall.js';
 import type { Ownership } from './ownership.js';
-import type { EndpointRecord, NetworkRecord, SandboxRecord } from './records.js';
+import type { EndpointRecord, NetworkRecord, OverlayPeer, SandboxRecord } from './records.js';
 import type { Undo } from './undo.js';
 
 export interface JoinTarget {
@@ -42,6 +42,8 @@ export interface DriverContext {
   graveyard: LinkGraveyard;
   defaultMtu: number;
   firewall: Firewall;
+  /** This host's underlay IPv4 address (ControllerOptions.advertiseAddress): the local VTEP of overlay networks. */
+  advertiseAddress?: string | undefined;
 }
 
 /**
@@ -52,6 +54,8 @@ export interface DriverContext {
  */
 export interface Driver {
   readonly type: string;
+  /** 'global': the driver's networks span hosts (overlay); 'local': this host only. Copied into each network's record. */
+  readonly scope: 'local' | 'global';
   /** Endpoints get addresses from IPAM (bridge) or none at all (null, host). */
   readonly needsAddresses: boolean;
   /** Only one network of this driver may exist (host, null). */
@@ -66,7 +70,9 @@ export interface Driver {
   restoreNetwork(net: NetworkRecord): Promise<void>;
   /**
    * After a restart, once every network and endpoint is back: rebuild state
-   * that spans networks (the bridge's firewall table) from the records.
+   * that spans networks (the bridge's firewall table) from the records. Given
+   * every network and every joined endpoint, of all drivers: a driver picks
+   * those it serves (the bridge driver's bridges also carry overlay networks).
    */
   restored?(nets: readonly NetworkRecord[], joined: readonly EndpointRecord[]): Promise<void>;
   /** Refuse a join that cannot work before anything is changed. */
@@ -87,4 +93,14 @@ export interface Driver {
   leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, sandboxGone: boolean): Promise<void>;
   /** Move the sandbox's default route to (or off) this endpoint. */
   setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void>;
+  /**
+   * Overlay peers (drivers whose networks span hosts): program a remote
+   * endpoint; idempotent, and replaces what was programmed for the same
+   * endpointId. Refuses bad fields (InvalidInputError) with nothing changed.
+   */
+  peerAdd?(net: NetworkRecord, peer: OverlayPeer): Promise<void>;
+  /** Unprogram the peer with this endpointId; idempotent (an unknown one is fine). */
+  peerDelete?(net: NetworkRecord, peer: OverlayPeer): Promise<void>;
+  /** The peers programmed now (in memory: a restarted controller is fed them again). */
+  peers?(net: NetworkRecord): OverlayPeer[];
 }

@@ -3,7 +3,8 @@
 // - host veth ends live in interface group `live`; left ones move to `dead`
 //   and are deleted in batches by group;
 // - namespaces nsnet creates are named `nsn<tag>-<sandbox id prefix>`;
-// - bridges nsnet creates carry the alias `nsnet:<tag>:<network id>`.
+// - bridges (and overlay VXLAN devices) nsnet creates carry the alias
+//   `nsnet:<tag>:<network id>`.
 // The tag and groups are derived once, from a hash of the data directory's
 // canonical path, and kept in its store: a moved or renamed directory keeps
 // recognising its own objects.

@@ -22,7 +22,8 @@ export interface NetworkRecord {
   id: string;
   name: string;
   driver: string;
-  scope: 'local';
+  /** 'global' for a network that spans hosts (overlay): the same ID, subnet and VNI on every host. */
+  scope: 'local' | 'global';
   created: string;
   enableIPv4: boolean;
   enableIPv6: boolean;
@@ -39,6 +40,24 @@ export interface NetworkRecord {
   pools6: PoolState[];
   /** Driver-owned state (e.g. the bridge's name and whether nsnet made it). */
   driverState: Record<string, unknown>;
+}
+
+/**
+ * A remote endpoint of an overlay network, as whoever knows the cluster
+ * (nsnet's cluster layer, or an embedding runtime) feeds it: the local VXLAN
+ * device then sends frames for `mac` to `vtep` and answers ARP for `ip`.
+ */
+export interface OverlayPeer {
+  /** The remote endpoint's ID. */
+  endpointId: string;
+  /** Its IPv4 address, no prefix length ("10.0.9.3"). */
+  ip: string;
+  /** Its MAC ("02:42:0a:00:09:03"). */
+  mac: string;
+  /** The remote host's advertise address (its VTEP). */
+  vtep: string;
+  /** The remote host's name, for inspect. */
+  name?: string;
 }
 
 import type { PortBinding } from '../firewall/ports.js';

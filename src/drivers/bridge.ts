@@ -65,10 +65,9 @@ function firewallView(net: NetworkRecord): FwNetwork {
 /** Stands for the container end's index until the addon fills in the echoed one. */
 const PLACEHOLDER = 1;
 
-const ignorable = (e: unknown, ...codes: string[]): boolean => isKernelError(e) && codes.includes(e.code);
-
 export class BridgeDriver implements Driver {
   readonly type = 'bridge';
+  readonly scope = 'local';
   readonly needsAddresses = true;
   readonly singleton = false;
   /** Bridge ifindex by network ID, resolved once. */
@@ -83,15 +82,32 @@ export class BridgeDriver implements Driver {
    */
   private readonly leftEnslaved = new Map<string, { host: string; goneAfter: number }[]>();
 
-  constructor(private readonly ctx: DriverContext) {}
+  /** Driver types whose networks are bridges of this driver too: firewall rebuilds and bridge-name clashes cover them. */
+  private readonly carried: ReadonlySet<string>;
+
+  /**
+   * `sharedWith`: other drivers built on this one's networks (overlay: a
+   * bridge with a VXLAN port), which share its bridges' code and firewall.
+   */
+  constructor(private readonly ctx: DriverContext, sharedWith: readonly string[] = []) {
+    this.carried = new Set([this.type, ...sharedWith]);
+  }
 
   static bridgeName(net: NetworkRecord): string {
     return net.options[BridgeOption.Name] || `br-${net.id.slice(0, 12)}`;
   }
 
+  /** The option, else what the network's driver chose at creation (an overlay's underlay MTU less the encapsulation), else the controller's. */
   mtu(net: NetworkRecord): number {
     const v = net.options[BridgeOption.Mtu];
-    return v ? Number(v) : this.ctx.defaultMtu;
+    if (v) return Number(v);
+    const chosen = net.driverState.mtu;
+    return typeof chosen === 'number' ? chosen : this.ctx.defaultMtu;
+  }
+
+  /** The ifindex of a network's bridge, once created or restored. */
+  bridgeIndex(net: NetworkRecord): number | undefined {
+    return this.index.get(net.id);
   }
 
   private state(net: NetworkRecord): BridgeState {
@@ -108,7 +124,7 @@ export class BridgeDriver implements Driver {
     if (hostIp) checkIP(`option ${BridgeOption.HostBindingIPv4}`, hostIp);
     const view = firewallView(net);
     this.ctx.firewall.preflight({ icc: view.icc, internal: view.internal, ipv6: net.enableIPv6 });
-    const clash = others.find((o) => o.driver === 'bridge' && BridgeDriver.bridgeName(o) === name);
+    const clash = others.find((o) => this.carried.has(o.driver) && BridgeDriver.bridgeName(o) === name);
     if (clash) throw new ConflictError(`bridge name ${name} is already used by network ${clash.name}`);
   }
 
@@ -117,7 +133,7 @@ export class BridgeDriver implements Driver {
     let created = false;
     let found: BridgeState['found'];
     const existing = await linkGet(undefined, name).catch((e: unknown) => {
-      if (ignorable(e, 'ENODEV')) return undefined;
+      if (isKernelError(e, 'ENODEV')) return undefined;
       throw e;
     });
     if (existing && existing.kind !== 'bridge') throw new ConflictError(`interface ${name} exists and is not a bridge`);
@@ -142,7 +158,8 @@ export class BridgeDriver implements Driver {
     undo.push('forget bridge index', () => this.index.delete(net.id));
     fault('bridge.create.address');
     await this.addGatewayAddresses(net, link.index, undo, !created);
-    net.driverState = { bridge: name, created, ...(found ? { found } : {}) } satisfies BridgeState;
+    // Merged: a driver built on this one keeps its own fields beside these.
+    net.driverState = { ...net.driverState, ...({ bridge: name, created, ...(found ? { found } : {}) } satisfies BridgeState) };
     fault('bridge.create.firewall');
     if (found?.routeLocalnet !== undefined) {
       const before = found.routeLocalnet;
@@ -165,7 +182,7 @@ export class BridgeDriver implements Driver {
         await addrAdd(undefined, index, g.cidr, { noDad: g.v6 });
         undo?.push(`remove ${g.cidr}`, () => addrDel(undefined, index, g.cidr));
       } catch (e) {
-        if (!(tolerateExisting && ignorable(e, 'EEXIST'))) throw e;
+        if (!(tolerateExisting && isKernelError(e, 'EEXIST'))) throw e;
       }
     }
   }
@@ -178,7 +195,7 @@ export class BridgeDriver implements Driver {
     this.leftEnslaved.delete(net.id);
     if (st.created) {
       await linkDel(undefined, st.bridge).catch((e: unknown) => {
-        if (!ignorable(e, 'ENODEV')) throw e;
+        if (!isKernelError(e, 'ENODEV')) throw e;
       });
     } else if (index !== undefined) {
       await this.putBack(net, st, index);
@@ -193,7 +210,7 @@ export class BridgeDriver implements Driver {
     const theirs = new Set(st.found?.addresses ?? []);
     const ours = this.gatewayCidrs(net).filter((g) => !theirs.has(normCidr(g.cidr)));
     const steps: (() => Promise<unknown>)[] = ours.map((g) => () => addrDel(undefined, index, g.cidr).catch((e: unknown) => {
-      if (!ignorable(e, 'EADDRNOTAVAIL', 'ENODEV')) throw e;
+      if (!isKernelError(e, 'EADDRNOTAVAIL', 'ENODEV')) throw e;
     }));
     const f = st.found;
     const link = f && (await linkGet(undefined, index).catch(() => undefined));
@@ -223,9 +240,11 @@ export class BridgeDriver implements Driver {
 
   async restored(nets: readonly NetworkRecord[], joined: readonly EndpointRecord[]): Promise<void> {
     // One transaction from the records: nothing stale survives a restart.
+    const mine = nets.filter((n) => this.carried.has(n.driver));
+    const ids = new Set(mine.map((n) => n.id));
     await this.ctx.firewall.rebuild(
-      nets.filter((n) => n.driver === this.type).map(firewallView),
-      joined.filter((e) => e.published?.length).map((e) => ({ owner: e.id, maps: e.published! })),
+      mine.map(firewallView),
+      joined.filter((e) => ids.has(e.networkId) && e.published?.length).map((e) => ({ owner: e.id, maps: e.published! })),
     );
   }
 
@@ -340,7 +359,7 @@ export class BridgeDriver implements Driver {
       // The namespace's deletion takes both ends; only cut the host end off
       // the bridge now, so the dying namespace's address stops answering.
       const [r] = await batch([linkSetOp(undefined, host, { up: false, group: this.ctx.ownership.dead })]);
-      if (r && !r.ok && !ignorable(r.error, 'ENODEV')) throw r.error;
+      if (r && !r.ok && !isKernelError(r.error, 'ENODEV')) throw r.error;
       this.ctx.graveyard.bury();
       return;
     }
@@ -356,7 +375,7 @@ export class BridgeDriver implements Driver {
     // Still a bridge port until the reaper deletes it (see leftEnslaved).
     ops.push(linkSetOp(undefined, host, { up: false, group: this.ctx.ownership.dead }));
     const res = await batch(ops);
-    const bad = res.filter((r) => !r.ok && !ignorable(r.error, 'EADDRNOTAVAIL', 'ENODEV', 'ENOENT', 'ESTALE'));
+    const bad = res.filter((r) => !r.ok && !isKernelError(r.error, 'EADDRNOTAVAIL', 'ENODEV', 'ENOENT', 'ESTALE'));
     if (bad.length) {
       const first = bad[0] as { ok: false; error: KernelError };
       throw first.error;

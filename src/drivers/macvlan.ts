@@ -33,10 +33,9 @@ const isNsnetGroup = (group: number): boolean => group >>> 24 === 0x6e;
 /** A bridge nsnet made for a network (any data directory's), by the alias it carries. */
 const isNsnetBridge = (alias: string | undefined): boolean => /^nsnet:[0-9a-f]{6}:[0-9a-f]{64}$/.test(alias ?? '');
 
-const ignorable = (e: unknown, ...codes: string[]): boolean => isKernelError(e) && codes.includes(e.code);
-
 export class MacvlanDriver implements Driver {
   readonly type = 'macvlan';
+  readonly scope = 'local';
   readonly needsAddresses = true;
   readonly singleton = false;
 
@@ -68,7 +67,7 @@ export class MacvlanDriver implements Driver {
   /** The parent as it is now, refused when it cannot carry macvlans nsnet would own. */
   private async parentLink(net: NetworkRecord, name: string): Promise<Link> {
     const link = await linkGet(undefined, name).catch((e: unknown) => {
-      if (ignorable(e, 'ENODEV')) throw new InvalidInputError(`invalid parent interface ${name} for macvlan network ${net.name}: no such interface`);
+      if (isKernelError(e, 'ENODEV')) throw new InvalidInputError(`invalid parent interface ${name} for macvlan network ${net.name}: no such interface`);
       throw e;
     });
     if (link.name === 'lo') throw new InvalidInputError(`invalid parent interface ${name}: the loopback cannot be a macvlan parent`);
@@ -149,9 +148,9 @@ export class MacvlanDriver implements Driver {
     // Down first, in one quick request, so it stops answering at once; the
     // deletion itself waits for the kernel (~20 ms) on the slow lane.
     const [r] = await batch([linkSetOp(target.ns, ref, { up: false })]);
-    if (r && !r.ok && !ignorable(r.error, 'ENODEV')) throw r.error;
+    if (r && !r.ok && !isKernelError(r.error, 'ENODEV')) throw r.error;
     await linkDel(target.ns, ref).catch((e: unknown) => {
-      if (!ignorable(e, 'ENODEV')) throw e;
+      if (!isKernelError(e, 'ENODEV')) throw e;
     });
   }
 

@@ -4,6 +4,7 @@ import type { Driver } from '../driver-api/driver.js';
 
 export class NullDriver implements Driver {
   readonly type: string = 'null';
+  readonly scope = 'local';
   readonly needsAddresses = false;
   readonly singleton = true;
   validate(net: { name: string }, others: readonly { driver: string }[]): void {

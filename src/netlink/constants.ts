@@ -11,6 +11,7 @@ export const RTM = {
   NEWLINK: 16, DELLINK: 17, GETLINK: 18, SETLINK: 19,
   NEWADDR: 20, DELADDR: 21, GETADDR: 22,
   NEWROUTE: 24, DELROUTE: 25, GETROUTE: 26,
+  NEWNEIGH: 28, DELNEIGH: 29, GETNEIGH: 30,
 } as const;
 
 export const AF = { UNSPEC: 0, INET: 2, BRIDGE: 7, INET6: 10 } as const;
@@ -27,7 +28,9 @@ export const IN6_ADDR_GEN_MODE_NONE = 1;
 export const VETH_INFO_PEER = 1;
 export const IFLA_MACVLAN_MODE = 1;
 export const MACVLAN_MODE = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;
-export const IFLA_VXLAN = { ID: 1, GROUP: 2, LINK: 3, LOCAL: 4, TTL: 5, LEARNING: 7, PORT: 15, GROUP6: 16, LOCAL6: 17 } as const;
+export const IFLA_VXLAN = {
+  ID: 1, GROUP: 2, LINK: 3, LOCAL: 4, TTL: 5, LEARNING: 7, PROXY: 11, L2MISS: 13, L3MISS: 14, PORT: 15, GROUP6: 16, LOCAL6: 17,
+} as const;
 
 export const IFF_UP = 0x1;
 export const RTEXT_FILTER_SKIP_STATS = 1 << 3;
@@ -41,5 +44,10 @@ export const RTPROT = { KERNEL: 2, BOOT: 3, STATIC: 4 } as const;
 export const RT_SCOPE = { UNIVERSE: 0, LINK: 253, HOST: 254, NOWHERE: 255 } as const;
 export const RT_TABLE_MAIN = 254;
 export const RTNH_F_ONLINK = 4;
+
+/** <linux/neighbour.h>: ndmsg attributes, entry states and flags. */
+export const NDA = { DST: 1, LLADDR: 2, VNI: 7, IFINDEX: 8, MASTER: 9 } as const;
+export const NUD = { REACHABLE: 0x02, STALE: 0x04, NOARP: 0x40, PERMANENT: 0x80 } as const;
+export const NTF = { SELF: 0x02, MASTER: 0x04, EXT_LEARNED: 0x10 } as const;
 
 export const IFNAMSIZ = 16;

@@ -8,7 +8,7 @@ import { Lane } from './native.js';
 import type { Netns } from './netns.js';
 import { ack, rtnlOp, run, type Op } from './request.js';
 import { checkIfName, checkMtu, checkU32, formatMac, parseMac } from './validate.js';
-import { ipBytes, parseIP } from '../ip/addr.js';
+import { formatIP, ipBytes, ipFromBytes, parseIP } from '../ip/addr.js';
 
 export interface Link {
   index: number;
@@ -24,6 +24,7 @@ export interface Link {
   /** For a veth: the peer's ifindex (in its own namespace). */
   link?: number;
   linkNetnsId?: number;
+  vxlan?: VxlanInfo;
 }
 
 /** Attributes common to every new link. */
@@ -70,8 +71,8 @@ function newLink(a: LinkAttrs, echo: boolean): MessageBuilder {
 export function parseLink(body: Buffer): Link {
   const a = attrs(body, 16);
   const flags = body.readUInt32LE(8);
-  const info = a.get(IFLA.LINKINFO);
-  const kind = info ? attrString(attrs(info).get(IFLA_INFO.KIND)) : undefined;
+  const info = a.get(IFLA.LINKINFO) && attrs(a.get(IFLA.LINKINFO)!);
+  const kind = attrString(info?.get(IFLA_INFO.KIND));
   const mac = a.get(IFLA.ADDRESS);
   const link: Link = {
     index: body.readInt32LE(4),
@@ -91,7 +92,34 @@ export function parseLink(body: Buffer): Link {
   if (peer !== undefined) link.link = peer;
   const nsid = a.get(IFLA.LINK_NETNSID);
   if (nsid) link.linkNetnsId = nsid.readInt32LE(0);
+  const data = info?.get(IFLA_INFO.DATA);
+  if (kind === 'vxlan' && data) link.vxlan = parseVxlan(data);
   return link;
+}
+
+function parseVxlan(data: Buffer): VxlanInfo {
+  const d = attrs(data);
+  const flag = (t: number) => (d.get(t)?.readUInt8(0) ?? 0) !== 0;
+  const ip = (v4: number, v6: number) => {
+    const raw = d.get(v4) ?? d.get(v6);
+    if (!raw || (raw.length !== 4 && raw.length !== 16)) return undefined;
+    const v = ipFromBytes(raw);
+    return v.value === 0n ? undefined : formatIP(v);
+  };
+  const port = d.get(IFLA_VXLAN.PORT);
+  const out: VxlanInfo = {
+    vni: attrU32(d.get(IFLA_VXLAN.ID)) ?? 0,
+    port: port && port.length >= 2 ? port.readUInt16BE(0) : 0,
+    learning: flag(IFLA_VXLAN.LEARNING),
+    proxy: flag(IFLA_VXLAN.PROXY),
+    l2miss: flag(IFLA_VXLAN.L2MISS),
+    l3miss: flag(IFLA_VXLAN.L3MISS),
+  };
+  const local = ip(IFLA_VXLAN.LOCAL, IFLA_VXLAN.LOCAL6);
+  if (local) out.local = local;
+  const remote = ip(IFLA_VXLAN.GROUP, IFLA_VXLAN.GROUP6);
+  if (remote) out.remote = remote;
+  return out;
 }
 
 const firstLink = (b: Buffer): Link | undefined => {
@@ -164,12 +192,31 @@ export function linkAddMacvlanOp(ns: Netns | undefined, a: MacvlanAttrs): Op<und
 
 export interface VxlanAttrs extends LinkAttrs {
   vni: number;
+  /** UDP destination port (default 4789, IANA's). */
   port?: number;
   local?: string;
   /** Remote VTEP or multicast group. */
   remote?: string;
   parent?: number;
+  /** Learn remote MACs from received frames (default on, as `ip link`). */
   learning?: boolean;
+  /** Answer ARP/NDP from the device's neighbour table instead of sending them (default off). */
+  proxy?: boolean;
+  /** Tell user space of unknown destination MACs / IPs (default off). */
+  l2miss?: boolean;
+  l3miss?: boolean;
+}
+
+/** A VXLAN device's settings as the kernel reports them (IFLA_INFO_DATA). */
+export interface VxlanInfo {
+  vni: number;
+  port: number;
+  local?: string;
+  remote?: string;
+  learning: boolean;
+  proxy: boolean;
+  l2miss: boolean;
+  l3miss: boolean;
 }
 
 export function linkAddVxlanOp(ns: Netns | undefined, a: VxlanAttrs): Op<undefined> {
@@ -184,6 +231,9 @@ export function linkAddVxlanOp(ns: Netns | undefined, a: VxlanAttrs): Op<undefin
       if (a.local) { const ip = parseIP(a.local); d.attr(ip.family === 4 ? IFLA_VXLAN.LOCAL : IFLA_VXLAN.LOCAL6, ipBytes(ip)); }
       if (a.remote) { const ip = parseIP(a.remote); d.attr(ip.family === 4 ? IFLA_VXLAN.GROUP : IFLA_VXLAN.GROUP6, ipBytes(ip)); }
       d.u8(IFLA_VXLAN.LEARNING, a.learning === false ? 0 : 1);
+      if (a.proxy !== undefined) d.u8(IFLA_VXLAN.PROXY, a.proxy ? 1 : 0);
+      if (a.l2miss !== undefined) d.u8(IFLA_VXLAN.L2MISS, a.l2miss ? 1 : 0);
+      if (a.l3miss !== undefined) d.u8(IFLA_VXLAN.L3MISS, a.l3miss ? 1 : 0);
     });
   });
   return rtnlOp(`linkAdd vxlan ${a.name}`, ns, m, ack);

@@ -59,6 +59,11 @@ export interface KernelError extends Error {
   ns?: string;
 }
 
-// Not instanceof: errors made by the addon may come from another realm.
-export const isKernelError = (e: unknown): e is KernelError =>
-  types.isNativeError(e) && typeof (e as KernelError).code === 'string' && typeof (e as KernelError).errno === 'number';
+/** A kernel error; with `codes`, one with one of those codes (e.g. ENODEV where gone is as good as deleted). */
+export function isKernelError(e: unknown): e is KernelError;
+export function isKernelError(e: unknown, ...codes: [string, ...string[]]): boolean;
+export function isKernelError(e: unknown, ...codes: string[]): boolean {
+  // Not instanceof: errors made by the addon may come from another realm.
+  return types.isNativeError(e) && typeof (e as KernelError).code === 'string' && typeof (e as KernelError).errno === 'number'
+    && (!codes.length || codes.includes((e as KernelError).code));
+}
