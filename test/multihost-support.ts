@@ -7,12 +7,13 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { CLAIMS_ROOT } from '../src/firewall/firewall.js';
 import { tempDir, uniq } from './helpers.js';
 
 export const etcdBin = spawnSync('etcd', ['--version']).status === 0;
 
 const ip = (...a: string[]) => execFileSync('ip', a, { encoding: 'utf8' });
+/** Where a namespace's forwarding claims live (src/firewall/firewall.ts): a killed daemon's are removed with its host. */
+const CLAIMS_ROOT = '/run/nsnet/sysctl';
 
 export interface Host {
   name: string;

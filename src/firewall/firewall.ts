@@ -6,23 +6,14 @@ import { join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { sysctlGet, sysctlSet } from '../netlink/index.js';
 
+const CLAIMS_ROOT = '/run/nsnet/sysctl';
 /**
- * Forwarding sysctls are per network namespace, so are the claims on them:
- * the initial namespace's under /run/nsnet/sysctl (as always), another's
- * (a daemon run inside a namespace, as one host of a test cluster) under
- * /run/nsnet/sysctl/netns-<inode>, so it never restores a value it read in
- * its own namespace into another.
+ * Forwarding sysctls belong to a network namespace, and /run is shared by
+ * every namespace of the host (a daemon may run inside one, as a multi-host
+ * test's hosts do): claims are kept per namespace, by its inode.
  */
-export const CLAIMS_ROOT = '/run/nsnet/sysctl';
-function claimsDir(): string {
-  try {
-    const own = statSync('/proc/self/ns/net').ino;
-    return own === statSync('/proc/1/ns/net').ino ? CLAIMS_ROOT : join(CLAIMS_ROOT, `netns-${own}`);
-  } catch {
-    return CLAIMS_ROOT;
-  }
-}
-const CLAIMS_DIR = claimsDir();
+const claimsDir = (key: string): string =>
+  join(CLAIMS_ROOT, `netns-${statSync('/proc/self/ns/net').ino}`, key.replaceAll('/', '.'));
 import { nftApply, NftMissingError } from './nft.js';
 import { BRIDGE_SYSCTL_DIR, checkBrNetfilter } from './preflight.js';
 import { PortRegistry, type PortBinding } from './ports.js';
@@ -149,12 +140,12 @@ export class Firewall {
 
   /**
    * Several controllers may share a host (each test file has one): claims
-   * are files under /run/nsnet/sysctl/<key>/, one per controller, and the
+   * are files under /run/nsnet/sysctl/netns-<inode>/<key>/, one per controller, and the
    * value found by the first claimant is kept beside them; the last to let
    * go puts it back.
    */
   private async sysctlWhile(key: string, on: boolean): Promise<void> {
-    const dir = join(CLAIMS_DIR, key.replaceAll('/', '.'));
+    const dir = claimsDir(key);
     const claim = join(dir, `claim-${this.tag}`);
     const original = join(dir, 'original');
     if (on) {
@@ -174,7 +165,7 @@ export class Firewall {
 
 /** Drops one controller's claim on a forwarding sysctl; the last claimant puts the recorded value back. */
 async function releaseClaim(key: string, tag: string): Promise<void> {
-  const dir = join(CLAIMS_DIR, key.replaceAll('/', '.'));
+  const dir = claimsDir(key);
   const claim = join(dir, `claim-${tag}`);
   const original = join(dir, 'original');
   if (!existsSync(claim)) return;
