@@ -159,7 +159,7 @@ interface NetInspect { Id: string; Scope: string; Driver: string; Peers?: { Name
 
 describe.skipIf(!!why)(`three hosts with nsnet daemons and an overlay network ${why}`, () => {
   // Short, so a dead host is noticed within the test; long enough for a host busy starting 50 containers.
-  const TTL = 5;
+  const TTL = 8;
   let ul: Underlay;
   let etcd: Etcd;
   let store: EtcdStore;

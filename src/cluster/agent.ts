@@ -11,6 +11,7 @@ import { ConflictError } from '../errors.js';
 import { keys, parseEndpointKey, parseJson, parseNetworkKey, type EndpointEntry, type GlobalNetwork } from './keys.js';
 import type { Registry } from './registry.js';
 import type { EtcdStore } from './store.js';
+import type { Watcher } from 'etcd3';
 
 export const isGlobal = (n: Network): boolean => n.info().scope === 'global';
 
@@ -84,30 +85,32 @@ export class ClusterAgent {
   /** Watches both prefixes until a watch fails for good (the loop then lists again), or the agent stops. */
   private async watchUntilBroken(netRev: string, epRev: string): Promise<void> {
     const next = (r: string) => (BigInt(r) + 1n).toString();
-    const nets = await this.store.watch(keys.networks, next(netRev));
-    const eps = await this.store.watch(keys.allEndpoints, next(epRev)).catch(async (e: unknown) => { await nets.cancel(); throw e; });
-    await new Promise<void>((resolve) => {
-      this.wake = resolve;
-      // A cancel waits for etcd's answer: bounded, as etcd may be the thing that is away.
-      this.cancel = async () => {
-        await Promise.race([Promise.allSettled([nets.cancel(), eps.cancel()]), new Promise((r) => setTimeout(r, 1000).unref())]);
-      };
-      let away = false;
-      for (const w of [nets, eps]) {
-        w.on('error', (e) => { this.log(`cluster: watch failed: ${e.message}`); resolve(); });
-        w.on('disconnected', () => { away = true; });
-        // The watch resumes by itself; a fresh list also covers what the resume may not (a compaction).
-        w.on('connected', () => { if (away) { away = false; void this.serial(() => this.resync()).catch(() => undefined); } });
-      }
-      nets.on('put', (kv) => {
+    let broken: () => void = () => {};
+    const ended = new Promise<void>((resolve) => { broken = resolve; });
+    this.wake = broken;
+    let away = false;
+    // Handlers go on before a watch connects: etcd sends the events since
+    // the list's revision right after the watch is created.
+    const common = (w: Watcher) => {
+      w.on('error', (e) => { this.log(`cluster: watch failed: ${e.message}`); broken(); });
+      w.on('disconnected', () => { away = true; });
+      // The watch resumes by itself; a fresh list also covers what the resume may not (a compaction).
+      w.on('connected', () => { if (away) { away = false; void this.serial(() => this.resync()).catch(() => undefined); } });
+    };
+    const nets = await this.store.watch(keys.networks, next(netRev), (w) => {
+      common(w);
+      w.on('put', (kv) => {
         const n = parseJson<GlobalNetwork & { deleting?: boolean }>(kv.value.toString());
         if (n && !n.deleting) void this.serial(() => this.ensureLocalNow(n)).catch((e: unknown) => this.log(`cluster: network ${n.name}: ${(e as Error).message}`));
       });
-      nets.on('delete', (kv) => {
+      w.on('delete', (kv) => {
         const id = parseNetworkKey(kv.key.toString());
         if (id) void this.serial(() => this.removeLocalNow(id));
       });
-      eps.on('put', (kv) => {
+    });
+    const eps = await this.store.watch(keys.allEndpoints, next(epRev), (w) => {
+      common(w);
+      w.on('put', (kv) => {
         const k = parseEndpointKey(kv.key.toString());
         const v = parseJson<EndpointEntry>(kv.value.toString());
         if (!k || !v) return;
@@ -116,7 +119,7 @@ export class ClusterAgent {
           await this.program(k.netId, v);
         });
       });
-      eps.on('delete', (kv) => {
+      w.on('delete', (kv) => {
         const k = parseEndpointKey(kv.key.toString());
         if (!k) return;
         void this.serial(async () => {
@@ -124,7 +127,13 @@ export class ClusterAgent {
           await this.unprogram(k.netId, k.epId);
         });
       });
-    });
+    }).catch(async (e: unknown) => { await nets.cancel(); throw e; });
+    // A cancel waits for etcd's answer: bounded, as etcd may be the thing that is away.
+    this.cancel = async () => {
+      await Promise.race([Promise.allSettled([nets.cancel(), eps.cancel()]), new Promise((r) => setTimeout(r, 1000).unref())]);
+    };
+    if (this.stopped) broken(); // stopped while the watches were being made
+    await ended;
     const cancel = this.cancel;
     this.cancel = undefined;
     await cancel?.();

@@ -128,11 +128,13 @@ export class EtcdStore {
     await this.call('lease revoke', () => lease.revoke()).catch(() => undefined);
   }
 
-  /** A watch of the prefix from `fromRevision` on; it reconnects by itself and resumes where it was. */
-  async watch(prefix: string, fromRevision: string): Promise<Watcher> {
-    // Made here rather than by create(): one that does not connect in time is
-    // cancelled, else the library would keep reconnecting it for nobody.
+  /** A watch of the prefix from `fromRevision` on, with `handlers` attached; it reconnects by itself and resumes where it was. */
+  async watch(prefix: string, fromRevision: string, handlers: (w: Watcher) => void): Promise<Watcher> {
+    // Made here rather than by create(): `handlers` are on before the first
+    // event can arrive, and one that does not connect in time is cancelled,
+    // else the library would keep reconnecting it for nobody.
     const w = this.client.watch().prefix(prefix).startRevision(fromRevision).watcher();
+    handlers(w);
     try {
       return await this.call(`watch ${prefix}`, () => new Promise<Watcher>((resolve, reject) => {
         w.once('connected', () => resolve(w));
