@@ -31,7 +31,7 @@ for extra in "$@"; do
       command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
       [ -x /usr/lib/podman/aardvark-dns ] || need+=(aardvark-dns)
       ;;
-    # test/multihost.test.ts and bench/overlay.ts: the cluster store, etcd 3.4 (run by the test with a temporary data dir).
+    # test/multihost.test.ts and bench/cluster.ts: the cluster store, etcd 3.4 (run by the test with a temporary data dir).
     multihost) command -v etcd >/dev/null 2>&1 || need+=(etcd-server etcd-client) ;;
     # The Docker SDK for Python's network suite (test/sdk-python.test.ts), on Debian's own python3.
     python-sdk) /usr/bin/python3 -c 'import docker' >/dev/null 2>&1 || need+=(python3-docker)
