@@ -13,6 +13,9 @@ import type { Registry } from './registry.js';
 import type { EtcdStore } from './store.js';
 import type { Watcher } from 'etcd3';
 
+/** How often the agent lists everything again while its watches run. */
+const RESYNC_MS = 60_000;
+
 export const isGlobal = (n: Network): boolean => n.info().scope === 'global';
 
 export class ClusterAgent {
@@ -133,7 +136,11 @@ export class ClusterAgent {
       await Promise.race([Promise.allSettled([nets.cancel(), eps.cancel()]), new Promise((r) => setTimeout(r, 1000).unref())]);
     };
     if (this.stopped) broken(); // stopped while the watches were being made
+    // A full list now and then also retries what failed to apply (a network this host could not instantiate).
+    const periodic = setInterval(() => void this.serial(() => this.resync()).catch(() => undefined), RESYNC_MS);
+    periodic.unref();
     await ended;
+    clearInterval(periodic);
     const cancel = this.cancel;
     this.cancel = undefined;
     await cancel?.();
