@@ -120,14 +120,15 @@ export class CniPlugin {
   private async attachment(net: Network, ep: Endpoint, netns: string, routes: CniRoute[], conf: NetConf): Promise<Attachment> {
     const e = ep.info();
     const n = net.info();
-    const host = await linkGet(undefined, e.hostIfname!);
+    // The bridge driver chooses the host end's MAC; only an older record lacks it.
+    const hostMac = e.hostMac ?? (await linkGet(undefined, e.hostIfname!)).mac;
     const ips = [
       ...(e.ipv4 ? [{ address: e.ipv4, ...(n.pools4[0]?.gateway ? { gateway: n.pools4[0].gateway } : {}), interface: 1 }] : []),
       ...(e.ipv6 ? [{ address: e.ipv6, ...(n.pools6[0]?.gateway ? { gateway: n.pools6[0].gateway } : {}), interface: 1 }] : []),
     ];
     return {
       interfaces: [
-        { name: e.hostIfname!, ...(host.mac ? { mac: host.mac } : {}) },
+        { name: e.hostIfname!, ...(hostMac ? { mac: hostMac } : {}) },
         { name: e.ifname!, ...(e.mac ? { mac: e.mac } : {}), sandbox: netns },
       ],
       ips,
