@@ -155,6 +155,10 @@ async function main(): Promise<void> {
       // reaped) taken off both sides: what each plugin adds to an exec.
       addNet_reference_over_nsnet: (med(s.add, REF) - f) / (med(s.add, NS) - f),
       delNet_reference_over_nsnet: (med(s.del, REF) - f) / (med(s.del, NS) - f),
+      // nsnet-cni starts faster than /bin/true, so the floor above is taken
+      // off it more than it costs: this one takes off each binary's own
+      // start-to-exit (VERSION) instead, leaving the work of the call.
+      addWork_reference_over_nsnet: (med(s.add, REF) - med(s.version, 'bridge plugin')) / (med(s.add, NS) - med(s.version, NS)),
     };
     console.log(table([
       ['', 'ADD median ms', 'ADD p90 ms', 'DEL median ms', 'DEL p90 ms', `ADD/s, 4 callers`],
@@ -162,7 +166,7 @@ async function main(): Promise<void> {
       [TRUE, s.floor.median_ms, s.floor.p90_ms, '', '', ''],
     ]));
     console.log(table([['VERSION start-to-exit', 'median ms', 'p90 ms'], ...Object.entries(s.version).map(([k, v]) => [k, v.median_ms, v.p90_ms])]));
-    console.log(`ADD: reference / nsnet-cni = ${ratios.add_reference_over_nsnet.toFixed(2)}x (goal >= 5x), ${ratios.addNet_reference_over_nsnet.toFixed(2)}x above the exec floor; DEL ${ratios.del_reference_over_nsnet.toFixed(2)}x (${ratios.delNet_reference_over_nsnet.toFixed(2)}x above the floor); rounds ${ROUNDS}`);
+    console.log(`ADD: reference / nsnet-cni = ${ratios.add_reference_over_nsnet.toFixed(2)}x (goal >= 5x), ${ratios.addNet_reference_over_nsnet.toFixed(2)}x above the exec floor, ${ratios.addWork_reference_over_nsnet.toFixed(2)}x above each binary's own start; DEL ${ratios.del_reference_over_nsnet.toFixed(2)}x (${ratios.delNet_reference_over_nsnet.toFixed(2)}x above the floor); rounds ${ROUNDS}`);
     writeResult('cni.json', {
       machine: machine(), quick: QUICK, method: 'exec-driver', rounds: ROUNDS, parallelAdds: PARALLEL_ADDS, ...s,
       addPerSec4: Object.fromEntries(plugins.map((p, i) => [p.name, perSec[i]!])), ratios,
