@@ -24,7 +24,7 @@
     "cflags!": ["-fno-omit-frame-pointer"],
     "ldflags!": ["-rdynamic"],
     "conditions": [
-      ["OS=='linux' and target_arch in ('x64', 'arm64')", {
+      ["OS=='linux' and target_arch=='x64'", {
         "defines": ["NSNET_CNI_FREESTANDING"],
         "cflags": ["-ffreestanding", "-fno-stack-protector", "-fno-tree-loop-distribute-patterns", "-fno-asynchronous-unwind-tables", "-fno-pie"],
         "cflags!": ["-fPIC", "-pthread"],

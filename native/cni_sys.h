@@ -4,8 +4,9 @@
  * every ADD: a static glibc program spends about 2 ms before main on a VM
  * whose page faults are slow (measured: /bin/true 4.6 ms, a static glibc
  * `return 0` 3.3 ms, this 1.6 ms), most of it in the C library's own
- * start-up. On x86-64 and arm64 the shim is therefore built freestanding
- * (-nostdlib -static, see binding.gyp); elsewhere these wrappers call libc.
+ * start-up. On x86-64 the shim is therefore built freestanding (-nostdlib
+ * -static, see binding.gyp); elsewhere these wrappers call libc (another
+ * architecture needs only its sys3() and _start here, once it can be tested).
  *
  * Every call returns the result or -errno, as the kernel does.
  */
@@ -32,18 +33,8 @@ static inline long sys3(long n, long a, long b, long c) {
 }
 /* The kernel starts a process with argc, argv, envp on the stack. */
 __asm__(".text\n.global _start\n_start:\n\txor %rbp, %rbp\n\tmov %rsp, %rdi\n\tand $-16, %rsp\n\tcall cni_start\n\thlt\n");
-#elif defined(__aarch64__)
-static inline long sys3(long n, long a, long b, long c) {
-  register long x8 __asm__("x8") = n;
-  register long x0 __asm__("x0") = a;
-  register long x1 __asm__("x1") = b;
-  register long x2 __asm__("x2") = c;
-  __asm__ volatile("svc 0" : "+r"(x0) : "r"(x8), "r"(x1), "r"(x2) : "memory");
-  return x0;
-}
-__asm__(".text\n.global _start\n_start:\n\tmov x29, #0\n\tmov x30, #0\n\tmov x0, sp\n\tbl cni_start\n");
 #else
-#error "NSNET_CNI_FREESTANDING is for x86-64 and arm64 only"
+#error "NSNET_CNI_FREESTANDING is for x86-64 only (other architectures build against libc)"
 #endif
 
 static inline long sys_read(int fd, void *buf, size_t n) { return sys3(__NR_read, fd, (long)buf, (long)n); }
