@@ -20,6 +20,17 @@ struct cni_iovec {
   size_t len;
 };
 
+/* The kernel's struct msghdr (the hosted build copies it into libc's). */
+struct cni_msghdr {
+  void *name;
+  unsigned namelen;
+  struct cni_iovec *iov;
+  size_t iovlen;
+  void *control;
+  size_t controllen;
+  int flags;
+};
+
 #if defined(NSNET_CNI_FREESTANDING)
 
 #include <asm/errno.h>
@@ -43,15 +54,6 @@ static inline long sys_close(int fd) { return sys3(__NR_close, fd, 0, 0); }
 static inline long sys_socket(int domain, int type, int proto) { return sys3(__NR_socket, domain, type, proto); }
 static inline long sys_connect(int fd, const void *addr, unsigned len) { return sys3(__NR_connect, fd, (long)addr, len); }
 
-struct cni_msghdr {
-  void *name;
-  unsigned namelen;
-  struct cni_iovec *iov;
-  size_t iovlen;
-  void *control;
-  size_t controllen;
-  int flags;
-};
 static inline long sys_sendmsg(int fd, const struct cni_msghdr *m, int flags) { return sys3(__NR_sendmsg, fd, (long)m, flags); }
 static inline void __attribute__((noreturn)) sys_exit(int code) {
   for (;;) sys3(__NR_exit_group, code, 0, 0);
@@ -74,15 +76,6 @@ static inline long sys_write(int fd, const void *buf, size_t n) { return ret(wri
 static inline long sys_close(int fd) { return ret(close(fd)); }
 static inline long sys_socket(int domain, int type, int proto) { return ret(socket(domain, type, proto)); }
 static inline long sys_connect(int fd, const void *addr, unsigned len) { return ret(connect(fd, (const struct sockaddr *)addr, len)); }
-struct cni_msghdr {
-  void *name;
-  unsigned namelen;
-  struct cni_iovec *iov;
-  size_t iovlen;
-  void *control;
-  size_t controllen;
-  int flags;
-};
 static inline long sys_sendmsg(int fd, const struct cni_msghdr *m, int flags) {
   struct msghdr h = { 0 };
   h.msg_iov = (struct iovec *)m->iov; /* same layout: base, len */
