@@ -22,6 +22,15 @@
     "sources": ["native/cni_shim.c"],
     "cflags": ["-std=c11", "-Wall", "-Wextra", "-O2"],
     "cflags!": ["-fno-omit-frame-pointer"],
-    "ldflags!": ["-rdynamic"]
+    "ldflags!": ["-rdynamic"],
+    "conditions": [
+      ["OS=='linux' and target_arch=='x64'", {
+        "defines": ["NSNET_CNI_FREESTANDING"],
+        "cflags": ["-ffreestanding", "-fno-stack-protector", "-fno-tree-loop-distribute-patterns", "-fno-asynchronous-unwind-tables", "-fno-pie"],
+        "cflags!": ["-fPIC", "-pthread"],
+        "ldflags": ["-static", "-nostdlib", "-no-pie"],
+        "ldflags!": ["-pthread"]
+      }]
+    ]
   }]
 }

@@ -177,6 +177,17 @@ Napi::Value Submit(const Napi::CallbackInfo& info) {
   return p;
 }
 
+// Drops every lane's cached socket for a namespace path, on the calling
+// thread: the registry is shared and locked, nothing here is
+// namespace-affine, so a crossing (two thread wake-ups) would only add wait.
+// A lane's request already holding the entry keeps it until it ends.
+Napi::Value ForgetNamespace(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "forgetNamespace(path)");
+  env.GetInstanceData<Engine>()->registry().forget(info[0].As<Napi::String>().Utf8Value());
+  return env.Undefined();
+}
+
 Napi::Value Stats(const Napi::CallbackInfo& info) {
   return info.Env().GetInstanceData<Engine>()->stats(info.Env());
 }
@@ -211,6 +222,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("decodeRequest", Napi::Function::New(env, DecodeRequest, "decodeRequest"));
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   exports.Set("unlockFile", Napi::Function::New(env, UnlockFile, "unlockFile"));
+  exports.Set("forgetNamespace", Napi::Function::New(env, ForgetNamespace, "forgetNamespace"));
   return exports;
 }
 

@@ -2,26 +2,22 @@
  * nsnet-cni: the CNI plugin binary. A runtime execs it once per command;
  * it forwards the call to the running nsnet daemon (one HTTP/1.1 POST on
  * the daemon's unix socket) and relays the answer, so the per-call cost is
- * an exec of a small static-free C program rather than a Node start.
+ * an exec of a small C program rather than a Node start.
  *
  * VERSION is answered here, without the daemon. The configuration is
  * validated as JSON here (so a decoding error costs no round trip and the
  * daemon always receives a well-formed envelope); only the top-level
  * "cniVersion" and "socket" strings are extracted.
  *
- * Buffers are static: the program lives for one call, and pages of an
- * unused buffer are never touched.
+ * The program's start is on every call, so it uses no C library where it
+ * can avoid one (cni_sys.h): seven system calls, static buffers (pages of
+ * an unused buffer are never touched), and the answer is taken as soon as
+ * its Content-Length is in, without waiting for the daemon to close.
  */
-#define _GNU_SOURCE
-#include <errno.h>
 #include <stdarg.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/socket.h>
-#include <sys/uio.h>
-#include <sys/un.h>
-#include <unistd.h>
+#include <stddef.h>
+
+#include "cni_sys.h"
 
 #define DEFAULT_SOCKET "/run/nsnet.sock"
 #define SUPPORTED "[\"0.3.0\",\"0.3.1\",\"0.4.0\",\"1.0.0\",\"1.1.0\"]"
@@ -30,21 +26,99 @@
 /* CNI error codes (SPEC.md, "Error"). */
 enum { E_BAD_ENV = 4, E_IO = 5, E_DECODE = 6, E_CONFIG = 7, E_TRY_AGAIN = 11, E_NOT_AVAILABLE = 50 };
 
-static char input[8 << 20];
+#define INPUT_CAP (8 << 20)
+#define RESPONSE_CAP (8 << 20)
+#define ENVELOPE_CAP (256 << 10)
+static char input[INPUT_CAP];
 static size_t input_len;
-static char response[8 << 20];
-static char envelope[256 << 10];
+static char response[RESPONSE_CAP];
+static char envelope[ENVELOPE_CAP];
 static char version[64] = "1.1.0";
-static char socket_path[sizeof(((struct sockaddr_un *)0)->sun_path)];
+static char socket_path[sizeof(((struct cni_sockaddr_un *)0)->path)];
 static int have_socket;
+static char **environ_;
+
+/* ---- the little of a C library this needs --------------------------------------- */
+
+#if defined(NSNET_CNI_FREESTANDING)
+void *memcpy(void *d, const void *s, size_t n) {
+  char *dp = d;
+  const char *sp = s;
+  while (n--) *dp++ = *sp++;
+  return d;
+}
+void *memset(void *d, int c, size_t n) {
+  char *dp = d;
+  while (n--) *dp++ = (char)c;
+  return d;
+}
+#endif
+
+static size_t len(const char *s) {
+  size_t n = 0;
+  while (s[n]) n++;
+  return n;
+}
+
+static void copy(char *d, const char *s, size_t n) {
+  while (n--) *d++ = *s++;
+}
+
+static int same_bytes(const char *a, const char *b, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (a[i] != b[i]) return 0;
+  return 1;
+}
+
+static int same(const char *a, const char *b) {
+  size_t n = len(b);
+  return len(a) == n && same_bytes(a, b, n);
+}
+
+static const char *getenv_(const char *name) {
+  size_t n = len(name);
+  for (char **e = environ_; e && *e; e++)
+    if (same_bytes(*e, name, n) && (*e)[n] == '=') return *e + n + 1;
+  return NULL;
+}
+
+/* Decimal text of `v` in `buf` (at least 21 bytes). */
+static const char *num(char *buf, unsigned long v) {
+  char *p = buf + 20;
+  *p = 0;
+  do *--p = (char)('0' + v % 10); while (v /= 10);
+  return p;
+}
+
+/* strerror for what connecting and talking to a unix socket can meet. */
+static const char *errtext(long neg) {
+  static char buf[32];
+  switch (-neg) {
+    case ENOENT: return "No such file or directory";
+    case EACCES: return "Permission denied";
+    case ECONNREFUSED: return "Connection refused";
+    case ECONNRESET: return "Connection reset by peer";
+    case EPIPE: return "Broken pipe";
+    case ENOTSOCK: return "Socket operation on non-socket";
+    case ENOTDIR: return "Not a directory";
+    case EAGAIN: return "Resource temporarily unavailable";
+    case EMFILE: return "Too many open files";
+    case ENOMEM: return "Cannot allocate memory";
+    case EIO: return "Input/output error";
+  }
+  copy(buf, "errno ", 6);
+  const char *d = num(buf + 8, (unsigned long)-neg);
+  copy(buf + 6, d, len(d) + 1);
+  return buf;
+}
 
 /* ---- output ---------------------------------------------------------------- */
 
 static void write_all(int fd, const char *p, size_t n) {
   while (n) {
-    ssize_t w = write(fd, p, n);
+    long w = sys_write(fd, p, n);
     if (w < 0) {
-      if (errno == EINTR) continue;
+      if (w == -EINTR) continue;
       return;
     }
     p += w;
@@ -73,7 +147,7 @@ static int json_escape(char *out, size_t cap, size_t *pos, const char *s) {
       tmp[n++] = (char)c;
     }
     if (*pos + n >= cap) return 0;
-    memcpy(out + *pos, tmp, n);
+    copy(out + *pos, tmp, n);
     *pos += n;
   }
   out[*pos] = 0;
@@ -81,30 +155,36 @@ static int json_escape(char *out, size_t cap, size_t *pos, const char *s) {
 }
 
 static int append(char *out, size_t cap, size_t *pos, const char *s) {
-  size_t n = strlen(s);
+  size_t n = len(s);
   if (*pos + n >= cap) return 0;
-  memcpy(out + *pos, s, n + 1);
+  copy(out + *pos, s, n + 1);
   *pos += n;
   return 1;
 }
 
-/* The spec's error object on stdout, then exit 1. */
-static void __attribute__((noreturn, format(printf, 2, 3))) fail(int code, const char *fmt, ...) {
-  char msg[1024], buf[4096];
-  size_t pos = 0;
+/* The spec's error object on stdout, then exit 1. The message is the concatenation of the strings up to NULL. */
+static void __attribute__((noreturn, sentinel)) fail(int code, ...) {
+  char msg[1024], buf[4096], n[21];
+  size_t pos = 0, mpos = 0;
   va_list ap;
-  va_start(ap, fmt);
-  vsnprintf(msg, sizeof msg, fmt, ap);
+  va_start(ap, code);
+  for (const char *part; (part = va_arg(ap, const char *));) {
+    size_t k = len(part);
+    if (mpos + k >= sizeof msg) k = sizeof msg - 1 - mpos;
+    copy(msg + mpos, part, k);
+    mpos += k;
+  }
   va_end(ap);
-  snprintf(buf, sizeof buf, "{\"cniVersion\":\"");
-  pos = strlen(buf);
+  msg[mpos] = 0;
+  append(buf, sizeof buf, &pos, "{\"cniVersion\":\"");
   json_escape(buf, sizeof buf, &pos, version);
-  snprintf(buf + pos, sizeof buf - pos, "\",\"code\":%d,\"msg\":\"", code);
-  pos = strlen(buf);
+  append(buf, sizeof buf, &pos, "\",\"code\":");
+  append(buf, sizeof buf, &pos, num(n, (unsigned long)code));
+  append(buf, sizeof buf, &pos, ",\"msg\":\"");
   json_escape(buf, sizeof buf, &pos, msg);
   append(buf, sizeof buf, &pos, "\"}\n");
   write_all(1, buf, pos);
-  exit(1);
+  sys_exit(1);
 }
 
 /* ---- a validating JSON scanner ---------------------------------------------- */
@@ -134,7 +214,7 @@ static void put_utf8(char *out, size_t cap, size_t *n, int *overflow, unsigned c
   else { b[0] = (char)(0xf0 | (cp >> 18)); b[1] = (char)(0x80 | ((cp >> 12) & 63)); b[2] = (char)(0x80 | ((cp >> 6) & 63)); b[3] = (char)(0x80 | (cp & 63)); k = 4; }
   if (!out) return;
   if (*n + k >= cap) { *overflow = 1; return; }
-  memcpy(out + *n, b, k);
+  copy(out + *n, b, k);
   *n += k;
 }
 
@@ -227,8 +307,8 @@ static int number(struct scan *s) {
 }
 
 static int literal(struct scan *s, const char *word) {
-  size_t n = strlen(word);
-  if ((size_t)(s->end - s->p) < n || memcmp(s->p, word, n) != 0) return 0;
+  size_t n = len(word);
+  if ((size_t)(s->end - s->p) < n || !same_bytes(s->p, word, n)) return 0;
   s->p += n;
   return 1;
 }
@@ -248,18 +328,18 @@ static int members(struct scan *s, int depth, int top) {
     if (s->p >= s->end || *s->p != ':') return 0;
     s->p++;
     ws(s);
-    if (top && !overflow && s->p < s->end && *s->p == '"' && (!strcmp(key, "cniVersion") || !strcmp(key, "socket"))) {
+    if (top && !overflow && s->p < s->end && *s->p == '"' && (same(key, "cniVersion") || same(key, "socket"))) {
       int is_socket = key[0] == 's', of = 0;
       char *dst = is_socket ? socket_path : version;
       size_t cap = is_socket ? sizeof socket_path : sizeof version;
       if (!string(s, dst, cap, &of)) return 0;
       if (of) {
-        if (is_socket) fail(E_CONFIG, "the configuration's \"socket\" path is longer than a unix socket path can be");
-        strcpy(version, "1.1.0");
+        if (is_socket) fail(E_CONFIG, "the configuration's \"socket\" path is longer than a unix socket path can be", NULL);
+        copy(version, "1.1.0", sizeof "1.1.0");
       }
       if (is_socket) have_socket = 1;
-    } else if (top && !overflow && !strcmp(key, "socket")) {
-      fail(E_CONFIG, "the configuration's \"socket\" must be a string");
+    } else if (top && !overflow && same(key, "socket")) {
+      fail(E_CONFIG, "the configuration's \"socket\" must be a string", NULL);
     } else if (!value(s, depth + 1)) {
       return 0;
     }
@@ -311,12 +391,13 @@ static int scan_config(void) {
 /* ---- the call ------------------------------------------------------------------ */
 
 static void read_input(void) {
+  char n[21];
   for (;;) {
-    if (input_len == sizeof input) fail(E_DECODE, "the network configuration is larger than %zu bytes", sizeof input);
-    ssize_t r = read(0, input + input_len, sizeof input - input_len);
+    if (input_len == sizeof input) fail(E_DECODE, "the network configuration is larger than ", num(n, sizeof input), " bytes", NULL);
+    long r = sys_read(0, input + input_len, sizeof input - input_len);
     if (r < 0) {
-      if (errno == EINTR) continue;
-      fail(E_IO, "reading the network configuration: %s", strerror(errno));
+      if (r == -EINTR) continue;
+      fail(E_IO, "reading the network configuration: ", errtext(r), NULL);
     }
     if (r == 0) return;
     input_len += (size_t)r;
@@ -324,20 +405,47 @@ static void read_input(void) {
 }
 
 static const char *env(const char *name) {
-  const char *v = getenv(name);
+  const char *v = getenv_(name);
   return v ? v : "";
 }
 
-int main(void) {
-  const char *cmd = getenv("CNI_COMMAND");
+static int lower(int c) { return c >= 'A' && c <= 'Z' ? c + 32 : c; }
+
+/*
+ * How many bytes the whole answer takes, once its head is in: head plus
+ * Content-Length. 0 while the head is incomplete; -1 without a length (the
+ * answer then ends when the daemon closes).
+ */
+static long answer_size(size_t got) {
+  for (size_t i = 3; i < got; i++) {
+    if (response[i] != '\n' || response[i - 1] != '\r' || response[i - 2] != '\n' || response[i - 3] != '\r') continue;
+    static const char key[] = "\r\ncontent-length:";
+    for (size_t k = 0; k + sizeof key - 1 < i; k++) {
+      size_t j = 0;
+      while (j < sizeof key - 1 && lower(response[k + j]) == key[j]) j++;
+      if (j < sizeof key - 1) continue;
+      size_t p = k + j;
+      while (response[p] == ' ' || response[p] == '\t') p++;
+      long n = 0;
+      if (response[p] < '0' || response[p] > '9') return -1;
+      while (response[p] >= '0' && response[p] <= '9' && n < RESPONSE_CAP) n = n * 10 + (response[p++] - '0');
+      return (long)(i + 1) + n;
+    }
+    return -1;
+  }
+  return 0;
+}
+
+static int run(void) {
+  const char *cmd = getenv_("CNI_COMMAND");
   read_input();
   int parsed = scan_config();
-  if (cmd && !strcmp(cmd, "VERSION") && input_len == 0) parsed = 1; /* nothing to echo: our own version */
-  if (parsed == 0) fail(E_DECODE, "the network configuration is not valid JSON");
-  if (parsed < 0) fail(E_DECODE, "the network configuration must be a JSON object");
-  if (!cmd || !*cmd) fail(E_BAD_ENV, "CNI_COMMAND is not set");
+  if (cmd && same(cmd, "VERSION") && input_len == 0) parsed = 1; /* nothing to echo: our own version */
+  if (parsed == 0) fail(E_DECODE, "the network configuration is not valid JSON", NULL);
+  if (parsed < 0) fail(E_DECODE, "the network configuration must be a JSON object", NULL);
+  if (!cmd || !*cmd) fail(E_BAD_ENV, "CNI_COMMAND is not set", NULL);
 
-  if (!strcmp(cmd, "VERSION")) {
+  if (same(cmd, "VERSION")) {
     char buf[256];
     size_t pos = 0;
     append(buf, sizeof buf, &pos, "{\"cniVersion\":\"");
@@ -346,16 +454,18 @@ int main(void) {
     write_all(1, buf, pos);
     return 0;
   }
-  int status_cmd = !strcmp(cmd, "STATUS");
+  int status_cmd = same(cmd, "STATUS");
+  int unreachable = status_cmd ? E_NOT_AVAILABLE : E_TRY_AGAIN;
 
   if (!have_socket) {
-    const char *e = getenv("NSNET_CNI_SOCKET");
+    const char *e = getenv_("NSNET_CNI_SOCKET");
     const char *p = e && *e ? e : DEFAULT_SOCKET;
-    if (strlen(p) >= sizeof socket_path) fail(E_BAD_ENV, "NSNET_CNI_SOCKET is longer than a unix socket path can be");
-    strcpy(socket_path, p);
+    if (len(p) >= sizeof socket_path) fail(E_BAD_ENV, "NSNET_CNI_SOCKET is longer than a unix socket path can be", NULL);
+    copy(socket_path, p, len(p) + 1);
   }
 
   /* The envelope: everything but the configuration, which follows verbatim. */
+  char n[21];
   size_t pos = 0;
   static const char *const fields[][2] = {
     { "command", "CNI_COMMAND" }, { "containerId", "CNI_CONTAINERID" }, { "netns", "CNI_NETNS" },
@@ -368,55 +478,76 @@ int main(void) {
          append(envelope, sizeof envelope, &pos, "\"");
   }
   ok = ok && append(envelope, sizeof envelope, &pos, ",\"config\":");
-  if (!ok) fail(E_BAD_ENV, "the CNI_* environment is larger than %zu bytes", sizeof envelope);
+  if (!ok) fail(E_BAD_ENV, "the CNI_* environment is larger than ", num(n, sizeof envelope), " bytes", NULL);
 
   char head[256];
-  int hl = snprintf(head, sizeof head,
-                    "POST /cni/v1/exec HTTP/1.1\r\nHost: nsnet\r\nContent-Type: application/json\r\n"
-                    "Content-Length: %zu\r\nConnection: close\r\n\r\n",
-                    pos + input_len + 1);
+  size_t hl = 0;
+  append(head, sizeof head, &hl, "POST /cni/v1/exec HTTP/1.1\r\nHost: nsnet\r\nContent-Type: application/json\r\nContent-Length: ");
+  append(head, sizeof head, &hl, num(n, pos + input_len + 1));
+  append(head, sizeof head, &hl, "\r\nConnection: close\r\n\r\n");
 
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) fail(status_cmd ? E_NOT_AVAILABLE : E_TRY_AGAIN, "socket: %s", strerror(errno));
-  struct sockaddr_un addr = { .sun_family = AF_UNIX };
-  memcpy(addr.sun_path, socket_path, strlen(socket_path) + 1);
-  if (connect(fd, (struct sockaddr *)&addr, sizeof addr) < 0)
-    fail(status_cmd ? E_NOT_AVAILABLE : E_TRY_AGAIN, "the nsnet daemon is not reachable at %s: %s", socket_path, strerror(errno));
+  long fd = sys_socket(CNI_AF_UNIX, CNI_SOCK_STREAM | CNI_SOCK_CLOEXEC, 0);
+  if (fd < 0) fail(unreachable, "socket: ", errtext(fd), NULL);
+  struct cni_sockaddr_un addr = { .family = CNI_AF_UNIX };
+  copy(addr.path, socket_path, len(socket_path) + 1);
+  long r = sys_connect((int)fd, &addr, sizeof addr);
+  if (r < 0) fail(unreachable, "the nsnet daemon is not reachable at ", socket_path, ": ", errtext(r), NULL);
 
-  struct iovec iov[4] = {
-    { head, (size_t)hl }, { envelope, pos }, { input, input_len }, { (void *)"}", 1 },
+  /* No SIGPIPE: a daemon that goes away mid-request is reported like any other failure. */
+  struct cni_iovec iov[4] = {
+    { head, hl }, { envelope, pos }, { input, input_len }, { (void *)"}", 1 },
   };
-  int n = 4;
-  struct iovec *v = iov;
-  while (n) {
-    ssize_t w = writev(fd, v, n);
+  struct cni_msghdr msg = { .iov = iov, .iovlen = 4 };
+  while (msg.iovlen) {
+    long w = sys_sendmsg((int)fd, &msg, CNI_MSG_NOSIGNAL);
     if (w < 0) {
-      if (errno == EINTR) continue;
-      fail(status_cmd ? E_NOT_AVAILABLE : E_TRY_AGAIN, "sending to the nsnet daemon at %s: %s", socket_path, strerror(errno));
+      if (w == -EINTR) continue;
+      fail(unreachable, "sending to the nsnet daemon at ", socket_path, ": ", errtext(w), NULL);
     }
-    while (n && (size_t)w >= v->iov_len) { w -= (ssize_t)v->iov_len; v++; n--; }
-    if (n) { v->iov_base = (char *)v->iov_base + w; v->iov_len -= (size_t)w; }
+    while (msg.iovlen && (size_t)w >= msg.iov->len) { w -= (long)msg.iov->len; msg.iov++; msg.iovlen--; }
+    if (msg.iovlen) { msg.iov->base = (char *)msg.iov->base + w; msg.iov->len -= (size_t)w; }
   }
 
   size_t got = 0;
-  for (;;) {
-    if (got == sizeof response - 1) fail(E_IO, "the nsnet daemon's answer is larger than %zu bytes", sizeof response);
-    ssize_t r = read(fd, response + got, sizeof response - 1 - got);
+  long want = 0;
+  while (want <= 0 || got < (size_t)want) {
+    if (got == sizeof response - 1) fail(E_IO, "the nsnet daemon's answer is larger than ", num(n, sizeof response), " bytes", NULL);
+    r = sys_read((int)fd, response + got, sizeof response - 1 - got);
     if (r < 0) {
-      if (errno == EINTR) continue;
-      fail(status_cmd ? E_NOT_AVAILABLE : E_TRY_AGAIN, "reading from the nsnet daemon at %s: %s", socket_path, strerror(errno));
+      if (r == -EINTR) continue;
+      fail(unreachable, "reading from the nsnet daemon at ", socket_path, ": ", errtext(r), NULL);
     }
     if (r == 0) break;
     got += (size_t)r;
+    if (!want) want = answer_size(got);
   }
-  close(fd);
+  sys_close((int)fd);
+  if (want > 0 && got < (size_t)want) fail(unreachable, "the nsnet daemon at ", socket_path, " closed the connection mid-answer", NULL);
   response[got] = 0;
 
+  /* "HTTP/1.x NNN ..." */
   int code = 0;
-  if (sscanf(response, "HTTP/1.%*d %d", &code) != 1)
-    fail(status_cmd ? E_NOT_AVAILABLE : E_TRY_AGAIN, "the nsnet daemon at %s closed the connection without an answer", socket_path);
-  char *body = strstr(response, "\r\n\r\n");
-  body = body ? body + 4 : response + got;
-  write_all(1, body, (size_t)(response + got - body));
+  if (got < 12 || !same_bytes(response, "HTTP/1.", 7) || response[8] != ' ')
+    fail(unreachable, "the nsnet daemon at ", socket_path, " closed the connection without an answer", NULL);
+  for (int i = 9; i < 12 && response[i] >= '0' && response[i] <= '9'; i++) code = code * 10 + (response[i] - '0');
+  size_t body = got;
+  for (size_t i = 3; i < got; i++)
+    if (response[i] == '\n' && response[i - 1] == '\r' && response[i - 2] == '\n' && response[i - 3] == '\r') { body = i + 1; break; }
+  write_all(1, response + body, got - body);
   return code == 200 ? 0 : 1;
 }
+
+#if defined(NSNET_CNI_FREESTANDING)
+void __attribute__((noreturn, used)) cni_start(long *sp) {
+  long argc = sp[0];
+  environ_ = (char **)(sp + 1 + argc + 1);
+  sys_exit(run());
+}
+#else
+int main(int argc, char **argv, char **envp) {
+  (void)argc;
+  (void)argv;
+  environ_ = envp;
+  return run();
+}
+#endif

@@ -68,6 +68,9 @@ class Engine {
 
   Napi::Object stats(Napi::Env env);
 
+  /** The namespace cache every lane shares; thread-safe. */
+  NsRegistry& registry() { return registry_; }
+
  private:
   struct Lane {
     int index = 0;

@@ -52,7 +52,12 @@ export async function startTestDaemon(hint: string, prefix: string): Promise<Tes
     async close() {
       await served?.close();
       for (const c of [...d.containers.values()]) await d.removeContainer(c.Id, true).catch(() => undefined);
-      for (const n of d.controller.networks()) if (n.type === 'bridge') await n.delete().catch(() => undefined);
+      // A request the server was still answering (a prune, a delete) may remove networks meanwhile.
+      for (const n of d.controller.networks()) {
+        let type: string | undefined;
+        try { type = n.type; } catch { continue; }
+        if (type === 'bridge') await n.delete().catch(() => undefined);
+      }
       await d.stop();
       cleanupDaemonLeftovers(dataDir, [bridge]);
       await releaseForwardingClaims(ownershipFor(dataDir).tag);

@@ -151,6 +151,8 @@ describe.skipIf(!!why)(`CNI plugin nsnet-cni ${why}`, () => {
       expect(r['routes']).toEqual([{ dst: '0.0.0.0/0', gw: `${subnet}.1` }]);
       expect(ipAddrs(ns, 'eth0')).toEqual([`${subnet}.2/24`]);
       expect(ipLink('eth0', ns)!.address).toBe(ifs[1]!.mac);
+      // The host end's MAC is nsnet's choice, not read back: it must still be the kernel's.
+      expect(ipLink(ifs[0]!.name)!.address).toBe(ifs[0]!.mac);
 
       const check = cni('CHECK', { ...c, prevResult: r }, { id, ns });
       if (v === '0.3.0' || v === '0.3.1') expect(check.json).toMatchObject({ code: 1, cniVersion: v });

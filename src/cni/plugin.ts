@@ -3,7 +3,7 @@
 // endpoint per (container, CNI_IFNAME), named `cni:<id>/<ifname>`. Work on
 // one container is serialised, as the runtime may run several networks'
 // plugins for it at once.
-import type { Controller, Endpoint, Network, Sandbox } from '../controller/controller.js';
+import type { Controller, Endpoint, EndpointInfo, NetworkInfo, Sandbox } from '../controller/controller.js';
 import type { EndpointCreateOptions } from '../controller/options.js';
 import type { PortBinding } from '../firewall/ports.js';
 import { addrList, isKernelError, linkGet, netnsOpen, netnsRelease, routeAdd } from '../netlink/index.js';
@@ -84,8 +84,11 @@ export class CniPlugin {
     try {
       ep = net.createEndpoint(endpointName(req.containerId, req.ifname), opts);
       await ep.join(sb);
-      const routes = await this.addRoutes(net, ep, sb, conf);
-      return buildResult(conf.cniVersion, await this.attachment(net, ep, req.netns, routes, conf), conf.prevResult);
+      // Each info() is a copy of the record: taken once.
+      const e = ep.info();
+      const n = net.info();
+      const routes = await this.addRoutes(n, e, sb, conf);
+      return buildResult(conf.cniVersion, await this.attachment(n, e, req.netns, routes, conf), conf.prevResult);
     } catch (e) {
       if (ep) await ep.delete(true).catch(() => undefined);
       if (created || !sb.endpoints().length) await sb.destroy().catch(() => undefined);
@@ -95,10 +98,9 @@ export class CniPlugin {
   }
 
   /** The configuration's routes other than the default one (which the join made). */
-  private async addRoutes(net: Network, ep: Endpoint, sb: Sandbox, conf: NetConf): Promise<CniRoute[]> {
-    const e = ep.info();
-    const gw4 = net.info().pools4[0]?.gateway;
-    const gw6 = net.info().pools6[0]?.gateway;
+  private async addRoutes(n: NetworkInfo, e: EndpointInfo, sb: Sandbox, conf: NetConf): Promise<CniRoute[]> {
+    const gw4 = n.pools4[0]?.gateway;
+    const gw6 = n.pools6[0]?.gateway;
     const out: CniRoute[] = [];
     if (e.gateway && gw4 && e.ipv4) out.push({ dst: '0.0.0.0/0', gw: gw4 });
     if (e.gateway && gw6 && e.ipv6) out.push({ dst: '::/0', gw: gw6 });
@@ -117,17 +119,16 @@ export class CniPlugin {
     return out;
   }
 
-  private async attachment(net: Network, ep: Endpoint, netns: string, routes: CniRoute[], conf: NetConf): Promise<Attachment> {
-    const e = ep.info();
-    const n = net.info();
-    const host = await linkGet(undefined, e.hostIfname!);
+  private async attachment(n: NetworkInfo, e: EndpointInfo, netns: string, routes: CniRoute[], conf: NetConf): Promise<Attachment> {
+    // The bridge driver chooses the host end's MAC; only an older record lacks it.
+    const hostMac = e.hostMac ?? (await linkGet(undefined, e.hostIfname!)).mac;
     const ips = [
       ...(e.ipv4 ? [{ address: e.ipv4, ...(n.pools4[0]?.gateway ? { gateway: n.pools4[0].gateway } : {}), interface: 1 }] : []),
       ...(e.ipv6 ? [{ address: e.ipv6, ...(n.pools6[0]?.gateway ? { gateway: n.pools6[0].gateway } : {}), interface: 1 }] : []),
     ];
     return {
       interfaces: [
-        { name: e.hostIfname!, ...(host.mac ? { mac: host.mac } : {}) },
+        { name: e.hostIfname!, ...(hostMac ? { mac: hostMac } : {}) },
         { name: e.ifname!, ...(e.mac ? { mac: e.mac } : {}), sandbox: netns },
       ],
       ips,

@@ -643,6 +643,7 @@ export class Core implements RestoreHost {
     delete ep.ifname;
     delete ep.peerIndex;
     delete ep.hostIfname;
+    delete ep.hostMac;
     delete ep.gateway;
   }
 

@@ -49,8 +49,8 @@ export interface DriverContext {
 /**
  * Record fields a driver owns: on a network, `driverState` (set in
  * createNetwork, read back after a restart); on an endpoint, `peerIndex`,
- * `hostIfname` and `published` (set in join, cleared by the controller after
- * leave). Everything else in the records belongs to the controller.
+ * `hostIfname`, `hostMac` and `published` (set in join, cleared by the
+ * controller after leave). Everything else in the records belongs to the controller.
  */
 export interface Driver {
   readonly type: string;

@@ -86,6 +86,8 @@ export interface EndpointRecord {
   ifname?: string;
   peerIndex?: number;
   hostIfname?: string;
+  /** The host end's MAC, chosen at join (absent in records from before it was). */
+  hostMac?: string;
   gateway?: boolean;
 }
 

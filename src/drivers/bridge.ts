@@ -3,7 +3,6 @@
 // would cost ~18 ms), a join is one crossing in any namespace (see
 // joinPlan), and leave never waits for the kernel's link destruction (the
 // controller's graveyard deletes left links later, in one request).
-import { randomBytes } from 'node:crypto';
 import { ConflictError, ForbiddenError, NsnetError } from '../errors.js';
 import { randomHex } from '../random.js';
 import {
@@ -139,7 +138,7 @@ export class BridgeDriver implements Driver {
     if (existing && existing.kind !== 'bridge') throw new ConflictError(`interface ${name} exists and is not a bridge`);
     if (!existing) {
       fault('bridge.create.link');
-      await linkAddBridge(undefined, { name, mtu: this.mtu(net), up: true, mac: bridgeMac() });
+      await linkAddBridge(undefined, { name, mtu: this.mtu(net), up: true, mac: localMac() });
       created = true;
       undo.push(`delete bridge ${name}`, () => linkDel(undefined, name));
       await linkSet(undefined, name, { alias: this.ctx.ownership.bridgeAlias(net.id) });
@@ -228,7 +227,7 @@ export class BridgeDriver implements Driver {
     const st = this.state(net);
     let link = await linkGet(undefined, st.bridge).catch(() => undefined);
     if (!link) {
-      await linkAddBridge(undefined, { name: st.bridge, mtu: this.mtu(net), up: true, mac: bridgeMac() });
+      await linkAddBridge(undefined, { name: st.bridge, mtu: this.mtu(net), up: true, mac: localMac() });
       if (st.created) await linkSet(undefined, st.bridge, { alias: this.ctx.ownership.bridgeAlias(net.id) });
       link = await linkGet(undefined, st.bridge);
     } else if (!link.up) {
@@ -287,13 +286,17 @@ export class BridgeDriver implements Driver {
     // A fresh host name per join: a left host end keeps its name until the
     // reaper deletes it, and nothing needs to rename it.
     const host = (ep.hostIfname = `nsv${randomHex(6)}`);
+    // Chosen here rather than left to the kernel, so nothing has to ask the
+    // kernel for it afterwards (a CNI result lists it), and an address set
+    // at creation is one udev's MACAddressPolicy leaves alone.
+    const hostMac = (ep.hostMac = localMac());
     fault('bridge.join.veth');
     const mtu = this.mtu(net);
     const at = detach.length;
     const ops: Op<unknown>[] = [
       ...detach,
       linkAddVethOp(target.ns, { name: ep.ifname!, up: true, mtu, ...(ep.mac ? { mac: ep.mac } : {}) },
-        { name: host, ns: HOST_NS, mtu, group: this.ctx.ownership.live }, true),
+        { name: host, ns: HOST_NS, mtu, mac: hostMac, group: this.ctx.ownership.live }, true),
       // A bridge port needs no IPv6 address of its own; with hundreds of
       // host ends, their link-local timers slowed every later operation. A
       // request of its own, before up: the kernel refuses the attribute at
@@ -392,16 +395,16 @@ export class BridgeDriver implements Driver {
 }
 
 /**
- * A random, locally administered MAC for a bridge nsnet creates. Without an
- * address of its own a bridge takes the lowest MAC of its ports and changes
- * it when that port goes: containers' cached neighbour entry for the
- * gateway then points nowhere until ARP notices (seconds of lost traffic to
- * the gateway and its resolver after another container stops). An address
- * given at creation is fixed (the kernel's NET_ADDR_SET), as Docker's
- * setupDevice does.
+ * A random, locally administered unicast MAC, for a bridge nsnet creates and
+ * for host ends. Without an address of its own a bridge takes the lowest MAC
+ * of its ports and changes it when that port goes: containers' cached
+ * neighbour entry for the gateway then points nowhere until ARP notices
+ * (seconds of lost traffic to the gateway and its resolver after another
+ * container stops). An address given at creation is fixed (the kernel's
+ * NET_ADDR_SET), as Docker's setupDevice does.
  */
-function bridgeMac(): string {
-  const b = randomBytes(6);
-  b[0] = (b[0]! & 0xfe) | 0x02;
-  return [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+function localMac(): string {
+  const h = randomHex(6);
+  const first = ((parseInt(h.slice(0, 2), 16) & 0xfe) | 0x02).toString(16).padStart(2, '0');
+  return [first, ...h.slice(2).match(/../g)!].join(':');
 }

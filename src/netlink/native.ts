@@ -38,6 +38,8 @@ export interface NativeAddon {
   lockFile(path: string): number;
   /** Unlocks and closes what lockFile returned. */
   unlockFile(fd: number): void;
+  /** Drops every lane's cached socket for a namespace path. Synchronous. */
+  forgetNamespace(path: string): void;
 }
 
 export const native = bindings({

@@ -1,7 +1,9 @@
 // Network namespaces as handles: a path plus the inode it had when opened, so
 // a handle outliving its namespace fails (ESTALE/ENOENT) instead of acting on
 // whatever now sits at that path.
+import { statSync } from 'node:fs';
 import { InvalidInputError } from '../errors.js';
+import { native, type KernelError } from './native.js';
 import { run, type Op } from './request.js';
 import { encodeRequest, Kind } from './wire.js';
 
@@ -61,8 +63,37 @@ export const netnsReleaseOp = (ns: Netns): Op<undefined> => ({
   decode: () => undefined,
 });
 
-/** Opens an existing namespace by path: /run/netns/X, /proc/PID/ns/net, a runtime's bind mount. */
-export const netnsOpen = async (path: string): Promise<Netns> => run(netnsOpenOp(path));
+/**
+ * Opens an existing namespace by path: /run/netns/X, /proc/PID/ns/net, a
+ * runtime's bind mount. Only its inode is read, with stat(2) on the calling
+ * thread: a crossing to a lane thread (a wake-up each way) would cost more
+ * than the call, which is not namespace-affine and does not block on these
+ * in-memory filesystems. The first request made in the namespace opens it
+ * there, checking the inode (ESTALE otherwise) and that it is a network
+ * namespace. Failures are KernelErrors, as the addon's.
+ */
+export const netnsOpen = async (path: string): Promise<Netns> => {
+  if (!path.startsWith('/')) throw new InvalidInputError(`namespace path must be absolute: '${path}'`);
+  const op = `netnsOpen ${path}`;
+  try {
+    return new Netns(path, statSync(path).ino);
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (typeof err.code !== 'string' || typeof err.errno !== 'number') throw e;
+    // "ENOENT: no such file or directory, stat '...'" → the addon's "op: No such file or directory"
+    const text = err.message.replace(/^[A-Z0-9]+: /, '').split(',')[0]!;
+    const k = new Error(`${op}: ${text.charAt(0).toUpperCase()}${text.slice(1)}`) as KernelError;
+    Object.assign(k, { code: err.code, errno: err.errno, op, syscall: 'stat', ns: path });
+    throw k;
+  }
+};
 
-/** Forget nsnet's cached sockets for a namespace it did not create (e.g. a runtime's). */
-export const netnsRelease = async (ns: Netns): Promise<undefined> => run(netnsReleaseOp(ns));
+/**
+ * Forget nsnet's cached sockets for a namespace it did not create (e.g. a
+ * runtime's). Done on the calling thread: the cache is shared and locked,
+ * and a crossing for it would double the wake-ups of a CNI DEL.
+ */
+export const netnsRelease = async (ns: Netns): Promise<undefined> => {
+  native.forgetNamespace(ns.path);
+  return undefined;
+};
