@@ -49,6 +49,13 @@ Napi::Value resultValue(Napi::Env env, const Request& req, Result& r) {
   }
 }
 
+Napi::Array resultsValue(Napi::Env env, Job& job) {
+  Napi::Array out = Napi::Array::New(env, job.results.size());
+  for (size_t i = 0; i < job.results.size(); ++i)
+    out.Set(static_cast<uint32_t>(i), resultValue(env, job.requests[i], job.results[i]));
+  return out;
+}
+
 std::string stringAt(const Napi::Array& a, uint32_t i) {
   Napi::Value v = a.Get(i);
   return v.IsString() ? v.As<Napi::String>().Utf8Value() : std::string();
@@ -172,8 +179,14 @@ Napi::Value Submit(const Napi::CallbackInfo& info) {
   job->requests.reserve(reqs.Length());
   for (uint32_t i = 0; i < reqs.Length(); ++i) job->requests.push_back(parseRequest(env, reqs.Get(i)));
   Napi::Promise p = job->deferred.Promise();
-  if (engine->tryInline(job.get())) deliverJob(env, job.get());
-  else engine->submit(job.release());
+  if (engine->tryInline(job.get())) {
+    // The answers themselves, not a promise: the JS side hands them over on
+    // a later turn of the event loop (src/netlink/request.ts).
+    Napi::Array out = resultsValue(env, *job);
+    job->deferred.Resolve(out);  // frees the unused promise's handle
+    return out;
+  }
+  engine->submit(job.release());
   return p;
 }
 
@@ -194,19 +207,13 @@ Napi::Value Stats(const Napi::CallbackInfo& info) {
 
 }  // namespace
 
-void deliverJob(Napi::Env env, Job* job) {
-  Napi::HandleScope scope(env);
-  Napi::Array out = Napi::Array::New(env, job->results.size());
-  for (size_t i = 0; i < job->results.size(); ++i)
-    out.Set(static_cast<uint32_t>(i), resultValue(env, job->requests[i], job->results[i]));
-  job->deferred.Resolve(out);
-}
-
 void completeJob(Napi::Env env, Napi::Function, Engine* engine, Job* job) {
   std::unique_ptr<Job> owned(job);
   if (env == nullptr) return;  // environment tearing down: nobody to tell
+  Napi::HandleScope scope(env);
+  Napi::Array out = resultsValue(env, *job);
   engine->settled(env);
-  deliverJob(env, job);
+  job->deferred.Resolve(out);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

@@ -14,7 +14,9 @@
 //   socket open on the fast lane (whose thread is idle, so the sockets are
 //   free): it makes no namespace switch. Two thread hops cost more than the
 //   kernel's work on a small VM (a futex wake is ~70 µs there, a sleeping
-//   thread's wake-up ~120 µs, the JS thread's own wake-up more).
+//   thread's wake-up ~120 µs, the JS thread's own wake-up more). Its answers
+//   are returned at once, and the JS side hands them to the caller on a
+//   later turn of the event loop (src/netlink/request.ts).
 // - Lane threads never touch N-API; they switch namespaces only through
 //   ThreadHome, and a thread that cannot return home is replaced, not reused.
 #pragma once
@@ -44,8 +46,6 @@ struct Job {
 
 class Engine;
 void completeJob(Napi::Env env, Napi::Function, Engine* engine, Job* job);
-// Resolves the job's promise with its results (JS thread).
-void deliverJob(Napi::Env env, Job* job);
 using Completion = Napi::TypedThreadSafeFunction<Engine, Job, completeJob>;
 
 class Engine {

@@ -270,6 +270,17 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     await nl.linkDel(ns, name);
   });
 
+  it('settles an inline job on a later turn of the event loop: awaited calls in a loop do not starve timers', async () => {
+    await nl.linkGet(ns, 'lo');
+    let fired = false;
+    const timer = setTimeout(() => { fired = true; }, 0);
+    const before = nl.nativeStats().inlined;
+    for (let i = 0; i < 200 && !fired; i++) await nl.linkGet(ns, 'lo');
+    clearTimeout(timer);
+    expect(nl.nativeStats().inlined).toBeGreaterThan(before);
+    expect(fired).toBe(true);
+  });
+
   it('runs a short batch on the calling thread once its namespace has a socket, never ahead of pending work', async () => {
     const fresh = await nl.netnsAdd(uniq('in'));
     try {

@@ -27,7 +27,8 @@ export interface NativeStats {
 }
 
 export interface NativeAddon {
-  submit(lane: number, requests: NativeRequest[], stopOnError?: boolean): Promise<unknown[]>;
+  /** The answers, or (for a job run on the calling thread) the answers at once. */
+  submit(lane: number, requests: NativeRequest[], stopOnError?: boolean): Promise<unknown[]> | unknown[];
   stats(): NativeStats;
   lanes: number;
   /** The request format as the addon parses it: checked against wire.ts by test/wire.test.ts. */

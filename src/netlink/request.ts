@@ -39,8 +39,21 @@ function settle<T>(raw: unknown, op: Op<T>): T {
   return op.decode(raw);
 }
 
+/**
+ * A job's answers. One run on the calling thread (the addon's inline path)
+ * answers at once; they are handed over on a later turn of the event loop,
+ * as a lane's are, so a loop of awaited calls never starves timers (the
+ * reaper), I/O or the store's group commit.
+ */
+async function submit(lane: LaneId, requests: NativeRequest[], stopOnError = false): Promise<unknown[]> {
+  const answers = native.submit(lane, requests, stopOnError);
+  if (!Array.isArray(answers)) return answers;
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  return answers;
+}
+
 export async function run<T>(op: Op<T>, lane: LaneId = Lane.Fast): Promise<T> {
-  const [raw] = await native.submit(lane, [op.request]);
+  const [raw] = await submit(lane, [op.request]);
   return settle(raw, op);
 }
 
@@ -51,7 +64,7 @@ export type Settled<T> = { ok: true; value: T } | { ok: false; error: Error };
  * With stopOnError, requests after the first failure are not sent (ECANCELED).
  */
 export async function batch(ops: readonly Op<unknown>[], opts: { lane?: LaneId; stopOnError?: boolean } = {}): Promise<Settled<unknown>[]> {
-  const raws = await native.submit(opts.lane ?? Lane.Fast, ops.map((o) => o.request), opts.stopOnError ?? false);
+  const raws = await submit(opts.lane ?? Lane.Fast, ops.map((o) => o.request), opts.stopOnError ?? false);
   return raws.map((raw, i) => {
     try {
       return { ok: true, value: settle(raw, ops[i] as Op<unknown>) };
