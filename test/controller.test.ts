@@ -3,7 +3,7 @@ import { Controller, type Network } from '../src/controller/controller.js';
 import { internals } from '../src/controller/internals.js';
 import { faults } from '../src/driver-api/faults.js';
 import { BRIDGE_MAX_PORTS } from '../src/drivers/bridge.js';
-import { gate, ipAddrs, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, sh, tcpEcho, tempDir, uniq } from './helpers.js';
+import { gate, ipAddrs, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, sh, tcpEcho, tempDir, uniq, removeAllAndStop } from './helpers.js';
 
 describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
   const dir = tempDir('ctl');
@@ -16,12 +16,7 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
   afterEach(() => faults.clear());
 
   afterAll(async () => {
-    for (const s of c.sandboxes()) await s.destroy();
-    for (const n of c.networks()) {
-      for (const e of n.endpoints()) await e.delete(true);
-      await n.delete();
-    }
-    await c.stop();
+    await removeAllAndStop(c);
     dir.remove();
   });
 

@@ -15,7 +15,7 @@ import { checkBrNetfilter } from '../src/firewall/preflight.js';
 import { Firewall } from '../src/firewall/firewall.js';
 import { tableName } from '../src/firewall/ruleset.js';
 import { linkAddBridge } from '../src/netlink/index.js';
-import { bridgeOpt, gate, ipAddrs, ipLink, ipLinks, ipNetnsList, nsName, sh, tempDir, uniq } from './helpers.js';
+import { bridgeOpt, gate, ipAddrs, ipLink, ipLinks, ipNetnsList, nsName, sh, tempDir, uniq, removeAllAndStop } from './helpers.js';
 
 const ip = (...args: string[]) => execFileSync('ip', args, { encoding: 'utf8' });
 const linkNames = () => new Set(ipLinks().map((l) => l.ifname));
@@ -30,12 +30,7 @@ describe.skipIf(!gate.ok)(`hardening: model and bridge driver ${gate.why}`, () =
   });
 
   afterAll(async () => {
-    for (const s of c.sandboxes()) await s.destroy();
-    for (const n of c.networks()) {
-      for (const e of n.endpoints()) await e.delete(true);
-      await n.delete();
-    }
-    await c.stop();
+    await removeAllAndStop(c);
     dir.remove();
   });
 

@@ -10,7 +10,7 @@ import { ownershipFor } from '../src/driver-api/ownership.js';
 import { releaseForwardingClaims } from '../src/firewall/firewall.js';
 import { tableName } from '../src/firewall/ruleset.js';
 import { startTestDaemon, type TestDaemon } from './api-support.js';
-import { bridgeOpt, gate, ipAddrs, ipJson, ipLinks, ipNetnsList, nsName, sh, tcpEcho, tempDir, uniq } from './helpers.js';
+import { bridgeOpt, gate, ipAddrs, ipJson, ipLinks, ipNetnsList, nsName, sh, tcpEcho, tempDir, uniq, removeAllAndStop } from './helpers.js';
 
 const macvlans = (ns?: string) => ipLinks(ns).filter((l) => l.linkinfo?.info_kind === 'macvlan');
 
@@ -33,12 +33,7 @@ describe.skipIf(!gate.ok)(`macvlan driver ${gate.why}`, () => {
 
   afterAll(async () => {
     faults.clear();
-    for (const s of c.sandboxes()) await s.destroy();
-    for (const n of c.networks()) {
-      for (const e of n.endpoints()) await e.delete(true);
-      await n.delete();
-    }
-    await c.stop();
+    await removeAllAndStop(c);
     spawnSync('ip', ['link', 'del', parent]);
     spawnSync('ip', ['netns', 'del', ext]);
     dir.remove();

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../src/controller/controller.js';
 import { internals } from '../src/controller/internals.js';
 import { nativeStats } from '../src/netlink/index.js';
-import { gate, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, sh, tempDir, uniq } from './helpers.js';
+import { gate, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, sh, tempDir, uniq, removeAllAndStop } from './helpers.js';
 
 interface DetailedLink { ifname: string; master?: string; operstate?: string; flags: string[]; inet6_addr_gen_mode?: string }
 
@@ -19,12 +19,7 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
   });
 
   afterAll(async () => {
-    for (const s of c.sandboxes()) await s.destroy();
-    for (const n of c.networks()) {
-      for (const e of n.endpoints()) await e.delete(true);
-      await n.delete();
-    }
-    await c.stop();
+    await removeAllAndStop(c);
     for (const n of runtimeNs) sh('ip', ['netns', 'del', n]);
     dir.remove();
   });
