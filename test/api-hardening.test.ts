@@ -8,8 +8,8 @@ import { Router } from '../src/api/router.js';
 import { MAX_BODY_BYTES, respond, TIMEOUTS } from '../src/api/server.js';
 import { NO_SWARM, NOT_MANAGER } from '../src/api/swarm.js';
 import { parseGoDuration, parseUntil } from '../src/daemon/until.js';
-import { gate, uniq } from './helpers.js';
-import { rawRequest, startTestDaemon, type TestDaemon } from './api-support.js';
+import { gate, rawRequest, uniq } from './helpers.js';
+import { startTestDaemon, type TestDaemon } from './api-support.js';
 
 const bridgeOpts = () => ({ 'com.docker.network.bridge.name': uniq('hb') });
 

@@ -1,7 +1,6 @@
 // Shared plumbing for the API tests: an in-process daemon driven through the
 // router (as --local does) or over a real socket, and its full cleanup.
 import { spawnSync } from 'node:child_process';
-import { request } from 'node:http';
 import { buildRouter } from '../src/api/routes.js';
 import { respond, serve, TIMEOUTS, type ApiServer, type Timeouts } from '../src/api/server.js';
 import type { ApiResponse } from '../src/api/router.js';
@@ -72,17 +71,3 @@ export function cleanupDaemonLeftovers(dataDir: string, bridges: string[]): void
   spawnSync('nft', ['delete', 'table', 'inet', tableName(ownershipFor(dataDir).tag)]);
 }
 
-/** One raw HTTP exchange on a unix socket (bodies of any size, any headers). */
-export function rawRequest(socket: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
-    });
-    // The server may answer and close before the whole body is sent.
-    req.on('error', (e) => reject(e));
-    if (body !== undefined) req.end(body);
-    else req.end();
-  });
-}

@@ -4,13 +4,12 @@
 // makes with `ip netns add`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipFor } from '../src/driver-api/ownership.js';
 import { releaseForwardingClaims } from '../src/firewall/firewall.js';
 import { tableName } from '../src/firewall/ruleset.js';
-import { gate, ipAddrs, ipLink, ipLinks, sh, tcpEcho, tempDir, uniq } from './helpers.js';
+import { apiJson, gate, ipAddrs, ipLink, ipLinks, sh, tcpEcho, tempDir, uniq } from './helpers.js';
 
 const SHIM = 'build/Release/nsnet-cni';
 const VERSIONS = ['0.3.0', '0.3.1', '0.4.0', '1.0.0', '1.1.0'] as const;
@@ -45,17 +44,7 @@ describe.skipIf(!!why)(`CNI plugin nsnet-cni ${why}`, () => {
   }
 
   /** One GET/DELETE on the daemon's Docker API. */
-  function api(method: string, path: string): Promise<{ status: number; body: unknown }> {
-    return new Promise((resolve, reject) => {
-      const req = request({ socketPath: socket, method, path }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => { text += d.toString(); });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) as unknown : undefined }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
+  const api = (method: string, path: string) => apiJson(socket, method, path);
   const networkContainers = async (name: string): Promise<string[]> => {
     const r = await api('GET', `/networks/${name}`);
     return r.status === 200 ? Object.values((r.body as { Containers: Record<string, { Name: string }> }).Containers).map((c) => c.Name) : [];

@@ -1,6 +1,7 @@
 // Shared test plumbing: privilege gate, unique names, `ip -j` readers, fds.
 import { execFileSync, spawn } from 'node:child_process';
 import type { Controller } from '../src/index.js';
+import { request } from 'node:http';
 import { readdirSync, readFileSync } from 'node:fs';
 
 function capabilityGate(): { ok: boolean; why: string } {
@@ -112,4 +113,27 @@ export async function removeAllAndStop(c: Controller): Promise<void> {
     await n.delete();
   }
   await c.stop();
+}
+
+/** One raw HTTP exchange on a unix socket (bodies of any size, any headers). */
+export function rawRequest(socket: string, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; text: string; headers: Record<string, unknown> }> {
+  return new Promise((resolve, reject) => {
+    const req = request({ socketPath: socket, method, path, headers: { 'Content-Type': 'application/json', ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8'), headers: res.headers }));
+    });
+    // The server may answer and close before the whole body is sent.
+    req.on('error', (e) => reject(e));
+    if (body !== undefined) req.end(body);
+    else req.end();
+  });
+}
+
+/** One JSON request to a daemon's socket: the answer's body parsed when it is JSON, else its text. */
+export async function apiJson(socket: string, method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }> {
+  const r = await rawRequest(socket, method, path, body === undefined ? undefined : JSON.stringify(body));
+  let parsed: unknown = r.text;
+  try { parsed = r.text ? JSON.parse(r.text) : undefined; } catch { /* plain text */ }
+  return { status: r.status, body: parsed };
 }

@@ -7,7 +7,7 @@ import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_pr
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { tempDir, uniq } from './helpers.js';
+import { apiJson, tempDir, uniq } from './helpers.js';
 
 export const etcdBin = spawnSync('etcd', ['--version']).status === 0;
 
@@ -121,23 +121,9 @@ export class Etcd {
 
 export interface ApiAnswer { status: number; body: unknown }
 
-/** One JSON request to a daemon's socket. */
-export function api(socket: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> {
-  return new Promise((resolve, reject) => {
-    const req = request({ socketPath: socket, method, path: `/v1.50${path}`, headers: { 'Content-Type': 'application/json' } }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try { parsed = text ? JSON.parse(text) : undefined; } catch { /* plain text */ }
-        resolve({ status: res.statusCode ?? 0, body: parsed });
-      });
-    });
-    req.on('error', reject);
-    req.end(body === undefined ? undefined : JSON.stringify(body));
-  });
-}
+/** One JSON request to a daemon's socket, on API version 1.50. */
+export const api = (socket: string, method: string, path: string, body?: unknown): Promise<ApiAnswer> =>
+  apiJson(socket, method, `/v1.50${path}`, body);
 
 /** An nsnet daemon inside a host's namespace (its own data dir, run dir and socket), a member of the cluster. */
 export class HostDaemon {

@@ -4,14 +4,13 @@
 // Everything podman keeps lives in a temporary directory (test/podman-env.ts).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, writeFileSync } from 'node:fs';
-import { request } from 'node:http';
 import { connect, createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipFor } from '../src/driver-api/ownership.js';
 import { releaseForwardingClaims } from '../src/firewall/firewall.js';
 import { tableName } from '../src/firewall/ruleset.js';
-import { gate, ipJson, ipLink, ipLinks, ipNetnsList, tempDir, uniq } from './helpers.js';
+import { apiJson, gate, ipJson, ipLink, ipLinks, ipNetnsList, tempDir, uniq } from './helpers.js';
 import { IMAGE, podmanIn, podmanMissing, type Podman } from './podman-env.js';
 
 const SHIM = 'build/Release/nsnet-cni';
@@ -52,17 +51,7 @@ describe.skipIf(!!found.why)(`podman on the nsnet CNI plugin ${found.why}`, () =
   const containers: string[] = [];
   let daemon: ChildProcess | undefined;
 
-  function api(method: string, path: string): Promise<{ status: number; body: unknown }> {
-    return new Promise((resolve, reject) => {
-      const req = request({ socketPath: socket, method, path }, (res) => {
-        let text = '';
-        res.on('data', (d: Buffer) => { text += d.toString(); });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? JSON.parse(text) as unknown : undefined }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
-  }
+  const api = (method: string, path: string) => apiJson(socket, method, path);
   const attached = async (): Promise<string[]> => {
     const r = await api('GET', `/networks/${network}`);
     expect(r.status).toBe(200);
