@@ -173,19 +173,16 @@ Napi::Value Submit(const Napi::CallbackInfo& info) {
   int lane = info[0].As<Napi::Number>().Int32Value();
   if (lane < 0 || lane >= Engine::kLanes) throw Napi::RangeError::New(env, "no such lane");
   Napi::Array reqs = info[1].As<Napi::Array>();
-  auto job = std::make_unique<Job>(env);
+  auto job = std::make_unique<Job>();
   job->lane = lane;
   job->stopOnError = info.Length() > 2 && info[2].ToBoolean().Value();
   job->requests.reserve(reqs.Length());
   for (uint32_t i = 0; i < reqs.Length(); ++i) job->requests.push_back(parseRequest(env, reqs.Get(i)));
-  Napi::Promise p = job->deferred.Promise();
-  if (engine->tryInline(job.get())) {
-    // The answers themselves, not a promise: the JS side hands them over on
-    // a later turn of the event loop (src/netlink/request.ts).
-    Napi::Array out = resultsValue(env, *job);
-    job->deferred.Resolve(out);  // frees the unused promise's handle
-    return out;
-  }
+  // An inline job's answers themselves, not a promise: the JS side hands
+  // them over on a later turn of the event loop (src/netlink/request.ts).
+  if (engine->tryInline(job.get())) return resultsValue(env, *job);
+  job->deferred.emplace(Napi::Promise::Deferred::New(env));
+  Napi::Promise p = job->deferred->Promise();
   engine->submit(job.release());
   return p;
 }
@@ -213,7 +210,7 @@ void completeJob(Napi::Env env, Napi::Function, Engine* engine, Job* job) {
   Napi::HandleScope scope(env);
   Napi::Array out = resultsValue(env, *job);
   engine->settled(env);
-  job->deferred.Resolve(out);
+  job->deferred->Resolve(out);
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {

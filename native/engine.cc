@@ -46,7 +46,7 @@ void Engine::submit(Job* job) {
     delete job;
     return;
   }
-  if (pending_++ == 0) completion_.Ref(job->deferred.Env());
+  if (pending_++ == 0) completion_.Ref(job->deferred->Env());
   Lane& lane = lanes_[job->lane];
   {
     std::lock_guard<std::mutex> g(lane.mu);

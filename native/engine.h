@@ -27,6 +27,7 @@
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <thread>
 #include <vector>
 
@@ -40,8 +41,8 @@ struct Job {
   bool stopOnError = false;
   std::vector<Request> requests;
   std::vector<Result> results;
-  Napi::Promise::Deferred deferred;
-  explicit Job(Napi::Env env) : deferred(Napi::Promise::Deferred::New(env)) {}
+  // Made only for a job handed to a lane: an inline job's answers go back directly.
+  std::optional<Napi::Promise::Deferred> deferred;
 };
 
 class Engine;
