@@ -5,9 +5,9 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ownershipFor } from '../src/driver-api/ownership.js';
+import { ownershipFor } from '../dist/driver-api/ownership.js';
 import { machine, now, summarize, table, writeResult } from './stats.js';
-import { releaseForwardingClaims } from '../src/firewall/firewall.js';
+import { releaseForwardingClaims } from '../dist/firewall/firewall.js';
 
 const N = process.env.NSNET_BENCH_QUICK === '1' ? 10 : 30;
 const dir = mkdtempSync(join(tmpdir(), 'nsnet-bench-cli-'));

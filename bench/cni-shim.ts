@@ -12,8 +12,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { ownershipFor } from '../src/driver-api/ownership.js';
-import { releaseForwardingClaims } from '../src/firewall/firewall.js';
+import { ownershipFor } from '../dist/driver-api/ownership.js';
+import { releaseForwardingClaims } from '../dist/firewall/firewall.js';
 import { run } from './impls/exec.js';
 import { buildExecDriver, ExecDriver, type Call, type Timed } from './impls/exec-driver.js';
 import { CNI_PATH, cniAvailable } from './impls/cni.js';

@@ -14,7 +14,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Controller } from '../src/index.js';
+import { Controller } from '../dist/index.js';
 import { machine, now, summarize, table, writeResult } from './stats.js';
 
 const N = Number(process.env['N'] ?? 100);

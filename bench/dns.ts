@@ -12,12 +12,12 @@ import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { decode, encode } from 'dns-packet';
-import { Daemon } from '../src/daemon/daemon.js';
-import { daemonConfig } from '../src/daemon/config.js';
-import { createNetwork } from '../src/daemon/networks.js';
-import { ownershipFor } from '../src/driver-api/ownership.js';
-import { tableName } from '../src/firewall/ruleset.js';
-import { releaseForwardingClaims } from '../src/firewall/firewall.js';
+import { Daemon } from '../dist/daemon/daemon.js';
+import { daemonConfig } from '../dist/daemon/config.js';
+import { createNetwork } from '../dist/daemon/networks.js';
+import { ownershipFor } from '../dist/driver-api/ownership.js';
+import { tableName } from '../dist/firewall/ruleset.js';
+import { releaseForwardingClaims } from '../dist/firewall/firewall.js';
 import { machine, table, writeResult } from './stats.js';
 
 const AARDVARK = '/usr/lib/podman/aardvark-dns';

@@ -1,7 +1,7 @@
 // IPAM throughput: allocate+release pairs per second on pools at a given
 // fill level, against a naive Set-and-scan allocator run in the same process.
-import { Ipam } from '../src/ipam/index.js';
-import { formatIP, parsePrefix } from '../src/ip/addr.js';
+import { Ipam } from '../dist/ipam/index.js';
+import { formatIP, parsePrefix } from '../dist/ip/addr.js';
 import { machine, now, table, writeResult } from './stats.js';
 
 const QUICK = process.env.NSNET_BENCH_QUICK === '1';

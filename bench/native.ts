@@ -1,7 +1,7 @@
 // Per-operation latency through the addon against the same operations done
 // with `ip` in the same run, and the addon's own overhead above the kernel.
 import { execFileSync } from 'node:child_process';
-import * as nl from '../src/netlink/index.js';
+import * as nl from '../dist/netlink/index.js';
 import { run } from './impls/exec.js';
 import { machine, now, summarize, table, writeResult, type Summary } from './stats.js';
 

@@ -16,7 +16,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Controller, type OverlayPeer } from '../src/index.js';
+import { Controller, type OverlayPeer } from '../dist/index.js';
 import { OverlayHost, plugHost } from '../test/fixtures/overlay-hosts.js';
 import { machine, now, summarize, table, writeResult } from './stats.js';
 

@@ -5,7 +5,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { nativeStats } from '../src/netlink/index.js';
+import { nativeStats } from '../dist/netlink/index.js';
 import { buildFloor, FloorImpl } from './impls/floor.js';
 import { NsnetImpl } from './impls/nsnet.js';
 import { now, summarize } from './stats.js';

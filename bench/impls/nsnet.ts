@@ -1,5 +1,5 @@
 // nsnet through its public API: controller, bridge network, sandboxes.
-import { Controller, type Endpoint, type Network, type Sandbox } from '../../src/controller/controller.js';
+import { Controller, type Endpoint, type Network, type Sandbox } from '../../dist/controller/controller.js';
 import { run } from './exec.js';
 import type { Impl } from './impl.js';
 
