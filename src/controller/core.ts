@@ -36,6 +36,7 @@ import type { LiveSandbox } from './state.js';
 import { JoinBatch } from './join-batch.js';
 import { NetnsPool } from './netns-pool.js';
 import type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
+import { EndpointTable } from './endpoint-table.js';
 import type { EndpointRecord, NetworkRecord, OverlayPeer, SandboxOptions, SandboxRecord } from '../driver-api/records.js';
 import { collect, withUndo } from '../driver-api/undo.js';
 import {
@@ -64,7 +65,7 @@ export class Core implements RestoreHost {
   readonly drivers = new Map<string, Driver>();
   readonly firewall: Firewall;
   readonly nets = new Map<string, NetworkRecord>();
-  readonly eps = new Map<string, EndpointRecord>();
+  readonly eps = new EndpointTable();
   readonly sbs = new Map<string, LiveSandbox>();
   private readonly reservedNames = new Set<string>();
   /** Per network: joins in flight and a delete in progress, so the two never interleave. */
@@ -270,7 +271,7 @@ export class Core implements RestoreHost {
       return this.deleteNetwork(id);
     }
     const refuseIfActive = (): void => {
-      if ([...this.eps.values()].some((e) => e.networkId === id))
+      if (!this.eps.inNetwork(id).next().done)
         throw new ForbiddenError(`error while removing network: network ${rec.name} id ${rec.id} has active endpoints`, 'EACTIVEENDPOINTS');
     };
     // Refused at once when endpoints exist, so the network is not closed to
@@ -308,7 +309,7 @@ export class Core implements RestoreHost {
     const { net, driver } = this.peerNetwork(networkId);
     // A local endpoint's address is this host's to answer for: the ARP proxy must not claim it for another host.
     const ip = (peer as { ip?: unknown } | null)?.ip;
-    const local = [...this.eps.values()].find((e) => e.networkId === net.id && e.ipv4 !== undefined && e.ipv4.split('/')[0] === ip);
+    const local = [...this.eps.inNetwork(net.id)].find((e) => e.ipv4 !== undefined && e.ipv4.split('/')[0] === ip);
     if (local) throw new ConflictError(`peer ${String(peer.endpointId)}: ${String(ip)} is the address of local endpoint ${local.name} on network ${net.name}`);
     // Held like a join: a delete of the network waits for it.
     const release = this.gates.enter(net.id);
@@ -347,9 +348,8 @@ export class Core implements RestoreHost {
     for (const a of o.aliases ?? []) checkText('alias', a);
     if (o.macAddress !== undefined) checkMac(o.macAddress);
     checkPortBindings(o.ports);
-    for (const e of this.eps.values())
-      if (e.networkId === networkId && e.name === name)
-        throw new ForbiddenError(`endpoint with name ${name} already exists in network ${net.name}`, 'EENDPOINTEXISTS');
+    if (this.eps.named(networkId, name))
+      throw new ForbiddenError(`endpoint with name ${name} already exists in network ${net.name}`, 'EENDPOINTEXISTS');
     const driver = this.driver(net.driver);
     const rec: EndpointRecord = { id: newId(), name, networkId, created: new Date().toISOString(), aliases: [...(o.aliases ?? [])] };
     if (o.ports?.length) rec.ports = o.ports.map((p) => ({ ...p }));
@@ -530,7 +530,7 @@ export class Core implements RestoreHost {
 
   private joinedCount(networkId: string): number {
     let n = 0;
-    for (const e of this.eps.values()) if (e.networkId === networkId && e.sandboxId) n++;
+    for (const e of this.eps.inNetwork(networkId)) if (e.sandboxId) n++;
     return n;
   }
 
@@ -557,7 +557,9 @@ export class Core implements RestoreHost {
    * wait on each other in a cycle.
    */
   async joinMany(items: readonly { epId: string; sbId: string }[]): Promise<Settled<void>[]> {
-    const out: Settled<void>[] = items.map(() => ({ ok: false, error: new Error('not run') }));
+    // Every slot is filled below (refused here, or settled by its join); an
+    // Error made in advance would cost a stack capture per join.
+    const out = new Array<Settled<void>>(items.length);
     const ready: { i: number; ep: EndpointRecord; s: LiveSandbox; sbId: string; release: () => void }[] = [];
     items.forEach(({ epId, sbId }, i) => {
       const ep = this.eps.get(epId);

@@ -12,7 +12,7 @@ export class NetworkHandle implements Network {
   get type(): string { return this.#c.net(this.id).driver; }
   info(): NetworkInfo { return structuredClone(this.#c.net(this.id)); }
   endpoints(): Endpoint[] {
-    return [...this.#c.eps.values()].filter((e) => e.networkId === this.id).map((e) => new EndpointHandle(this.#c, e.id));
+    return [...this.#c.eps.inNetwork(this.id)].map((e) => new EndpointHandle(this.#c, e.id));
   }
   createEndpoint(name: string, o?: EndpointCreateOptions): Endpoint {
     return new EndpointHandle(this.#c, this.#c.createEndpoint(this.id, name, o));
