@@ -1,11 +1,14 @@
 // The embedded store: one SQLite file (WAL) holding every object as JSON by
 // kind and ID. The model keeps the live state in memory; writes are queued
-// and committed together in one transaction at the end of the event-loop
-// turn (group commit), so the endpoint path pays for SQLite while the
-// kernel is busy with its netlink requests, and a create+join+leave of one
-// endpoint within a turn costs one row write. Reads flush first. A crash can
-// lose the last turn's writes, never corrupt: start-up reconciles the
-// kernel against what the store holds.
+// and committed together in one transaction (group commit). A request that
+// waits for its writes (durably(), durable(): the API and CNI answers) has
+// them committed at the end of the event-loop turn; writes nobody waits for
+// (the library's calls) are gathered for up to COMMIT_WINDOW_MS, so a loop
+// of endpoint calls pays for one small transaction now and then instead of
+// one per call, and an endpoint created, joined, left and deleted within
+// the window costs one row write. Reads flush first. A crash can lose the
+// writes of the last window that no answer depended on, never corrupt:
+// start-up reconciles the kernel against what the store holds.
 //
 // A failed commit (disk full, I/O error, the database busy) never throws out
 // of the group commit, which runs from setImmediate and would take the
@@ -65,6 +68,9 @@ const WHOLE_DB = /^SQLITE_(BUSY|LOCKED)/;
 
 const tracking = new AsyncLocalStorage<Tracker>();
 
+/** How long writes nobody waits for are gathered before their commit. */
+export const COMMIT_WINDOW_MS = 10;
+
 export class Store {
   private readonly db: Database.Database;
   private readonly putStmt: Database.Statement;
@@ -76,7 +82,8 @@ export class Store {
   /** Writes that failed, kept for another try; a newer write of the key replaces its entry. */
   private readonly failed = new Map<string, Write>();
   private batch: Batch | undefined;
-  private scheduled: NodeJS.Immediate | undefined;
+  /** The commit to come: on the next turn (someone waits) or at the end of the window. */
+  private scheduled: { immediate: NodeJS.Immediate } | { timer: NodeJS.Timeout } | undefined;
 
   /**
    * `busyTimeoutMs`: how long a commit waits for another connection's write
@@ -118,7 +125,22 @@ export class Store {
     }
     // A later write of the key supersedes the earlier one: both requests wait for it.
     this.pending.set(key, { kind, id, json, trackers });
-    this.scheduled ??= setImmediate(() => this.flush());
+    if (t) this.commitSoon();
+    else this.scheduled ??= { timer: setTimeout(() => this.flush(), COMMIT_WINDOW_MS) };
+  }
+
+  /** Someone waits for what is queued: commit at the end of this turn rather than of the window. */
+  private commitSoon(): void {
+    if (this.scheduled && 'immediate' in this.scheduled) return;
+    this.cancelScheduled();
+    this.scheduled = { immediate: setImmediate(() => this.flush()) };
+  }
+
+  private cancelScheduled(): void {
+    if (!this.scheduled) return;
+    if ('immediate' in this.scheduled) clearImmediate(this.scheduled.immediate);
+    else clearTimeout(this.scheduled.timer);
+    this.scheduled = undefined;
   }
 
   /**
@@ -141,14 +163,14 @@ export class Store {
   async durable(): Promise<void> {
     const b = this.batch;
     if (!b) return;
+    this.commitSoon();
     await b.done();
     if (b.errors.length) throw b.errors[0];
   }
 
   /** Commits every queued write in one transaction; never throws (failures go to durably()/durable()). */
   flush(): void {
-    if (this.scheduled) clearImmediate(this.scheduled);
-    this.scheduled = undefined;
+    this.cancelScheduled();
     const batch = this.batch;
     this.batch = undefined;
     const writes = [...this.pending.values()];
