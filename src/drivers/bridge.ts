@@ -269,7 +269,7 @@ export class BridgeDriver implements Driver {
    * peer takes no master or up at creation: the kernel applies neither, and
    * up fails until the pair is linked). The container end's index comes
    * from the creating request's echo, filled into the later requests by the
-   * addon: the same five requests in any namespace (IPv4).
+   * addon: the same four requests in any namespace (IPv4).
    */
   joinPlan(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, undo: Undo, joined = 0): JoinPlan {
     if (!target.ns) throw new ForbiddenError('a container in the host namespace cannot join a bridge network');
@@ -296,14 +296,17 @@ export class BridgeDriver implements Driver {
     const ops: Op<unknown>[] = [
       ...detach,
       linkAddVethOp(target.ns, { name: ep.ifname!, up: true, mtu, ...(ep.mac ? { mac: ep.mac } : {}) },
-        { name: host, ns: HOST_NS, mtu, mac: hostMac, group: this.ctx.ownership.live }, true),
+        { name: host, ns: HOST_NS, mtu, mac: hostMac, group: this.ctx.ownership.live, dormant: true }, true),
       // A bridge port needs no IPv6 address of its own; with hundreds of
-      // host ends, their link-local timers slowed every later operation. A
-      // request of its own, before up: the kernel refuses the attribute at
-      // creation, and in one setlink it applies up (and the link-local
-      // address that comes with it) before the address-generation mode.
-      linkSetOp(undefined, host, { noIpv6AddrGen: true }),
-      linkSetOp(undefined, host, { master, up: true }),
+      // host ends, their link-local timers slowed every later operation. The
+      // kernel refuses the address-generation mode at creation, and in the
+      // setlink that enslaves and ups the host end it applies up before the
+      // mode: the link-local address comes at up if the link already counts
+      // as running, and a new link's state is "unknown", which does. Born
+      // dormant, the host end runs only once the kernel's link watcher has
+      // seen its carrier, after that request (the watcher needs the lock the
+      // request holds), by when the mode is none: one request for all three.
+      linkSetOp(undefined, host, { master, up: true, noIpv6AddrGen: true }),
     ];
     const configure = this.configureOps(net, ep, target);
     // Each configure request takes the container end's index from the echo, `back` places before it.
