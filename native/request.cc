@@ -35,9 +35,24 @@ bool validSysctlKey(const std::string& k) {
   return true;
 }
 
-NlError sysctlIo(const std::string& key, const std::string* value, std::string& out) {
+// /proc/sys/net/ipv6/conf of the namespace the process started in, opened
+// once. Every network namespace has its own entries of the same names under
+// /proc/sys/net, and the kernel keeps them in one hash chain: a walk from
+// /proc/sys costs a compare per namespace (~0.1 ms at 5,000). From this
+// directory, a host link's entry is found at once.
+constexpr char kHostIpv6Conf[] = "net/ipv6/conf/";
+
+int hostIpv6ConfFd() {
+  static const int fd = ::open("/proc/sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return fd;
+}
+
+NlError sysctlIo(const std::string& key, const std::string* value, std::string& out, bool home) {
   std::string path = "/proc/sys/" + key;
-  int fd = ::open(path.c_str(), (value ? O_WRONLY | O_TRUNC : O_RDONLY) | O_CLOEXEC);
+  const int flags = (value ? O_WRONLY | O_TRUNC : O_RDONLY) | O_CLOEXEC;
+  const bool fromConf = home && key.compare(0, sizeof kHostIpv6Conf - 1, kHostIpv6Conf) == 0 && hostIpv6ConfFd() >= 0;
+  int fd = fromConf ? ::openat(hostIpv6ConfFd(), key.c_str() + sizeof kHostIpv6Conf - 1, flags)
+                    : ::open(path.c_str(), flags);
   if (fd < 0) return NlError::of(errno, "open", path);
   NlError e;
   if (value) {
@@ -81,13 +96,13 @@ NlError runRtnl(LaneContext& ctx, Request& req, Result& res) {
 NlError runSysctl(LaneContext& ctx, Request& req, Result& res, bool write) {
   if (!validSysctlKey(req.arg1)) return NlError::of(EINVAL, req.op, "invalid sysctl key '" + req.arg1 + "'");
   const std::string* value = write ? &req.arg2 : nullptr;
-  if (req.ns.empty()) return sysctlIo(req.arg1, value, res.str);
+  if (req.ns.empty()) return sysctlIo(req.arg1, value, res.str, true);
   std::shared_ptr<NsEntry> target;
   NlError e = ctx.entry(req.ns, req.nsIno, target);
   if (!e.ok()) return e;
   e = ctx.home.enter(target->fd);
   if (!e.ok()) return e;
-  e = sysctlIo(req.arg1, value, res.str);
+  e = sysctlIo(req.arg1, value, res.str, false);
   if (!ctx.home.leave()) ctx.stranded = true;
   return e;
 }

@@ -1,6 +1,7 @@
 // The endpoint path at the kernel's floor (issue 14): the same four requests
 // per join in any namespace, in one crossing; joinMany; leave off the bridge
 // (no port held, no flush on a join); the namespace pool.
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../src/controller/controller.js';
 import { internals } from '../src/controller/internals.js';
@@ -33,15 +34,15 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     return c.newSandbox(uniq('crt'), { netnsPath: `/run/netns/${name}` });
   };
 
-  it('a join is four requests in one crossing, in a namespace nsnet made and in one given by path', async () => {
+  it('a join is five requests in one crossing, in a namespace nsnet made and in one given by path', async () => {
     const n = await net('10.77.1.0/24');
     for (const sb of [await c.newSandbox(uniq('cown')), await runtimeSandbox()]) {
       const ep = n.createEndpoint(uniq('e'));
       await c.flush();
       const before = nativeStats().executed;
       await ep.join(sb);
-      // veth (echoed; the host end born dormant), host end master+up+no IPv6 address generation, address, default route.
-      expect(nativeStats().executed - before).toBe(4);
+      // veth (echoed), IPv6 disabled on the host end (a sysctl), host end master+up, address, default route.
+      expect(nativeStats().executed - before).toBe(5);
       const ns = nsName(sb.key);
       const eth0 = ipJson<DetailedLink[]>(['-n', ns, '-d', 'link', 'show', 'eth0'])[0]!;
       expect(eth0.flags).toContain('UP');
@@ -52,8 +53,9 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
       const host = ipJson<DetailedLink[]>(['-d', 'link', 'show', ep.info().hostIfname!])[0]!;
       expect(host.master).toBe(n.info().driverState['bridge']);
       expect(host.flags).toContain('UP');
-      expect(host.inet6_addr_gen_mode).toBe('none');
+      expect(readFileSync(`/proc/sys/net/ipv6/conf/${host.ifname}/disable_ipv6`, 'utf8').trim()).toBe('1');
       expect(ipJson<unknown[]>(['-6', 'addr', 'show', 'dev', ep.info().hostIfname!])).toEqual([]);
+      expect(ipJson<unknown[]>(['-6', 'route', 'show', 'table', 'all', 'dev', ep.info().hostIfname!])).toEqual([]);
       await ep.leave(sb);
       // Down and in the dead group, for the reaper (leave does not detach it from the bridge: that costs an RCU wait).
       const left = ipJson<(DetailedLink & { group: string })[]>(['-d', 'link', 'show', host.ifname])[0]!;
@@ -108,10 +110,10 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
       { network: n1, sandbox: sbs[1]!, name: 'bad', options: { ifname: 'lo' } },
     ]);
     expect(res.map((r) => r.ok)).toEqual([true, true, true, true, true, true, false, false]);
-    // Seven joins (one crossing per 32 requests): four requests for a sandbox's first
-    // (gateway) endpoint, three for the others (no default route); the one
+    // Seven joins (one crossing per 32 requests): five requests for a sandbox's first
+    // (gateway) endpoint, four for the others (no default route); the one
     // the kernel refused sent all of its own too.
-    expect(nativeStats().executed - before).toBe(3 * 4 + 4 * 3);
+    expect(nativeStats().executed - before).toBe(3 * 5 + 4 * 4);
     const bad = res[7]!;
     expect(!bad.ok && (bad.error as { code?: string }).code).toBe('EEXIST');
     expect(n1.endpoints().map((e) => e.name).sort()).toEqual(['a0', 'a1', 'a2']);

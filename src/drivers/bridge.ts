@@ -3,6 +3,7 @@
 // would cost ~18 ms), a join is one crossing in any namespace (see
 // joinPlan), and leave never waits for the kernel's link destruction (the
 // controller's graveyard deletes left links later, in one request).
+import { existsSync } from 'node:fs';
 import { ConflictError, ForbiddenError, NsnetError } from '../errors.js';
 import { randomHex } from '../random.js';
 import {
@@ -63,6 +64,9 @@ function firewallView(net: NetworkRecord): FwNetwork {
 
 /** Stands for the container end's index until the addon fills in the echoed one. */
 const PLACEHOLDER = 1;
+
+/** Whether the host namespace has IPv6 at all (a kernel booted with ipv6.disable=1 has no such directory). */
+const HOST_IPV6 = existsSync('/proc/sys/net/ipv6/conf');
 
 export class BridgeDriver implements Driver {
   readonly type = 'bridge';
@@ -265,11 +269,12 @@ export class BridgeDriver implements Driver {
    * a batched one), and what to do with their answers. The veth is created
    * from the sandbox side, so the container end is born there under its
    * final name and up, and its host end is born in the host; the host end
-   * is then kept without IPv6 addresses, enslaved and brought up (a veth's
+   * then has IPv6 disabled, and is enslaved and brought up (a veth's
    * peer takes no master or up at creation: the kernel applies neither, and
    * up fails until the pair is linked). The container end's index comes
    * from the creating request's echo, filled into the later requests by the
-   * addon: the same four requests in any namespace (IPv4).
+   * addon: the same five requests in any namespace (IPv4), four rtnetlink
+   * and one sysctl write, none of which needs to enter a namespace.
    */
   joinPlan(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, undo: Undo, joined = 0): JoinPlan {
     if (!target.ns) throw new ForbiddenError('a container in the host namespace cannot join a bridge network');
@@ -296,17 +301,16 @@ export class BridgeDriver implements Driver {
     const ops: Op<unknown>[] = [
       ...detach,
       linkAddVethOp(target.ns, { name: ep.ifname!, up: true, mtu, ...(ep.mac ? { mac: ep.mac } : {}) },
-        { name: host, ns: HOST_NS, mtu, mac: hostMac, group: this.ctx.ownership.live, dormant: true }, true),
-      // A bridge port needs no IPv6 address of its own; with hundreds of
-      // host ends, their link-local timers slowed every later operation. The
-      // kernel refuses the address-generation mode at creation, and in the
-      // setlink that enslaves and ups the host end it applies up before the
-      // mode: the link-local address comes at up if the link already counts
-      // as running, and a new link's state is "unknown", which does. Born
-      // dormant, the host end runs only once the kernel's link watcher has
-      // seen its carrier, after that request (the watcher needs the lock the
-      // request holds), by when the mode is none: one request for all three.
-      linkSetOp(undefined, host, { master, up: true, noIpv6AddrGen: true }),
+        { name: host, ns: HOST_NS, mtu, mac: hostMac, group: this.ctx.ownership.live }, true),
+      // A bridge port needs no IPv6 of its own. Address generation off was
+      // not enough: each host end still had a multicast route in the host's
+      // IPv6 table, and every link event in the host walked that table, so
+      // joins slowed in proportion to the host ends already there. With IPv6
+      // disabled before up, the host end gets neither addresses nor routes.
+      // No netlink attribute does this; the sysctl is opened from a
+      // directory kept open, not walked from /proc/sys (see the addon).
+      ...(HOST_IPV6 ? [sysctlSetOp(`net/ipv6/conf/${host}/disable_ipv6`, '1')] : []),
+      linkSetOp(undefined, host, { master, up: true }),
     ];
     const configure = this.configureOps(net, ep, target);
     // Each configure request takes the container end's index from the echo, `back` places before it.

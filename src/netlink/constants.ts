@@ -25,8 +25,6 @@ export const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
 /** IFLA_INET6_ADDR_GEN_MODE inside IFLA_AF_SPEC/AF_INET6, and its "none" value. */
 export const IFLA_INET6_ADDR_GEN_MODE = 8;
 export const IN6_ADDR_GEN_MODE_NONE = 1;
-/** IFLA_OPERSTATE's dormant (RFC 2863). */
-export const IF_OPER_DORMANT = 5;
 export const VETH_INFO_PEER = 1;
 export const IFLA_MACVLAN_MODE = 1;
 export const MACVLAN_MODE = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;

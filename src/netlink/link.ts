@@ -1,7 +1,7 @@
 // Links, named after `ip link` verbs. Any operation can target any namespace.
 import { InvalidInputError } from '../errors.js';
 import {
-  AF, IFF_UP, IFLA, IF_OPER_DORMANT, IFLA_INET6_ADDR_GEN_MODE, IFLA_INFO, IFLA_MACVLAN_MODE, IN6_ADDR_GEN_MODE_NONE, IFLA_VXLAN, MACVLAN_MODE, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM, VETH_INFO_PEER,
+  AF, IFF_UP, IFLA, IFLA_INET6_ADDR_GEN_MODE, IFLA_INFO, IFLA_MACVLAN_MODE, IN6_ADDR_GEN_MODE_NONE, IFLA_VXLAN, MACVLAN_MODE, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM, VETH_INFO_PEER,
 } from './constants.js';
 import { attrs, attrString, attrU32, MessageBuilder, messages } from './message.js';
 import { Lane } from './native.js';
@@ -142,14 +142,6 @@ export interface VethPeer {
   mtu?: number;
   mac?: string;
   group?: number;
-  /**
-   * Born with the operational state dormant rather than unknown (which the
-   * kernel counts as running) until its link watcher notes the carrier, a
-   * moment after the request that sets the link up: what starts when a link
-   * runs (an IPv6 link-local address, a bridge port's forwarding) then
-   * starts there, not inside that request.
-   */
-  dormant?: boolean;
 }
 
 /**
@@ -169,7 +161,6 @@ export function linkAddVethOp(ns: Netns | undefined, a: LinkAttrs, peer: VethPee
         if (peer.mtu !== undefined) p.u32(IFLA.MTU, checkMtu(peer.mtu));
         if (peer.mac !== undefined) p.attr(IFLA.ADDRESS, parseMac(peer.mac));
         if (peer.group !== undefined) p.u32(IFLA.GROUP, checkU32('group', peer.group));
-        if (peer.dormant) p.u8(IFLA.OPERSTATE, IF_OPER_DORMANT);
         if (peer.ns) p.nsFd(IFLA.NET_NS_FD);
       });
     });
