@@ -91,6 +91,9 @@ async function latencies(impls: Impl[], sbs: Map<Impl, unknown>): Promise<Map<Im
     for (let k = 0; k < impls.length; k++) {
       const impl = impls[(r + k) % impls.length]!;
       const s = sbs.get(impl);
+      // Untimed: the garbage the harness made for the other implementations
+      // (child processes, their pipes) is not collected inside this one's cycles.
+      global.gc?.();
       for (let b = 0; b < BLOCK; b++) {
         let t = now();
         const e = await impl.createJoin(s);
@@ -432,6 +435,7 @@ async function main(): Promise<void> {
   let sustain: Record<string, unknown> = {};
   let batch: Record<string, unknown> = {};
   let start: Record<string, unknown> = {};
+  let headToHead: Record<string, { createJoin: Summary; leaveDelete: Summary }> = {};
   try {
     for (const i of impls) await i.setup();
     const workers = new Map<Impl, unknown[]>();
@@ -439,6 +443,15 @@ async function main(): Promise<void> {
     await kernelSettled();
     log(`latency: ${ROUNDS} rounds, interleaved`);
     const lat = await latencies(impls, new Map(impls.map((i) => [i, workers.get(i)![0]])));
+    // The same, with nsnet and the floor alone: no exec baseline's process
+    // churn between their blocks evicting the caches a JS process depends on
+    // far more than the floor's small C loop does.
+    await kernelSettled();
+    log(`latency head to head: ${ROUNDS} rounds, nsnet and the floor only`);
+    const duelImpls: Impl[] = [nsOwn, flOwn, nsRt, flRt];
+    const duelLat = await latencies(duelImpls, new Map(duelImpls.map((i) => [i, workers.get(i)![0]])));
+    const duelSum = (i: Impl) => ({ createJoin: summarize(duelLat.get(i)!.cj), leaveDelete: summarize(duelLat.get(i)!.ld) });
+    headToHead = Object.fromEntries(duelImpls.map((i) => [i.name, duelSum(i)]));
     const churnRes = new Map(impls.map((i) => [i, {} as Record<string, number>]));
     for (const conc of [1, 2, 4, 8]) {
       await kernelSettled();
@@ -508,6 +521,10 @@ async function main(): Promise<void> {
   ratios['leaveDelete_nsnet_over_floor'] = ratio(ns.leaveDelete.median_ms, fl.leaveDelete.median_ms);
   ratios['sustained1_nsnet_over_floor'] = ratio(sustain['nsnet1_over_floor'] as number, 1);
   ratios['batched_nsnet_over_floorSequential'] = ratio(batch['ratio'] as number, 1);
+  const h = (name: string) => headToHead[name]?.createJoin.median_ms;
+  ratios['headToHead_createJoin_nsnet_over_floor'] = ratio(h('nsnet'), h('floor'));
+  ratios['headToHead_createJoin_nsnetRuntime_over_floor'] = ratio(h('nsnet-runtime'), h('floor'));
+  ratios['headToHead_createJoin_nsnetRuntime_over_floorRuntime'] = ratio(h('nsnet-runtime'), h('floor-runtime'));
   const out = {
     ...machine(),
     load: loadavg(),
@@ -515,6 +532,7 @@ async function main(): Promise<void> {
     nsnet: ns,
     baselines: Object.fromEntries([...results.entries()].filter(([i]) => i !== nsOwn).map(([i, r]) => [i.name, r])),
     ratios,
+    headToHead,
     sustained: sustain,
     batched: batch,
     sandboxStart: start,
