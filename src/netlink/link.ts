@@ -272,8 +272,9 @@ export interface LinkChanges {
   alias?: string;
   /**
    * IPv6 address generation off (IFLA_INET6_ADDR_GEN_MODE none): no
-   * link-local address, so no DAD or router solicitation timers. A link
-   * attribute where a disable_ipv6 sysctl write would cost a file round trip.
+   * link-local address, so no DAD or router solicitation timers. The link
+   * keeps the rest of IPv6 (its multicast route in the table); to have none
+   * at all takes the disable_ipv6 sysctl, as the bridge's host ends do.
    */
   noIpv6AddrGen?: boolean;
 }

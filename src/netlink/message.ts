@@ -13,7 +13,7 @@ export class MessageBuilder {
 
   constructor(type: number, flags: number, size = 256) {
     // From Node's shared pool (a fresh zeroed ArrayBuffer per message was the
-    // costliest step of building a join's five); zeroed here, as padding is.
+    // costliest step of building a join's messages); zeroed here, as padding is.
     this.buf = Buffer.allocUnsafe(size).fill(0);
     this.buf.writeUInt16LE(type, 4);
     this.buf.writeUInt16LE(flags | NLM_F.REQUEST, 6);
