@@ -96,6 +96,23 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     }
   });
 
+  it('allocates the queues asked for on both veth ends, and refuses a count that is not one', async () => {
+    const host = uniq('vq');
+    const nsName = ns.path.split('/').pop()!;
+    await nl.linkAddVeth(undefined, { name: host, queues: 1 }, { name: 'eth8', ns, queues: 2 });
+    try {
+      type Q = { num_tx_queues: number; num_rx_queues: number }[];
+      expect(ipJson<Q>(['-d', 'link', 'show', host]).map((l) => [l.num_tx_queues, l.num_rx_queues])).toEqual([[1, 1]]);
+      expect(ipJson<Q>(['-n', nsName, '-d', 'link', 'show', 'eth8']).map((l) => [l.num_tx_queues, l.num_rx_queues])).toEqual([[2, 2]]);
+    } finally {
+      await nl.linkDel(undefined, host);
+    }
+    for (const bad of [0, 1.5, 5000]) {
+      await expect(nl.linkAddVeth(undefined, { name: uniq('vq'), queues: bad }, { name: 'eth7', ns })).rejects.toMatchObject({ code: 'EINVALIDINPUT' });
+    }
+    expect(ipLink('eth7', nsName)).toBeUndefined();
+  });
+
   it('creates macvlan and vxlan links', async () => {
     const nsName = ns.path.split('/').pop()!;
     const parent = uniq('br');

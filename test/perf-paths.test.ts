@@ -8,7 +8,7 @@ import { internals } from '../src/controller/internals.js';
 import { nativeStats } from '../src/netlink/index.js';
 import { gate, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, sh, tempDir, uniq, removeAllAndStop } from './helpers.js';
 
-interface DetailedLink { ifname: string; master?: string; operstate?: string; flags: string[]; inet6_addr_gen_mode?: string }
+interface DetailedLink { ifname: string; master?: string; operstate?: string; flags: string[]; inet6_addr_gen_mode?: string; num_tx_queues?: number; num_rx_queues?: number }
 
 describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
   const dir = tempDir('perf');
@@ -46,6 +46,8 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
       const ns = nsName(sb.key);
       const eth0 = ipJson<DetailedLink[]>(['-n', ns, '-d', 'link', 'show', 'eth0'])[0]!;
       expect(eth0.flags).toContain('UP');
+      // One queue each way, allocated so (no queue cut, and its RCU wait, after registering).
+      expect([eth0.num_tx_queues, eth0.num_rx_queues]).toEqual([1, 1]);
       expect(ipJson<{ addr_info: { local: string; prefixlen: number }[] }[]>(['-n', ns, '-4', 'addr', 'show', 'dev', 'eth0'])[0]!.addr_info
         .map((a) => `${a.local}/${a.prefixlen}`)).toEqual([ep.info().ipv4]);
       expect(ipJson<{ dst: string; gateway?: string }[]>(['-n', ns, 'route', 'show']).find((r) => r.dst === 'default')?.gateway).toBe('10.77.1.1');
@@ -53,6 +55,7 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
       const host = ipJson<DetailedLink[]>(['-d', 'link', 'show', ep.info().hostIfname!])[0]!;
       expect(host.master).toBe(n.info().driverState['bridge']);
       expect(host.flags).toContain('UP');
+      expect([host.num_tx_queues, host.num_rx_queues]).toEqual([1, 1]);
       expect(readFileSync(`/proc/sys/net/ipv6/conf/${host.ifname}/disable_ipv6`, 'utf8').trim()).toBe('1');
       expect(ipJson<unknown[]>(['-6', 'addr', 'show', 'dev', ep.info().hostIfname!])).toEqual([]);
       expect(ipJson<unknown[]>(['-6', 'route', 'show', 'table', 'all', 'dev', ep.info().hostIfname!])).toEqual([]);

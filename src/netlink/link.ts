@@ -38,6 +38,12 @@ export interface LinkAttrs {
   master?: number;
   /** Ask for this ifindex (a veth's peer then gets the one given in VethPeer, or any). */
   index?: number;
+  /**
+   * Transmit and receive queues to allocate (IFLA_NUM_TX/RX_QUEUES); creation
+   * only. A veth given none gets one per CPU, then cuts the active ones to
+   * one, and each cut waits for an expedited RCU grace period under RTNL.
+   */
+  queues?: number;
   // No alias here: the kernel ignores IFLA_IFALIAS on creation; use linkSet.
 }
 
@@ -61,10 +67,18 @@ function commonAttrs(m: MessageBuilder, a: LinkAttrs): void {
   if (a.master !== undefined) m.u32(IFLA.MASTER, checkU32('master ifindex', a.master));
 }
 
+function queueAttrs(m: MessageBuilder, queues: number | undefined): void {
+  if (queues === undefined) return;
+  if (!Number.isInteger(queues) || queues < 1 || queues > 4096) throw new InvalidInputError(`invalid queue count ${queues}`);
+  m.u32(IFLA.NUM_TX_QUEUES, queues);
+  m.u32(IFLA.NUM_RX_QUEUES, queues);
+}
+
 function newLink(a: LinkAttrs, echo: boolean): MessageBuilder {
   const m = new MessageBuilder(RTM.NEWLINK, NLM_F.CREATE | NLM_F.EXCL | (echo ? NLM_F.ECHO : 0));
   ifinfo(m, a.index === undefined ? 0 : checkU32('ifindex', a.index), a.up ? IFF_UP : 0, a.up ? IFF_UP : 0);
   commonAttrs(m, a);
+  queueAttrs(m, a.queues);
   return m;
 }
 
@@ -142,6 +156,8 @@ export interface VethPeer {
   mtu?: number;
   mac?: string;
   group?: number;
+  /** As LinkAttrs.queues, for the peer. */
+  queues?: number;
 }
 
 /**
@@ -161,6 +177,7 @@ export function linkAddVethOp(ns: Netns | undefined, a: LinkAttrs, peer: VethPee
         if (peer.mtu !== undefined) p.u32(IFLA.MTU, checkMtu(peer.mtu));
         if (peer.mac !== undefined) p.attr(IFLA.ADDRESS, parseMac(peer.mac));
         if (peer.group !== undefined) p.u32(IFLA.GROUP, checkU32('group', peer.group));
+        queueAttrs(p, peer.queues);
         if (peer.ns) p.nsFd(IFLA.NET_NS_FD);
       });
     });
