@@ -11,11 +11,20 @@
  *   leave+delete: RTM_DELLINK of the host end, synchronous (the kernel's
  *                own wait for RCU included).
  *
+ * `floor BRIDGE [QUEUES]`: with QUEUES, both ends are created with that many
+ * transmit and receive queues (IFLA_NUM_TX/RX_QUEUES), as nsnet creates its
+ * veths (one); without, the kernel's default (one per CPU, cut to one active
+ * after each end registers, each cut an expedited RCU grace period).
+ *
  * Driven over stdin/stdout, one command per line, one answer line each:
  *   mkns                  a namespace this process unshares itself -> "ok ID"
  *   ns PATH               a namespace made by someone else, by path -> "ok ID"
  *   cj ID IF CIDR GW|-    create+join (route only with a gateway) -> "ok NS HOST"
  *   ld HOST               leave+delete -> "ok NS"
+ *   cjs N (ID IF CIDR GW|-)xN  N create+joins back to back, timed as one
+ *                        (the kernel's follow-up work on earlier joins runs
+ *                        within it, as it must at a sustained rate)
+ *                        -> "ok NS HOST1 .. HOSTN"
  *   churn ID CIDR GW MS   sequential cj+ld for MS ms -> "ok CYCLES NS"
  *   quit
  */
@@ -38,6 +47,7 @@
 #include <unistd.h>
 
 #define MAXNS 4096
+#define MAXSEQ 128 /* joins in one cjs command */
 
 struct ns {
   int fd;   /* namespace handle (O_CLOEXEC) */
@@ -49,6 +59,7 @@ static int nspaces;
 static int hostSock;
 static int homeFd;
 static int bridgeIndex;
+static int queues; /* 0: the kernel's default */
 static unsigned seq;
 static unsigned counter;
 
@@ -183,6 +194,12 @@ static int parseCidr(const char *cidr, struct in_addr *a, int *bits) {
   return inet_pton(AF_INET, ip, a) == 1 ? 0 : -1;
 }
 
+static void queueAttrs(struct req *r) {
+  if (!queues) return;
+  attr(r, IFLA_NUM_TX_QUEUES, &queues, 4);
+  attr(r, IFLA_NUM_RX_QUEUES, &queues, 4);
+}
+
 static int createJoin(struct ns *sp, const char *ifname, const char *cidr, const char *gw, char *host) {
   /* Unique across floor processes run side by side (one per bridge at scale). */
   snprintf(host, IFNAMSIZ, "nsfl%x.%x", (unsigned)getpid() & 0xffff, counter++);
@@ -192,6 +209,7 @@ static int createJoin(struct ns *sp, const char *ifname, const char *cidr, const
   ifi->ifi_flags = ifi->ifi_change = IFF_UP;
   attr(&r, IFLA_IFNAME, host, strlen(host) + 1);
   attr(&r, IFLA_MASTER, &bridgeIndex, 4);
+  queueAttrs(&r);
   struct rtattr *info = nestStart(&r, IFLA_LINKINFO);
   attr(&r, IFLA_INFO_KIND, "veth", 5);
   struct rtattr *data = nestStart(&r, IFLA_INFO_DATA);
@@ -199,6 +217,7 @@ static int createJoin(struct ns *sp, const char *ifname, const char *cidr, const
   r.h.nlmsg_len += sizeof(struct ifinfomsg);
   attr(&r, IFLA_IFNAME, ifname, strlen(ifname) + 1);
   attr(&r, IFLA_NET_NS_FD, &sp->fd, 4);
+  queueAttrs(&r);
   nestEnd(&r, peer);
   nestEnd(&r, data);
   nestEnd(&r, info);
@@ -246,10 +265,11 @@ static struct ns *space(const char *id) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2) {
-    fprintf(stderr, "usage: floor BRIDGE\n");
+  if (argc != 2 && argc != 3) {
+    fprintf(stderr, "usage: floor BRIDGE [QUEUES]\n");
     return 2;
   }
+  if (argc == 3) queues = atoi(argv[2]);
   homeFd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   hostSock = nlOpen();
   if (homeFd < 0 || hostSock < 0) return 1;
@@ -259,11 +279,11 @@ int main(int argc, char **argv) {
     return 1;
   }
   setvbuf(stdout, NULL, _IOLBF, 0);
-  char line[512];
+  static char line[16384];
   while (fgets(line, sizeof line, stdin)) {
-    char *w[6] = {0};
+    char *w[2 + 4 * MAXSEQ] = {0};
     int n = 0;
-    for (char *t = strtok(line, " \n"); t && n < 6; t = strtok(NULL, " \n")) w[n++] = t;
+    for (char *t = strtok(line, " \n"); t && n < (int)(sizeof w / sizeof *w); t = strtok(NULL, " \n")) w[n++] = t;
     if (!n) continue;
     if (!strcmp(w[0], "quit")) break;
     if (!strcmp(w[0], "mkns")) {
@@ -282,6 +302,27 @@ int main(int argc, char **argv) {
       t = nowNs() - t;
       if (e) printf("err %d\n", -e);
       else printf("ok %llu %s\n", (unsigned long long)t, host);
+    } else if (!strcmp(w[0], "cjs") && n >= 2 && atoi(w[1]) > 0 && atoi(w[1]) <= MAXSEQ && n == 2 + 4 * atoi(w[1])) {
+      int count = atoi(w[1]), e = 0, done = 0;
+      static char hosts[MAXSEQ][IFNAMSIZ];
+      for (int i = 0; i < count; i++)
+        if (!space(w[2 + 4 * i])) e = -EINVAL;
+      uint64_t t = nowNs();
+      for (; !e && done < count; done++) {
+        char **j = &w[2 + 4 * done];
+        e = createJoin(space(j[0]), j[1], j[2], j[3], hosts[done]);
+      }
+      t = nowNs() - t;
+      if (e) {
+        /* all or nothing, so the caller has no half-made batch to clean up
+           (the failed join's own veth too, if it got that far) */
+        for (int i = 0; i < done; i++) deleteLink(hosts[i]);
+        printf("err %d\n", -e);
+      } else {
+        printf("ok %llu", (unsigned long long)t);
+        for (int i = 0; i < count; i++) printf(" %s", hosts[i]);
+        printf("\n");
+      }
     } else if (!strcmp(w[0], "ld") && n == 2) {
       uint64_t t = nowNs();
       int e = deleteLink(w[1]);

@@ -35,7 +35,9 @@ export class FloorImpl implements Impl<FloorSandbox, FloorEndpoint> {
    * off, loopback up); `runtime`: namespaces made by `ip netns add`, given by path.
    */
   constructor(readonly name: string, private readonly bin: string, private readonly mode: 'own' | 'runtime',
-    private readonly bridge: string, private readonly base: number, private readonly shared = false) {}
+    private readonly bridge: string, private readonly base: number, private readonly shared = false,
+    /** Queues per veth end, as nsnet makes them (1); 0: the kernel's default, as `ip link add` and Docker make them. */
+    private readonly queues = 1) {}
 
   async setup(): Promise<void> {
     if (!this.shared) {
@@ -43,7 +45,7 @@ export class FloorImpl implements Impl<FloorSandbox, FloorEndpoint> {
       await run('ip', ['addr', 'add', `10.${this.base}.0.1/16`, 'dev', this.bridge]);
       await run('ip', ['link', 'set', this.bridge, 'up']);
     }
-    this.proc = spawn(this.bin, [this.bridge], { stdio: ['pipe', 'pipe', 'inherit'] });
+    this.proc = spawn(this.bin, [this.bridge, ...(this.queues ? [String(this.queues)] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
     this.lines = createInterface({ input: this.proc.stdout });
     this.lines.on('line', (l) => this.waiting.shift()?.(l));
   }
@@ -82,6 +84,20 @@ export class FloorImpl implements Impl<FloorSandbox, FloorEndpoint> {
     const [ns, host] = await this.cmd(`cj ${s.id} eth${n} ${this.ip()} ${n === 0 ? `10.${this.base}.0.1` : '-'}`);
     this.lastNs = Number(ns);
     return { host: host! };
+  }
+
+  /** The joins of `count` create+joins over `sandboxes`, one after another inside the C process, timed as one. */
+  async createJoinSeq(sandboxes: readonly FloorSandbox[], count: number): Promise<{ ns: number; made: { s: FloorSandbox; e: FloorEndpoint }[] }> {
+    const plan = Array.from({ length: count }, (_, i) => {
+      const s = sandboxes[i % sandboxes.length]!;
+      const n = s.next++;
+      return { s, line: `${s.id} eth${n} ${this.ip()} ${n === 0 ? `10.${this.base}.0.1` : '-'}` };
+    });
+    const [ns, ...hosts] = await this.cmd(`cjs ${count} ${plan.map((p) => p.line).join(' ')}`).catch((e: unknown) => {
+      for (const p of plan) p.s.next = Math.max(0, p.s.next - 1);
+      throw e;
+    });
+    return { ns: Number(ns), made: plan.map((p, i) => ({ s: p.s, e: { host: hosts[i]! } })) };
   }
 
   async leaveDelete(s: FloorSandbox, e: FloorEndpoint): Promise<void> {
