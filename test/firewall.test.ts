@@ -4,7 +4,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import Database from 'better-sqlite3';
 import { Controller, type Network, type Sandbox } from '../src/controller/controller.js';
+import { internals } from '../src/controller/internals.js';
+import type { EndpointRecord } from '../src/driver-api/index.js';
 import { nftList } from '../src/firewall/nft.js';
 import { tableName } from '../src/firewall/ruleset.js';
 import * as nl from '../src/netlink/index.js';
@@ -212,6 +215,69 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     await a.sb.destroy();
     await n.delete();
     expect(readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8').trim()).toBe(forward6);
+  });
+
+  it('a port a leave frees is taken again only once the leave is recorded, so no two records ever claim it', async () => {
+    const n = await net('10.38.10.0/24');
+    const port = { proto: 'tcp' as const, containerPort: 80, hostPort: '18100' };
+    const a = await container(n, { ports: [port] });
+    const core = internals(c);
+    const fw = core.firewall;
+    const unprogram = fw.unprogram.bind(fw);
+    let resume!: () => void;
+    const held = new Promise<void>((r) => { resume = r; });
+    // The leave is held after its rule is gone, before the controller records it.
+    fw.unprogram = async (maps) => { await unprogram(maps); await held; };
+    try {
+      const leaving = a.ep.leave(a.sb);
+      await new Promise((r) => setTimeout(r, 50));
+      const sbB = await c.newSandbox(uniq('fc'));
+      const b = n.createEndpoint(uniq('e'), { ports: [port] });
+      await expect(b.join(sbB)).rejects.toMatchObject({ code: 'EPORTINUSE' });
+      resume();
+      await leaving;
+      await b.join(sbB);
+      core.store.flush();
+      const claims = core.store.all<EndpointRecord>('endpoint').filter((e) => e.published?.some((m) => m.hostPort === 18100));
+      expect(claims.map((e) => e.id)).toEqual([b.id]);
+      await sbB.destroy();
+    } finally {
+      resume();
+      delete (fw as { unprogram?: unknown }).unprogram;
+    }
+    await a.ep.delete();
+    await a.sb.destroy();
+    await n.delete();
+  });
+
+  it('a restart given two records claiming one port keeps it for one and starts', async () => {
+    const n = await net('10.38.11.0/24');
+    const a = await container(n, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18120' }] });
+    const b = await container(n, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18121' }] });
+    await c.stop();
+    // Records as a crash between two requests could once leave them: b claims a's port too.
+    const db = new Database(`${dir.path}/nsnet.db`);
+    const row = db.prepare("SELECT json FROM objects WHERE kind = 'endpoint' AND id = ?").get(b.ep.id) as { json: string };
+    const rec = JSON.parse(row.json) as EndpointRecord;
+    rec.published = rec.published!.map((m) => ({ ...m, hostPort: 18120 }));
+    db.prepare("UPDATE objects SET json = ? WHERE kind = 'endpoint' AND id = ?").run(JSON.stringify(rec), b.ep.id);
+    db.close();
+    c = await Controller.start({ dataDir: dir.path, firewall: 'nftables', activeSandboxes: [a.sb.id, b.sb.id] });
+    const rules = nftList(tableName(c.marks().tag))!;
+    expect(rules.match(/18120/g)?.length).toBe(1);
+    const published = (id: string) => c.network(n.id).endpoints().find((e) => e.id === id)!.info().published ?? [];
+    expect(published(a.ep.id).length + published(b.ep.id).length).toBe(1);
+    // Either way the port is held once: leaving with the other record frees nothing it does not hold.
+    const holder = published(a.ep.id).length ? a : b;
+    const other = holder === a ? b : a;
+    await c.sandbox(other.sb.id)!.destroy();
+    const sbC = await c.newSandbox(uniq('fc'));
+    const clash = c.network(n.id).createEndpoint(uniq('e'), { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18120' }] });
+    await expect(clash.join(sbC)).rejects.toMatchObject({ code: 'EPORTINUSE' });
+    await clash.delete();
+    await sbC.destroy();
+    await c.sandbox(holder.sb.id)!.destroy();
+    await c.network(n.id).delete();
   });
 
   it('restart rebuilds the rules from the store; deleting the last network removes the table', async () => {

@@ -517,7 +517,14 @@ export class Core implements RestoreHost {
     } else if (s.ns) {
       steps.push(() => netnsRelease(s.ns!));
     }
-    for (const ep of eps) steps.push(() => { this.clearJoin(ep); this.releaseEndpoint(ep); });
+    for (const ep of eps) {
+      steps.push(() => {
+        const freed = ep.published;
+        this.clearJoin(ep);
+        this.releaseEndpoint(ep);
+        if (freed) this.firewall.releasePorts(ep.id, freed);
+      });
+    }
     steps.push(() => removeSandboxFiles(rec.dir));
     steps.push(() => this.store.delete('sandbox', rec.id));
     steps.push(() => this.sbs.delete(rec.id));
@@ -641,6 +648,7 @@ export class Core implements RestoreHost {
   }
 
   private clearJoin(ep: EndpointRecord): void {
+    delete ep.published;
     delete ep.sandboxId;
     delete ep.ifname;
     delete ep.peerIndex;
@@ -667,6 +675,7 @@ export class Core implements RestoreHost {
       const driver = this.driver(net.driver);
       await driver.leave(net, ep, this.target(s, false), false);
       const wasGw = !!ep.gateway;
+      const freed = ep.published;
       this.clearJoin(ep);
       s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id);
       let next: EndpointRecord | undefined;
@@ -686,6 +695,8 @@ export class Core implements RestoreHost {
         if (next) this.store.put('endpoint', next.id, next);
         this.store.put('sandbox', s.rec.id, s.rec);
       });
+      // Only now, with the record that gives them up queued ahead of any that takes them.
+      if (freed) this.firewall.releasePorts(ep.id, freed);
       this.refreshHosts(s);
     });
   }

@@ -245,10 +245,10 @@ export class BridgeDriver implements Driver {
     // One transaction from the records: nothing stale survives a restart.
     const mine = nets.filter((n) => this.carried.has(n.driver));
     const ids = new Set(mine.map((n) => n.id));
-    await this.ctx.firewall.rebuild(
-      mine.map(firewallView),
-      joined.filter((e) => ids.has(e.networkId) && e.published?.length).map((e) => ({ owner: e.id, maps: e.published! })),
-    );
+    const claims = joined.filter((e) => ids.has(e.networkId) && e.published?.length);
+    const dropped = new Set(await this.ctx.firewall.rebuild(mine.map(firewallView), claims.map((e) => ({ owner: e.id, maps: e.published! }))));
+    // A port two records claimed stays with the first; the other endpoint's record stops listing it.
+    if (dropped.size) for (const e of claims) e.published = e.published!.filter((m) => !dropped.has(m));
   }
 
   validateEndpoint(_net: NetworkRecord, ep: EndpointRecord): void {
@@ -350,7 +350,7 @@ export class BridgeDriver implements Driver {
     fault('bridge.join.ports');
     const ips = { ...(ep.ipv4 ? { v4: ep.ipv4.split('/')[0]! } : {}), ...(ep.ipv6 ? { v6: ep.ipv6.split('/')[0]! } : {}) };
     ep.published = await this.ctx.firewall.publish(ep.id, ips, bindings);
-    undo.push('unpublish ports', async () => { await this.ctx.firewall.unpublish(ep.published ?? []); delete ep.published; });
+    undo.push('unpublish ports', async () => { await this.ctx.firewall.unpublish(ep.id, ep.published ?? []); delete ep.published; });
   }
 
   /** Inside the sandbox: addresses, default route; `byIndex` ones name the container end by its (echoed) index. */
@@ -367,10 +367,9 @@ export class BridgeDriver implements Driver {
 
   async leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, sandboxGone: boolean): Promise<void> {
     const host = ep.hostIfname!;
-    if (ep.published?.length) {
-      await this.ctx.firewall.unpublish(ep.published);
-      delete ep.published;
-    }
+    // The rules go now; the ports stay reserved, and listed, until the
+    // controller records the leave (it frees them then: see unprogram).
+    if (ep.published?.length) await this.ctx.firewall.unprogram(ep.published);
     if (sandboxGone) {
       // The namespace's deletion takes both ends; only cut the host end off
       // the bridge now, so the dying namespace's address stops answering.

@@ -92,22 +92,53 @@ export class Firewall {
     try {
       await nftApply(portElements(this.tag, maps, 'add'));
     } catch (e) {
-      this.ports.release(maps);
+      this.ports.release(owner, maps);
       throw e;
     }
     return maps;
   }
 
-  async unpublish(maps: readonly PortMapping[]): Promise<void> {
+  /** A join's undo: the ports were never recorded, so they are free again at once. */
+  async unpublish(owner: string, maps: readonly PortMapping[]): Promise<void> {
     if (!maps.length) return;
-    this.ports.release(maps);
+    this.ports.release(owner, maps);
+    await this.unprogram(maps);
+  }
+
+  /**
+   * A leave: the ports' rules go, the ports stay reserved until
+   * releasePorts(). The controller frees them only once the endpoint's
+   * record without them is queued for the store, so any commit that records
+   * another endpoint taking them records this one giving them up too: a
+   * crash can never leave two records claiming one port (which the restart's
+   * rebuild would refuse).
+   */
+  async unprogram(maps: readonly PortMapping[]): Promise<void> {
+    if (!maps.length) return;
     if (this.enabled && this.tableUp) await nftApply(portElements(this.tag, maps, 'delete'));
   }
 
+  releasePorts(owner: string, maps: readonly PortMapping[]): void {
+    this.ports.release(owner, maps);
+  }
+
   /** Restart: drop whatever the table holds and rebuild it from the store's networks and endpoints. */
-  async rebuild(nets: readonly FwNetwork[], published: readonly { owner: string; maps: PortMapping[] }[]): Promise<void> {
-    for (const p of published) this.ports.restore(p.owner, p.maps);
-    if (!this.enabled) return;
+  async rebuild(nets: readonly FwNetwork[], claims: readonly { owner: string; maps: PortMapping[] }[]): Promise<PortMapping[]> {
+    // Records written before ports were freed in store order may have two
+    // endpoints claiming one port; the first keeps it, the other's mapping is
+    // dropped (one ruleset element per port: a duplicate fails the rebuild).
+    const dropped: PortMapping[] = [];
+    const published = claims.map((p) => {
+      const maps = p.maps.filter((m) => {
+        const holder = this.ports.holder(m);
+        if (holder === undefined || holder === p.owner) return true;
+        dropped.push(m);
+        return false;
+      });
+      this.ports.restore(p.owner, maps);
+      return { owner: p.owner, maps };
+    });
+    if (!this.enabled) return dropped;
     // One transaction: the old table is dropped and the new one made
     // together, so a failure leaves the old rules in force, never none.
     const script = [`add table inet nsnet_${this.tag}`, tableDelScript(this.tag), ...(nets.length ? [
@@ -125,6 +156,7 @@ export class Firewall {
     this.nets.clear();
     for (const n of nets) this.nets.set(n.id, n);
     await this.forwarding();
+    return dropped;
   }
 
   /**

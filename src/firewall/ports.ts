@@ -132,8 +132,17 @@ export class PortRegistry {
     return out;
   }
 
-  release(maps: readonly PortMapping[]): void {
-    for (const m of maps) this.taken.delete(this.key(m.proto, m.hostIp, m.hostPort));
+  /** Frees `owner`'s host ports (a port another endpoint holds is left alone). */
+  release(owner: string, maps: readonly PortMapping[]): void {
+    for (const m of maps) {
+      const k = this.key(m.proto, m.hostIp, m.hostPort);
+      if (this.taken.get(k) === owner) this.taken.delete(k);
+    }
+  }
+
+  /** Which endpoint holds the mapping's host port (exactly that key), if any. */
+  holder(m: PortMapping): string | undefined {
+    return this.taken.get(this.key(m.proto, m.hostIp, m.hostPort));
   }
 
   /** Re-reserve exactly (restart). */
