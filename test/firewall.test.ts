@@ -218,7 +218,7 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
   });
 
   it('a port a leave frees is taken again only once the leave is recorded, so no two records ever claim it', async () => {
-    const n = await net('10.38.10.0/24');
+    const n = await net('10.38.12.0/24');
     const port = { proto: 'tcp' as const, containerPort: 80, hostPort: '18100' };
     const a = await container(n, { ports: [port] });
     const core = internals(c);

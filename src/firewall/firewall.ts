@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, wri
 import { join } from 'node:path';
 import { InvalidInputError } from '../errors.js';
 import { sysctlGet, sysctlSet } from '../netlink/index.js';
+import { lockFile, unlockFile } from '../netlink/file-lock.js';
 
 const CLAIMS_ROOT = '/run/nsnet/sysctl';
 /**
@@ -182,13 +183,14 @@ export class Firewall {
     const original = join(dir, 'original');
     if (on) {
       if (existsSync(claim)) return;
-      mkdirSync(dir, { recursive: true });
-      writeFileSync(claim, '');
-      const now = await sysctlGet(key);
-      try {
-        writeFileSync(original, now, { flag: 'wx' });
-      } catch { /* someone else recorded it first */ }
-      if (now !== '1') await sysctlSet(key, '1');
+      await underClaimLock(dir, async () => {
+        writeFileSync(claim, '');
+        const now = await sysctlGet(key);
+        try {
+          writeFileSync(original, now, { flag: 'wx' });
+        } catch { /* someone else recorded it first */ }
+        if (now !== '1') await sysctlSet(key, '1');
+      });
     } else {
       await releaseClaim(key, this.tag);
     }
@@ -201,12 +203,40 @@ async function releaseClaim(key: string, tag: string): Promise<void> {
   const claim = join(dir, `claim-${tag}`);
   const original = join(dir, 'original');
   if (!existsSync(claim)) return;
-  rmSync(claim, { force: true });
-  if (readdirSync(dir).some((f) => f.startsWith('claim-'))) return;
-  let before = '';
-  try { before = readFileSync(original, 'utf8'); } catch { return; }
-  rmSync(original, { force: true });
-  if (before && before !== '1') await sysctlSet(key, before);
+  await underClaimLock(dir, async () => {
+    rmSync(claim, { force: true });
+    if (readdirSync(dir).some((f) => f.startsWith('claim-'))) return;
+    let before = '';
+    try { before = readFileSync(original, 'utf8'); } catch { return; }
+    rmSync(original, { force: true });
+    if (before && before !== '1') await sysctlSet(key, before);
+  });
+}
+
+/**
+ * Claims and releases of one key run one at a time, across processes (an
+ * flock on a file beside the claims): a claim made while another controller
+ * let go of the last one used to find the value still on, and the release
+ * then put the old value back under it (forwarding off for a live network).
+ */
+async function underClaimLock(dir: string, fn: () => Promise<void>): Promise<void> {
+  mkdirSync(dir, { recursive: true });
+  const path = join(dir, '.lock');
+  let fd: number | undefined;
+  for (let waitedMs = 0; fd === undefined; waitedMs += 2) {
+    try {
+      fd = lockFile(path);
+    } catch (e) {
+      // Held for a sysctl read and write at most: a holder that long gone is a bug, not a wait.
+      if ((e as { code?: string }).code !== 'EWOULDBLOCK' || waitedMs > 10_000) throw e;
+      await new Promise((r) => setTimeout(r, 2));
+    }
+  }
+  try {
+    await fn();
+  } finally {
+    unlockFile(fd);
+  }
 }
 
 /**
