@@ -48,6 +48,16 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     await removeNetwork(d.controller, n.name);
   });
 
+  it('keeps no per-container lock once a container\'s operations are done, removed or not', async () => {
+    const locks = (d as unknown as { locks: Map<string, unknown> }).locks;
+    const made = Array.from({ length: 5 }, () => d.createContainer(uniq('lk'), { HostConfig: { NetworkMode: 'none' } }));
+    await Promise.all(made.map(async (c) => { await d.startContainer(c.Id); await d.stopContainer(c.Id); }));
+    await Promise.all(made.slice(0, 3).map((c) => d.removeContainer(c.Id)));
+    await new Promise((r) => setImmediate(r));
+    expect(locks.size).toBe(0);
+    for (const c of made.slice(3)) await d.removeContainer(c.Id);
+  });
+
   it('default mode resolves to the default network, stored under its real name', async () => {
     const c = d.createContainer(uniq('c'), { Image: 'x' });
     expect(c.HostConfig.NetworkMode).toBe('default');

@@ -120,7 +120,11 @@ export class Daemon {
   private locked<T>(id: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(id) ?? Promise.resolve();
     const next = prev.then(fn, fn);
-    this.locks.set(id, next.catch(() => undefined));
+    const tail = next.then(() => undefined, () => undefined);
+    this.locks.set(id, tail);
+    // The last operation of a burst takes its entry with it: a daemon that
+    // has seen a million containers keeps no lock for any of them.
+    void tail.then(() => { if (this.locks.get(id) === tail) this.locks.delete(id); });
     return next;
   }
 
