@@ -3,10 +3,11 @@
 // this test makes carry the traffic.
 import { spawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import Database from 'better-sqlite3';
 import { Controller, type Network, type Sandbox } from '../src/controller/controller.js';
 import { internals } from '../src/controller/internals.js';
+import { faults } from '../src/driver-api/faults.js';
 import type { EndpointRecord } from '../src/driver-api/index.js';
 import { nftList } from '../src/firewall/nft.js';
 import { tableName } from '../src/firewall/ruleset.js';
@@ -84,6 +85,8 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     expect(nftList(tableName(c.marks().tag))).toBeUndefined();
     expect(readFileSync('/proc/sys/net/ipv4/ip_forward', 'utf8').trim()).toBe(forwardBefore);
   });
+
+  afterEach(() => faults.clear());
 
   const net = (subnet: string, opts: Record<string, string> = {}, internal = false) =>
     c.newNetwork({ name: uniq('fw'), internal, options: { ...bridgeOpt(uniq('fb')), ...opts }, ipam: { config: [{ Subnet: subnet }] } });
@@ -227,7 +230,7 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     let resume!: () => void;
     const held = new Promise<void>((r) => { resume = r; });
     // The leave is held after its rule is gone, before the controller records it.
-    fw.unprogram = async (maps) => { await unprogram(maps); await held; };
+    fw.unprogram = async (owner, maps) => { await unprogram(owner, maps); await held; };
     try {
       const leaving = a.ep.leave(a.sb);
       await new Promise((r) => setTimeout(r, 50));
@@ -245,6 +248,26 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
       resume();
       delete (fw as { unprogram?: unknown }).unprogram;
     }
+    await a.ep.delete();
+    await a.sb.destroy();
+    await n.delete();
+  });
+
+  it('a leave that fails after its port rules went keeps the port, and succeeds when retried', async () => {
+    const n = await net('10.38.13.0/24');
+    const port = { proto: 'tcp' as const, containerPort: 80, hostPort: '18130' };
+    const a = await container(n, { ports: [port] });
+    faults.arm('bridge.leave.link');
+    await expect(a.ep.leave(a.sb)).rejects.toThrow(/bridge.leave.link/);
+    expect(a.ep.info().published?.map((m) => m.hostPort)).toEqual([18130]);
+    const sbB = await c.newSandbox(uniq('fc'));
+    const b = n.createEndpoint(uniq('e'), { ports: [port] });
+    await expect(b.join(sbB)).rejects.toMatchObject({ code: 'EPORTINUSE' });
+    // The retry does not ask nft to delete the rule a second time (which it would refuse).
+    await a.ep.leave(a.sb);
+    await b.join(sbB);
+    expect(nftList(tableName(c.marks().tag))!.match(/18130/g)?.length).toBe(1);
+    await sbB.destroy();
     await a.ep.delete();
     await a.sb.destroy();
     await n.delete();

@@ -677,26 +677,31 @@ export class Core implements RestoreHost {
       const wasGw = !!ep.gateway;
       const freed = ep.published;
       this.clearJoin(ep);
-      s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id);
-      let next: EndpointRecord | undefined;
-      if (wasGw) {
-        next = s.rec.endpoints.map((id) => this.eps.get(id)!).find((e) => {
-          const n = this.nets.get(e.networkId);
-          return n && !n.internal && this.driver(n.driver).needsAddresses;
-        });
-        if (next) {
-          const nn = this.nets.get(next.networkId)!;
-          await this.driver(nn.driver).setGateway(nn, next, this.target(s, true), true);
-          next.gateway = true;
+      try {
+        s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id);
+        let next: EndpointRecord | undefined;
+        if (wasGw) {
+          next = s.rec.endpoints.map((id) => this.eps.get(id)!).find((e) => {
+            const n = this.nets.get(e.networkId);
+            return n && !n.internal && this.driver(n.driver).needsAddresses;
+          });
+          if (next) {
+            const nn = this.nets.get(next.networkId)!;
+            await this.driver(nn.driver).setGateway(nn, next, this.target(s, true), true);
+            next.gateway = true;
+          }
         }
+        this.store.tx(() => {
+          this.store.put('endpoint', ep.id, ep);
+          if (next) this.store.put('endpoint', next.id, next);
+          this.store.put('sandbox', s.rec.id, s.rec);
+        });
+      } finally {
+        // Only now, with the record that gives them up queued ahead of any
+        // that takes them (or, if the leave failed after the endpoint let go
+        // of them, at once: a port nobody lists must not stay held).
+        if (freed) this.firewall.releasePorts(ep.id, freed);
       }
-      this.store.tx(() => {
-        this.store.put('endpoint', ep.id, ep);
-        if (next) this.store.put('endpoint', next.id, next);
-        this.store.put('sandbox', s.rec.id, s.rec);
-      });
-      // Only now, with the record that gives them up queued ahead of any that takes them.
-      if (freed) this.firewall.releasePorts(ep.id, freed);
       this.refreshHosts(s);
     });
   }

@@ -369,7 +369,8 @@ export class BridgeDriver implements Driver {
     const host = ep.hostIfname!;
     // The rules go now; the ports stay reserved, and listed, until the
     // controller records the leave (it frees them then: see unprogram).
-    if (ep.published?.length) await this.ctx.firewall.unprogram(ep.published);
+    if (ep.published?.length) await this.ctx.firewall.unprogram(ep.id, ep.published);
+    fault('bridge.leave.link');
     if (sandboxGone) {
       // The namespace's deletion takes both ends; only cut the host end off
       // the bridge now, so the dying namespace's address stops answering.

@@ -26,6 +26,8 @@ export class Firewall {
   private readonly nets = new Map<string, FwNetwork>();
   private tableUp = false;
   readonly ports = new PortRegistry();
+  /** Endpoints whose port rules a leave removed and whose ports it has not yet released. */
+  private readonly unprogrammed = new Set<string>();
 
   constructor(readonly tag: string, readonly mode: FirewallMode, private readonly bridgeSysctlDir = BRIDGE_SYSCTL_DIR) {
     if (mode !== 'nftables' && mode !== 'none') throw new InvalidInputError(`invalid firewall mode ${JSON.stringify(mode)}: "nftables" or "none"`);
@@ -103,7 +105,7 @@ export class Firewall {
   async unpublish(owner: string, maps: readonly PortMapping[]): Promise<void> {
     if (!maps.length) return;
     this.ports.release(owner, maps);
-    await this.unprogram(maps);
+    if (this.enabled && this.tableUp) await nftApply(portElements(this.tag, maps, 'delete'));
   }
 
   /**
@@ -114,12 +116,15 @@ export class Firewall {
    * crash can never leave two records claiming one port (which the restart's
    * rebuild would refuse).
    */
-  async unprogram(maps: readonly PortMapping[]): Promise<void> {
-    if (!maps.length) return;
+  async unprogram(owner: string, maps: readonly PortMapping[]): Promise<void> {
+    // A leave retried after a later step failed finds the rules gone already.
+    if (!maps.length || this.unprogrammed.has(owner)) return;
     if (this.enabled && this.tableUp) await nftApply(portElements(this.tag, maps, 'delete'));
+    this.unprogrammed.add(owner);
   }
 
   releasePorts(owner: string, maps: readonly PortMapping[]): void {
+    this.unprogrammed.delete(owner);
     this.ports.release(owner, maps);
   }
 
