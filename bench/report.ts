@@ -10,6 +10,7 @@ const main = load<{
   date: string; kernel: string; cpus: number; cpu: string; node: string; quick: boolean; load?: number[]; nsnet: R; baselines: Record<string, R>; ratios: Record<string, number>;
   scale: Record<string, number> & { first?: S; last?: S; curve_ms?: number[]; skipped?: boolean;
     floor?: { first: S; last: S; firstMedian_ms: number; lastMedian_ms: number; growth: number; curve_ms: number[]; sandboxCreateFirstMedian_ms: number; sandboxCreateLastMedian_ms: number } };
+  scaleWide?: Record<string, number> & { first?: S; last?: S; skipped?: boolean };
   soak: { cycles: number; cyclesPerSec: number; leaks: Record<string, number> }; firewall: Record<string, number | S | string>;
   sustained: { nsnet1: Sustain; nsnet4: Sustain; floor: { cycles: number; perSec: number } };
   batched: { batch: number; sandboxes: number; joinManyPerSec: number; floorSequentialPerSec: number; ratio: number; joinMany: S; floorSequential: S;
@@ -32,6 +33,7 @@ const fl = main.baselines['floor']!;
 const flr = main.baselines['floor-runtime']!;
 const rt = main.baselines['nsnet-runtime']!;
 const sc = main.scale;
+const scw = main.scaleWide;
 const su = main.sustained;
 const b = main.batched;
 const ps = (x: S) => `${f(x.median_ms)} / ${f(x.p90_ms)} / ${f(x.p99_ms)}`;
@@ -71,6 +73,7 @@ const lines = [
   ...(b.floorBackToBack ? [`| the same against the floor doing the ${b.batch} joins back to back in one command, timed as one (${f(b.floorBackToBack.median_ms)} ms): no pause between joins, the kernel's follow-up work on earlier joins included | | ${f(b.joinManyPerSec, 0)} against ${f(b.floorBackToBackPerSec!, 0)} joins/s: ${f(b.ratioBackToBack!)}× |`] : []),
   `| sandbox start (newSandbox), without / with a filled pool (netnsPool 8) | | ${f(main.sandboxStart.withoutPool.median_ms)} / ${f(main.sandboxStart.withPool.median_ms)} ms (${f(main.sandboxStart.ratio)}×) |`,
   sc.skipped ? '| scale | | not run |' : `| scale: ${sc['endpoints']} endpoints in ${sc['endpoints']} sandboxes over ${sc['networks']} bridges, create+join of the last ${sc['window']} over the first ${sc['window']} | ≤ 1.5× | ${f(sc['growth']!)}× (medians ${f(sc['firstMedian_ms']!)} → ${f(sc['lastMedian_ms']!)} ms; p99 ${f(sc.first?.p99_ms ?? NaN)} → ${f(sc.last?.p99_ms ?? NaN)} ms); worst single join ${f(sc['worstJoin_ms']!)} ms (endpoint ${sc['worstJoinAt']}); JS heap ${f(sc['heapPerEndpoint_kb'] ?? NaN, 1)} KiB and RSS ${f(sc['rssPerEndpoint_kb']!, 1)} KiB per endpoint |`,
+  ...(scw && !scw.skipped ? [`| the same ${scw['endpoints']} endpoints over ${scw['networks']} bridges (${Math.round(scw['endpoints']! / scw['networks']!)} ports each, a fifth as many per bridge; no floor run): last ${scw['window']} over the first ${scw['window']} | ≤ 1.5× | ${f(scw['growth']!)}× (medians ${f(scw['firstMedian_ms']!)} → ${f(scw['lastMedian_ms']!)} ms); worst single join ${f(scw['worstJoin_ms']!)} ms |`] : []),
   ...(sc.floor ? [`| the floor doing the same scale run (5 processes, one per bridge, 4 requests per join): last ${sc['window']} over the first ${sc['window']}; nsnet's last ${sc['window']} against the floor's | | ${f(sc.floor.growth)}× (medians ${f(sc.floor.firstMedian_ms)} → ${f(sc.floor.lastMedian_ms)} ms; its namespace creation ${f(sc.floor.sandboxCreateFirstMedian_ms)} → ${f(sc.floor.sandboxCreateLastMedian_ms)} ms); nsnet ${f(sc['lastOverFloorLast']!)}× the floor there |`] : []),
   '',
   ...(sc.curve_ms ? ['![create+join median per 1% of endpoints over the scale run](bench/results/scale.svg)', ''] : []),

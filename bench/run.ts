@@ -22,6 +22,8 @@ const CHURN_MS = QUICK ? 700 : 3000;
 const SANDBOX_ROUNDS = QUICK ? 20 : 100;
 const SCALE = QUICK ? 500 : 5000;
 const SCALE_NETS = 5;
+/** The same endpoints over more bridges (200 ports each), to tell the per-bridge growth from the per-namespace one. */
+const SCALE_WIDE_NETS = 25;
 const SOAK = QUICK ? 600 : 10_000;
 /** Sustained churn, until the kernel has finished every deletion. */
 const SUSTAIN_MS = QUICK ? 3000 : 20_000;
@@ -147,11 +149,11 @@ async function sandboxes(impls: Impl[]): Promise<Map<Impl, { c: number[]; d: num
  * 1023 ports): per-endpoint create+join of the first and the last tenth,
  * the worst single join, memory per endpoint.
  */
-async function scale(): Promise<Record<string, unknown>> {
+async function scale(netCount = SCALE_NETS, withFloor = true): Promise<Record<string, unknown>> {
   await kernelSettled();
-  const c = await Controller.start({ dataDir: join(tmp, 'scale') });
+  const c = await Controller.start({ dataDir: join(tmp, `scale${netCount}`) });
   try {
-    const nets = await Promise.all(Array.from({ length: SCALE_NETS }, (_, i) => c.newNetwork({ name: `scale${i}`, options: { 'com.docker.network.bridge.name': `nsbsc${i}` }, ipam: { config: [{ Subnet: `10.${60 + i}.0.0/20` }] } })));
+    const nets = await Promise.all(Array.from({ length: netCount }, (_, i) => c.newNetwork({ name: `scale${i}`, options: { 'com.docker.network.bridge.name': `nsbsc${i}` }, ipam: { config: [{ Subnet: `10.${60 + (i >> 4)}.${(i & 15) << 4}.0/20` }] } })));
     global.gc?.();
     const mem0 = process.memoryUsage();
     const per: number[] = [];
@@ -162,7 +164,7 @@ async function scale(): Promise<Record<string, unknown>> {
       const sb = await c.newSandbox(`scale-${i}`);
       sbTimes.push(now() - t);
       t = now();
-      const ep = nets[i % SCALE_NETS]!.createEndpoint(`s${i}`);
+      const ep = nets[i % netCount]!.createEndpoint(`s${i}`);
       await ep.join(sb);
       per.push(now() - t);
       if (i % 1000 === 999) log(`  scale: ${i + 1}`);
@@ -178,9 +180,9 @@ async function scale(): Promise<Record<string, unknown>> {
     for (const s of c.sandboxes()) await s.destroy();
     const destroyAll = (now() - t) / 1e6;
     for (const n of nets) await n.delete();
-    const floor = await floorScale(k);
+    const floor = withFloor ? await floorScale(k) : undefined;
     return {
-      endpoints: SCALE, networks: SCALE_NETS, window: k, seconds: totalS,
+      endpoints: SCALE, networks: netCount, window: k, seconds: totalS,
       first, last, firstMedian_ms: first.median_ms, lastMedian_ms: last.median_ms, growth: last.median_ms / first.median_ms,
       worstJoin_ms: worst / 1e6, worstJoinAt: per.indexOf(worst),
       // The curve for the report: the median of each consecutive 1% of endpoints.
@@ -191,8 +193,7 @@ async function scale(): Promise<Record<string, unknown>> {
       rssPerEndpoint_kb: (mem1.rss - mem0.rss) / SCALE / 1024,
       heapPerEndpoint_kb: (mem1.heapUsed + mem1.external - mem0.heapUsed - mem0.external) / SCALE / 1024,
       destroyAll_ms: destroyAll,
-      floor,
-      lastOverFloorLast: last.median_ms / (floor.lastMedian_ms as number),
+      ...(floor ? { floor, lastOverFloorLast: last.median_ms / (floor.lastMedian_ms as number) } : {}),
     };
   } finally {
     await c.stop();
@@ -500,6 +501,8 @@ async function main(): Promise<void> {
   }
   log(`scale: ${SCALE} endpoints in ${SCALE} sandboxes over ${SCALE_NETS} networks`);
   const scaleRes = process.env.NSNET_BENCH_SKIP_SCALE === '1' ? { skipped: true } : await scale();
+  log(`scale: ${SCALE} endpoints over ${SCALE_WIDE_NETS} networks`);
+  const scaleWideRes = process.env.NSNET_BENCH_SKIP_SCALE === '1' ? { skipped: true } : await scale(SCALE_WIDE_NETS, false);
   await kernelSettled();
   log('firewall');
   const fw = await firewallCosts();
@@ -549,6 +552,7 @@ async function main(): Promise<void> {
     batched: batch,
     sandboxStart: start,
     scale: scaleRes,
+    scaleWide: scaleWideRes,
     soak: soakRes,
     firewall: fw,
   };
