@@ -78,10 +78,14 @@ export class FloorImpl implements Impl<FloorSandbox, FloorEndpoint> {
     return `10.${this.base}.${1 + ((k >> 8) % 254)}.${1 + (k % 254)}/16`;
   }
 
-  /** eth0 with the default route (the sandbox's first); later ones ethN without. */
-  async createJoin(s: FloorSandbox): Promise<FloorEndpoint> {
+  /** The arguments of one join in `s`: eth0 with the default route (the sandbox's first), later ones ethN without. */
+  private joinArgs(s: FloorSandbox): string {
     const n = s.next++;
-    const [ns, host] = await this.cmd(`cj ${s.id} eth${n} ${this.ip()} ${n === 0 ? `10.${this.base}.0.1` : '-'}`);
+    return `${s.id} eth${n} ${this.ip()} ${n === 0 ? `10.${this.base}.0.1` : '-'}`;
+  }
+
+  async createJoin(s: FloorSandbox): Promise<FloorEndpoint> {
+    const [ns, host] = await this.cmd(`cj ${this.joinArgs(s)}`);
     this.lastNs = Number(ns);
     return { host: host! };
   }
@@ -90,8 +94,7 @@ export class FloorImpl implements Impl<FloorSandbox, FloorEndpoint> {
   async createJoinSeq(sandboxes: readonly FloorSandbox[], count: number): Promise<{ ns: number; made: { s: FloorSandbox; e: FloorEndpoint }[] }> {
     const plan = Array.from({ length: count }, (_, i) => {
       const s = sandboxes[i % sandboxes.length]!;
-      const n = s.next++;
-      return { s, line: `${s.id} eth${n} ${this.ip()} ${n === 0 ? `10.${this.base}.0.1` : '-'}` };
+      return { s, line: this.joinArgs(s) };
     });
     const [ns, ...hosts] = await this.cmd(`cjs ${count} ${plan.map((p) => p.line).join(' ')}`).catch((e: unknown) => {
       for (const p of plan) p.s.next = Math.max(0, p.s.next - 1);

@@ -519,8 +519,7 @@ export class Core implements RestoreHost {
     }
     for (const ep of eps) {
       steps.push(() => {
-        const freed = ep.published;
-        this.clearJoin(ep);
+        const freed = this.clearJoin(ep);
         this.releaseEndpoint(ep);
         if (freed) this.firewall.releasePorts(ep.id, freed);
       });
@@ -647,7 +646,9 @@ export class Core implements RestoreHost {
     this.refreshHosts(s);
   }
 
-  private clearJoin(ep: EndpointRecord): void {
+  /** Forgets the endpoint's join; returns the ports it published, which the caller frees once the change is recorded. */
+  private clearJoin(ep: EndpointRecord): EndpointRecord['published'] {
+    const published = ep.published;
     delete ep.published;
     delete ep.sandboxId;
     delete ep.ifname;
@@ -655,6 +656,7 @@ export class Core implements RestoreHost {
     delete ep.hostIfname;
     delete ep.hostMac;
     delete ep.gateway;
+    return published;
   }
 
   private refreshHosts(s: LiveSandbox): void {
@@ -675,8 +677,7 @@ export class Core implements RestoreHost {
       const driver = this.driver(net.driver);
       await driver.leave(net, ep, this.target(s, false), false);
       const wasGw = !!ep.gateway;
-      const freed = ep.published;
-      this.clearJoin(ep);
+      const freed = this.clearJoin(ep);
       try {
         s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id);
         let next: EndpointRecord | undefined;

@@ -247,7 +247,8 @@ export class BridgeDriver implements Driver {
     const ids = new Set(mine.map((n) => n.id));
     const claims = joined.filter((e) => ids.has(e.networkId) && e.published?.length);
     const dropped = new Set(await this.ctx.firewall.rebuild(mine.map(firewallView), claims.map((e) => ({ owner: e.id, maps: e.published! }))));
-    // A port two records claimed stays with the first; the other endpoint's record stops listing it.
+    // A port two records claimed stays with the first; the other endpoint
+    // stops listing it (in memory now, in the store with its next write).
     if (dropped.size) for (const e of claims) e.published = e.published!.filter((m) => !dropped.has(m));
   }
 

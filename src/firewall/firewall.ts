@@ -105,7 +105,7 @@ export class Firewall {
   async unpublish(owner: string, maps: readonly PortMapping[]): Promise<void> {
     if (!maps.length) return;
     this.ports.release(owner, maps);
-    if (this.enabled && this.tableUp) await nftApply(portElements(this.tag, maps, 'delete'));
+    await this.dropElements(maps);
   }
 
   /**
@@ -119,13 +119,17 @@ export class Firewall {
   async unprogram(owner: string, maps: readonly PortMapping[]): Promise<void> {
     // A leave retried after a later step failed finds the rules gone already.
     if (!maps.length || this.unprogrammed.has(owner)) return;
-    if (this.enabled && this.tableUp) await nftApply(portElements(this.tag, maps, 'delete'));
+    await this.dropElements(maps);
     this.unprogrammed.add(owner);
   }
 
   releasePorts(owner: string, maps: readonly PortMapping[]): void {
     this.unprogrammed.delete(owner);
     this.ports.release(owner, maps);
+  }
+
+  private async dropElements(maps: readonly PortMapping[]): Promise<void> {
+    if (this.enabled && this.tableUp) await nftApply(portElements(this.tag, maps, 'delete'));
   }
 
   /** Restart: drop whatever the table holds and rebuild it from the store's networks and endpoints. */
