@@ -287,7 +287,22 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     await nl.linkDel(ns, name);
   });
 
-  it('settles an inline job on a later turn of the event loop: awaited calls in a loop do not starve timers', async () => {
+  it('hands the first inline answer of an event-loop turn over at once, the next after the loop turns', async () => {
+    await nl.linkGet(ns, 'lo');
+    await new Promise((r) => setImmediate(r));
+    let turned = false;
+    setImmediate(() => { turned = true; });
+    const before = nl.nativeStats().inlined;
+    const first = await nl.linkGet(ns, 'lo');
+    expect(nl.nativeStats().inlined).toBe(before + 1);
+    expect(first.name).toBe('lo');
+    expect(turned).toBe(false);
+    await nl.linkGet(ns, 'lo');
+    expect(nl.nativeStats().inlined).toBe(before + 2);
+    expect(turned).toBe(true);
+  });
+
+  it('awaited inline calls in a loop do not starve timers', async () => {
     await nl.linkGet(ns, 'lo');
     let fired = false;
     const timer = setTimeout(() => { fired = true; }, 0);
