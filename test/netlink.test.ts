@@ -96,6 +96,21 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     }
   });
 
+  it('reads only the new link\'s index from an echo when asked to (indexOfEcho), the same index the full parse gives', async () => {
+    const host = uniq('vh');
+    const [full] = await nl.batch([nl.linkAddVethOp(undefined, { name: host }, { name: 'eth6', ns }, true)]);
+    const index = (full as { ok: true; value: nl.Link }).value.index;
+    expect(index).toBe(ipLink(host)!.ifindex);
+    await nl.linkDel(undefined, host);
+    const other = uniq('vh');
+    const [only] = await nl.batch([nl.indexOfEcho(nl.linkAddVethOp(undefined, { name: other }, { name: 'eth6', ns }, true))]);
+    expect((only as { ok: true; value: number }).value).toBe(ipLink(other)!.ifindex);
+    await nl.linkDel(undefined, other);
+    // No RTM_NEWLINK in it (an answer without echo, a truncated one): no index.
+    expect(nl.echoedIndex(Buffer.alloc(0))).toBeUndefined();
+    expect(nl.echoedIndex(Buffer.from([40, 0, 0, 0, 16, 0]))).toBeUndefined();
+  });
+
   it('allocates the queues asked for on both veth ends, and refuses a count that is not one', async () => {
     const host = uniq('vq');
     const nsName = ns.path.split('/').pop()!;

@@ -12,7 +12,7 @@ import { randomHex } from '../random.js';
 import { Ipam, type PoolSpec } from '../ipam/index.js';
 import {
   addrList, linkSetOp, batchAll, sysctlSetOp, netnsAddOp, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
-  isKernelError, Lane, Netns, run, type LaneId, type Settled,
+  batch, isKernelError, Lane, Netns, run, type LaneId, type Settled,
 } from '../netlink/index.js';
 import { BridgeDriver } from '../drivers/bridge.js';
 import type { Driver, JoinTarget } from '../driver-api/driver.js';
@@ -549,10 +549,22 @@ export class Core implements RestoreHost {
     }
   }
 
+  /** One join: joinMany's work without its batch (one crossing of its own). */
   join(epId: string, sbId: string): Promise<void> {
-    return this.joinMany([{ epId, sbId }]).then(([r]) => {
-      if (r && !r.ok) throw r.error;
-    });
+    const ep = this.eps.get(epId);
+    if (!ep) return Promise.reject(new NotFoundError(`endpoint ${epId} not found`));
+    const s = this.sbs.get(sbId);
+    if (!s) return Promise.reject(new NotFoundError(`sandbox ${sbId} not found`));
+    let release: () => void;
+    try {
+      // Held from the call on, as joinMany's.
+      release = this.gates.enter(ep.networkId);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const done = this.locked(s, () => this.joinLocked(ep, s, sbId));
+    done.then(release, release);
+    return done;
   }
 
   /**
@@ -610,7 +622,7 @@ export class Core implements RestoreHost {
    * joins of one batch see each other's choices (interface names, the
    * gateway role, bridge ports) before any of them waits.
    */
-  private async joinLocked(ep: EndpointRecord, s: LiveSandbox, sbId: string, kernel: JoinBatch): Promise<void> {
+  private async joinLocked(ep: EndpointRecord, s: LiveSandbox, sbId: string, kernel?: JoinBatch): Promise<void> {
     // The endpoint may have been deleted while this join waited for the sandbox.
     if (this.eps.get(ep.id) !== ep) throw new NotFoundError(`endpoint ${ep.id} not found`);
     const net = this.nets.get(ep.networkId);
@@ -635,7 +647,7 @@ export class Core implements RestoreHost {
       u.push('unlist endpoint', () => { s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id); });
       const target = this.target(s, isGw);
       const plan = driver.joinPlan?.(net, ep, target, u, joined);
-      if (plan) await plan.finish(await kernel.add(plan.ops));
+      if (plan) await plan.finish(await (kernel ? kernel.add(plan.ops) : batch(plan.ops)));
       else await driver.join(net, ep, target, u, joined);
       fault('endpoint.join.store');
       this.store.tx(() => {

@@ -7,8 +7,8 @@ import { existsSync } from 'node:fs';
 import { ConflictError, ForbiddenError, NsnetError } from '../errors.js';
 import { randomHex } from '../random.js';
 import {
-  addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, HOST_NS, isKernelError, linkAddBridge, linkAddVethOp, linkDel,
-  linkGet, linkSet, linkSetOp, onEchoedLink, sysctlGet, sysctlSet, sysctlSetOp, type KernelError, type Link,
+  addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, HOST_NS, indexOfEcho, isKernelError, linkAddBridge, linkAddVethOp, linkDel,
+  linkGet, linkSet, linkSetOp, onEchoedLink, sysctlGet, sysctlSet, sysctlSetOp, type KernelError,
   type Op,
 } from '../netlink/index.js';
 import {
@@ -307,8 +307,8 @@ export class BridgeDriver implements Driver {
       // CPUs are busy (a joinMany of 32: 25 -> 10 ms of kernel work). One
       // queue is active either way; what is lost is raising the count later
       // with ethtool -L.
-      linkAddVethOp(target.ns, { name: ep.ifname!, up: true, mtu, queues: 1, ...(ep.mac ? { mac: ep.mac } : {}) },
-        { name: host, ns: HOST_NS, mtu, mac: hostMac, group: this.ctx.ownership.live, queues: 1 }, true),
+      indexOfEcho(linkAddVethOp(target.ns, { name: ep.ifname!, up: true, mtu, queues: 1, ...(ep.mac ? { mac: ep.mac } : {}) },
+        { name: host, ns: HOST_NS, mtu, mac: hostMac, group: this.ctx.ownership.live, queues: 1 }, true)),
       // A bridge port needs no IPv6 of its own. Address generation off was
       // not enough: each host end still had a multicast route in the host's
       // IPv6 table, and every link event in the host walked that table, so
@@ -329,12 +329,12 @@ export class BridgeDriver implements Driver {
         const res = all.slice(at);
         const first = res[0];
         if (!first?.ok) throw first ? first.error : new NsnetError('EVETH', `veth ${host}: no answer`);
-        const made = first.value as Link | undefined;
+        const index = first.value as number | undefined;
         // Undo deletes the pair at once: a failed join must free the
         // interface name inside the sandbox before it returns.
         undo.push(`delete veth ${host}`, () => linkDel(undefined, host));
-        if (!made?.index) throw new NsnetError('EVETH', `veth ${host}: the kernel did not echo the new link`);
-        ep.peerIndex = made.index;
+        if (!index) throw new NsnetError('EVETH', `veth ${host}: the kernel did not echo the new link`);
+        ep.peerIndex = index;
         const bad = res.find((r) => !r.ok);
         if (bad && !bad.ok) throw bad.error;
         fault('bridge.join.configure');

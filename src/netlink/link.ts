@@ -136,6 +136,27 @@ function parseVxlan(data: Buffer): VxlanInfo {
   return out;
 }
 
+/**
+ * The ifindex in the first RTM_NEWLINK of an echoed answer, read from its
+ * header alone: a veth's echo carries some fifty attributes, and a join
+ * needs none of them.
+ */
+export function echoedIndex(b: Buffer): number | undefined {
+  for (let at = 0; at + 16 <= b.length;) {
+    const len = b.readUInt32LE(at);
+    if (len < 16 || at + len > b.length) return undefined;
+    if (b.readUInt16LE(at + 4) === RTM.NEWLINK && len >= 32) {
+      const index = b.readInt32LE(at + 20);
+      return index > 0 ? index : undefined;
+    }
+    at += (len + 3) & ~3;
+  }
+  return undefined;
+}
+
+/** `op` (a create with echo) answering only the new link's index. */
+export const indexOfEcho = (op: Op<unknown>): Op<number | undefined> => ({ request: op.request, decode: (raw) => echoedIndex(raw as Buffer) });
+
 const firstLink = (b: Buffer): Link | undefined => {
   for (const msg of messages(b)) if (msg.type === RTM.NEWLINK) return parseLink(msg.body);
   return undefined;
