@@ -178,8 +178,8 @@ Napi::Value Submit(const Napi::CallbackInfo& info) {
   job->stopOnError = info.Length() > 2 && info[2].ToBoolean().Value();
   job->requests.reserve(reqs.Length());
   for (uint32_t i = 0; i < reqs.Length(); ++i) job->requests.push_back(parseRequest(env, reqs.Get(i)));
-  // An inline job's answers themselves, not a promise: the JS side hands
-  // them over on a later turn of the event loop (src/netlink/request.ts).
+  // An inline job's answers themselves, not a promise: the JS side decides
+  // when to hand them over (src/netlink/request.ts).
   if (engine->tryInline(job.get())) return resultsValue(env, *job);
   job->deferred.emplace(Napi::Promise::Deferred::New(env));
   Napi::Promise p = job->deferred->Promise();

@@ -193,3 +193,19 @@ describe('native request format', () => {
     });
   });
 });
+
+describe('MAC addresses as the messages carry them', () => {
+  it('formatMac and parseMac round-trip any six bytes; parseMac refuses anything else', async () => {
+    const { formatMac, parseMac } = await import('../src/netlink/validate.js');
+    fc.assert(fc.property(fc.uint8Array({ minLength: 6, maxLength: 6 }), (bytes) => {
+      const b = Buffer.from(bytes);
+      const s = formatMac(b);
+      expect(s).toMatch(/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/);
+      expect(s).toBe([...b].map((x) => x.toString(16).padStart(2, '0')).join(':'));
+      expect(parseMac(s).equals(b)).toBe(true);
+      expect(parseMac(s.toUpperCase()).equals(b)).toBe(true);
+    }));
+    for (const bad of ['', '02:42:ac:11:00', '02:42:ac:11:00:02:03', '02-42-ac-11-00-02', '0g:42:ac:11:00:02', ' 02:42:ac:11:00:02', '2:42:ac:11:00:02'])
+      expect(() => parseMac(bad)).toThrow(/invalid MAC address/);
+  });
+});

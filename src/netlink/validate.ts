@@ -13,12 +13,21 @@ export function checkIfName(name: string): string {
   return name;
 }
 
+const MAC = /^(?:[0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/;
+
+/** On every join's path (each host end gets one): no intermediate arrays. */
 export function parseMac(mac: string): Buffer {
-  if (!/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) throw new InvalidInputError(`invalid MAC address '${mac}'`);
-  return Buffer.from(mac.split(':').map((h) => parseInt(h, 16)));
+  if (!MAC.test(mac)) throw new InvalidInputError(`invalid MAC address '${mac}'`);
+  const b = Buffer.allocUnsafe(6);
+  for (let i = 0; i < 6; i++) b[i] = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
+  return b;
 }
 
-export const formatMac = (b: Buffer): string => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':');
+export const formatMac = (b: Buffer): string => {
+  let s = '';
+  for (let i = 0; i < b.length; i++) s += (i ? ':' : '') + (b[i]! < 16 ? '0' : '') + b[i]!.toString(16);
+  return s;
+};
 
 export function checkMtu(mtu: number): number {
   if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) throw new InvalidInputError(`invalid MTU ${mtu}`);
