@@ -279,6 +279,10 @@ async function batched(nsImpl: NsnetImpl, floor: FloorImpl): Promise<Record<stri
   let serial = 0;
   for (let r = 0; r < BATCH_ROUNDS + 1; r++) {
     const reqs = Array.from({ length: BATCH }, (_, i) => ({ network: nsImpl.net, sandbox: sbs[i % BATCH_SANDBOXES]!, name: `bm${serial++}` }));
+    // Untimed, as before each latency block: the harness's garbage (the
+    // floor's answer lines, the previous round's leaves) is not collected
+    // inside the batch. The floor's timings below get the same.
+    global.gc?.();
     let t = now();
     const res = await c.joinMany(reqs);
     const dt = now() - t;
@@ -287,6 +291,7 @@ async function batched(nsImpl: NsnetImpl, floor: FloorImpl): Promise<Record<stri
     for (const [i, x] of res.entries()) if (x.ok) await nsImpl.leaveDelete(sbs[i % BATCH_SANDBOXES]!, x.endpoint);
     await c.flush();
     let fl = 0;
+    global.gc?.();
     const made: { s: (typeof fsbs)[number]; e: { host: string } }[] = [];
     for (let i = 0; i < BATCH; i++) {
       const s = fsbs[i % BATCH_SANDBOXES]!;
@@ -297,6 +302,7 @@ async function batched(nsImpl: NsnetImpl, floor: FloorImpl): Promise<Record<stri
     await sleep(SETTLE_MS);
     // The same joins with no pause between them (one command, timed inside
     // the C process): the floor's rate when it never waits for its caller.
+    global.gc?.();
     const seq = await floor.createJoinSeq(fsbs, BATCH);
     for (const m of seq.made.reverse()) await floor.leaveDelete(m.s, m.e);
     if (r > 0) { ours.push(dt); theirs.push(fl); theirsBackToBack.push(seq.ns); }
