@@ -290,6 +290,8 @@ async function batched(nsImpl: NsnetImpl, floor: FloorImpl): Promise<Record<stri
     if (bad && !bad.ok) throw bad.error;
     for (const [i, x] of res.entries()) if (x.ok) await nsImpl.leaveDelete(sbs[i % BATCH_SANDBOXES]!, x.endpoint);
     await c.flush();
+    // Every timed batch starts the same time after the last teardown.
+    await sleep(SETTLE_MS);
     let fl = 0;
     global.gc?.();
     const made: { s: (typeof fsbs)[number]; e: { host: string } }[] = [];
