@@ -136,6 +136,33 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     await n2.delete();
   });
 
+  it('joinMany creates each endpoint just before its join: a refused creation or a failed join leaves nothing, the rest join', async () => {
+    const n1 = await net('10.77.5.0/24');
+    const sbs = [await c.newSandbox(uniq('cm')), await c.newSandbox(uniq('cm'))];
+    const res = await c.joinMany([
+      { network: n1, sandbox: sbs[0]!, name: 'same' },
+      // The name is taken by the first of this very batch.
+      { network: n1, sandbox: sbs[1]!, name: 'same' },
+      { network: n1, sandbox: sbs[1]!, name: 'badmac', options: { macAddress: 'zz:zz' } },
+      // Created, then refused by the kernel: deleted again.
+      { network: n1, sandbox: sbs[1]!, name: 'taken', options: { ifname: 'lo' } },
+      { network: n1, sandbox: sbs[1]!, name: 'fine' },
+    ]);
+    expect(res.map((r) => r.ok)).toEqual([true, false, false, false, true]);
+    expect(!res[1]!.ok && (res[1]!.error as { code?: string }).code).toBe('EENDPOINTEXISTS');
+    expect(!res[2]!.ok && (res[2]!.error as { code?: string }).code).toBe('EINVALIDINPUT');
+    expect(!res[3]!.ok && (res[3]!.error as { code?: string }).code).toBe('EEXIST');
+    expect(n1.endpoints().map((e) => e.name).sort()).toEqual(['fine', 'same']);
+    expect(res[0]!.ok && res[0]!.endpoint.info().sandboxId).toBe(sbs[0]!.id);
+    expect(res[4]!.ok && res[4]!.endpoint.info().sandboxId).toBe(sbs[1]!.id);
+    // The address the failed join had was given back: it can be asked for again.
+    const again = n1.createEndpoint('again', { ipv4Address: '10.77.5.3' });
+    expect(again.info().ipv4).toBe('10.77.5.3/24');
+    await again.delete();
+    for (const sb of sbs) await sb.destroy();
+    await n1.delete();
+  });
+
   it('the namespace pool: sandboxes start in namespaces made ahead; stop deletes the rest', async () => {
     const d3 = tempDir('perf-pool');
     const c3 = await Controller.start({ dataDir: d3.path, firewall: 'none', netnsPool: 3 });

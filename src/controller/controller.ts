@@ -3,7 +3,7 @@
 // core's parts is reachable through its type.
 import type { OverlayPeer, SandboxOptions } from '../driver-api/records.js';
 import type { Store } from '../store/store.js';
-import { Core } from './core.js';
+import { Core, type JoinItem } from './core.js';
 import { EndpointHandle, NetworkHandle, SandboxHandle } from './handle-impl.js';
 import type { Endpoint, Network, Sandbox } from './handles.js';
 import { cores } from './internals.js';
@@ -165,25 +165,22 @@ export class Controller {
    */
   async joinMany(requests: readonly JoinRequest[]): Promise<JoinResult[]> {
     const core = this.#core;
-    const out: JoinResult[] = [];
-    const made: { i: number; epId: string; sbId: string }[] = [];
+    const out = new Array<JoinResult>(requests.length);
+    const items: JoinItem[] = [];
+    const at: number[] = [];
     requests.forEach((r, i) => {
       try {
-        const netId = typeof r.network === 'string' ? core.findNetwork(r.network).id : r.network.id;
-        const epId = core.createEndpoint(netId, r.name, r.options);
-        made.push({ i, epId, sbId: r.sandbox.id });
-        out.push({ ok: true, endpoint: new EndpointHandle(core, epId) });
+        const networkId = typeof r.network === 'string' ? core.findNetwork(r.network).id : r.network.id;
+        items.push({ sbId: r.sandbox.id, create: { networkId, name: r.name, ...(r.options ? { options: r.options } : {}) } });
+        at.push(i);
       } catch (error) {
-        out.push({ ok: false, error: error as Error });
+        out[i] = { ok: false, error: error as Error };
       }
     });
-    const joined = await core.joinMany(made);
-    await Promise.all(made.map(async (m, k) => {
-      const r = joined[k]!;
-      if (r.ok) return;
-      out[m.i] = { ok: false, error: r.error };
-      await core.deleteEndpoint(m.epId).catch(() => undefined);
-    }));
+    const joined = await core.joinMany(items);
+    joined.forEach((r, k) => {
+      out[at[k]!] = r.ok ? { ok: true, endpoint: new EndpointHandle(core, r.value) } : { ok: false, error: r.error };
+    });
     return out;
   }
 

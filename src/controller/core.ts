@@ -51,6 +51,15 @@ import { cidrContains, formatIP, parseIP } from '../ip/addr.js';
 // the length. Names never reach a kernel name or a path.
 const NAME_RE = /^(?=.*\S)[^\0-\x1f\x7f]{1,1024}$/su;
 
+/** An endpoint for joinMany to create just before its join. */
+export interface JoinCreateItem {
+  sbId: string;
+  create: { networkId: string; name: string; options?: EndpointCreateOptions };
+}
+
+/** One join of a joinMany: an existing endpoint, or one to create. */
+export type JoinItem = { sbId: string; epId: string } | JoinCreateItem;
+
 export class Core implements RestoreHost {
   readonly dataDir: string;
   readonly runDir: string;
@@ -569,25 +578,30 @@ export class Core implements RestoreHost {
 
   /**
    * Joins many endpoints, across many sandboxes, with their kernel work in
-   * one crossing; each settles on its own (a failed one is undone alone).
+   * one crossing; each settles on its own (a failed one is undone alone)
+   * with the endpoint's ID. An item may name an endpoint to create: it is
+   * created just before its own join, so the first requests reach the
+   * kernel while later endpoints are still being made, and it is deleted
+   * again if its join fails.
    * Every sandbox involved is locked for the whole batch; the locks are
    * queued for all of them at once, synchronously, so two batches can never
    * wait on each other in a cycle.
    */
-  async joinMany(items: readonly { epId: string; sbId: string }[]): Promise<Settled<void>[]> {
+  async joinMany(items: readonly JoinItem[]): Promise<Settled<string>[]> {
     // Every slot is filled below (refused here, or settled by its join); an
     // Error made in advance would cost a stack capture per join.
-    const out = new Array<Settled<void>>(items.length);
-    const ready: { i: number; ep: EndpointRecord; s: LiveSandbox; sbId: string; release: () => void }[] = [];
-    items.forEach(({ epId, sbId }, i) => {
-      const ep = this.eps.get(epId);
-      const s = this.sbs.get(sbId);
+    const out = new Array<Settled<string>>(items.length);
+    const ready: { i: number; item: JoinItem; ep?: EndpointRecord; made?: string; s: LiveSandbox; release: () => void }[] = [];
+    items.forEach((item, i) => {
+      const s = this.sbs.get(item.sbId);
       try {
-        if (!ep) throw new NotFoundError(`endpoint ${epId} not found`);
-        if (!s) throw new NotFoundError(`sandbox ${sbId} not found`);
+        let ep: EndpointRecord | undefined;
+        if ('epId' in item && !(ep = this.eps.get(item.epId))) throw new NotFoundError(`endpoint ${item.epId} not found`);
+        if (!s) throw new NotFoundError(`sandbox ${item.sbId} not found`);
         // Held from the call on, not from when the sandbox's lock is taken:
         // a network delete that starts meanwhile waits for this join.
-        ready.push({ i, ep, s, sbId, release: this.gates.enter(ep.networkId) });
+        const release = this.gates.enter(ep ? ep.networkId : (item as JoinCreateItem).create.networkId);
+        ready.push({ i, item, ep, s, release });
       } catch (error) {
         out[i] = { ok: false, error: error as Error };
       }
@@ -603,10 +617,24 @@ export class Core implements RestoreHost {
     try {
       await Promise.all(before);
       const kernel = new JoinBatch();
-      const runs = ready.map((x) => this.joinLocked(x.ep, x.s, x.sbId, kernel).then(
-        (): Settled<void> => ({ ok: true, value: undefined }),
-        (error: unknown): Settled<void> => ({ ok: false, error: error as Error }),
-      ));
+      const runs = ready.map((x): Promise<Settled<string>> => {
+        let ep = x.ep;
+        if (!ep && 'create' in x.item) {
+          const { networkId, name, options } = x.item.create;
+          try {
+            x.made = this.createEndpoint(networkId, name, options);
+          } catch (error) {
+            return Promise.resolve({ ok: false, error: error as Error });
+          }
+          ep = this.eps.get(x.made);
+        }
+        if (!ep) return Promise.resolve({ ok: false, error: new NotFoundError('endpoint not found') });
+        const id = ep.id;
+        return this.joinLocked(ep, x.s, x.item.sbId, kernel).then(
+          (): Settled<string> => ({ ok: true, value: id }),
+          (error: unknown): Settled<string> => ({ ok: false, error: error as Error }),
+        );
+      });
       await kernel.send();
       const settled = await Promise.all(runs);
       ready.forEach((x, k) => { out[x.i] = settled[k]!; });
@@ -614,6 +642,8 @@ export class Core implements RestoreHost {
       unlock();
       for (const x of ready) x.release();
     }
+    // Made here for a join that failed: nothing is left of it.
+    await Promise.all(ready.filter((x) => x.made && !out[x.i]!.ok).map((x) => this.deleteEndpoint(x.made!).catch(() => undefined)));
     return out;
   }
 
