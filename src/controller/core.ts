@@ -596,12 +596,16 @@ export class Core implements RestoreHost {
       const s = this.sbs.get(item.sbId);
       try {
         let ep: EndpointRecord | undefined;
-        if ('epId' in item && !(ep = this.eps.get(item.epId))) throw new NotFoundError(`endpoint ${item.epId} not found`);
+        let networkId: string;
+        if ('epId' in item) {
+          ep = this.eps.get(item.epId);
+          if (!ep) throw new NotFoundError(`endpoint ${item.epId} not found`);
+          networkId = ep.networkId;
+        } else networkId = item.create.networkId;
         if (!s) throw new NotFoundError(`sandbox ${item.sbId} not found`);
         // Held from the call on, not from when the sandbox's lock is taken:
         // a network delete that starts meanwhile waits for this join.
-        const release = this.gates.enter(ep ? ep.networkId : (item as JoinCreateItem).create.networkId);
-        ready.push({ i, item, ep, s, release });
+        ready.push({ i, item, ep, s, release: this.gates.enter(networkId) });
       } catch (error) {
         out[i] = { ok: false, error: error as Error };
       }
@@ -619,18 +623,17 @@ export class Core implements RestoreHost {
       const kernel = new JoinBatch();
       const runs = ready.map((x): Promise<Settled<string>> => {
         let ep = x.ep;
-        if (!ep && 'create' in x.item) {
+        if ('create' in x.item) {
           const { networkId, name, options } = x.item.create;
           try {
             x.made = this.createEndpoint(networkId, name, options);
           } catch (error) {
             return Promise.resolve({ ok: false, error: error as Error });
           }
-          ep = this.eps.get(x.made);
+          ep = this.eps.get(x.made)!;
         }
-        if (!ep) return Promise.resolve({ ok: false, error: new NotFoundError('endpoint not found') });
-        const id = ep.id;
-        return this.joinLocked(ep, x.s, x.item.sbId, kernel).then(
+        const id = ep!.id;
+        return this.joinLocked(ep!, x.s, x.item.sbId, kernel).then(
           (): Settled<string> => ({ ok: true, value: id }),
           (error: unknown): Settled<string> => ({ ok: false, error: error as Error }),
         );
