@@ -51,14 +51,11 @@ import { cidrContains, formatIP, parseIP } from '../ip/addr.js';
 // the length. Names never reach a kernel name or a path.
 const NAME_RE = /^(?=.*\S)[^\0-\x1f\x7f]{1,1024}$/su;
 
-/** An endpoint for joinMany to create just before its join. */
-export interface JoinCreateItem {
+/** One join of a joinMany: the endpoint to create just before it, and the sandbox. */
+export interface JoinItem {
   sbId: string;
   create: { networkId: string; name: string; options?: EndpointCreateOptions };
 }
-
-/** One join of a joinMany: an existing endpoint, or one to create. */
-export type JoinItem = { sbId: string; epId: string } | JoinCreateItem;
 
 export class Core implements RestoreHost {
   readonly dataDir: string;
@@ -579,10 +576,9 @@ export class Core implements RestoreHost {
   /**
    * Joins many endpoints, across many sandboxes, with their kernel work in
    * one crossing; each settles on its own (a failed one is undone alone)
-   * with the endpoint's ID. An item may name an endpoint to create: it is
-   * created just before its own join, so the first requests reach the
-   * kernel while later endpoints are still being made, and it is deleted
-   * again if its join fails.
+   * with the endpoint's ID. Each endpoint is created just before its own
+   * join, so the first requests reach the kernel while later endpoints are
+   * still being made, and deleted again if its join fails.
    * Every sandbox involved is locked for the whole batch; the locks are
    * queued for all of them at once, synchronously, so two batches can never
    * wait on each other in a cycle.
@@ -591,21 +587,14 @@ export class Core implements RestoreHost {
     // Every slot is filled below (refused here, or settled by its join); an
     // Error made in advance would cost a stack capture per join.
     const out = new Array<Settled<string>>(items.length);
-    const ready: { i: number; item: JoinItem; ep?: EndpointRecord; made?: string; s: LiveSandbox; release: () => void }[] = [];
+    const ready: { i: number; item: JoinItem; made?: string; s: LiveSandbox; release: () => void }[] = [];
     items.forEach((item, i) => {
       const s = this.sbs.get(item.sbId);
       try {
-        let ep: EndpointRecord | undefined;
-        let networkId: string;
-        if ('epId' in item) {
-          ep = this.eps.get(item.epId);
-          if (!ep) throw new NotFoundError(`endpoint ${item.epId} not found`);
-          networkId = ep.networkId;
-        } else networkId = item.create.networkId;
         if (!s) throw new NotFoundError(`sandbox ${item.sbId} not found`);
         // Held from the call on, not from when the sandbox's lock is taken:
         // a network delete that starts meanwhile waits for this join.
-        ready.push({ i, item, ep, s, release: this.gates.enter(networkId) });
+        ready.push({ i, item, s, release: this.gates.enter(item.create.networkId) });
       } catch (error) {
         out[i] = { ok: false, error: error as Error };
       }
@@ -622,18 +611,14 @@ export class Core implements RestoreHost {
       await Promise.all(before);
       const kernel = new JoinBatch();
       const runs = ready.map((x): Promise<Settled<string>> => {
-        let ep = x.ep;
-        if ('create' in x.item) {
-          const { networkId, name, options } = x.item.create;
-          try {
-            x.made = this.createEndpoint(networkId, name, options);
-          } catch (error) {
-            return Promise.resolve({ ok: false, error: error as Error });
-          }
-          ep = this.eps.get(x.made)!;
+        const { networkId, name, options } = x.item.create;
+        let id: string;
+        try {
+          id = x.made = this.createEndpoint(networkId, name, options);
+        } catch (error) {
+          return Promise.resolve({ ok: false, error: error as Error });
         }
-        const id = ep!.id;
-        return this.joinLocked(ep!, x.s, x.item.sbId, kernel).then(
+        return this.joinLocked(this.eps.get(id)!, x.s, x.item.sbId, kernel).then(
           (): Settled<string> => ({ ok: true, value: id }),
           (error: unknown): Settled<string> => ({ ok: false, error: error as Error }),
         );

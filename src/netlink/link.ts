@@ -142,14 +142,10 @@ function parseVxlan(data: Buffer): VxlanInfo {
  * needs none of them.
  */
 export function echoedIndex(b: Buffer): number | undefined {
-  for (let at = 0; at + 16 <= b.length;) {
-    const len = b.readUInt32LE(at);
-    if (len < 16 || at + len > b.length) return undefined;
-    if (b.readUInt16LE(at + 4) === RTM.NEWLINK && len >= 32) {
-      const index = b.readInt32LE(at + 20);
-      return index > 0 ? index : undefined;
-    }
-    at += (len + 3) & ~3;
+  for (const msg of messages(b)) {
+    if (msg.type !== RTM.NEWLINK) continue;
+    const index = msg.body.length >= 16 ? msg.body.readInt32LE(4) : 0;
+    return index > 0 ? index : undefined;
   }
   return undefined;
 }
