@@ -44,6 +44,11 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     const routes = ipJson<{ dst: string; gateway?: string }[]>(['-n', nsName(a.key), 'route', 'show']);
     expect(routes.find((r) => r.dst === 'default')?.gateway).toBe('10.31.1.1');
     expect(ipLink(`${ea.info().hostIfname}`)!.master).toBe(net.info().driverState['bridge']);
+    // A bridge nsnet makes floods multicast (no snooping) unless the network asks for it.
+    expect(ipLink(String(net.info().driverState['bridge']))?.linkinfo?.info_data?.mcast_snooping).toBe(0);
+    const snooping = await bridgeNet('10.31.14.0/24', { options: { ...bridgeOpt(uniq('b')), 'nsnet.bridge.multicast_snooping': 'true' } });
+    expect(ipLink(String(snooping.info().driverState['bridge']))?.linkinfo?.info_data?.mcast_snooping).toBe(1);
+    await snooping.delete();
     expect(await tcpEcho(nsName(b.key), '10.31.1.3', nsName(a.key), 'hello over nsnet')).toBe('echo:hello over nsnet');
     // The host ends are bridge ports without IPv6: no address, no route (not even the multicast one), the link long up by now.
     for (const ep of [ea, eb]) {
@@ -209,6 +214,8 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
       await expect(c.newNetwork({ name: uniq('n'), ipam: { config: [{ Subnet: '10.31.8.0/24', AuxiliaryAddresses: { h: '10.32.0.1' } }] } })).rejects.toThrow(/auxiliary address/);
       await expect(c.newNetwork({ name: uniq('n'), ipam: { config: [{ Subnet: '10.31.8.1/24' }] } })).rejects.toThrow('invalid subnet 10.31.8.1/24: it should be 10.31.8.0/24');
       await expect(c.newNetwork({ name: uniq('n'), options: bridgeOpt('way-too-long-bridge-name') })).rejects.toThrow(/interface name/);
+      await expect(c.newNetwork({ name: uniq('n'), options: { ...bridgeOpt(uniq('b')), 'nsnet.bridge.multicast_snooping': 'sometimes' } }))
+        .rejects.toMatchObject({ code: 'EINVALIDINPUT', message: expect.stringMatching(/multicast_snooping/) });
       const n = await bridgeNet('10.31.8.0/24');
       await expect(c.newNetwork({ name: n.name })).rejects.toMatchObject({ code: 'ENETWORKEXISTS', message: `network with name ${n.name} already exists` });
       await expect(bridgeNet('10.31.8.128/25')).rejects.toMatchObject({ code: 'POOL_OVERLAP' });

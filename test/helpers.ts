@@ -27,7 +27,7 @@ export function ipJson<T = unknown>(args: string[]): T {
   return JSON.parse(execFileSync('ip', ['-j', ...args], { encoding: 'utf8' }) || '[]') as T;
 }
 
-export interface IpLink { ifname: string; ifindex: number; mtu: number; flags: string[]; master?: string; address?: string; group?: string; ifalias?: string; linkinfo?: { info_kind?: string } }
+export interface IpLink { ifname: string; ifindex: number; mtu: number; flags: string[]; master?: string; address?: string; group?: string; ifalias?: string; linkinfo?: { info_kind?: string; info_data?: Record<string, unknown> } }
 export const ipLinks = (ns?: string): IpLink[] => ipJson<IpLink[]>([...(ns ? ['-n', ns] : []), '-d', 'link', 'show']);
 export const ipLink = (name: string, ns?: string): IpLink | undefined => ipLinks(ns).find((l) => l.ifname === name);
 export const ipAddrs = (ns: string | undefined, dev: string): string[] =>

@@ -56,7 +56,13 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     expect(l.group).toBe('7');
     expect(l.linkinfo?.info_kind).toBe('bridge');
     const got = await nl.linkGet(ns, name);
-    expect(got).toMatchObject({ name, mtu: 1400, up: true, kind: 'bridge', group: 7, alias: 'hello' });
+    expect(got).toMatchObject({ name, mtu: 1400, up: true, kind: 'bridge', group: 7, alias: 'hello', multicastSnooping: true });
+    // Snooping off in the creating request, as `ip link` shows it.
+    const quiet = uniq('br');
+    await nl.linkAddBridge(ns, { name: quiet, multicastSnooping: false });
+    expect(ipLink(quiet, nsName)?.linkinfo?.info_data?.mcast_snooping).toBe(0);
+    expect((await nl.linkGet(ns, quiet)).multicastSnooping).toBe(false);
+    await nl.linkDel(ns, quiet);
     await nl.linkSet(ns, got.index, { up: false, mtu: 1300, mac: '02:11:22:33:44:55', name: `${name}x`.slice(0, 15), alias: '' });
     l = ipLinks(nsName).find((x) => x.ifindex === got.index)!;
     expect(l.ifname).toBe(`${name}x`.slice(0, 15));

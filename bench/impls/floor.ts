@@ -41,7 +41,9 @@ export class FloorImpl implements Impl<FloorSandbox, FloorEndpoint> {
 
   async setup(): Promise<void> {
     if (!this.shared) {
-      await run('ip', ['link', 'add', this.bridge, 'type', 'bridge']);
+      // Configured as nsnet configures its bridges (no multicast snooping),
+      // so both pay the same kernel work per port.
+      await run('ip', ['link', 'add', this.bridge, 'type', 'bridge', 'mcast_snooping', '0']);
       await run('ip', ['addr', 'add', `10.${this.base}.0.1/16`, 'dev', this.bridge]);
       await run('ip', ['link', 'set', this.bridge, 'up']);
     }

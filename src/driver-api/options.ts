@@ -8,6 +8,8 @@ export const BridgeOption = {
   InhibitIPv4: 'com.docker.network.bridge.inhibit_ipv4',
   Mtu: 'com.docker.network.driver.mtu',
   ContainerIfacePrefix: 'com.docker.network.container_iface_prefix',
+  /** nsnet's own: IGMP/MLD snooping on a bridge nsnet creates (default off). */
+  MulticastSnooping: 'nsnet.bridge.multicast_snooping',
 } as const;
 
 export const parseBool = (v: string | undefined, dflt: boolean): boolean => {

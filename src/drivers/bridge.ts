@@ -9,7 +9,7 @@ import { randomHex } from '../random.js';
 import {
   addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, HOST_NS, indexOfEcho, isKernelError, linkAddBridge, linkAddVethOp, linkDel,
   linkGet, linkSet, linkSetOp, onEchoedLink, sysctlGet, sysctlSet, sysctlSetOp, type KernelError,
-  type Op,
+  type BridgeAttrs, type Op,
 } from '../netlink/index.js';
 import {
   BridgeOption, collect, fault, parseBool, type Driver, type JoinPlan, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
@@ -108,6 +108,23 @@ export class BridgeDriver implements Driver {
     return typeof chosen === 'number' ? chosen : this.ctx.defaultMtu;
   }
 
+  /**
+   * A bridge nsnet creates. Multicast snooping is off unless asked for: with
+   * it on, every port's state change (each join adds one, each carrier
+   * change of a port is one) re-arms multicast timers on every port of the
+   * bridge, under RTNL (1,000 joins into one bridge: the last 100 took 0.71-
+   * 0.74 ms with it on, 0.60 off, the first 100 0.46-0.55 either way).
+   * Off, the bridge floods multicast to every port, as a
+   * hub would; container bridges rarely have a querier, without which
+   * snooping is known to lose IPv6 neighbour discovery and group traffic.
+   */
+  private bridgeAttrs(net: NetworkRecord, name: string): BridgeAttrs {
+    return {
+      name, mtu: this.mtu(net), up: true, mac: localMac(),
+      multicastSnooping: parseBool(net.options[BridgeOption.MulticastSnooping], false),
+    };
+  }
+
   /** The ifindex of a network's bridge, once created or restored. */
   bridgeIndex(net: NetworkRecord): number | undefined {
     return this.index.get(net.id);
@@ -121,7 +138,7 @@ export class BridgeDriver implements Driver {
     // The controller has checked that options are strings without control
     // characters and the MTU; what is left is what only a bridge reads.
     const name = checkInterfaceName(`option ${BridgeOption.Name}`, BridgeDriver.bridgeName(net));
-    for (const k of [BridgeOption.EnableICC, BridgeOption.EnableIPMasquerade, BridgeOption.DefaultBridge, BridgeOption.InhibitIPv4])
+    for (const k of [BridgeOption.EnableICC, BridgeOption.EnableIPMasquerade, BridgeOption.DefaultBridge, BridgeOption.InhibitIPv4, BridgeOption.MulticastSnooping])
       checkBoolOption(k, net.options[k]);
     const hostIp = net.options[BridgeOption.HostBindingIPv4];
     if (hostIp) checkIP(`option ${BridgeOption.HostBindingIPv4}`, hostIp);
@@ -142,7 +159,7 @@ export class BridgeDriver implements Driver {
     if (existing && existing.kind !== 'bridge') throw new ConflictError(`interface ${name} exists and is not a bridge`);
     if (!existing) {
       fault('bridge.create.link');
-      await linkAddBridge(undefined, { name, mtu: this.mtu(net), up: true, mac: localMac() });
+      await linkAddBridge(undefined, this.bridgeAttrs(net, name));
       created = true;
       undo.push(`delete bridge ${name}`, () => linkDel(undefined, name));
       await linkSet(undefined, name, { alias: this.ctx.ownership.bridgeAlias(net.id) });
@@ -231,7 +248,7 @@ export class BridgeDriver implements Driver {
     const st = this.state(net);
     let link = await linkGet(undefined, st.bridge).catch(() => undefined);
     if (!link) {
-      await linkAddBridge(undefined, { name: st.bridge, mtu: this.mtu(net), up: true, mac: localMac() });
+      await linkAddBridge(undefined, this.bridgeAttrs(net, st.bridge));
       if (st.created) await linkSet(undefined, st.bridge, { alias: this.ctx.ownership.bridgeAlias(net.id) });
       link = await linkGet(undefined, st.bridge);
     } else if (!link.up) {

@@ -26,6 +26,8 @@ export const IFLA_INFO = { KIND: 1, DATA: 2 } as const;
 /** IFLA_INET6_ADDR_GEN_MODE inside IFLA_AF_SPEC/AF_INET6, and its "none" value. */
 export const IFLA_INET6_ADDR_GEN_MODE = 8;
 export const IN6_ADDR_GEN_MODE_NONE = 1;
+/** IFLA_BR_MCAST_SNOOPING inside a bridge's IFLA_INFO_DATA (u8). */
+export const IFLA_BR_MCAST_SNOOPING = 23;
 export const VETH_INFO_PEER = 1;
 export const IFLA_MACVLAN_MODE = 1;
 export const MACVLAN_MODE = { private: 1, vepa: 2, bridge: 4, passthru: 8, source: 16 } as const;

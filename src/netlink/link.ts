@@ -1,7 +1,7 @@
 // Links, named after `ip link` verbs. Any operation can target any namespace.
 import { InvalidInputError } from '../errors.js';
 import {
-  AF, IFF_UP, IFLA, IFLA_INET6_ADDR_GEN_MODE, IFLA_INFO, IFLA_MACVLAN_MODE, IN6_ADDR_GEN_MODE_NONE, IFLA_VXLAN, MACVLAN_MODE, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM, VETH_INFO_PEER,
+  AF, IFF_UP, IFLA, IFLA_BR_MCAST_SNOOPING, IFLA_INET6_ADDR_GEN_MODE, IFLA_INFO, IFLA_MACVLAN_MODE, IN6_ADDR_GEN_MODE_NONE, IFLA_VXLAN, MACVLAN_MODE, NLM_F, RTEXT_FILTER_SKIP_STATS, RTM, VETH_INFO_PEER,
 } from './constants.js';
 import { attrs, attrString, attrU32, MessageBuilder, messages } from './message.js';
 import { Lane } from './native.js';
@@ -25,6 +25,8 @@ export interface Link {
   link?: number;
   linkNetnsId?: number;
   vxlan?: VxlanInfo;
+  /** A bridge's multicast snooping, as the kernel reports it. */
+  multicastSnooping?: boolean;
 }
 
 /** Attributes common to every new link. */
@@ -108,6 +110,8 @@ export function parseLink(body: Buffer): Link {
   if (nsid) link.linkNetnsId = nsid.readInt32LE(0);
   const data = info?.get(IFLA_INFO.DATA);
   if (kind === 'vxlan' && data) link.vxlan = parseVxlan(data);
+  const snooping = kind === 'bridge' && data ? attrs(data).get(IFLA_BR_MCAST_SNOOPING) : undefined;
+  if (snooping?.length) link.multicastSnooping = snooping.readUInt8(0) !== 0;
   return link;
 }
 
@@ -160,9 +164,17 @@ const firstLink = (b: Buffer): Link | undefined => {
 
 // ---- create ---------------------------------------------------------------
 
-export const linkAddBridgeOp = (ns: Netns | undefined, a: LinkAttrs): Op<undefined> => {
+export interface BridgeAttrs extends LinkAttrs {
+  /** IGMP/MLD snooping (`ip link ... type bridge mcast_snooping`); the kernel's default is on. */
+  multicastSnooping?: boolean;
+}
+
+export const linkAddBridgeOp = (ns: Netns | undefined, a: BridgeAttrs): Op<undefined> => {
   const m = newLink(a, false);
-  m.nest(IFLA.LINKINFO, (n) => n.str(IFLA_INFO.KIND, 'bridge'));
+  m.nest(IFLA.LINKINFO, (n) => {
+    n.str(IFLA_INFO.KIND, 'bridge');
+    if (a.multicastSnooping !== undefined) n.nest(IFLA_INFO.DATA, (d) => d.u8(IFLA_BR_MCAST_SNOOPING, a.multicastSnooping ? 1 : 0));
+  });
   return rtnlOp(`linkAdd bridge ${a.name}`, ns, m, ack);
 };
 
@@ -346,7 +358,7 @@ export function linkListOp(ns: Netns | undefined): Op<Link[]> {
 
 // ---- promise forms --------------------------------------------------------
 
-export const linkAddBridge = async (ns: Netns | undefined, a: LinkAttrs) => run(linkAddBridgeOp(ns, a));
+export const linkAddBridge = async (ns: Netns | undefined, a: BridgeAttrs) => run(linkAddBridgeOp(ns, a));
 export const linkAddVeth = async (ns: Netns | undefined, a: LinkAttrs, peer: VethPeer, echo = false) => run(linkAddVethOp(ns, a, peer, echo));
 export const linkAddMacvlan = async (ns: Netns | undefined, a: MacvlanAttrs) => run(linkAddMacvlanOp(ns, a));
 export const linkAddVxlan = async (ns: Netns | undefined, a: VxlanAttrs) => run(linkAddVxlanOp(ns, a));
