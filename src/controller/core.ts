@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
 import { randomHex } from '../random.js';
-import { Ipam, type PoolSpec } from '../ipam/index.js';
+import { Ipam } from '../ipam/index.js';
 import {
   addrList, linkSetOp, batchAll, sysctlSetOp, netnsAddOp, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
   batch, isKernelError, Lane, Netns, run, type LaneId, type Settled,
@@ -22,7 +22,7 @@ import { NullDriver } from '../drivers/null.js';
 import { OverlayDriver } from '../drivers/overlay.js';
 import { Store } from '../store/store.js';
 import { claimDataDir, type DataDirClaim } from '../store/data-dir.js';
-import { Firewall, type FirewallMode } from '../firewall/firewall.js';
+import { Firewall } from '../firewall/firewall.js';
 import { fault } from '../driver-api/faults.js';
 import { findUnique, newId } from './ids.js';
 import { allocatePools, validateIpamConfig } from './ipam-config.js';
@@ -99,7 +99,7 @@ export class Core implements RestoreHost {
     const ctx = { ownership: this.ownership, graveyard: this.reaper, defaultMtu: this.mtu, firewall: this.firewall, advertiseAddress: this.advertiseAddress };
     // Overlay networks are bridges of the bridge driver with a VXLAN port.
     const bridge = new BridgeDriver(ctx, ['overlay']);
-    for (const d of [new NullDriver(), new HostDriver(), bridge, new MacvlanDriver(ctx), new OverlayDriver(ctx, bridge)]) this.drivers.set(d.type, d);
+    for (const d of [new NullDriver(), new HostDriver(), bridge, new MacvlanDriver(), new OverlayDriver(ctx, bridge)]) this.drivers.set(d.type, d);
     const poolSize = opts.netnsPool ?? 0;
     if (!Number.isInteger(poolSize) || poolSize < 0 || poolSize > 4096)
       throw new InvalidInputError(`netnsPool must be an integer from 0 to 4096, not ${String(opts.netnsPool)}`);

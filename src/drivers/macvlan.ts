@@ -9,7 +9,7 @@ import {
   addrAddOp, batch, batchAll, isKernelError, linkAddMacvlanOp, linkDel, linkGet, linkSetOp, sysctlSetOp,
   type Link, type Op,
 } from '../netlink/index.js';
-import { BridgeOption, fault, type Driver, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo } from '../driver-api/index.js';
+import { BridgeOption, fault, type Driver, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo } from '../driver-api/index.js';
 import { checkInterfaceName } from '../driver-api/validate.js';
 import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
 
@@ -38,8 +38,6 @@ export class MacvlanDriver implements Driver {
   readonly scope = 'local';
   readonly needsAddresses = true;
   readonly singleton = false;
-
-  constructor(private readonly ctx: DriverContext) {}
 
   static parent(net: NetworkRecord): string | undefined {
     return net.options[MacvlanOption.Parent] || undefined;
