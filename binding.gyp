@@ -7,6 +7,7 @@
       "native/netlink_socket.cc",
       "native/netns.cc",
       "native/ns_registry.cc",
+      "native/proc_mount.cc",
       "native/request.cc",
       "native/nftables.cc",
       "native/file_lock.cc"

@@ -183,6 +183,8 @@ Napi::Object Engine::stats(Napi::Env env) {
   o.Set("threads", static_cast<double>(threads));
   o.Set("pending", static_cast<double>(pending_));
   o.Set("cachedNamespaces", static_cast<double>(registry_.size()));
+  o.Set("procMountsMade", static_cast<double>(registry_.procMountsMade()));
+  o.Set("procMountsOpen", static_cast<double>(registry_.procMountsOpen()));
   o.Set("retiredThreads", static_cast<double>(retired_.load()));
   o.Set("executed", static_cast<double>(executed_.load()));
   // Wall time the lane threads spent executing requests (kernel round trips

@@ -11,6 +11,7 @@
 #include <utility>
 #include "netlink_socket.h"
 #include "netns.h"
+#include "proc_mount.h"
 
 namespace nsnet {
 
@@ -35,10 +36,22 @@ class NsRegistry {
   // `path` has an entry on `lane` whose socket is open (no re-stat: get() does that).
   bool socketOpen(int lane, const std::string& path);
   size_t size();
+  // The lane's private procfs instance for sysctls inside namespaces (see
+  // proc_mount.h), or null: use /proc. Renewed after kProcMountUses lookups
+  // so its own chain stays short; dropped when the lane's last namespace is
+  // forgotten, so nothing stays open once nsnet holds no namespace.
+  std::shared_ptr<ProcMount> procMount(int lane);
+  // Private instances made so far, and those open now.
+  uint64_t procMountsMade();
+  size_t procMountsOpen();
 
  private:
   std::mutex mu_;
   std::map<std::pair<int, std::string>, std::shared_ptr<NsEntry>> map_;
+  std::map<int, std::shared_ptr<ProcMount>> procs_;
+  uint64_t procsMade_ = 0;
+  // Set when the kernel refused an instance (no fsopen, no rights): /proc from then on.
+  bool procRefused_ = false;
 };
 
 }  // namespace nsnet

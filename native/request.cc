@@ -47,12 +47,15 @@ int hostIpv6ConfFd() {
   return fd;
 }
 
-NlError sysctlIo(const std::string& key, const std::string* value, std::string& out, bool home) {
+// `procFd`: the root of a private procfs instance to open the key from
+// inside a namespace (see proc_mount.h), or -1 for /proc.
+NlError sysctlIo(const std::string& key, const std::string* value, std::string& out, bool home, int procFd = -1) {
   std::string path = "/proc/sys/" + key;
   const int flags = (value ? O_WRONLY | O_TRUNC : O_RDONLY) | O_CLOEXEC;
   const bool fromConf = home && key.compare(0, sizeof kHostIpv6Conf - 1, kHostIpv6Conf) == 0 && hostIpv6ConfFd() >= 0;
-  int fd = fromConf ? ::openat(hostIpv6ConfFd(), key.c_str() + sizeof kHostIpv6Conf - 1, flags)
-                    : ::open(path.c_str(), flags);
+  int fd = fromConf      ? ::openat(hostIpv6ConfFd(), key.c_str() + sizeof kHostIpv6Conf - 1, flags)
+           : procFd >= 0 ? ::openat(procFd, path.c_str() + sizeof "/proc/" - 1, flags)
+                         : ::open(path.c_str(), flags);
   if (fd < 0) return NlError::of(errno, "open", path);
   NlError e;
   if (value) {
@@ -102,7 +105,8 @@ NlError runSysctl(LaneContext& ctx, Request& req, Result& res, bool write) {
   if (!e.ok()) return e;
   e = ctx.home.enter(target->fd);
   if (!e.ok()) return e;
-  e = sysctlIo(req.arg1, value, res.str, false);
+  auto proc = ctx.registry->procMount(ctx.lane);
+  e = sysctlIo(req.arg1, value, res.str, false, proc ? proc->fd() : -1);
   if (!ctx.home.leave()) ctx.stranded = true;
   return e;
 }

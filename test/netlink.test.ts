@@ -21,6 +21,7 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     await nl.netnsDelete(ns).catch(() => undefined);
     // Every fd the addon opened for namespaces it was told were deleted is closed.
     expect(openFds()).toBe(fdsBefore);
+    expect(nl.nativeStats().procMountsOpen).toBe(0);
     expect(nl.nativeStats().cachedNamespaces).toBeLessThanOrEqual(2);
   });
 
@@ -280,6 +281,13 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     expect(sh('ip', ['netns', 'exec', ns.path.split('/').pop()!, 'cat', '/proc/sys/net/ipv4/conf/all/route_localnet']).trim()).toBe('1');
     expect(await nl.sysctlGet('net/ipv4/conf/all/route_localnet')).toBe(hostBefore);
     await expect(nl.sysctlGet('net/../../etc/passwd', ns)).rejects.toMatchObject({ code: 'EINVAL' });
+    // Inside a namespace through the lane's private /proc (a walk from the
+    // host's /proc/sys compares against every namespace's entries), renewed
+    // after 32 lookups; afterAll checks that it closes with the last namespace.
+    const made = nl.nativeStats().procMountsMade;
+    for (let i = 0; i < 40; i++) expect(await nl.sysctlGet('net/ipv4/conf/all/route_localnet', ns)).toBe('1');
+    expect(nl.nativeStats().procMountsMade - made).toBeGreaterThanOrEqual(1);
+    expect(nl.nativeStats().procMountsOpen).toBeGreaterThanOrEqual(1);
   });
 
   it('deletes many links at once by interface group', async () => {

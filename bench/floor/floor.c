@@ -34,6 +34,7 @@
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_link.h>
+#include <linux/mount.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -43,6 +44,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -168,11 +170,34 @@ static int addSpace(int fd) {
   return nspaces++;
 }
 
+/*
+ * As nsnet reaches sysctls inside namespaces: through a private procfs
+ * instance renewed every 32 lookups (native/proc_mount.h), not the host's
+ * /proc, whose lookup of /proc/sys/net walks an entry per namespace.
+ */
+static int procRoot(void) {
+  static int root = -1, uses = 0;
+  if (root >= 0 && uses < 32) {
+    uses++;
+    return root;
+  }
+  if (root >= 0) close(root);
+  root = -1;
+  uses = 1;
+  int fs = (int)syscall(SYS_fsopen, "proc", FSOPEN_CLOEXEC);
+  if (fs < 0) return -1;
+  if (syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0) root = (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, 0);
+  close(fs);
+  return root;
+}
+
 static int makeSpace(void) {
   if (unshare(CLONE_NEWNET) < 0) return -1;
   int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   /* As nsnet's own namespaces: interfaces start without IPv6, loopback up. */
-  int sys = open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
+  int root = procRoot();
+  int sys = root >= 0 ? openat(root, "sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC)
+                      : open("/proc/sys/net/ipv6/conf/default/disable_ipv6", O_WRONLY | O_CLOEXEC);
   if (sys >= 0) {
     if (write(sys, "1", 1) < 0) { /* an IPv6-less kernel: nothing to turn off */ }
     close(sys);

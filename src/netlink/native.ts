@@ -15,6 +15,9 @@ export interface NativeStats {
   threads: number;
   pending: number;
   cachedNamespaces: number;
+  /** Private procfs instances made for sysctls inside namespaces, and those open now (none once no namespace is held). */
+  procMountsMade: number;
+  procMountsOpen: number;
   retiredThreads: number;
   executed: number;
   /** Nanoseconds the lane threads spent executing requests (the bare kernel cost). */
