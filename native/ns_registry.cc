@@ -86,17 +86,14 @@ void NsRegistry::forget(const std::string& path) {
     if (it->first.second == path) it = map_.erase(it);
     else ++it;
   }
-  for (auto it = procs_.begin(); it != procs_.end();) {
-    bool holds = false;
-    for (const auto& kv : map_) {
-      if (kv.first.first == it->first && !kv.first.second.empty()) {
-        holds = true;
-        break;
-      }
-    }
-    // A lane user's copy keeps the instance until its lookup is done.
-    it = holds ? std::next(it) : procs_.erase(it);
-  }
+  // A lane user's copy keeps the instance until its lookup is done.
+  for (auto it = procs_.begin(); it != procs_.end();) it = holdsNamespace(it->first) ? std::next(it) : procs_.erase(it);
+}
+
+bool NsRegistry::holdsNamespace(int lane) const {
+  for (const auto& kv : map_)
+    if (kv.first.first == lane && !kv.first.second.empty()) return true;
+  return false;
 }
 
 namespace {
@@ -124,7 +121,8 @@ std::shared_ptr<ProcMount> NsRegistry::procMount(int lane) {
   }
   ++procsMade_;
   fresh->uses = 1;
-  procs_[lane] = fresh;
+  // Not kept if the lane's namespaces were all forgotten meanwhile: it then closes after this lookup.
+  if (holdsNamespace(lane)) procs_[lane] = fresh;
   return fresh;
 }
 

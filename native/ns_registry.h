@@ -48,6 +48,8 @@ class NsRegistry {
  private:
   std::mutex mu_;
   std::map<std::pair<int, std::string>, std::shared_ptr<NsEntry>> map_;
+  // Whether `lane` has an entry for a namespace other than its home; mu_ held.
+  bool holdsNamespace(int lane) const;
   std::map<int, std::shared_ptr<ProcMount>> procs_;
   uint64_t procsMade_ = 0;
   // Set when the kernel refused an instance (no fsopen, no rights): /proc from then on.
