@@ -18,17 +18,39 @@ export interface Prefix {
 export const bitsOf = (f: Family): number => (f === 4 ? 32 : 128);
 
 export function parseIP(text: string): IP {
-  const family = isIP(text);
-  if (family === 4) {
-    let v = 0n;
-    for (const part of text.split('.')) {
-      if (part.length > 1 && part.startsWith('0')) throw new InvalidInputError(`invalid IP address: ${text}`);
-      v = (v << 8n) | BigInt(Number(part));
-    }
-    return { family: 4, value: v };
-  }
-  if (family === 6 && !text.includes('%')) return { family: 6, value: parseV6(text) };
+  const v4 = dottedQuad(text);
+  if (v4 !== undefined) return { family: 4, value: BigInt(v4) };
+  // dottedQuad takes every address net.isIP calls IPv4: what is left is IPv6 or nothing.
+  if (isIP(text) === 6 && !text.includes('%')) return { family: 6, value: parseV6(text) };
   throw new InvalidInputError(`invalid IP address: ${text}`);
+}
+
+/**
+ * A strict dotted quad as a number (four decimal octets, no leading zeros),
+ * or undefined for anything else. On every join's path, so no regex and no
+ * bigint per octet; it accepts exactly what net.isIP calls IPv4.
+ */
+function dottedQuad(text: string): number | undefined {
+  let v = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const c = i < text.length ? text.charCodeAt(i) : 46; // a final '.' closes the last octet
+    if (c === 46) {
+      if (digits === 0 || octet > 255 || ++dots > 4) return undefined;
+      v = v * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && octet === 0) return undefined; // a leading zero
+      if (++digits > 3) return undefined;
+      octet = octet * 10 + (c - 48);
+    } else {
+      return undefined;
+    }
+  }
+  return dots === 4 ? v : undefined;
 }
 
 function parseV6(text: string): bigint {
@@ -81,14 +103,26 @@ export function formatIP(ip: IP): string {
 }
 
 export function ipBytes(ip: IP): Buffer {
-  const n = ip.family === 4 ? 4 : 16;
-  const b = Buffer.alloc(n);
+  const b = Buffer.allocUnsafe(ip.family === 4 ? 4 : 16);
+  writeIP(b, 0, ip);
+  return b;
+}
+
+/** The address in network order at `at` of `b` (4 or 16 bytes), with no buffer of its own. */
+export function writeIP(b: Uint8Array, at: number, ip: IP): void {
+  if (ip.family === 4) {
+    const v = Number(ip.value);
+    b[at] = v >>> 24;
+    b[at + 1] = (v >>> 16) & 255;
+    b[at + 2] = (v >>> 8) & 255;
+    b[at + 3] = v & 255;
+    return;
+  }
   let v = ip.value;
-  for (let i = n - 1; i >= 0; i--) {
-    b[i] = Number(v & 0xffn);
+  for (let i = 15; i >= 0; i--) {
+    b[at + i] = Number(v & 0xffn);
     v >>= 8n;
   }
-  return b;
 }
 
 export function ipFromBytes(b: Uint8Array): IP {
@@ -98,9 +132,16 @@ export function ipFromBytes(b: Uint8Array): IP {
   return { family: b.length === 4 ? 4 : 6, value: v };
 }
 
+const masks: Record<Family, bigint[]> = { 4: [], 6: [] };
+
+/** The netmask of a prefix length (made once per family and length: IPAM and every address request ask). */
 export const maskOf = (f: Family, bits: number): bigint => {
+  const known = masks[f][bits];
+  if (known !== undefined) return known;
   const total = bitsOf(f);
-  return ((1n << BigInt(total)) - 1n) ^ ((1n << BigInt(total - bits)) - 1n);
+  const m = ((1n << BigInt(total)) - 1n) ^ ((1n << BigInt(total - bits)) - 1n);
+  if (Number.isInteger(bits) && bits >= 0 && bits <= total) masks[f][bits] = m;
+  return m;
 };
 
 /** "10.0.0.5/24" -> the address as given and its prefix length. */

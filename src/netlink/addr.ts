@@ -1,6 +1,6 @@
 // Addresses, named after `ip addr` verbs. IPv4 and IPv6.
 import { InvalidInputError } from '../errors.js';
-import { formatIP, ipBytes, ipFromBytes, maskOf, parseCIDR, type IP } from '../ip/addr.js';
+import { formatIP, ipFromBytes, maskOf, parseCIDR, type IP } from '../ip/addr.js';
 import { AF, IFA, IFA_F, NLM_F, RT_SCOPE, RTM } from './constants.js';
 import { attrs, attrString, attrU32, MessageBuilder, messages } from './message.js';
 import type { Netns } from './netns.js';
@@ -45,12 +45,8 @@ function addrMessage(type: number, flags: number, index: number, cidr: string, o
   if (o.noDad) f |= IFA_F.NODAD;
   if (o.noPrefixRoute) f |= IFA_F.NOPREFIXROUTE;
   const m = ifaddr(new MessageBuilder(type, flags), ip, bits, index, f, RT_SCOPE.UNIVERSE);
-  const raw = ipBytes(ip);
-  m.attr(IFA.LOCAL, raw).attr(IFA.ADDRESS, raw).u32(IFA.FLAGS, f);
-  if (ip.family === 4 && bits < 31) {
-    const bcast = { family: 4 as const, value: ip.value | (maskOf(4, bits) ^ 0xffffffffn) };
-    m.attr(IFA.BROADCAST, ipBytes(bcast));
-  }
+  m.ip(IFA.LOCAL, ip).ip(IFA.ADDRESS, ip).u32(IFA.FLAGS, f);
+  if (ip.family === 4 && bits < 31) m.ip(IFA.BROADCAST, { family: 4, value: ip.value | (maskOf(4, bits) ^ 0xffffffffn) });
   if (o.label !== undefined) m.str(IFA.LABEL, o.label);
   return m;
 }

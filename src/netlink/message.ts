@@ -1,9 +1,23 @@
 // Building and reading rtnetlink messages. The addon fills in length, seq and
 // pid; we lay out the rest. Attributes are 4-byte aligned TLVs.
+import { writeIP, type IP } from '../ip/addr.js';
 import { NLM_F } from './constants.js';
 
 const HDR = 16;
 const align4 = (n: number) => (n + 3) & ~3;
+
+// Little-endian stores of values the builder itself computed (lengths, types,
+// offsets within its buffer): Buffer's write methods check each argument again.
+const put16 = (b: Buffer, at: number, v: number): void => {
+  b[at] = v & 255;
+  b[at + 1] = (v >>> 8) & 255;
+};
+const put32 = (b: Buffer, at: number, v: number): void => {
+  b[at] = v & 255;
+  b[at + 1] = (v >>> 8) & 255;
+  b[at + 2] = (v >>> 16) & 255;
+  b[at + 3] = (v >>> 24) & 255;
+};
 
 export class MessageBuilder {
   private buf: Buffer;
@@ -15,8 +29,8 @@ export class MessageBuilder {
     // From Node's shared pool (a fresh zeroed ArrayBuffer per message was the
     // costliest step of building a join's messages); zeroed here, as padding is.
     this.buf = Buffer.allocUnsafe(size).fill(0);
-    this.buf.writeUInt16LE(type, 4);
-    this.buf.writeUInt16LE(flags | NLM_F.REQUEST, 6);
+    put16(this.buf, 4, type);
+    put16(this.buf, 6, flags | NLM_F.REQUEST);
   }
 
   private room(n: number): void {
@@ -49,8 +63,8 @@ export class MessageBuilder {
     const total = 4 + size;
     this.room(align4(total));
     const at = this.len;
-    this.buf.writeUInt16LE(total, at);
-    this.buf.writeUInt16LE(type, at + 2);
+    put16(this.buf, at, total);
+    put16(this.buf, at + 2, type);
     this.len += align4(total);
     return at + 4;
   }
@@ -59,7 +73,18 @@ export class MessageBuilder {
   u8(type: number, v: number): this { const at = this.header(type, 1); this.buf.writeUInt8(v, at); return this; }
   u16(type: number, v: number): this { const at = this.header(type, 2); this.buf.writeUInt16LE(v, at); return this; }
   u16be(type: number, v: number): this { const at = this.header(type, 2); this.buf.writeUInt16BE(v, at); return this; }
-  u32(type: number, v: number): this { const at = this.header(type, 4); this.buf.writeUInt32LE(v >>> 0, at); return this; }
+  u32(type: number, v: number): this {
+    // Every caller has checked the value (checkU32 and the like): stored as is, without Buffer's own checks.
+    const at = this.header(type, 4);
+    put32(this.buf, at, v >>> 0);
+    return this;
+  }
+  /** An address attribute (4 or 16 bytes), written in place. */
+  ip(type: number, ip: IP): this {
+    const at = this.header(type, ip.family === 4 ? 4 : 16);
+    writeIP(this.buf, at, ip);
+    return this;
+  }
   str(type: number, s: string): this {
     const n = Buffer.byteLength(s);
     const at = this.header(type, n + 1);
@@ -79,13 +104,13 @@ export class MessageBuilder {
     const start = this.len;
     this.len += 4;
     body(this);
-    this.buf.writeUInt16LE(this.len - start, start);
-    this.buf.writeUInt16LE(type, start + 2);
+    put16(this.buf, start, this.len - start);
+    put16(this.buf, start + 2, type);
     return this;
   }
 
   finish(): Buffer {
-    this.buf.writeUInt32LE(this.len, 0);
+    put32(this.buf, 0, this.len);
     return this.buf.subarray(0, this.len);
   }
 }

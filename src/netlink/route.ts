@@ -1,6 +1,6 @@
 // Routes, named after `ip route` verbs.
 import { InvalidInputError } from '../errors.js';
-import { formatIP, ipBytes, ipFromBytes, parseIP, parsePrefix, type Family } from '../ip/addr.js';
+import { formatIP, ipFromBytes, parseIP, parsePrefix, type Family } from '../ip/addr.js';
 import { AF, NLM_F, RT_SCOPE, RT_TABLE_MAIN, RTA, RTM, RTN_UNICAST, RTNH_F_ONLINK, RTPROT } from './constants.js';
 import { attrs, attrU32, MessageBuilder, messages } from './message.js';
 import type { Netns } from './netns.js';
@@ -56,12 +56,12 @@ function rtMessage(type: number, flags: number, r: RouteSpec): MessageBuilder {
     b.writeUInt8(type === RTM.DELROUTE ? 0 : RTN_UNICAST, at + 7);
     b.writeUInt32LE(r.onlink ? RTNH_F_ONLINK : 0, at + 8);
   });
-  if (dst) m.attr(RTA.DST, ipBytes(dst.ip));
-  if (gw) m.attr(RTA.GATEWAY, ipBytes(gw));
+  if (dst) m.ip(RTA.DST, dst.ip);
+  if (gw) m.ip(RTA.GATEWAY, gw);
   if (r.dev !== undefined) m.u32(RTA.OIF, checkU32('ifindex', r.dev));
   if (r.metric !== undefined) m.u32(RTA.PRIORITY, checkU32('metric', r.metric));
   if (table >= 256) m.u32(RTA.TABLE, table);
-  if (r.src) m.attr(RTA.PREFSRC, ipBytes(parseIP(r.src)));
+  if (r.src) m.ip(RTA.PREFSRC, parseIP(r.src));
   return m;
 }
 
