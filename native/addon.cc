@@ -28,10 +28,17 @@ Napi::Value errorValue(Napi::Env env, const Request& req, const NlError& e) {
   return o;
 }
 
-Napi::Value resultValue(Napi::Env env, const Request& req, Result& r) {
+// `empty`: one zero-length Buffer for every request of the job the kernel
+// answered with a bare acknowledgement (most of a join's), rather than a
+// Buffer each; nothing can be written into it.
+Napi::Value resultValue(Napi::Env env, const Request& req, Result& r, Napi::Value& empty) {
   if (!r.err.ok()) return errorValue(env, req, r.err);
   switch (req.kind) {
     case Kind::Rtnl:
+      if (r.data.empty()) {
+        if (empty.IsEmpty()) empty = Napi::Buffer<uint8_t>::New(env, 0);
+        return empty;
+      }
       return Napi::Buffer<uint8_t>::Copy(env, r.data.data(), r.data.size());
     case Kind::NetnsCreate: {
       Napi::Array a = Napi::Array::New(env, 2);
@@ -51,8 +58,9 @@ Napi::Value resultValue(Napi::Env env, const Request& req, Result& r) {
 
 Napi::Array resultsValue(Napi::Env env, Job& job) {
   Napi::Array out = Napi::Array::New(env, job.results.size());
+  Napi::Value empty;
   for (size_t i = 0; i < job.results.size(); ++i)
-    out.Set(static_cast<uint32_t>(i), resultValue(env, job.requests[i], job.results[i]));
+    out.Set(static_cast<uint32_t>(i), resultValue(env, job.requests[i], job.results[i], empty));
   return out;
 }
 
