@@ -577,8 +577,8 @@ export class Core implements RestoreHost {
    * Joins many endpoints, across many sandboxes, with their kernel work in
    * one crossing; each settles on its own (a failed one is undone alone)
    * with the endpoint's ID. Each endpoint is created just before its own
-   * join, so the first requests reach the kernel while later endpoints are
-   * still being made, and deleted again if its join fails.
+   * join (after the batch's sandboxes are locked), and deleted again if its
+   * join fails.
    * Every sandbox involved is locked for the whole batch; the locks are
    * queued for all of them at once, synchronously, so two batches can never
    * wait on each other in a cycle.
