@@ -209,3 +209,22 @@ describe('MAC addresses as the messages carry them', () => {
       expect(() => parseMac(bad)).toThrow(/invalid MAC address/);
   });
 });
+
+describe('attribute lengths', () => {
+  it('an attribute or a nest longer than 65535 bytes is refused, not cut to 16 bits', async () => {
+    const { InvalidInputError } = await import('../src/errors.js');
+    expect(() => nl.linkSetOp(undefined, 'x', { alias: 'a'.repeat(70_000) })).toThrow(InvalidInputError);
+    // Just under the limit: the length field holds it exactly.
+    const op = nl.linkSetOp(undefined, 'x', { alias: 'a'.repeat(65_000) });
+    const msg = op.request[4]!;
+    expect(msg.readUInt32LE(0)).toBe(msg.length);
+    let at = 32;
+    let aliasLen = 0;
+    while (at + 4 <= msg.length) {
+      const len = msg.readUInt16LE(at);
+      if (msg.readUInt16LE(at + 2) === IFLA.IFALIAS) aliasLen = len;
+      at += (len + 3) & ~3;
+    }
+    expect(aliasLen).toBe(4 + 65_000 + 1);
+  });
+});

@@ -1,10 +1,16 @@
 // Building and reading rtnetlink messages. The addon fills in length, seq and
 // pid; we lay out the rest. Attributes are 4-byte aligned TLVs.
+import { InvalidInputError } from '../errors.js';
 import { writeIP, type IP } from '../ip/addr.js';
 import { NLM_F } from './constants.js';
 
 const HDR = 16;
 const align4 = (n: number) => (n + 3) & ~3;
+/** An attribute's length is 16 bits: a longer one (a huge string, say) is refused, not cut. */
+const checkAttrLen = (n: number): number => {
+  if (n > 0xffff) throw new InvalidInputError(`netlink attribute of ${n} bytes: at most 65535`);
+  return n;
+};
 
 // Little-endian stores of values the builder itself computed (lengths, types,
 // offsets within its buffer): Buffer's write methods check each argument again.
@@ -60,7 +66,7 @@ export class MessageBuilder {
    * buffer of their own (a join builds about forty attributes).
    */
   private header(type: number, size: number): number {
-    const total = 4 + size;
+    const total = checkAttrLen(4 + size);
     this.room(align4(total));
     const at = this.len;
     put16(this.buf, at, total);
@@ -104,7 +110,7 @@ export class MessageBuilder {
     const start = this.len;
     this.len += 4;
     body(this);
-    put16(this.buf, start, this.len - start);
+    put16(this.buf, start, checkAttrLen(this.len - start));
     put16(this.buf, start + 2, type);
     return this;
   }
