@@ -130,8 +130,12 @@ bool Engine::inlinable(Job* job) {
   if (!inline_ || pending_ != 0 || job->lane != 0 || job->requests.size() > kInlineMax) return false;
   for (auto& r : job->requests) {
     if (r.kind == Kind::Noop) continue;
-    // A sysctl of the host namespace needs no setns either.
-    if ((r.kind == Kind::SysctlWrite || r.kind == Kind::SysctlRead) && r.ns.empty()) continue;
+    if (r.kind == Kind::SysctlWrite || r.kind == Kind::SysctlRead) {
+      // Neither a host sysctl nor a namespace's IPv6 one with its directory open needs setns.
+      if (r.ns.empty()) continue;
+      if (isIpv6ConfKey(r.arg1) && registry_.ipv6ConfOpen(0, r.ns)) continue;
+      return false;
+    }
     if (r.kind != Kind::Rtnl || !registry_.socketOpen(0, r.ns)) return false;
   }
   return true;

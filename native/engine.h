@@ -10,9 +10,10 @@
 //   is queued, running or unsettled on any lane (so it waits behind none of
 //   nsnet's own work, e.g. the slow lane's deletions holding RTNL, and
 //   promises still settle in submission order), it is a short run of
-//   rtnetlink requests, and every namespace it speaks to already has its
-//   socket open on the fast lane (whose thread is idle, so the sockets are
-//   free): it makes no namespace switch. Two thread hops cost more than the
+//   rtnetlink requests (and sysctls of the host, or IPv6 interface sysctls
+//   of a namespace whose directory is open), and every namespace it speaks
+//   to already has its socket open on the fast lane (whose thread is idle,
+//   so the sockets are free): it makes no namespace switch. Two thread hops cost more than the
 //   kernel's work on a small VM (a futex wake is ~70 µs there, a sleeping
 //   thread's wake-up ~120 µs, the JS thread's own wake-up more). Its answers
 //   are returned at once, and the JS side hands them to the caller on a

@@ -10,6 +10,7 @@ namespace nsnet {
 
 NsEntry::~NsEntry() {
   if (fd >= 0) ::close(fd);
+  if (ipv6Conf >= 0) ::close(ipv6Conf);
 }
 
 namespace {
@@ -61,7 +62,7 @@ NlError NsRegistry::get(int lane, const std::string& path, uint64_t expectIno,
   return NlError::none();
 }
 
-NlError NsRegistry::socketOf(NsEntry& e, ThreadHome& home, bool& stranded) {
+NlError NsRegistry::socketOf(int lane, NsEntry& e, ThreadHome& home, bool& stranded) {
   if (e.sock.isOpen()) return NlError::none();
   if (e.path.empty()) return e.sock.open();
   NlError err = home.enter(e.fd);
@@ -70,6 +71,12 @@ NlError NsRegistry::socketOf(NsEntry& e, ThreadHome& home, bool& stranded) {
     return err;
   }
   err = e.sock.open();
+  if (err.ok() && e.ipv6Conf < 0) {
+    // Without it (a kernel without IPv6, say) such sysctls enter the namespace as others do.
+    auto proc = procMount(lane);
+    e.ipv6Conf = proc ? ::openat(proc->fd(), "sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                      : ::open("/proc/sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  }
   if (!home.leave()) stranded = true;
   return err;
 }
@@ -78,6 +85,12 @@ bool NsRegistry::socketOpen(int lane, const std::string& path) {
   std::lock_guard<std::mutex> g(mu_);
   auto it = map_.find(std::make_pair(lane, path));
   return it != map_.end() && it->second->sock.isOpen();
+}
+
+bool NsRegistry::ipv6ConfOpen(int lane, const std::string& path) {
+  std::lock_guard<std::mutex> g(mu_);
+  auto it = map_.find(std::make_pair(lane, path));
+  return it != map_.end() && it->second->ipv6Conf >= 0;
 }
 
 void NsRegistry::forget(const std::string& path) {

@@ -40,22 +40,23 @@ bool validSysctlKey(const std::string& k) {
 // /proc/sys/net, and the kernel keeps them in one hash chain: a walk from
 // /proc/sys costs a compare per namespace (~0.1 ms at 5,000). From this
 // directory, a host link's entry is found at once.
-constexpr char kHostIpv6Conf[] = "net/ipv6/conf/";
+constexpr char kIpv6Conf[] = "net/ipv6/conf/";
 
 int hostIpv6ConfFd() {
   static const int fd = ::open("/proc/sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC);
   return fd;
 }
 
-// `procFd`: the root of a private procfs instance to open the key from
-// inside a namespace (see proc_mount.h), or -1 for /proc.
-NlError sysctlIo(const std::string& key, const std::string* value, std::string& out, bool home, int procFd = -1) {
+// Opens the key from `confFd` (a namespace's net/ipv6/conf directory) when
+// it lies under it, else from `procFd` (the root of a private procfs
+// instance, for a lookup from inside a namespace: see proc_mount.h), else
+// from /proc.
+NlError sysctlIo(const std::string& key, const std::string* value, std::string& out, int confFd, int procFd = -1) {
   std::string path = "/proc/sys/" + key;
   const int flags = (value ? O_WRONLY | O_TRUNC : O_RDONLY) | O_CLOEXEC;
-  const bool fromConf = home && key.compare(0, sizeof kHostIpv6Conf - 1, kHostIpv6Conf) == 0 && hostIpv6ConfFd() >= 0;
-  int fd = fromConf      ? ::openat(hostIpv6ConfFd(), key.c_str() + sizeof kHostIpv6Conf - 1, flags)
-           : procFd >= 0 ? ::openat(procFd, path.c_str() + sizeof "/proc/" - 1, flags)
-                         : ::open(path.c_str(), flags);
+  int fd = confFd >= 0 && isIpv6ConfKey(key) ? ::openat(confFd, key.c_str() + sizeof kIpv6Conf - 1, flags)
+           : procFd >= 0                  ? ::openat(procFd, path.c_str() + sizeof "/proc/" - 1, flags)
+                                          : ::open(path.c_str(), flags);
   if (fd < 0) return NlError::of(errno, "open", path);
   NlError e;
   if (value) {
@@ -91,7 +92,7 @@ NlError runRtnl(LaneContext& ctx, Request& req, Result& res) {
   }
   if (!ctx.mayEnter && !target->sock.isOpen())
     return NlError::of(EAGAIN, req.op, "network namespace " + req.ns + " was replaced while the request was prepared");
-  e = ctx.registry->socketOf(*target, ctx.home, ctx.stranded);
+  e = ctx.registry->socketOf(ctx.lane, *target, ctx.home, ctx.stranded);
   if (!e.ok()) return e;
   return target->sock.request(req.msg, res.data, req.op.c_str());
 }
@@ -99,14 +100,18 @@ NlError runRtnl(LaneContext& ctx, Request& req, Result& res) {
 NlError runSysctl(LaneContext& ctx, Request& req, Result& res, bool write) {
   if (!validSysctlKey(req.arg1)) return NlError::of(EINVAL, req.op, "invalid sysctl key '" + req.arg1 + "'");
   const std::string* value = write ? &req.arg2 : nullptr;
-  if (req.ns.empty()) return sysctlIo(req.arg1, value, res.str, true);
+  // The host's directory is opened on first use only (it stays open for good).
+  if (req.ns.empty()) return sysctlIo(req.arg1, value, res.str, isIpv6ConfKey(req.arg1) ? hostIpv6ConfFd() : -1);
   std::shared_ptr<NsEntry> target;
   NlError e = ctx.entry(req.ns, req.nsIno, target);
   if (!e.ok()) return e;
+  if (target->ipv6Conf >= 0 && isIpv6ConfKey(req.arg1)) return sysctlIo(req.arg1, value, res.str, target->ipv6Conf);
+  if (!ctx.mayEnter)
+    return NlError::of(EAGAIN, req.op, "network namespace " + req.ns + " was replaced while the request was prepared");
   e = ctx.home.enter(target->fd);
   if (!e.ok()) return e;
   auto proc = ctx.registry->procMount(ctx.lane);
-  e = sysctlIo(req.arg1, value, res.str, false, proc ? proc->fd() : -1);
+  e = sysctlIo(req.arg1, value, res.str, -1, proc ? proc->fd() : -1);
   if (!ctx.home.leave()) ctx.stranded = true;
   return e;
 }
@@ -128,6 +133,8 @@ uint32_t echoedIndex(const std::vector<uint8_t>& data) {
 }
 
 }  // namespace
+
+bool isIpv6ConfKey(const std::string& key) { return key.compare(0, sizeof kIpv6Conf - 1, kIpv6Conf) == 0; }
 
 NlError LaneContext::entry(const std::string& path, uint64_t expectIno, std::shared_ptr<NsEntry>& out) {
   for (auto& c : checked) {

@@ -118,4 +118,8 @@ NlError applyLinkPatches(Request& req, const std::vector<Result>& results, size_
 
 void execute(LaneContext& ctx, Request& req, Result& res);
 
+// A key under net/ipv6/conf/: opened from the namespace's directory kept
+// open (NsEntry::ipv6Conf), with no namespace switch.
+bool isIpv6ConfKey(const std::string& key);
+
 }  // namespace nsnet

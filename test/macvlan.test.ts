@@ -79,6 +79,28 @@ describe.skipIf(!gate.ok)(`macvlan driver ${gate.why}`, () => {
     expect(macvlans()).toEqual([]);
   });
 
+  it('in a namespace the runtime made, an IPv4-only macvlan interface has IPv6 disabled (as Docker) and reaches the outside', async () => {
+    const net = await macvlanNet('10.37.1.0/24', '10.37.1.1');
+    const name = uniq('mvrt');
+    sh('ip', ['netns', 'add', name]);
+    try {
+      const sb = await c.newSandbox(uniq('mrt'), { netnsPath: `/run/netns/${name}` });
+      const ep = net.createEndpoint('rt');
+      await ep.join(sb);
+      expect(macvlans(name)[0]!.flags).toContain('UP');
+      expect(sh('ip', ['netns', 'exec', name, 'cat', '/proc/sys/net/ipv6/conf/eth0/disable_ipv6']).trim()).toBe('1');
+      expect(ipJson<unknown[]>(['-n', name, '-6', 'addr', 'show', 'dev', 'eth0'])).toEqual([]);
+      expect(ipJson<{ dst: string; gateway?: string }[]>(['-n', name, 'route', 'show']).find((r) => r.dst === 'default')?.gateway).toBe('10.37.1.1');
+      expect(await tcpEcho(ext, '10.37.1.1', name, 'from a runtime namespace')).toBe('echo:from a runtime namespace');
+      await ep.leave(sb);
+      await ep.delete();
+      await sb.destroy();
+      await net.delete();
+    } finally {
+      sh('ip', ['netns', 'del', name]);
+    }
+  });
+
   it('an internal macvlan network gets no default route; a second network on the same parent is refused', async () => {
     const net = await macvlanNet('10.37.2.0/24', '10.37.2.1', { internal: true });
     await expect(macvlanNet('10.37.3.0/24', '10.37.3.1')).rejects.toThrow(`network ${net.name} is already using parent interface ${parent}`);

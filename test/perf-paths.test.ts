@@ -1,5 +1,5 @@
-// The endpoint path at the kernel's floor (issue 14): the same four requests
-// per join in any namespace, in one crossing; joinMany; leave off the bridge
+// The endpoint path at the kernel's floor (issue 14): a join's requests in
+// one crossing, in any namespace; joinMany; leave off the bridge
 // (no port held, no flush on a join); the namespace pool.
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { Controller } from '../src/controller/controller.js';
 import { internals } from '../src/controller/internals.js';
 import { nativeStats } from '../src/netlink/index.js';
 import { native } from '../src/netlink/native.js';
-import { gate, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, sh, tempDir, uniq, removeAllAndStop } from './helpers.js';
+import { gate, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, sh, tcpEcho, tempDir, uniq, removeAllAndStop } from './helpers.js';
 
 interface DetailedLink { ifname: string; master?: string; operstate?: string; flags: string[]; inet6_addr_gen_mode?: string; num_tx_queues?: number; num_rx_queues?: number }
 
@@ -35,18 +35,25 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     return c.newSandbox(uniq('crt'), { netnsPath: `/run/netns/${name}` });
   };
 
-  it('a join is five requests in one crossing, in a namespace nsnet made and in one given by path', async () => {
+  it('a join is one crossing on the calling thread: five requests in a namespace nsnet made, seven in one given by path; no IPv6 on an IPv4-only interface', async () => {
     const n = await net('10.77.1.0/24');
-    for (const sb of [await c.newSandbox(uniq('cown')), await runtimeSandbox()]) {
+    for (const [sb, requests] of [[await c.newSandbox(uniq('cown')), 5], [await runtimeSandbox(), 7]] as const) {
       const ep = n.createEndpoint(uniq('e'));
       await c.flush();
-      const before = nativeStats().executed;
+      const before = nativeStats();
       await ep.join(sb);
-      // veth (echoed), IPv6 disabled on the host end (a sysctl), host end master+up, address, default route.
-      expect(nativeStats().executed - before).toBe(5);
+      // veth (echoed), IPv6 disabled on the host end (a sysctl), host end master+up, address, default route;
+      // in the runtime's namespace the container end is born down, has IPv6 disabled (a sysctl there) and is brought up.
+      expect(nativeStats().executed - before.executed).toBe(requests);
+      // No namespace switch on the way, even for the sysctl inside the runtime's namespace: run inline.
+      expect(nativeStats().inlined - before.inlined).toBe(1);
       const ns = nsName(sb.key);
       const eth0 = ipJson<DetailedLink[]>(['-n', ns, '-d', 'link', 'show', 'eth0'])[0]!;
       expect(eth0.flags).toContain('UP');
+      // As Docker (CVE-2024-32473): an interface of an IPv4-only network has IPv6 disabled, so no address, route or DAD.
+      expect(sh('ip', ['netns', 'exec', ns, 'cat', '/proc/sys/net/ipv6/conf/eth0/disable_ipv6']).trim()).toBe('1');
+      expect(ipJson<unknown[]>(['-n', ns, '-6', 'addr', 'show', 'dev', 'eth0'])).toEqual([]);
+      expect(ipJson<unknown[]>(['-n', ns, '-6', 'route', 'show', 'table', 'all', 'dev', 'eth0'])).toEqual([]);
       // One queue each way, allocated so (no queue cut, and its RCU wait, after registering).
       expect([eth0.num_tx_queues, eth0.num_rx_queues]).toEqual([1, 1]);
       expect(ipJson<{ addr_info: { local: string; prefixlen: number }[] }[]>(['-n', ns, '-4', 'addr', 'show', 'dev', 'eth0'])[0]!.addr_info
@@ -69,6 +76,33 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
       await sb.destroy();
     }
     await n.delete();
+  });
+
+  it('in a namespace given by path, a dual-stack endpoint keeps IPv6 on its interface (only IPv4-only ones lose it), and both carry traffic', async () => {
+    const n = await c.newNetwork({ name: uniq('v6'), enableIPv6: true, options: bridgeOpt(uniq('b6')), ipam: { config: [{ Subnet: '10.77.6.0/24' }, { Subnet: 'fd00:77:6::/64' }] } });
+    const v4 = await net('10.77.7.0/24');
+    const [a, b] = [await runtimeSandbox(), await runtimeSandbox()];
+    const ea = n.createEndpoint(uniq('e'));
+    const eb = n.createEndpoint(uniq('e'));
+    await ea.join(a);
+    await eb.join(b);
+    const e4 = v4.createEndpoint(uniq('e'));
+    await e4.join(a);
+    const [na, nb] = [nsName(a.key), nsName(b.key)];
+    const v6of = (ns: string, dev: string) => ipJson<{ addr_info: { local: string; scope: string }[] }[]>(['-n', ns, '-6', 'addr', 'show', 'dev', dev])[0]?.addr_info
+      .filter((x) => x.scope === 'global').map((x) => x.local) ?? [];
+    expect(sh('ip', ['netns', 'exec', na, 'cat', '/proc/sys/net/ipv6/conf/eth0/disable_ipv6']).trim()).toBe('0');
+    expect(v6of(na, 'eth0')).toEqual([ea.info().ipv6!.split('/')[0]]);
+    // The IPv4-only network's interface in the same namespace has none.
+    expect(sh('ip', ['netns', 'exec', na, 'cat', '/proc/sys/net/ipv6/conf/eth1/disable_ipv6']).trim()).toBe('1');
+    expect(ipJson<unknown[]>(['-n', na, '-6', 'addr', 'show', 'dev', 'eth1'])).toEqual([]);
+    expect(await tcpEcho(nb, eb.info().ipv6!.split('/')[0]!, na, 'over IPv6')).toBe('echo:over IPv6');
+    expect(await tcpEcho(nb, eb.info().ipv4!.split('/')[0]!, na, 'over IPv4')).toBe('echo:over IPv4');
+    for (const [sb, ep] of [[a, ea], [b, eb], [a, e4]] as const) { await ep.leave(sb); await ep.delete(); }
+    await a.destroy();
+    await b.destroy();
+    await n.delete();
+    await v4.delete();
   });
 
   it('more than a bridge\'s 1023 ports of join/leave cycles with deletion deferred: no join ever waits for a flush', async () => {
@@ -127,11 +161,13 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     }
     expect(res.map((r) => r.ok)).toEqual([true, true, true, true, true, true, false, false]);
     // Seven joins in one crossing: five requests for a sandbox's first
-    // (gateway) endpoint, four for the others (no default route); the one
-    // the kernel refused sent all of its own too (its veth was never made:
+    // (gateway) endpoint, four for the others (no default route), two more
+    // each in the runtime's namespace (IPv6 off, then up); the one the
+    // kernel refused sent all of its own too (its veth was never made:
     // nothing to undo in the kernel).
-    expect(crossings).toEqual([3 * 5 + 4 * 4]);
-    expect(nativeStats().executed - before).toBe(3 * 5 + 4 * 4);
+    const requests = 2 * (5 + 4) + (7 + 6) + 4;
+    expect(crossings).toEqual([requests]);
+    expect(nativeStats().executed - before).toBe(requests);
     const bad = res[7]!;
     expect(!bad.ok && (bad.error as { code?: string }).code).toBe('EEXIST');
     expect(n1.endpoints().map((e) => e.name).sort()).toEqual(['a0', 'a1', 'a2']);

@@ -292,7 +292,10 @@ export class BridgeDriver implements Driver {
    * up fails until the pair is linked). The container end's index comes
    * from the creating request's echo, filled into the later requests by the
    * addon: the same five requests in any namespace (IPv4), four rtnetlink
-   * and one sysctl write, none of which needs to enter a namespace.
+   * and one sysctl write, none of which needs to enter a namespace. In a
+   * namespace the runtime made, an IPv4-only container end is born down and
+   * takes two more: its IPv6 sysctl (through the namespace's sysctl
+   * directory the addon holds open, no namespace switch either) and up.
    */
   joinPlan(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, undo: Undo, joined = 0): JoinPlan {
     if (!target.ns) throw new ForbiddenError('a container in the host namespace cannot join a bridge network');
@@ -316,6 +319,13 @@ export class BridgeDriver implements Driver {
     fault('bridge.join.veth');
     const mtu = this.mtu(net);
     const at = detach.length;
+    // An IPv4-only endpoint has no IPv6 on its interface, as in Docker
+    // (CVE-2024-32473: one left on is open to router advertisements and
+    // neighbour spoofing). nsnet's own namespaces start with IPv6 off; in
+    // one the runtime made, the interface is born down so that the sysctl
+    // can turn it off before it comes up (it also spares the kernel the
+    // link-local address, DAD and multicast routes: ~0.05-0.09 ms a join).
+    const bornDown = !target.sandbox.owned && !ep.ipv6;
     const ops: Op<unknown>[] = [
       ...detach,
       // One queue each way, allocated so: a veth otherwise gets one per CPU
@@ -324,7 +334,7 @@ export class BridgeDriver implements Driver {
       // CPUs are busy (a joinMany of 32: 25 -> 10 ms of kernel work). One
       // queue is active either way; what is lost is raising the count later
       // with ethtool -L.
-      indexOfEcho(linkAddVethOp(target.ns, { name: ep.ifname!, up: true, mtu, queues: 1, ...(ep.mac ? { mac: ep.mac } : {}) },
+      indexOfEcho(linkAddVethOp(target.ns, { name: ep.ifname!, up: !bornDown, mtu, queues: 1, ...(ep.mac ? { mac: ep.mac } : {}) },
         { name: host, ns: HOST_NS, mtu, mac: hostMac, group: this.ctx.ownership.live, queues: 1 }, true)),
       // A bridge port needs no IPv6 of its own. Address generation off was
       // not enough: each host end still had a multicast route in the host's
@@ -336,7 +346,7 @@ export class BridgeDriver implements Driver {
       ...(HOST_IPV6 ? [sysctlSetOp(`net/ipv6/conf/${host}/disable_ipv6`, '1')] : []),
       linkSetOp(undefined, host, { master, up: true }),
     ];
-    const configure = this.configureOps(net, ep, target);
+    const configure = this.configureOps(net, ep, target, bornDown);
     // Each configure request takes the container end's index from the echo, `back` places before it.
     for (const c of configure) ops.push(c.byIndex ? onEchoedLink(c.op, ops.length - at) : c.op);
     return {
@@ -371,14 +381,21 @@ export class BridgeDriver implements Driver {
     undo.push('unpublish ports', async () => { await this.ctx.firewall.unpublish(ep.id, ep.published ?? []); delete ep.published; });
   }
 
-  /** Inside the sandbox: addresses, default route; `byIndex` ones name the container end by its (echoed) index. */
-  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): { op: Op<unknown>; byIndex: boolean }[] {
+  /**
+   * Inside the sandbox: addresses, default route; `byIndex` ones name the
+   * container end by its (echoed) index. A container end `bornDown` has its
+   * IPv6 turned off, then is brought up before the route that needs it.
+   * The sysctls name it by name: it has its final name from birth.
+   */
+  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, bornDown: boolean): { op: Op<unknown>; byIndex: boolean }[] {
     const ops: { op: Op<unknown>; byIndex: boolean }[] = [];
+    if (bornDown) ops.push({ op: sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '1', target.ns), byIndex: false });
     if (ep.ipv4) ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv4), byIndex: true });
     if (ep.ipv6) {
       ops.push({ op: sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '0', target.ns), byIndex: false });
       ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv6, { noDad: true }), byIndex: true });
     }
+    if (bornDown) ops.push({ op: linkSetOp(target.ns, PLACEHOLDER, { up: true }), byIndex: true });
     if (target.gateway) for (const op of defaultRouteOps(net, target.ns, PLACEHOLDER)) ops.push({ op, byIndex: true });
     return ops;
   }

@@ -112,8 +112,11 @@ export class MacvlanDriver implements Driver {
     fault('macvlan.join.link');
     const parent = await this.parentLink(net, st.parent);
     const mtu = net.options[BridgeOption.Mtu] ? Number(net.options[BridgeOption.Mtu]) : undefined;
+    // As the bridge's: no IPv6 on an IPv4-only endpoint's interface in a
+    // namespace the runtime made (see BridgeDriver.joinPlan).
+    const bornDown = !target.sandbox.owned && !ep.ipv6;
     const attrs = {
-      name: ep.ifname!, parent: parent.index, mode: st.mode, netns: target.ns, up: true,
+      name: ep.ifname!, parent: parent.index, mode: st.mode, netns: target.ns, up: !bornDown,
       ...(mtu ? { mtu } : {}), ...(ep.mac ? { mac: ep.mac } : {}),
     };
     // Sent from the host (where the parent is) with the link born inside:
@@ -124,17 +127,19 @@ export class MacvlanDriver implements Driver {
     const made = await linkGet(target.ns, ep.ifname!);
     ep.peerIndex = made.index;
     fault('macvlan.join.configure');
-    await batchAll(this.configureOps(net, ep, target, made.index));
+    await batchAll(this.configureOps(net, ep, target, made.index, bornDown));
   }
 
-  /** Inside the sandbox: addresses and the default route via the external gateway. */
-  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, index: number): Op<unknown>[] {
+  /** Inside the sandbox: addresses and the default route via the external gateway; a link `bornDown` loses IPv6, then comes up. */
+  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, index: number, bornDown: boolean): Op<unknown>[] {
     const ops: Op<unknown>[] = [];
+    if (bornDown) ops.push(sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '1', target.ns));
     if (ep.ipv4) ops.push(addrAddOp(target.ns, index, ep.ipv4));
     if (ep.ipv6) {
       ops.push(sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '0', target.ns));
       ops.push(addrAddOp(target.ns, index, ep.ipv6, { noDad: true }));
     }
+    if (bornDown) ops.push(linkSetOp(target.ns, index, { up: true }));
     if (target.gateway) ops.push(...defaultRouteOps(net, target.ns, index));
     return ops;
   }
