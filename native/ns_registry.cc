@@ -62,7 +62,7 @@ NlError NsRegistry::get(int lane, const std::string& path, uint64_t expectIno,
   return NlError::none();
 }
 
-NlError NsRegistry::socketOf(int lane, NsEntry& e, ThreadHome& home, bool& stranded) {
+NlError NsRegistry::socketOf(NsEntry& e, ThreadHome& home, bool& stranded) {
   if (e.sock.isOpen()) return NlError::none();
   if (e.path.empty()) return e.sock.open();
   NlError err = home.enter(e.fd);
@@ -71,12 +71,6 @@ NlError NsRegistry::socketOf(int lane, NsEntry& e, ThreadHome& home, bool& stran
     return err;
   }
   err = e.sock.open();
-  if (err.ok() && e.ipv6Conf < 0) {
-    // Without it (a kernel without IPv6, say) such sysctls enter the namespace as others do.
-    auto proc = procMount(lane);
-    e.ipv6Conf = proc ? ::openat(proc->fd(), "sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC)
-                      : ::open("/proc/sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  }
   if (!home.leave()) stranded = true;
   return err;
 }

@@ -20,10 +20,11 @@ struct NsEntry {
   NsId id;
   int fd = -1;       // O_CLOEXEC handle, also used for IFLA_NET_NS_FD
   NetlinkSocket sock;
-  // The namespace's net/ipv6/conf sysctl directory (O_PATH), opened inside
-  // it with the socket, or -1. Lookups under it stay in this namespace
-  // whichever namespace the caller is in, so a per-interface IPv6 sysctl
-  // needs no namespace switch (and can run on the JS thread).
+  // The namespace's net/ipv6/conf sysctl directory (O_PATH), opened from
+  // inside it by the first IPv6 sysctl there, or -1. Lookups under it stay
+  // in this namespace whichever namespace the caller is in, so the next
+  // per-interface IPv6 sysctl needs no namespace switch (and can run on the
+  // JS thread).
   int ipv6Conf = -1;
   ~NsEntry();
 };
@@ -35,9 +36,8 @@ class NsRegistry {
   // acting on the orphan a cached fd keeps alive. `expectIno` (0 = any) pins
   // the caller's handle to one namespace instance.
   NlError get(int lane, const std::string& path, uint64_t expectIno, std::shared_ptr<NsEntry>& out);
-  // Opens the entry's socket inside its namespace if not yet open, and while
-  // there its IPv6 sysctl directory (through `lane`'s procfs instance).
-  NlError socketOf(int lane, NsEntry& e, ThreadHome& home, bool& stranded);
+  // Opens the entry's socket inside its namespace if not yet open.
+  NlError socketOf(NsEntry& e, ThreadHome& home, bool& stranded);
   void forget(const std::string& path);
   // `path` has an entry on `lane` whose socket is open (no re-stat: get() does that).
   bool socketOpen(int lane, const std::string& path);

@@ -92,7 +92,7 @@ NlError runRtnl(LaneContext& ctx, Request& req, Result& res) {
   }
   if (!ctx.mayEnter && !target->sock.isOpen())
     return NlError::of(EAGAIN, req.op, "network namespace " + req.ns + " was replaced while the request was prepared");
-  e = ctx.registry->socketOf(ctx.lane, *target, ctx.home, ctx.stranded);
+  e = ctx.registry->socketOf(*target, ctx.home, ctx.stranded);
   if (!e.ok()) return e;
   return target->sock.request(req.msg, res.data, req.op.c_str());
 }
@@ -111,7 +111,15 @@ NlError runSysctl(LaneContext& ctx, Request& req, Result& res, bool write) {
   e = ctx.home.enter(target->fd);
   if (!e.ok()) return e;
   auto proc = ctx.registry->procMount(ctx.lane);
-  e = sysctlIo(req.arg1, value, res.str, -1, proc ? proc->fd() : -1);
+  // Kept for the namespace's later IPv6 sysctls when this one is an
+  // interface's (those come one per join; `all` and `default` are set once
+  // per namespace, and nsnet's own namespaces need no more). Without it (no
+  // IPv6 in the kernel, say) they enter the namespace as this one did.
+  if (target->ipv6Conf < 0 && isIpv6ConfKey(req.arg1) && !isIpv6ConfKey(req.arg1, "all/") &&
+      !isIpv6ConfKey(req.arg1, "default/"))
+    target->ipv6Conf = proc ? ::openat(proc->fd(), "sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC)
+                            : ::open("/proc/sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  e = sysctlIo(req.arg1, value, res.str, target->ipv6Conf, proc ? proc->fd() : -1);
   if (!ctx.home.leave()) ctx.stranded = true;
   return e;
 }
@@ -134,7 +142,10 @@ uint32_t echoedIndex(const std::vector<uint8_t>& data) {
 
 }  // namespace
 
-bool isIpv6ConfKey(const std::string& key) { return key.compare(0, sizeof kIpv6Conf - 1, kIpv6Conf) == 0; }
+bool isIpv6ConfKey(const std::string& key, const char* under) {
+  const size_t n = sizeof kIpv6Conf - 1;
+  return key.compare(0, n, kIpv6Conf) == 0 && key.compare(n, strlen(under), under) == 0;
+}
 
 NlError LaneContext::entry(const std::string& path, uint64_t expectIno, std::shared_ptr<NsEntry>& out) {
   for (auto& c : checked) {

@@ -118,8 +118,9 @@ NlError applyLinkPatches(Request& req, const std::vector<Result>& results, size_
 
 void execute(LaneContext& ctx, Request& req, Result& res);
 
-// A key under net/ipv6/conf/: opened from the namespace's directory kept
-// open (NsEntry::ipv6Conf), with no namespace switch.
-bool isIpv6ConfKey(const std::string& key);
+// A key under net/ipv6/conf/ (and then under `under`, e.g. "all/"): opened
+// from the namespace's directory when kept open (NsEntry::ipv6Conf), with no
+// namespace switch.
+bool isIpv6ConfKey(const std::string& key, const char* under = "");
 
 }  // namespace nsnet

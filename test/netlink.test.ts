@@ -10,9 +10,10 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
   let fdsBefore: number;
 
   beforeAll(async () => {
-    // Open the host namespace's per-lane sockets first: they live as long as the process.
+    // Open the host namespace's per-lane sockets first, and its IPv6 sysctl directory: they live as long as the process.
     await nl.linkList(undefined);
     await nl.linkDel(undefined, 'nt-warm-0').catch(() => undefined);
+    await nl.sysctlGet('net/ipv6/conf/lo/disable_ipv6');
     fdsBefore = openFds();
     ns = await nl.netnsAdd(uniq('ns'));
   });
@@ -288,6 +289,34 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     for (let i = 0; i < 40; i++) expect(await nl.sysctlGet('net/ipv4/conf/all/route_localnet', ns)).toBe('1');
     expect(nl.nativeStats().procMountsMade - made).toBeGreaterThanOrEqual(1);
     expect(nl.nativeStats().procMountsOpen).toBeGreaterThanOrEqual(1);
+  });
+
+  it('after a namespace\'s first interface IPv6 sysctl, the next ones run without entering it (on the calling thread), and reach that namespace only', async () => {
+    const own = await nl.netnsAdd(uniq('ns6'));
+    const name = own.path.split('/').pop()!;
+    try {
+      await nl.linkList(own); // its socket on the fast lane
+      const link = uniq('v6');
+      await nl.linkAddBridge(own, { name: link });
+      const inlined = () => nl.nativeStats().inlined;
+      // `default` (set once per namespace) keeps nothing open: an interface's sysctl still enters, on the lane.
+      await nl.sysctlSet('net/ipv6/conf/default/disable_ipv6', '1', own);
+      let before = inlined();
+      await nl.sysctlSet(`net/ipv6/conf/${link}/disable_ipv6`, '1', own);
+      expect(inlined() - before).toBe(0);
+      // That one kept the directory: the next, with an rtnetlink request in the same batch, runs inline.
+      before = inlined();
+      await nl.batchAll([nl.sysctlSetOp(`net/ipv6/conf/${link}/disable_ipv6`, '0', own), nl.linkSetOp(own, link, { up: true })]);
+      expect(inlined() - before).toBe(1);
+      expect(sh('ip', ['netns', 'exec', name, 'cat', `/proc/sys/net/ipv6/conf/${link}/disable_ipv6`]).trim()).toBe('0');
+      expect(await nl.sysctlGet(`net/ipv6/conf/${link}/disable_ipv6`, own)).toBe('0');
+      // The host has no such interface: the directory is the namespace's, not the caller's.
+      await expect(nl.sysctlGet(`net/ipv6/conf/${link}/disable_ipv6`)).rejects.toMatchObject({ code: 'ENOENT' });
+      // Names outside the directory are still refused before anything is opened.
+      await expect(nl.sysctlGet('net/ipv6/conf/../../../etc/passwd', own)).rejects.toMatchObject({ code: 'EINVAL' });
+    } finally {
+      await nl.netnsDelete(own);
+    }
   });
 
   it('deletes many links at once by interface group', async () => {

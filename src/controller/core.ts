@@ -11,7 +11,7 @@ import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from 
 import { randomHex } from '../random.js';
 import { Ipam } from '../ipam/index.js';
 import {
-  addrList, linkSetOp, batchAll, sysctlSetOp, netnsAddOp, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
+  addrList, linkSetOp, batchAll, sysctlGetOp, sysctlSetOp, netnsAddOp, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
   batch, isKernelError, Lane, Netns, run, type LaneId, type Settled,
 } from '../netlink/index.js';
 import { BridgeDriver } from '../drivers/bridge.js';
@@ -467,8 +467,11 @@ export class Core implements RestoreHost {
           live.ns = ns;
           fault('sandbox.create.loopback');
           // An adopted namespace gets loopback up, unless a CNI runtime's
-          // loopback plugin does that (runtimeManaged).
-          if (!rec.owned && !opts.runtimeManaged) await batchAll([linkSetOp(ns, 'lo', { up: true })]);
+          // loopback plugin does that (runtimeManaged). Reading an IPv6
+          // setting of an interface there has the fast lane keep the
+          // namespace's IPv6 sysctl directory open: its joins' disable_ipv6
+          // (see BridgeDriver.joinPlan) then needs no namespace switch.
+          if (!rec.owned && !opts.runtimeManaged) await batchAll([linkSetOp(ns, 'lo', { up: true }), sysctlGetOp('net/ipv6/conf/lo/disable_ipv6', ns)]);
         }
         u.push('remove sandbox files', () => removeSandboxFiles(dir));
         if (!opts.runtimeManaged) writeSandboxFiles(dir, opts, []);

@@ -1,5 +1,8 @@
 // Sysctls are per namespace only under /proc/sys/net; the addon enters the
-// namespace on its own thread to open them.
+// namespace on its own thread to open them. After one of an interface's
+// IPv6 settings (net/ipv6/conf/<if>/…), the lane keeps the namespace's
+// net/ipv6/conf directory open and opens the next ones from it without
+// entering (so they can also run on the calling thread).
 import { encodeRequest, Kind } from './wire.js';
 import { nsIno, nsPath, run, type Op } from './request.js';
 import type { Netns } from './netns.js';
