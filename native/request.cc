@@ -105,7 +105,8 @@ NlError runSysctl(LaneContext& ctx, Request& req, Result& res, bool write) {
   std::shared_ptr<NsEntry> target;
   NlError e = ctx.entry(req.ns, req.nsIno, target);
   if (!e.ok()) return e;
-  if (target->ipv6Conf >= 0 && isIpv6ConfKey(req.arg1)) return sysctlIo(req.arg1, value, res.str, target->ipv6Conf);
+  const bool ipv6 = isIpv6ConfKey(req.arg1);
+  if (target->ipv6Conf >= 0 && ipv6) return sysctlIo(req.arg1, value, res.str, target->ipv6Conf);
   if (!ctx.mayEnter)
     return NlError::of(EAGAIN, req.op, "network namespace " + req.ns + " was replaced while the request was prepared");
   e = ctx.home.enter(target->fd);
@@ -115,8 +116,7 @@ NlError runSysctl(LaneContext& ctx, Request& req, Result& res, bool write) {
   // interface's (those come one per join; `all` and `default` are set once
   // per namespace, and nsnet's own namespaces need no more). Without it (no
   // IPv6 in the kernel, say) they enter the namespace as this one did.
-  if (target->ipv6Conf < 0 && isIpv6ConfKey(req.arg1) && !isIpv6ConfKey(req.arg1, "all/") &&
-      !isIpv6ConfKey(req.arg1, "default/"))
+  if (target->ipv6Conf < 0 && ipv6 && !isIpv6ConfKey(req.arg1, "all/") && !isIpv6ConfKey(req.arg1, "default/"))
     target->ipv6Conf = proc ? ::openat(proc->fd(), "sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC)
                             : ::open("/proc/sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC);
   e = sysctlIo(req.arg1, value, res.str, target->ipv6Conf, proc ? proc->fd() : -1);

@@ -470,7 +470,7 @@ export class Core implements RestoreHost {
           // loopback plugin does that (runtimeManaged). Reading an IPv6
           // setting of an interface there has the fast lane keep the
           // namespace's IPv6 sysctl directory open: its joins' disable_ipv6
-          // (see BridgeDriver.joinPlan) then needs no namespace switch.
+          // (driver-api/interface-ipv6.ts) then needs no namespace switch.
           if (!rec.owned && !opts.runtimeManaged) await batchAll([linkSetOp(ns, 'lo', { up: true }), sysctlGetOp('net/ipv6/conf/lo/disable_ipv6', ns)]);
         }
         u.push('remove sandbox files', () => removeSandboxFiles(dir));

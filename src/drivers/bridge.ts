@@ -16,6 +16,7 @@ import {
 } from '../driver-api/index.js';
 import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
 import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
+import { bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
 import { formatIP, parseCIDR } from '../ip/addr.js';
 import type { FwNetwork } from '../firewall/firewall.js';
 
@@ -319,13 +320,7 @@ export class BridgeDriver implements Driver {
     fault('bridge.join.veth');
     const mtu = this.mtu(net);
     const at = detach.length;
-    // An IPv4-only endpoint has no IPv6 on its interface, as in Docker
-    // (CVE-2024-32473: one left on is open to router advertisements and
-    // neighbour spoofing). nsnet's own namespaces start with IPv6 off; in
-    // one the runtime made, the interface is born down so that the sysctl
-    // can turn it off before it comes up (it also spares the kernel the
-    // link-local address, DAD and multicast routes: ~0.05-0.09 ms a join).
-    const bornDown = !target.sandbox.owned && !ep.ipv6;
+    const bornDown = bornWithoutIpv6(ep, target);
     const ops: Op<unknown>[] = [
       ...detach,
       // One queue each way, allocated so: a veth otherwise gets one per CPU
@@ -385,14 +380,13 @@ export class BridgeDriver implements Driver {
    * Inside the sandbox: addresses, default route; `byIndex` ones name the
    * container end by its (echoed) index. A container end `bornDown` has its
    * IPv6 turned off, then is brought up before the route that needs it.
-   * The sysctls name it by name: it has its final name from birth.
    */
   private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, bornDown: boolean): { op: Op<unknown>; byIndex: boolean }[] {
     const ops: { op: Op<unknown>; byIndex: boolean }[] = [];
-    if (bornDown) ops.push({ op: sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '1', target.ns), byIndex: false });
+    if (bornDown) ops.push({ op: interfaceIpv6Op(target, ep.ifname!, false), byIndex: false });
     if (ep.ipv4) ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv4), byIndex: true });
     if (ep.ipv6) {
-      ops.push({ op: sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '0', target.ns), byIndex: false });
+      ops.push({ op: interfaceIpv6Op(target, ep.ifname!, true), byIndex: false });
       ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv6, { noDad: true }), byIndex: true });
     }
     if (bornDown) ops.push({ op: linkSetOp(target.ns, PLACEHOLDER, { up: true }), byIndex: true });

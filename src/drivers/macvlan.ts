@@ -6,12 +6,13 @@
 // its address and nsnet assigns it to nothing. No bridge, no firewall rules.
 import { ConflictError, ForbiddenError, InvalidInputError } from '../errors.js';
 import {
-  addrAddOp, batch, batchAll, isKernelError, linkAddMacvlanOp, linkDel, linkGet, linkSetOp, sysctlSetOp,
+  addrAddOp, batch, batchAll, isKernelError, linkAddMacvlanOp, linkDel, linkGet, linkSetOp,
   type Link, type Op,
 } from '../netlink/index.js';
 import { BridgeOption, fault, type Driver, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo } from '../driver-api/index.js';
 import { checkInterfaceName } from '../driver-api/validate.js';
 import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
+import { bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
 
 /** Docker's option names (libnetwork/drivers/macvlan). */
 export const MacvlanOption = {
@@ -112,9 +113,7 @@ export class MacvlanDriver implements Driver {
     fault('macvlan.join.link');
     const parent = await this.parentLink(net, st.parent);
     const mtu = net.options[BridgeOption.Mtu] ? Number(net.options[BridgeOption.Mtu]) : undefined;
-    // As the bridge's: no IPv6 on an IPv4-only endpoint's interface in a
-    // namespace the runtime made (see BridgeDriver.joinPlan).
-    const bornDown = !target.sandbox.owned && !ep.ipv6;
+    const bornDown = bornWithoutIpv6(ep, target);
     const attrs = {
       name: ep.ifname!, parent: parent.index, mode: st.mode, netns: target.ns, up: !bornDown,
       ...(mtu ? { mtu } : {}), ...(ep.mac ? { mac: ep.mac } : {}),
@@ -133,10 +132,10 @@ export class MacvlanDriver implements Driver {
   /** Inside the sandbox: addresses and the default route via the external gateway; a link `bornDown` loses IPv6, then comes up. */
   private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, index: number, bornDown: boolean): Op<unknown>[] {
     const ops: Op<unknown>[] = [];
-    if (bornDown) ops.push(sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '1', target.ns));
+    if (bornDown) ops.push(interfaceIpv6Op(target, ep.ifname!, false));
     if (ep.ipv4) ops.push(addrAddOp(target.ns, index, ep.ipv4));
     if (ep.ipv6) {
-      ops.push(sysctlSetOp(`net/ipv6/conf/${ep.ifname!}/disable_ipv6`, '0', target.ns));
+      ops.push(interfaceIpv6Op(target, ep.ifname!, true));
       ops.push(addrAddOp(target.ns, index, ep.ipv6, { noDad: true }));
     }
     if (bornDown) ops.push(linkSetOp(target.ns, index, { up: true }));
