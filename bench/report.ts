@@ -17,6 +17,7 @@ const main = load<{
     floorBackToBackPerSec?: number; ratioBackToBack?: number; floorBackToBack?: S };
   sandboxStart: { withoutPool: S; withPool: S; ratio: number };
   headToHead?: Record<string, { createJoin: S; leaveDelete: S }>;
+  joinSplit?: Record<'main' | 'headToHead', Record<string, { n: number; kernel_ms: number; outside_ms: number }>>;
 }>(process.env.NSNET_BENCH_RESULT ?? 'latest.json');
 const native = load<{ operations: Record<string, { addon: S; ip: S; ratio_ip_over_addon: number }>; linkDelete: { addonOneByOne_ms: number; addonByGroup_msPerLink: number; groupSize: number; ipLinkDel: S }; overhead: Record<string, { jsVisible_us: number; kernel_us: number; overhead_us: number }> }>('native.json');
 const ipam = load<{ results: Record<string, { pairsPerSec: number; naivePairsPerSec: number | null; bytes: number }>; slowdown16_10to99: number }>('ipam.json');
@@ -63,6 +64,11 @@ const lines = [
       `| the same, head to head (nsnet and the floor alone in a second latency phase of the run, no exec baseline between their blocks): nsnet ${f(n)} ms (p90 ${f(hh['nsnet']!.createJoin.p90_ms)}) / floor ${f(fo)} ms | ≤ 1.25× | ${f(n / fo)}× |`,
       `| runtime-made namespaces, head to head: nsnet ${f(nr)} ms / floor ${f(fo)} ms (floor in runtime-made ones: ${f(frr)} ms) | ≤ 1.4× | ${f(nr / fo)}× (${f(nr / frr)}× against the floor's runtime-made) |`,
     ];
+  })() : []),
+  ...(main.joinSplit ? (() => {
+    const js = main.joinSplit!;
+    const part = (p: { n: number; kernel_ms: number; outside_ms: number } | undefined) => (p ? `${f(p.kernel_ms)} + ${f(p.outside_ms)}` : 'n/a');
+    return [`| where nsnet's create+join goes (medians, ms: the addon's time inside the kernel requests + everything else, over the joins run on the calling thread): main phase ${part(js.main['nsnet'])}, runtime-made ${part(js.main['nsnet-runtime'])}; head to head ${part(js.headToHead['nsnet'])}, runtime-made ${part(js.headToHead['nsnet-runtime'])} | | |`];
   })() : []),
   ...(main.baselines['floor-default-queues'] ? [`| for reference: create+join, nsnet ${f(main.nsnet.createJoin.median_ms)} ms / floor-default-queues ${f(main.baselines['floor-default-queues'].createJoin.median_ms)} ms (the same requests, veths with the kernel's default queues) | | ${f(main.nsnet.createJoin.median_ms / main.baselines['floor-default-queues'].createJoin.median_ms)}× |`] : []),
   `| leave+delete returning (nsnet median / p99) | ≤ 1.0 ms | ${f(main.nsnet.leaveDelete.median_ms)} / ${f(main.nsnet.leaveDelete.p99_ms)} ms (the floor's synchronous delete ${f(fl.leaveDelete.median_ms)} ms) |`,

@@ -113,8 +113,16 @@ async function idleFraction(ms: number): Promise<number> {
  * the first cycle of a block is an untimed warm-up, so a measurement is not
  * dominated by caches another implementation's processes just evicted.
  */
-async function latencies(impls: Impl[], sbs: Map<Impl, unknown>): Promise<Map<Impl, { cj: number[]; ld: number[] }>> {
-  const out = new Map(impls.map((i) => [i, { cj: [] as number[], ld: [] as number[] }]));
+interface Latencies {
+  cj: number[];
+  ld: number[];
+  /** nsnet's create+joins whose one kernel job ran on the calling thread: its time inside the requests, and the rest. */
+  kernel: number[];
+  outside: number[];
+}
+
+async function latencies(impls: Impl[], sbs: Map<Impl, unknown>): Promise<Map<Impl, Latencies>> {
+  const out = new Map(impls.map((i) => [i, { cj: [] as number[], ld: [] as number[], kernel: [] as number[], outside: [] as number[] }]));
   const rounds = Math.ceil(ROUNDS / (BLOCK - 1)) + 1;
   for (let r = 0; r < rounds; r++) {
     for (let k = 0; k < impls.length; k++) {
@@ -124,14 +132,23 @@ async function latencies(impls: Impl[], sbs: Map<Impl, unknown>): Promise<Map<Im
       // (child processes, their pipes) is not collected inside this one's cycles.
       global.gc?.();
       for (let b = 0; b < BLOCK; b++) {
+        // Read outside the timed region: how much of an nsnet join was its kernel requests.
+        const inl = impl instanceof NsnetImpl ? nl.nativeStats().inlined : 0;
         let t = now();
         const e = await impl.createJoin(s);
         // The floor times itself, inside the C process.
         const cj = impl instanceof FloorImpl ? impl.lastNs : now() - t;
+        const st = impl instanceof NsnetImpl ? nl.nativeStats() : undefined;
         t = now();
         await impl.leaveDelete(s, e);
         const ld = impl instanceof FloorImpl ? impl.lastNs : now() - t;
-        if (r > 0 && b > 0) { out.get(impl)!.cj.push(cj); out.get(impl)!.ld.push(ld); }
+        if (r > 0 && b > 0) {
+          const o = out.get(impl)!;
+          o.cj.push(cj);
+          o.ld.push(ld);
+          // A create+join is one job; the split is known when it ran on the calling thread.
+          if (st?.inlined === inl + 1) { o.kernel.push(st.lastInlineNs); o.outside.push(cj - st.lastInlineNs); }
+        }
       }
       // Untimed: deferred kernel work finishes before the next implementation's turn.
       await impl.settle?.();
@@ -482,6 +499,7 @@ async function main(): Promise<void> {
   let batch: Record<string, unknown> = {};
   let start: Record<string, unknown> = {};
   let headToHead: Record<string, { createJoin: Summary; leaveDelete: Summary }> = {};
+  let joinSplit: Record<string, unknown> = {};
   try {
     for (const i of impls) await i.setup();
     const workers = new Map<Impl, unknown[]>();
@@ -498,6 +516,11 @@ async function main(): Promise<void> {
     const duelLat = await latencies(duelImpls, new Map(duelImpls.map((i) => [i, workers.get(i)![0]])));
     const duelSum = (i: Impl) => ({ createJoin: summarize(duelLat.get(i)!.cj), leaveDelete: summarize(duelLat.get(i)!.ld) });
     headToHead = Object.fromEntries(duelImpls.map((i) => [i.name, duelSum(i)]));
+    const splitOf = (l: Latencies) => ({ n: l.kernel.length, kernel_ms: summarize(l.kernel).median_ms, outside_ms: summarize(l.outside).median_ms });
+    joinSplit = {
+      main: { nsnet: splitOf(lat.get(nsOwn)!), 'nsnet-runtime': splitOf(lat.get(nsRt)!) },
+      headToHead: { nsnet: splitOf(duelLat.get(nsOwn)!), 'nsnet-runtime': splitOf(duelLat.get(nsRt)!) },
+    };
     const churnRes = new Map(impls.map((i) => [i, {} as Record<string, number>]));
     for (const conc of [1, 2, 4, 8]) {
       await kernelSettled();
@@ -583,6 +606,7 @@ async function main(): Promise<void> {
     baselines: Object.fromEntries([...results.entries()].filter(([i]) => i !== nsOwn).map(([i, r]) => [i.name, r])),
     ratios,
     headToHead,
+    joinSplit,
     sustained: sustain,
     batched: batch,
     sandboxStart: start,
@@ -604,6 +628,7 @@ async function main(): Promise<void> {
   row('sandbox destroy median ms', (r) => r.sandboxDestroy?.median_ms ?? NaN);
   console.log(table(rows));
   console.log('\nratios:', JSON.stringify(ratios, null, 1));
+  console.log('create+join split (kernel requests / the rest):', JSON.stringify(joinSplit));
   console.log('sustained:', JSON.stringify(sustain));
   console.log('batched:', JSON.stringify(batch));
   console.log('sandbox start:', JSON.stringify(start));

@@ -97,7 +97,8 @@ void Engine::run(Lane* lane) {
   }
 }
 
-void Engine::runJob(LaneContext& ctx, Job* job, const NlError& homeErr) {
+uint64_t Engine::runJob(LaneContext& ctx, Job* job, const NlError& homeErr) {
+  uint64_t spent = 0;
   job->results.resize(job->requests.size());
   ctx.checked.clear();
   bool failed = false;
@@ -116,14 +117,16 @@ void Engine::runJob(LaneContext& ctx, Job* job, const NlError& homeErr) {
     } else {
       auto t0 = std::chrono::steady_clock::now();
       execute(ctx, job->requests[i], r);
-      kernelNs_ += static_cast<uint64_t>(
+      spent += static_cast<uint64_t>(
           std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count());
     }
     if (!r.err.ok()) failed = true;
   }
   ctx.checked.clear();  // entries are not held between jobs
   executed_ += job->requests.size();
+  kernelNs_ += spent;
   lastDoneNs_ = monotonicNs();
+  return spent;
 }
 
 bool Engine::inlinable(Job* job) {
@@ -148,7 +151,7 @@ bool Engine::tryInline(Job* job) {
   ctx.registry = &registry_;
   ctx.mayEnter = false;
   lastPickNs_ = monotonicNs();
-  runJob(ctx, job, NlError::none());
+  lastInlineNs_ = runJob(ctx, job, NlError::none());
   ++inlined_;
   return true;
 }
@@ -195,6 +198,7 @@ Napi::Object Engine::stats(Napi::Env env) {
   // plus namespace bookkeeping): what a bare C caller would also pay.
   o.Set("execNs", static_cast<double>(kernelNs_.load()));
   o.Set("inlined", static_cast<double>(inlined_));
+  o.Set("lastInlineNs", static_cast<double>(lastInlineNs_));
   o.Set("lastPickNs", static_cast<double>(lastPickNs_.load()));
   o.Set("lastDoneNs", static_cast<double>(lastDoneNs_.load()));
   return o;

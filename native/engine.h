@@ -84,7 +84,8 @@ class Engine {
   };
 
   void run(Lane* lane);
-  void runJob(LaneContext& ctx, Job* job, const NlError& homeErr);
+  /** Runs a job's requests in order; returns the time spent inside them. */
+  uint64_t runJob(LaneContext& ctx, Job* job, const NlError& homeErr);
   bool inlinable(Job* job);
   void spawn(Lane* lane);  // caller holds lane->mu
 
@@ -99,6 +100,7 @@ class Engine {
   std::atomic<uint64_t> kernelNs_{0};  // time spent inside netlink requests
   bool inline_ = true;                 // NSNET_INLINE=0 sends every job to its lane
   uint64_t inlined_ = 0;               // jobs run on the JS thread (JS thread only)
+  uint64_t lastInlineNs_ = 0;          // the last of them: time inside its requests (JS thread only)
   // CLOCK_MONOTONIC stamps of the last job: taken off the queue, finished (for wake-up accounting).
   std::atomic<uint64_t> lastPickNs_{0};
   std::atomic<uint64_t> lastDoneNs_{0};

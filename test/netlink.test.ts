@@ -360,6 +360,30 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     expect(turned).toBe(true);
   });
 
+  it('reports the time inside the requests of the last job run on the calling thread, and only of such jobs', async () => {
+    await nl.linkGet(ns, 'lo');
+    const before = nl.nativeStats();
+    const t = process.hrtime.bigint();
+    await nl.batchAll([nl.linkGetOp(ns, 'lo'), nl.linkGetOp(ns, 'lo'), nl.linkGetOp(ns, 'lo')]);
+    const visible = Number(process.hrtime.bigint() - t);
+    const after = nl.nativeStats();
+    expect(after.inlined).toBe(before.inlined + 1);
+    expect(after.lastInlineNs).toBeGreaterThan(0);
+    expect(after.lastInlineNs).toBeLessThan(visible);
+    expect(after.lastInlineNs).toBeLessThanOrEqual(after.execNs - before.execNs);
+    // A job on a lane (a request that must enter a namespace) leaves it alone.
+    const fresh = await nl.netnsAdd(uniq('li'));
+    try {
+      await nl.sysctlSet('net/ipv6/conf/default/disable_ipv6', '1', fresh);
+      const s = nl.nativeStats();
+      expect(s.inlined).toBe(after.inlined);
+      expect(s.lastInlineNs).toBe(after.lastInlineNs);
+      expect(s.execNs).toBeGreaterThan(after.execNs);
+    } finally {
+      await nl.netnsDelete(fresh);
+    }
+  });
+
   it('awaited inline calls in a loop do not starve timers', async () => {
     await nl.linkGet(ns, 'lo');
     let fired = false;

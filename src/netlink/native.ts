@@ -24,6 +24,8 @@ export interface NativeStats {
   execNs: number;
   /** Jobs run on the calling thread: short, into namespaces with open sockets, nothing else pending. */
   inlined: number;
+  /** Nanoseconds inside the requests of the last job run on the calling thread: a join's kernel share, read right after it. */
+  lastInlineNs: number;
   /** CLOCK_MONOTONIC ns (process.hrtime's clock) at which the last job was taken off its queue, and finished. */
   lastPickNs: number;
   lastDoneNs: number;
