@@ -144,7 +144,10 @@ export class HostDaemon {
     this.proc = spawn('nsenter', [`--net=/run/netns/${this.host.ns}`, '--', process.execPath, 'bin/nsnet.js', 'daemon',
       '--socket', this.socket, '--data-dir', this.dataDir, '--run-dir', this.runDir,
       '--bridge-name', 'nsnet0', '--bridge-subnet', '10.66.200.0/24',
-      '--cluster-store', this.store, '--advertise-addr', this.host.ip, '--cluster-lease-ttl', String(this.leaseTtl)],
+      '--cluster-store', this.store, '--advertise-addr', this.host.ip, '--cluster-lease-ttl', String(this.leaseTtl),
+      // Names no resolver here knows are forwarded to etcd's namespace, which the
+      // test made and where nothing answers on port 53: never to the machine's resolvers.
+      '--dns', new URL(this.store.replace(/^etcd:/, 'http:')).hostname],
     { stdio: ['ignore', 'ignore', 'inherit'] });
     for (let i = 0; i < 200; i++) {
       if (this.proc.exitCode !== null) throw new Error(`daemon on ${this.host.name} exited with ${this.proc.exitCode}`);

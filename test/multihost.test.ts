@@ -7,6 +7,8 @@
 // fail-fast while etcd is away. Part 2 runs three nsnet daemons, one per
 // host namespace, and containers exchanging TCP over an overlay network.
 import { execFileSync, spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Registry } from '../src/cluster/registry.js';
 import { HostSession } from '../src/cluster/session.js';
@@ -17,6 +19,7 @@ import { startTestDaemon } from './api-support.js';
 import { gate, ipJson } from './helpers.js';
 import { Etcd, etcdBin, HostDaemon, tcpEchoAt, Underlay } from './multihost-support.js';
 
+const QUERY = resolve('test/fixtures/dns-query.mjs');
 const why = !gate.ok ? gate.why : !etcdBin ? 'needs etcd (Debian etcd-server) on PATH' : '';
 
 /** Polls until `fn` holds (no timing is asserted: the limit only stops a hung run). */
@@ -233,6 +236,44 @@ describe.skipIf(!!why)(`three hosts with nsnet daemons and an overlay network ${
     const del = await daemons[0]!.call('DELETE', '/networks/ov');
     expect(del.status).toBe(403);
     expect((del.body as { message: string }).message).toMatch(/has active endpoints/);
+  });
+
+  it('embedded DNS on the overlay: containers resolve the other hosts\' containers by name, alias, name.network and short ID, and PTR; a removed one stops resolving', async () => {
+    const [h1, h2] = [daemons[0]!, daemons[1]!];
+    await ok(h1, 'POST', '/containers/create?name=dn1', { Image: 'img', HostConfig: { NetworkMode: 'ov' }, NetworkingConfig: { EndpointsConfig: { ov: { Aliases: ['dbalias'] } } } });
+    await ok(h1, 'POST', '/containers/dn1/start');
+    const a = await container(h1, 'dn1', 'ov');
+    const b = await run(h2, 'dn2', 'ov');
+    const gw = '10.67.1.1';
+    // Every host's resolver listens on the overlay's gateway, on its own bridge.
+    const conf = (await ok(h2, 'GET', '/containers/dn2/json') as { ResolvConfPath: string }).ResolvConfPath;
+    expect(readFileSync(conf, 'utf8')).toMatch(new RegExp(`^nameserver ${gw.replace(/\./g, '\\.')}$`, 'm'));
+    const q = (key: string, name: string, type = 'A') => JSON.parse(spawnSync('nsenter', [`--net=${key}`, '--', process.execPath, QUERY, gw, name, type], { encoding: 'utf8' }).stdout || '{}') as { rcode?: string; answers?: string[] };
+    await until(async () => q(b.key, 'dn1').answers?.[0] === a.ip, 'dn1 resolving on h2');
+    expect(q(b.key, 'dn1')).toMatchObject({ rcode: 'NOERROR', answers: [a.ip] });
+    expect(q(b.key, 'dbalias').answers).toEqual([a.ip]);
+    expect(q(b.key, 'DN1.ov').answers).toEqual([a.ip]);
+    expect(q(b.key, a.id.slice(0, 12)).answers).toEqual([a.ip]);
+    expect(q(b.key, `${a.ip.split('.').reverse().join('.')}.in-addr.arpa`, 'PTR').answers).toEqual(['dn1.ov']);
+    await until(async () => q(a.key, 'dn2').answers?.[0] === b.ip, 'dn2 resolving on h1');
+    // Another writer's entries are checked before a resolver uses them: bad names, a bad address.
+    const hostile = [
+      { key: keys.endpoint(overlayId, 'e'.repeat(64)), value: { endpointId: 'e'.repeat(64), ip: '10.67.1.250', mac: '02:42:0a:43:01:fa', vtep: '10.67.0.99', host: '10.67.0.99', hostName: 'x', names: [{}, 'evil1'], containerName: 5 } },
+      { key: keys.endpoint(overlayId, 'f'.repeat(64)), value: { endpointId: 'f'.repeat(64), ip: 'not-an-ip', mac: '02:42:0a:43:01:fb', vtep: '10.67.0.98', host: '10.67.0.98', hostName: 'x', names: ['evil2'] } },
+    ];
+    for (const h of hostile) await store.client.put(h.key).value(JSON.stringify(h.value));
+    // Both reached h2's agent (its Peers list every entry's host)...
+    await until(async () => { const p = await peersOn(h2, 'ov'); return p.includes('10.67.0.98') && p.includes('10.67.0.99'); }, 'hostile entries on h2');
+    // ...and its resolver answers as before, and never with them.
+    expect(q(b.key, 'dn1').answers).toEqual([a.ip]);
+    expect(q(b.key, 'evil1').answers ?? []).toEqual([]);
+    expect(q(b.key, 'evil2').answers ?? []).toEqual([]);
+    for (const h of hostile) await store.client.delete().key(h.key);
+    // The name resolves to an address that answers: TCP by the name's answer.
+    expect(await tcpEchoAt(a.key, q(b.key, 'dn1').answers![0]!, b.key, 'by-name')).toBe('echo:by-name');
+    await ok(h1, 'DELETE', '/containers/dn1?force=1');
+    await until(async () => !q(b.key, 'dn1').answers?.length, 'dn1 gone from h2\'s resolver');
+    await ok(h2, 'DELETE', '/containers/dn2?force=1');
   });
 
   it('network connect and disconnect of a running container: the address comes from etcd and goes back to it', async () => {

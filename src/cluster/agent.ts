@@ -12,6 +12,7 @@ import { keys, parseEndpointKey, parseJson, parseNetworkKey, type EndpointEntry,
 import type { Registry } from './registry.js';
 import type { EtcdStore } from './store.js';
 import type { Watcher } from 'etcd3';
+import { isIPv4 } from 'node:net';
 
 /** How often the agent lists everything again while its watches run. */
 const RESYNC_MS = 60_000;
@@ -25,6 +26,8 @@ export class ClusterAgent {
   private stopped = false;
   private cancel: (() => Promise<void>) | undefined;
   private wake: (() => void) | undefined;
+  /** Called after the known endpoints changed (the daemon's embedded DNS answers from them). */
+  changed: (() => void) | undefined;
 
   constructor(
     private readonly store: EtcdStore,
@@ -76,6 +79,7 @@ export class ClusterAgent {
       if (k && v) this.entryMap(k.netId).set(k.epId, v);
     }
     for (const n of this.controller.networks()) if (isGlobal(n)) await this.programAll(n.id);
+    this.changed?.();
     return [netRev, eps.revision];
   }
 
@@ -119,6 +123,7 @@ export class ClusterAgent {
         if (!k || !v) return;
         void this.serial(async () => {
           this.entryMap(k.netId).set(k.epId, v);
+          this.changed?.();
           await this.program(k.netId, v);
         });
       });
@@ -127,6 +132,7 @@ export class ClusterAgent {
         if (!k) return;
         void this.serial(async () => {
           this.entries.get(k.netId)?.delete(k.epId);
+          this.changed?.();
           await this.unprogram(k.netId, k.epId);
         });
       });
@@ -173,7 +179,7 @@ export class ClusterAgent {
   }
 
   private async removeLocalNow(id: string): Promise<void> {
-    this.entries.delete(id);
+    if (this.entries.delete(id)) this.changed?.();
     const n = this.controller.networks().find((x) => x.id === id);
     if (!n) return;
     if (n.endpoints().length) {
@@ -209,6 +215,15 @@ export class ClusterAgent {
       const p = have.get(e.endpointId);
       if (!p || p.ip !== e.ip || p.mac !== e.mac || p.vtep !== e.vtep) await this.program(netId, e);
     }
+  }
+
+  /** The other hosts' endpoints on a network that publish DNS names. */
+  remoteNamed(netId: string): EndpointEntry[] {
+    // Another writer's entry is not trusted: names and address are checked before a resolver answers with them.
+    const ok = (e: EndpointEntry) => e.host !== this.host && isIPv4(e.ip) && Array.isArray(e.names) && e.names.length > 0
+      && e.names.every((n) => typeof n === 'string' && n.length > 0 && n.length <= 255)
+      && (e.containerName === undefined || typeof e.containerName === 'string');
+    return [...(this.entries.get(netId)?.values() ?? [])].filter(ok);
   }
 
   /** Docker's Peers of an overlay network: the hosts with endpoints on it. */

@@ -2,7 +2,7 @@
 // address space (registry) and the agent feeding the local controller. What
 // the daemon calls for global networks and their endpoints.
 import { hostname } from 'node:os';
-import type { Controller, Endpoint, Network } from '../controller/controller.js';
+import type { Controller, Endpoint, EndpointInfo, Network } from '../controller/controller.js';
 import { DOCKER_GLOBAL_POOLS, type PoolSpec } from '../ipam/index.js';
 import { isIPv4 } from 'node:net';
 import { InvalidInputError } from '../errors.js';
@@ -104,13 +104,13 @@ export class Cluster {
     return ip;
   }
 
-  /** The endpoint exists here with its address: publish it so the other hosts program it. */
+  /** The endpoint exists here with its address: publish it so the other hosts program it (and resolve its names). */
   async publish(netId: string, ep: Endpoint): Promise<void> {
     const info = ep.info();
     const ip = info.ipv4?.split('/')[0];
     if (!ip || !info.mac) throw new InvalidInputError(`endpoint ${ep.id} has no IPv4 address or MAC to publish`);
     try {
-      await this.registry.registerEndpoint(netId, this.entry(ep.id, ip, info.mac), await this.session.leaseId());
+      await this.registry.registerEndpoint(netId, this.entry(info, ip, info.mac), await this.session.leaseId());
     } finally {
       this.pending.delete(`${netId}/${ip}`);
     }
@@ -131,8 +131,16 @@ export class Cluster {
     }
   }
 
-  private entry(endpointId: string, ip: string, mac: string): EndpointEntry {
-    return { endpointId, ip, mac, vtep: this.host, host: this.host, hostName: this.hostName };
+  /**
+   * What the other hosts learn of a local endpoint. Its names are Docker's
+   * DNSNames, as the daemon gives them to a container on a user-defined
+   * network: the endpoint's name (the container's), its aliases, and the
+   * joined sandbox's container ID cut to 12.
+   */
+  private entry(ep: EndpointInfo, ip: string, mac: string): EndpointEntry {
+    const containerId = ep.sandboxId ? this.controller.sandbox(ep.sandboxId)?.info().containerId : undefined;
+    const names = containerId ? { names: [ep.name, ...ep.aliases, containerId.slice(0, 12)], containerName: ep.name } : {};
+    return { endpointId: ep.id, ip, mac, vtep: this.host, host: this.host, hostName: this.hostName, ...names };
   }
 
   /** This host's endpoints on global networks, as the controller has them. */
@@ -143,7 +151,7 @@ export class Cluster {
       for (const e of n.endpoints()) {
         const i = e.info();
         const ip = i.ipv4?.split('/')[0];
-        if (ip && i.mac) out.push({ netId: n.id, entry: this.entry(e.id, ip, i.mac) });
+        if (ip && i.mac) out.push({ netId: n.id, entry: this.entry(i, ip, i.mac) });
       }
     }
     return out;
@@ -189,6 +197,16 @@ export class Cluster {
 
   peersOf(netId: string): { Name: string; IP: string }[] {
     return this.agent.peersOf(netId);
+  }
+
+  /** The other hosts' endpoints on a global network that publish names (for the embedded DNS). */
+  remoteNamed(netId: string): EndpointEntry[] {
+    return this.agent.remoteNamed(netId);
+  }
+
+  /** `fn` runs whenever the endpoints known from etcd change (the embedded DNS rebuilds its index). */
+  onEndpointsChanged(fn: () => void): void {
+    this.agent.changed = fn;
   }
 
   /** Stops following etcd. This host's keys stay until its lease expires, so a restart within the TTL disturbs no other host. */

@@ -38,6 +38,14 @@ export interface EndpointEntry {
   host: string;
   /** The host's name, shown in inspect's Peers. */
   hostName: string;
+  /**
+   * Docker's DNSNames of the endpoint (its container's name, its aliases on
+   * this network, the short container ID): what the other hosts' embedded
+   * DNS answers with its address. Absent in entries of hosts from before.
+   */
+  names?: string[];
+  /** The container's name (PTR answers on the other hosts). */
+  containerName?: string;
 }
 
 /** A live host: registered under its lease. */

@@ -89,7 +89,10 @@ export class Daemon {
     }
     await d.dns.sync();
     // Not waited for: etcd being away must not keep the host's local networks from starting.
-    if (cluster) d.cluster = Cluster.start(controller, cluster);
+    if (cluster) {
+      d.cluster = Cluster.start(controller, cluster);
+      d.cluster.onEndpointsChanged(() => d.dns.invalidate());
+    }
     return d;
   }
 
@@ -385,11 +388,16 @@ export class Daemon {
 
   // ---- embedded DNS -------------------------------------------------------------
 
-  /** Networks with embedded DNS: user-defined bridge networks with an IPv4 gateway (not the default bridge, as Docker). */
+  /**
+   * Networks with embedded DNS: user-defined bridge networks and overlay
+   * networks with an IPv4 gateway (not the default bridge, as Docker). An
+   * overlay's gateway is on each host's own bridge, so every host answers
+   * its own containers.
+   */
   private dnsNetworks(): DnsNetwork[] {
     const out: DnsNetwork[] = [];
     for (const n of this.controller.networks()) {
-      if (n.type !== 'bridge' || !isUserDefined(n.name, this.config.defaultNetwork)) continue;
+      if (!hasEmbeddedDns(n, this.config.defaultNetwork)) continue;
       const info = n.info();
       const gateway = info.pools4[0]?.gateway;
       if (gateway) out.push({ id: n.id, name: n.name, internal: info.internal, gateway });
@@ -415,6 +423,15 @@ export class Daemon {
           ...(s.IPAddress ? { ipv4: s.IPAddress } : {}),
           ...(s.GlobalIPv6Address ? { ipv6: s.GlobalIPv6Address } : {}),
           upstreams: r.HostConfig.Dns,
+        });
+      }
+    }
+    // The other hosts' containers on overlay networks, as they published them in the cluster store.
+    for (const n of networks) {
+      for (const e of this.cluster?.remoteNamed(n.id) ?? []) {
+        endpoints.push({
+          containerId: `remote:${e.endpointId}`, containerName: e.containerName ?? e.names![0]!, networkId: n.id,
+          names: e.names!, links: [], ipv4: e.ip, upstreams: [],
         });
       }
     }
@@ -462,7 +479,7 @@ export class Daemon {
     const sb = this.controller.sandboxByContainer(rec.Id) ?? (await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec)));
     const name = rec.Name.slice(1);
     // The resolver listens before the first container on a network can ask it.
-    if (net.type === 'bridge' && isUserDefined(net.name, this.config.defaultNetwork) && !this.dns.listening().includes(net.id)) await this.dns.sync();
+    if (hasEmbeddedDns(net, this.config.defaultNetwork) && !this.dns.listening().includes(net.id)) await this.dns.sync();
     // A global network's address comes from the cluster (etcd); the local IPAM only mirrors it.
     const global = isGlobal(net);
     if (global && !this.cluster) throw errNoClusterStore();
@@ -601,6 +618,11 @@ export class Daemon {
     if (!rec.NetworkSettings.SandboxKey) throw new InvalidInputError(`container ${rec.Name.slice(1)} has no network namespace`);
     return rec.NetworkSettings.SandboxKey;
   }
+}
+
+/** Whether the daemon's resolver serves a network: user-defined bridge networks and overlay networks, as Docker's. */
+function hasEmbeddedDns(n: Network, defaultNetwork: string): boolean {
+  return (n.type === 'bridge' && isUserDefined(n.name, defaultNetwork)) || n.type === 'overlay';
 }
 
 /** The cluster membership the configuration asks for, if any. */
