@@ -234,6 +234,43 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
       await n.delete();
     });
 
+    it('config-only networks make nothing and take no endpoint; configFrom takes their configuration whole, kept over a restart', async () => {
+      const d2 = tempDir('cfg');
+      let k = await Controller.start({ dataDir: d2.path });
+      try {
+        const before = k.stats();
+        const br = uniq('b');
+        const conf = await k.newNetwork({
+          name: uniq('cf'), configOnly: true, enableIPv6: true, options: bridgeOpt(br), labels: { tier: 'x' },
+          ipam: { config: [{ Subnet: '10.31.12.0/24', Gateway: '10.31.12.254' }, { Subnet: 'fd31:12::/64' }] },
+        });
+        expect(conf.info()).toMatchObject({ driver: 'null', scope: 'local', configOnly: true, pools4: [], pools6: [] });
+        expect(ipLink(br)).toBeUndefined();
+        expect(() => conf.createEndpoint('e')).toThrow(expect.objectContaining({ code: 'ECONFIGNETWORK' }));
+        for (const bad of [{ configOnly: true, internal: true }, { configOnly: true, configFrom: conf.name }, { configFrom: conf.name, options: { a: 'b' } },
+          { configFrom: conf.name, labels: { a: 'b' } }, { configFrom: conf.name, ipam: { config: [{ Subnet: '10.31.13.0/24' }] } }])
+          await expect(k.newNetwork({ name: uniq('x'), ...bad })).rejects.toMatchObject({ code: 'ECONFIGNETWORK' });
+        await expect(k.newNetwork({ name: uniq('x'), configFrom: 'nosuch' })).rejects.toMatchObject({ code: 'ENOTFOUND' });
+        const n = await k.newNetwork({ name: uniq('cn'), configFrom: conf.name, internal: true });
+        expect(n.info()).toMatchObject({ driver: 'bridge', configFrom: conf.name, configOnly: false, enableIPv6: true, internal: true, labels: { tier: 'x' }, options: bridgeOpt(br) });
+        expect(n.info().pools4.map((p) => [p.subnet, p.gateway])).toEqual([['10.31.12.0/24', '10.31.12.254']]);
+        expect(n.info().pools6.map((p) => p.subnet)).toEqual(['fd31:12::/64']);
+        expect(ipAddrs(undefined, br)).toContain('10.31.12.254/24');
+        await expect(conf.delete()).rejects.toMatchObject({ code: 'ECONFIGINUSE' });
+        await k.stop();
+        k = await Controller.start({ dataDir: d2.path });
+        expect(k.network(conf.name).info()).toMatchObject({ driver: 'null', configOnly: true });
+        expect(k.network(n.name).info().configFrom).toBe(conf.name);
+        await expect(k.network(conf.name).delete()).rejects.toMatchObject({ code: 'ECONFIGINUSE' });
+        await k.network(n.name).delete();
+        await k.network(conf.name).delete();
+        expect(k.stats()).toEqual(before);
+      } finally {
+        await removeAllAndStop(k);
+        d2.remove();
+      }
+    });
+
     it('ambiguous and unknown lookups', async () => {
       const a = await bridgeNet('10.31.11.0/24');
       expect(c.network(a.id.slice(0, 10)).id).toBe(a.id);

@@ -107,6 +107,53 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     for (const x of extra) expect(pruned.out).toContain(x);
   });
 
+  it('--config-only and --config-from: the configuration stored and nothing made, taken whole, never attached to, kept while used and by prune', () => {
+    const conf = uniq('cf');
+    const net = uniq('cn');
+    const br = uniq('b');
+    const err = (...args: string[]) => docker(...args).err;
+    expect(docker('network', 'create', '--config-only', '--subnet', '10.35.9.0/24', '--gateway', '10.35.9.254', '--ip-range', '10.35.9.128/25',
+      '-o', `com.docker.network.bridge.name=${br}`, '--label', 'from=conf', conf).code).toBe(0);
+    const [c] = JSON.parse(docker('network', 'inspect', conf).out) as Record<string, unknown>[];
+    expect(c).toMatchObject({
+      Name: conf, Driver: 'null', Scope: 'local', ConfigOnly: true, ConfigFrom: { Network: '' },
+      IPAM: { Config: [{ Subnet: '10.35.9.0/24', Gateway: '10.35.9.254', IPRange: '10.35.9.128/25' }] },
+      Options: { 'com.docker.network.bridge.name': br }, Labels: { from: 'conf' },
+    });
+    expect(spawnSync('ip', ['link', 'show', br]).status).not.toBe(0); // nothing in the kernel
+    const operator = 'Error response from daemon: configuration network can only contain network specific fields. Network operator fields like [ ingress | internal | attachable | scope ] are not supported.';
+    expect(err('network', 'create', '--config-only', '--internal', uniq('x'))).toBe(operator);
+    expect(err('network', 'create', '--config-only', '--scope', 'local', uniq('x'))).toBe(operator);
+    expect(err('network', 'create', '--config-from', conf, '--subnet', '10.35.8.0/24', uniq('x')))
+      .toBe('Error response from daemon: user specified configurations are not supported if the network depends on a configuration network');
+    expect(err('network', 'create', '--config-from', conf, '--label', 'a=b', uniq('x')))
+      .toBe('Error response from daemon: user specified configurations are not supported if the network depends on a configuration network');
+    expect(err('network', 'create', '--config-from', conf, '-o', 'a=b', uniq('x')))
+      .toBe('Error response from daemon: network driver options are not supported if the network depends on a configuration network');
+    expect(err('network', 'create', '--config-from', 'nosuchconf', uniq('x'))).toBe('Error response from daemon: configuration network "nosuchconf" does not exist');
+    expect(docker('network', 'ls', '-q', '--filter', 'name=x').out).toBe(''); // none of the refused ones exists
+
+    expect(docker('network', 'create', '--config-from', conf, net).code).toBe(0);
+    const [n] = JSON.parse(docker('network', 'inspect', net).out) as Record<string, unknown>[];
+    expect(n).toMatchObject({
+      Name: net, Driver: 'bridge', ConfigOnly: false, ConfigFrom: { Network: conf },
+      IPAM: { Config: [{ Subnet: '10.35.9.0/24', Gateway: '10.35.9.254', IPRange: '10.35.9.128/25' }] },
+      Options: { 'com.docker.network.bridge.name': br }, Labels: { from: 'conf' },
+    });
+    expect(execFileSync('ip', ['-4', '-o', 'addr', 'show', 'dev', br], { encoding: 'utf8' })).toContain('10.35.9.254/24');
+    expect(docker('run', '-d', '--network', net, '--name', `${net}-c`, 'img').code).toBe(0);
+    const ip = docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, `${net}-c`).out;
+    expect(Number(ip.split('.')[3])).toBeGreaterThanOrEqual(128); // from the taken ip-range
+    expect(err('network', 'connect', conf, `${net}-c`)).toBe('Error response from daemon: cannot create endpoint on configuration-only network');
+    // (the CLI adds its own "exit status 1" line after a failed rm)
+    expect(err('network', 'rm', conf).split('\n')[0]).toBe(`Error response from daemon: configuration network "${conf}" is in use`);
+    docker('rm', '-f', `${net}-c`);
+    const pruned = docker('network', 'prune', '-f').out;
+    expect(pruned).toContain(net);
+    expect(pruned).not.toContain(conf);
+    expect(docker('network', 'rm', conf).out).toBe(conf);
+  });
+
   it('containers: create, start, connect, disconnect, inspect; traffic checked with nsnet exec', async () => {
     const net = uniq('cn');
     const other = uniq('co');

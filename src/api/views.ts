@@ -14,7 +14,8 @@ export interface ContainerRef {
 export function networkResource(
   c: Controller, rec: NetworkInfo, containers: ((sandboxId: string) => ContainerRef | undefined) | undefined, peers?: { Name: string; IP: string }[],
 ) {
-  const config = [...rec.pools4, ...rec.pools6].map((p) => {
+  // A config-only network has no pools: its configuration as given.
+  const config = rec.configOnly ? rec.ipam.config.map((c) => ({ ...c })) : [...rec.pools4, ...rec.pools6].map((p) => {
     const o: Record<string, unknown> = { Subnet: p.subnet };
     if (p.ipRange) o['IPRange'] = p.ipRange;
     if (p.gateway) o['Gateway'] = p.gateway;
@@ -33,7 +34,7 @@ export function networkResource(
     Internal: rec.internal,
     Attachable: rec.attachable,
     Ingress: rec.ingress,
-    ConfigFrom: { Network: '' },
+    ConfigFrom: { Network: rec.configFrom ?? '' },
     ConfigOnly: rec.configOnly,
     Containers: {},
     Options: rec.options,

@@ -32,6 +32,7 @@ import { loadOwnership } from './marks.js';
 import { LinkReaper } from './reaper.js';
 import { removeSandboxFiles, updateHosts, writeSandboxFiles } from './sandbox-files.js';
 import { restoreController, type RestoreHost } from './restore.js';
+import { applyConfigFrom, checkConfigOnly, checkConfigUnused } from './config-network.js';
 import type { LiveSandbox } from './state.js';
 import { JoinBatch } from './join-batch.js';
 import { NetnsPool } from './netns-pool.js';
@@ -199,7 +200,10 @@ export class Core implements RestoreHost {
     const prefix = o.options?.[BridgeOption.ContainerIfacePrefix];
     if (prefix) checkInterfaceName(`option ${BridgeOption.ContainerIfacePrefix}`, prefix, IFACE_SUFFIX_ROOM);
     checkMtuOption(o.options?.[BridgeOption.Mtu]);
-    const driverType = o.driver || this.defaultDriver;
+    checkConfigOnly(o);
+    o = applyConfigFrom(o, this.nets.values());
+    // A config-only network is Docker's: type null, local, nothing made (the null driver makes nothing).
+    const driverType = o.configOnly ? 'null' : o.driver || this.defaultDriver;
     const driver = this.driver(driverType);
     if (o.ipam?.driver && o.ipam.driver !== 'default') throw new NotFoundError(`plugin "${o.ipam.driver}" not found`);
     const config = o.ipam?.config ?? [];
@@ -220,6 +224,7 @@ export class Core implements RestoreHost {
       attachable: o.attachable ?? false,
       ingress: o.ingress ?? false,
       configOnly: o.configOnly ?? false,
+      ...(o.configFrom !== undefined ? { configFrom: o.configFrom } : {}),
       labels: { ...(o.labels ?? {}) },
       options: { ...(o.options ?? {}) },
       ipam: { driver: 'default', options: { ...(o.ipam?.options ?? {}) }, config: config.map((c) => ({ ...c })) },
@@ -228,7 +233,7 @@ export class Core implements RestoreHost {
       driverState: {},
       ...(o.builtin ? { builtin: true } : {}),
     };
-    driver.validate(rec, [...this.nets.values()]);
+    if (!rec.configOnly) driver.validate(rec, [...this.nets.values()]);
     // Reserved synchronously: a concurrent create of the same name loses here.
     this.reservedNames.add(o.name);
     try {
@@ -276,6 +281,7 @@ export class Core implements RestoreHost {
       await pending.catch(() => undefined);
       return this.deleteNetwork(id);
     }
+    checkConfigUnused(rec, this.nets.values());
     const refuseIfActive = (): void => {
       if (!this.eps.inNetwork(id).next().done)
         throw new ForbiddenError(`error while removing network: network ${rec.name} id ${rec.id} has active endpoints`, 'EACTIVEENDPOINTS');
@@ -349,6 +355,7 @@ export class Core implements RestoreHost {
     const net = this.nets.get(networkId);
     if (!net || this.gates.deleting(networkId)) throw new NotFoundError(`network ${networkId} not found`);
     if (!name) throw new InvalidInputError('endpoint name must not be empty');
+    if (net.configOnly) throw new ForbiddenError('cannot create endpoint on configuration-only network', 'ECONFIGNETWORK');
     checkText('endpoint name', name);
     if (o.aliases !== undefined && !Array.isArray(o.aliases)) throw new InvalidInputError('aliases must be a list');
     for (const a of o.aliases ?? []) checkText('alias', a);

@@ -47,7 +47,14 @@ export interface NetworkCreateOptions {
   internal?: boolean;
   attachable?: boolean;
   ingress?: boolean;
+  /**
+   * Docker's config-only network: a stored configuration (IPAM, options,
+   * labels, IPv4/IPv6) other networks take with `configFrom`. No driver,
+   * no kernel object, no pool allocated; no endpoint can be created on it.
+   */
   configOnly?: boolean;
+  /** The name of a config-only network whose configuration this one takes (and may not add to). */
+  configFrom?: string;
   labels?: Record<string, string>;
   options?: Record<string, string>;
   ipam?: { driver?: string; options?: Record<string, string>; config?: IpamConf[] };

@@ -10,6 +10,7 @@ import { newId } from '../controller/ids.js';
 import { errPredefinedCreate, errPredefinedRemove, PREDEFINED } from './errors.js';
 import { ConflictError, ForbiddenError } from '../errors.js';
 import { validateIpamConfig } from '../controller/ipam-config.js';
+import { configOnlyScopeError } from '../controller/config-network.js';
 import { allLabelsMatch, parseBoolFilter, pruneLabelsMatch, type Filters } from './filters.js';
 import { parseUntil } from './until.js';
 
@@ -40,6 +41,7 @@ export async function createNetwork(c: Controller, req: NetworkCreateRequest, cl
   // never becomes a kernel name or a path: bridges are named from the ID.
   if (typeof req.Name !== 'string' || !req.Name.trim()) throw new InvalidInputError(`invalid name: ${req.Name ?? ''}`);
   if (PREDEFINED.has(req.Name)) throw errPredefinedCreate(req.Name);
+  if (req.ConfigOnly && req.Scope) throw configOnlyScopeError();
   if (req.Driver === GLOBAL_DRIVER || req.Scope === 'global') return createGlobalNetwork(c, req, cluster);
   return c.newNetwork({
     name: req.Name,
@@ -50,6 +52,7 @@ export async function createNetwork(c: Controller, req: NetworkCreateRequest, cl
     attachable: !!req.Attachable,
     ingress: !!req.Ingress,
     configOnly: !!req.ConfigOnly,
+    ...(req.ConfigFrom?.Network ? { configFrom: req.ConfigFrom.Network } : {}),
     labels: req.Labels ?? {},
     options: req.Options ?? {},
     ipam: { driver: req.IPAM?.Driver || 'default', options: req.IPAM?.Options ?? {}, config: req.IPAM?.Config ?? [] },
@@ -123,7 +126,8 @@ export async function pruneNetworks(c: Controller, f: Filters, cluster?: Cluster
   const until = untils[0] !== undefined ? parseUntil(untils[0]) : undefined;
   const deleted: string[] = [];
   for (const n of c.networks().map((x) => x.info())) {
-    if (PREDEFINED.has(n.name) || n.builtin) continue;
+    // Configuration networks stay, as Docker's prune leaves them.
+    if (PREDEFINED.has(n.name) || n.builtin || n.configOnly) continue;
     if (!pruneLabelsMatch(f, n.labels)) continue;
     if (until !== undefined && Date.parse(n.created) > until) continue;
     if (c.network(n.id).endpoints().length) continue;

@@ -31,6 +31,8 @@ export interface NetworkRecord {
   attachable: boolean;
   ingress: boolean;
   configOnly: boolean;
+  /** The config-only network (by name, as Docker keeps it) this one took its configuration from. */
+  configFrom?: string;
   labels: Record<string, string>;
   options: Record<string, string>;
   ipam: { driver: string; options: Record<string, string>; config: IpamConf[] };

@@ -7,8 +7,9 @@ export class NullDriver implements Driver {
   readonly scope = 'local';
   readonly needsAddresses = false;
   readonly singleton = true;
-  validate(net: { name: string }, others: readonly { driver: string }[]): void {
-    if (others.some((o) => o.driver === this.type))
+  validate(net: { name: string }, others: readonly { driver: string; configOnly?: boolean }[]): void {
+    // Config-only networks carry the type null too, and are no instance of it.
+    if (others.some((o) => o.driver === this.type && !o.configOnly))
       throw new ForbiddenError(`only one instance of "${this.type}" network is allowed`);
     void net;
   }
