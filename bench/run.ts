@@ -17,6 +17,8 @@ import { buildFloor, FloorImpl } from './impls/floor.js';
 import { machine, now, summarize, table, writeResult, type Summary } from './stats.js';
 
 const QUICK = process.env.NSNET_BENCH_QUICK === '1';
+/** NSNET_BENCH_ONLY=latency: the two latency phases alone, printed (for trying a change; never the README's figures). */
+const LATENCY_ONLY = process.env.NSNET_BENCH_ONLY === 'latency';
 const ROUNDS = QUICK ? 25 : 200;
 const CHURN_MS = QUICK ? 700 : 3000;
 const SANDBOX_ROUNDS = QUICK ? 20 : 100;
@@ -521,6 +523,16 @@ async function main(): Promise<void> {
       main: { nsnet: splitOf(lat.get(nsOwn)!), 'nsnet-runtime': splitOf(lat.get(nsRt)!) },
       headToHead: { nsnet: splitOf(duelLat.get(nsOwn)!), 'nsnet-runtime': splitOf(duelLat.get(nsRt)!) },
     };
+    if (LATENCY_ONLY) {
+      // A quick look at the single-join figures (about 2 minutes): printed, no result file written.
+      const m = (i: Impl) => summarize(lat.get(i)!.cj).median_ms;
+      const h = (n: string) => headToHead[n]!.createJoin.median_ms;
+      console.log(table([['', ...impls.map((i) => i.name)], ['create+join median ms', ...impls.map(m)]]));
+      console.log(`\nnsnet / floor: main ${(m(nsOwn) / m(flOwn)).toFixed(2)}x, runtime-made ${(m(nsRt) / m(flOwn)).toFixed(2)}x; head to head ${(h('nsnet') / h('floor')).toFixed(2)}x, runtime-made ${(h('nsnet-runtime') / h('floor')).toFixed(2)}x`);
+      console.log('create+join split (kernel requests / the rest):', JSON.stringify(joinSplit));
+      for (const i of impls) for (const s of workers.get(i)!) await i.destroySandbox(s);
+      return;
+    }
     const churnRes = new Map(impls.map((i) => [i, {} as Record<string, number>]));
     for (const conc of [1, 2, 4, 8]) {
       await kernelSettled();
