@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonConfig, type DaemonConfig } from '../src/daemon/config.js';
 import { Daemon } from '../src/daemon/daemon.js';
@@ -80,6 +81,27 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     expect(ipLinks(nsName(c.NetworkSettings.SandboxKey)).map((l) => l.ifname)).toEqual(['lo']);
     expect(Object.keys(c.NetworkSettings.Networks)).toEqual(['none']);
     await d.stopContainer(c.Id);
+  });
+
+  it('--add-host NAME:host-gateway: the default bridge\'s gateway, or --host-gateway-ip; an IPv6 address in brackets', async () => {
+    const hostsOf = (c: { NetworkSettings: { SandboxID: string } }) => readFileSync(`${d.controller.sandbox(c.NetworkSettings.SandboxID)!.info().dir}/hosts`, 'utf8');
+    const a = d.createContainer(uniq('c'), { HostConfig: { NetworkMode: 'none', ExtraHosts: ['host.docker.internal:host-gateway', 'v6:[fd00::1]'] } });
+    await d.startContainer(a.Id);
+    expect(hostsOf(a)).toContain('10.34.0.1\thost.docker.internal\n');
+    expect(hostsOf(a)).toContain('fd00::1\tv6\n');
+    await d.stopContainer(a.Id);
+    const cfg = d.config as { hostGatewayIps?: string[] };
+    cfg.hostGatewayIps = ['192.0.2.7', '2001:db8::7'];
+    try {
+      const b = d.createContainer(uniq('c'), { HostConfig: { NetworkMode: 'none', ExtraHosts: ['gw:host-gateway'] } });
+      await d.startContainer(b.Id);
+      expect(hostsOf(b)).toContain('192.0.2.7\tgw\n2001:db8::7\tgw\n');
+      await d.stopContainer(b.Id);
+    } finally {
+      delete cfg.hostGatewayIps;
+    }
+    for (const bad of [['nope'], ['192.0.2.1', '192.0.2.2']])
+      await expect(Daemon.start(daemonConfig({ dataDir: `${dir.path}/never`, hostGatewayIps: bad }))).rejects.toMatchObject({ code: 'EINVALIDINPUT' });
   });
 
   it('host mode: the host namespace, no interface made', async () => {

@@ -1,6 +1,6 @@
 // The real docker CLI (client only) driving a running `nsnet daemon`.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipFor } from '../src/driver-api/ownership.js';
 import { tableName } from '../src/firewall/ruleset.js';
@@ -152,6 +152,14 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     expect(pruned).toContain(net);
     expect(pruned).not.toContain(conf);
     expect(docker('network', 'rm', conf).out).toBe(conf);
+  });
+
+  it('docker run --add-host host.docker.internal:host-gateway writes the default bridge\'s gateway', () => {
+    const name = uniq('hg');
+    expect(docker('run', '-d', '--add-host', 'host.docker.internal:host-gateway', '--name', name, 'img').code).toBe(0);
+    const hosts = readFileSync(docker('inspect', '-f', '{{.HostsPath}}', name).out, 'utf8');
+    expect(hosts).toContain('10.35.0.1\thost.docker.internal\n');
+    docker('rm', '-f', name);
   });
 
   it('containers: create, start, connect, disconnect, inspect; traffic checked with nsnet exec', async () => {

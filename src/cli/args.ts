@@ -51,6 +51,7 @@ const DAEMON: Options = {
   dns: { type: 'string', multiple: true, arg: 'IP', help: 'Upstream of the embedded DNS resolver (repeatable; default: the host\'s resolv.conf nameservers)' },
   'cluster-store': { type: 'string', arg: 'etcd://HOST:PORT', help: 'etcd holding the global (overlay) networks of a multi-host cluster' },
   'advertise-addr': { type: 'string', arg: 'IP', help: "This host's underlay IPv4 address, reached by the others (overlay VTEP); needed with --cluster-store" },
+  'host-gateway-ip': { type: 'string', multiple: true, arg: 'IP', help: "What --add-host NAME:host-gateway stands for (one IPv4 and one IPv6 at most; default: the default bridge's gateway)" },
   'cluster-lease-ttl': { type: 'string', arg: 'SECONDS', help: "How long a dead host's endpoints outlive it in the cluster (default 15)" },
 };
 const SOCKET: Options = {

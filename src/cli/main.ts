@@ -22,6 +22,7 @@ function configFrom(cl: Run): DaemonConfig {
     ...(pools.length ? { defaultPools: pools } : {}),
     clusterStore: f.string('cluster-store'), advertiseAddress: f.string('advertise-addr'),
     ...(ttl !== undefined ? { clusterLeaseTtl: Number(ttl) } : {}),
+    hostGatewayIps: f.list('host-gateway-ip'),
   });
 }
 

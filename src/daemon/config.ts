@@ -31,6 +31,8 @@ export interface DaemonConfig {
   advertiseAddress?: string;
   /** Seconds a dead host's endpoints outlive it in the cluster (its lease's TTL). */
   clusterLeaseTtl?: number;
+  /** Docker's host-gateway-ips: what `--add-host NAME:host-gateway` stands for (default: the default bridge's gateways). */
+  hostGatewayIps?: string[];
 }
 
 export function daemonConfig(partial: Partial<Omit<DaemonConfig, 'bridge'>> & { bridge?: Partial<BridgeConfig> } = {}): DaemonConfig {
@@ -45,6 +47,7 @@ export function daemonConfig(partial: Partial<Omit<DaemonConfig, 'bridge'>> & { 
     ...(partial.clusterStore ? { clusterStore: partial.clusterStore } : {}),
     ...(partial.advertiseAddress ? { advertiseAddress: partial.advertiseAddress } : {}),
     ...(partial.clusterLeaseTtl ? { clusterLeaseTtl: partial.clusterLeaseTtl } : {}),
+    ...(partial.hostGatewayIps?.length ? { hostGatewayIps: [...partial.hostGatewayIps] } : {}),
     bridge: {
       name: 'nsnet0',
       mtu: 1500,

@@ -7,6 +7,7 @@ import { findUnique, newId } from '../controller/ids.js';
 import type { SandboxOptions, SandboxRecord } from '../driver-api/records.js';
 import { validateSandboxOptions } from '../driver-api/validate.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
+import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { cidrContains, parseIP } from '../ip/addr.js';
 import type { DaemonConfig } from './config.js';
 import {
@@ -66,6 +67,7 @@ export class Daemon {
 
   /** Restores containers, keeps running ones' sandboxes (live restore), starts the controller. */
   static async start(config: DaemonConfig): Promise<Daemon> {
+    checkHostGatewayIps(config.hostGatewayIps ?? []);
     const cluster = clusterOptions(config);
     if (cluster) checkClusterOptions(cluster); // a bad flag fails before anything is touched
     let saved: ContainerRecord[] = [];
@@ -462,14 +464,27 @@ export class Daemon {
     if (rec.HostConfig.DnsSearch.length) o.dnsSearch = rec.HostConfig.DnsSearch;
     if (rec.HostConfig.DnsOptions.length) o.dnsOptions = rec.HostConfig.DnsOptions;
     if (rec.HostConfig.ExtraHosts?.length) {
-      o.extraHosts = rec.HostConfig.ExtraHosts.map((h) => {
+      o.extraHosts = rec.HostConfig.ExtraHosts.flatMap((h) => {
         const i = h.indexOf(':');
         if (i < 0) throw errInvalid(`invalid extra host: ${h}`);
-        return { name: h.slice(0, i), ip: h.slice(i + 1) };
+        const name = h.slice(0, i);
+        // Docker takes an IPv6 address in brackets too ("name:[::1]").
+        const ip = h.slice(i + 1).replace(/^\[(.*)\]$/, '$1');
+        if (ip !== HOST_GATEWAY) return [{ name, ip }];
+        const gateways = this.hostGatewayIps();
+        if (!gateways.length) throw errInvalid('unable to derive the IP value for host-gateway');
+        return gateways.map((g) => ({ name, ip: g }));
       });
     }
     if (rec.HostConfig.NetworkMode === 'host') o.useHostNamespace = true;
     return o;
+  }
+
+  /** What `host-gateway` stands for in --add-host: --host-gateway-ip, else the default bridge's gateways (as dockerd's). */
+  private hostGatewayIps(): string[] {
+    if (this.config.hostGatewayIps?.length) return this.config.hostGatewayIps;
+    const bridge = this.controller.networkByName('bridge')?.info();
+    return [bridge?.pools4[0]?.gateway, bridge?.pools6[0]?.gateway].filter((g): g is string => !!g);
   }
 
   /** The seed's connectToNetwork: find the network, get or make the sandbox, create and join the endpoint. */
@@ -619,6 +634,16 @@ export class Daemon {
     return rec.NetworkSettings.SandboxKey;
   }
 }
+
+/** One IPv4 and one IPv6 address at most, as dockerd's host-gateway-ips. */
+function checkHostGatewayIps(ips: string[]): void {
+  for (const ip of ips) if (!isIP(ip)) throw new InvalidInputError(`invalid host-gateway-ip ${JSON.stringify(ip)}: an IPv4 or IPv6 address`);
+  if (ips.filter((ip) => isIPv4(ip)).length > 1 || ips.filter((ip) => isIPv6(ip)).length > 1)
+    throw new InvalidInputError('host-gateway-ip takes one IPv4 address and one IPv6 address at most');
+}
+
+/** Docker's special --add-host value (opts.HostGatewayName). */
+const HOST_GATEWAY = 'host-gateway';
 
 /** Whether the daemon's resolver serves a network: user-defined bridge networks and overlay networks, as Docker's. */
 function hasEmbeddedDns(n: Network, defaultNetwork: string): boolean {
