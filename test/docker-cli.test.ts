@@ -219,4 +219,27 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     docker('rm', '-f', web, clash);
     expect(docker('network', 'rm', net).code).toBe(0);
   });
+
+  it('docker run -P publishes every exposed port without a binding on an ephemeral host port; traffic flows to it', async () => {
+    const net = uniq('pa');
+    docker('network', 'create', '--subnet', '10.35.5.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, net);
+    const web = uniq('web');
+    expect(docker('run', '-d', '-P', '--expose', '80', '--expose', '5353/udp', '-p', '18282:81', '--network', net, '--name', web, 'img').code).toBe(0);
+    const ports = JSON.parse(docker('inspect', '-f', '{{json .NetworkSettings.Ports}}', web).out) as Record<string, { HostIp: string; HostPort: string }[]>;
+    expect(Object.keys(ports).sort()).toEqual(['5353/udp', '80/tcp', '81/tcp']);
+    expect(ports['81/tcp']).toEqual([{ HostIp: '0.0.0.0', HostPort: '18282' }]); // its own binding, kept
+    const eph = Number(ports['80/tcp']![0]!.HostPort);
+    expect(eph).toBeGreaterThanOrEqual(32768);
+    expect(Number(ports['5353/udp']![0]!.HostPort)).toBeGreaterThanOrEqual(32768);
+    expect(docker('port', web, '80').out).toBe(`0.0.0.0:${eph}`);
+    const ip = docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${net}").IPAddress}}`, web).out;
+    const server = spawn(process.execPath, ['bin/nsnet.js', '--socket', socket, 'exec', web, '--', 'python3', '-c',
+      `import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('${ip}', 80)); s.listen(1); print('ready', flush=True)\nc,_=s.accept(); c.recv(10); c.sendall(b'served'); c.close()`], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((r) => server.stdout!.once('data', r));
+    const got = spawnSync('python3', ['-c', `import socket\ns=socket.create_connection(('127.0.0.1', ${eph}), timeout=5); s.sendall(b'x'); print(s.recv(100).decode())`], { encoding: 'utf8' });
+    server.kill();
+    expect(got.stdout.trim()).toBe('served');
+    docker('rm', '-f', web);
+    expect(docker('network', 'rm', net).code).toBe(0);
+  });
 });

@@ -103,6 +103,7 @@ const hostConfig: Schema = nullable({
     DnsOptions: strList,
     ExtraHosts: strList,
     Links: strList,
+    PublishAllPorts: bool,
   },
 });
 

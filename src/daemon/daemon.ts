@@ -197,7 +197,8 @@ export class Daemon {
       const main = networks[modeNet.name];
       if (hc.Links?.length && main && !main.Links?.length && isUserDefined(modeNet.name, this.config.defaultNetwork)) main.Links = [...hc.Links];
     }
-    fromDockerPortBindings(hc.PortBindings ?? {}); // refuse malformed bindings at create, as Docker does
+    // Malformed bindings are refused at create, as Docker does (-P's exposed ports included).
+    fromDockerPortBindings(publishedPorts(hc.PortBindings ?? {}, !!hc.PublishAllPorts, req.ExposedPorts));
     for (const h of hc.ExtraHosts ?? []) if (!h.includes(':')) throw errInvalid(`invalid extra host: ${h}`);
     const cmd = req.Cmd == null ? null : Array.isArray(req.Cmd) ? req.Cmd : [req.Cmd];
     const rec: ContainerRecord = {
@@ -490,7 +491,8 @@ export class Daemon {
   /** The seed's connectToNetwork: find the network, get or make the sandbox, create and join the endpoint. */
   private async connectToNetwork(rec: ContainerRecord, term: string, s: EndpointSettings, withPorts = false): Promise<void> {
     const net = this.network(term);
-    const ports = withPorts && net.type === 'bridge' ? fromDockerPortBindings(rec.HostConfig.PortBindings) : [];
+    const ports = withPorts && net.type === 'bridge'
+      ? fromDockerPortBindings(publishedPorts(rec.HostConfig.PortBindings, !!rec.HostConfig.PublishAllPorts, rec.Config.ExposedPorts)) : [];
     const sb = this.controller.sandboxByContainer(rec.Id) ?? (await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec)));
     const name = rec.Name.slice(1);
     // The resolver listens before the first container on a network can ask it.
@@ -640,6 +642,22 @@ function checkHostGatewayIps(ips: string[]): void {
   for (const ip of ips) if (!isIP(ip)) throw new InvalidInputError(`invalid host-gateway-ip ${JSON.stringify(ip)}: an IPv4 or IPv6 address`);
   if (ips.filter((ip) => isIPv4(ip)).length > 1 || ips.filter((ip) => isIPv6(ip)).length > 1)
     throw new InvalidInputError('host-gateway-ip takes one IPv4 address and one IPv6 address at most');
+}
+
+/**
+ * The bindings to publish: the container's own, and with PublishAllPorts
+ * (docker run -P) an ephemeral host port for every exposed port that has
+ * none, as dockerd adds an empty binding for it.
+ */
+function publishedPorts(bindings: Record<string, { HostIp: string; HostPort: string }[] | null>, all: boolean,
+  exposed: Record<string, object> | null | undefined): Record<string, { HostIp: string; HostPort: string }[] | null> {
+  if (!all) return bindings;
+  const out = { ...bindings };
+  for (const key of Object.keys(exposed ?? {})) {
+    const k = key.includes('/') ? key : `${key}/tcp`;
+    if (!out[k]?.length && !out[key]?.length) out[k] = [{ HostIp: '', HostPort: '' }];
+  }
+  return out;
 }
 
 /** Docker's special --add-host value (opts.HostGatewayName). */

@@ -63,6 +63,8 @@ export interface ContainerRecord {
     DnsOptions: string[];
     ExtraHosts: string[] | null;
     Links?: string[] | null;
+    /** docker run -P: every exposed port without a binding is published on an ephemeral host port. */
+    PublishAllPorts?: boolean;
     [k: string]: unknown;
   };
   NetworkSettings: {
