@@ -17,3 +17,10 @@ export function randomHex(bytes: number): string {
   at += bytes;
   return s;
 }
+
+/** A random, locally administered unicast MAC (libnetwork's GenerateRandomMAC). */
+export function randomLocalMac(): string {
+  const h = randomHex(6);
+  const first = ((parseInt(h.slice(0, 2), 16) & 0xfe) | 0x02).toString(16).padStart(2, '0');
+  return [first, ...h.slice(2).match(/../g)!].join(':');
+}

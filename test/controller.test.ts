@@ -136,6 +136,23 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     await net.delete();
   });
 
+  it('IPv6-only: the endpoint gets a random locally administered MAC, recorded and on its interface, and traffic over IPv6', async () => {
+    const net = await c.newNetwork({ name: uniq('v6o'), enableIPv4: false, enableIPv6: true, options: bridgeOpt(uniq('b6')), ipam: { config: [{ Subnet: 'fd00:31:42::/64' }] } });
+    const [a, b] = await Promise.all([c.newSandbox(uniq('6a')), c.newSandbox(uniq('6b'))]);
+    const [ea, eb] = [net.createEndpoint('a'), net.createEndpoint('b')];
+    await ea.join(a);
+    await eb.join(b);
+    const mac = ea.info().mac!;
+    expect(mac).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/);
+    expect(parseInt(mac.slice(0, 2), 16) & 0x03).toBe(0x02); // locally administered, unicast
+    expect(mac).not.toBe(eb.info().mac);
+    expect(ipLink('eth0', nsName(a.key))!.address).toBe(mac);
+    expect(await tcpEcho(nsName(b.key), eb.info().ipv6!.split('/')[0]!, nsName(a.key), 'v6 only')).toBe('echo:v6 only');
+    await a.destroy();
+    await b.destroy();
+    await net.delete();
+  });
+
   it('a join still works when the interface index nsnet would pick is taken behind its back', async () => {
     const net = await bridgeNet('10.31.41.0/24');
     const sb = await c.newSandbox(uniq('ix'));

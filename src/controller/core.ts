@@ -8,7 +8,7 @@
 // the sandbox's lock, so routes and interface numbering stay consistent.
 import { join } from 'node:path';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
-import { randomHex } from '../random.js';
+import { randomHex, randomLocalMac } from '../random.js';
 import { Ipam } from '../ipam/index.js';
 import {
   addrList, linkSetOp, batchAll, sysctlGetOp, sysctlSetOp, netnsAddOp, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
@@ -383,8 +383,8 @@ export class Core implements RestoreHost {
           rec.ipv6 = a.cidr;
           rec.poolId6 = a.poolId;
         } else if (o.ipv6Address) throw new InvalidInputError(`network ${net.name} is not IPv6-enabled: cannot use address ${o.ipv6Address}`);
-        rec.mac = o.macAddress ?? (rec.ipv4 ? macFromIPv4(rec.ipv4) : undefined);
-        if (!rec.mac) delete rec.mac;
+        // IPv6-only: a random one, as libnetwork's bridge gives it, so inspect shows the address the interface has.
+        rec.mac = o.macAddress ?? (rec.ipv4 ? macFromIPv4(rec.ipv4) : randomLocalMac());
       }
       fault('endpoint.create.store');
       this.store.tx(() => {

@@ -5,7 +5,7 @@
 // controller's graveyard deletes left links later, in one request).
 import { existsSync } from 'node:fs';
 import { ConflictError, ForbiddenError, NsnetError } from '../errors.js';
-import { randomHex } from '../random.js';
+import { randomHex, randomLocalMac } from '../random.js';
 import {
   addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, HOST_NS, indexOfEcho, isKernelError, linkAddBridge, linkAddVethOp, linkDel,
   linkGet, linkSet, linkSetOp, onEchoedLink, sysctlGet, sysctlSet, sysctlSetOp, type KernelError,
@@ -121,7 +121,11 @@ export class BridgeDriver implements Driver {
    */
   private bridgeAttrs(net: NetworkRecord, name: string): BridgeAttrs {
     return {
-      name, mtu: this.mtu(net), up: true, mac: localMac(),
+      // An address of its own, fixed at creation (the kernel's NET_ADDR_SET), as
+      // Docker's setupDevice gives it: without one a bridge takes the lowest MAC
+      // of its ports and changes it when that port goes, and containers' cached
+      // neighbour entry for the gateway points nowhere until ARP notices.
+      name, mtu: this.mtu(net), up: true, mac: randomLocalMac(),
       multicastSnooping: parseBool(net.options[BridgeOption.MulticastSnooping], false),
     };
   }
@@ -316,7 +320,7 @@ export class BridgeDriver implements Driver {
     // Chosen here rather than left to the kernel, so nothing has to ask the
     // kernel for it afterwards (a CNI result lists it), and an address set
     // at creation is one udev's MACAddressPolicy leaves alone.
-    const hostMac = (ep.hostMac = localMac());
+    const hostMac = (ep.hostMac = randomLocalMac());
     fault('bridge.join.veth');
     const mtu = this.mtu(net);
     const at = detach.length;
@@ -436,17 +440,3 @@ export class BridgeDriver implements Driver {
   }
 }
 
-/**
- * A random, locally administered unicast MAC, for a bridge nsnet creates and
- * for host ends. Without an address of its own a bridge takes the lowest MAC
- * of its ports and changes it when that port goes: containers' cached
- * neighbour entry for the gateway then points nowhere until ARP notices
- * (seconds of lost traffic to the gateway and its resolver after another
- * container stops). An address given at creation is fixed (the kernel's
- * NET_ADDR_SET), as Docker's setupDevice does.
- */
-function localMac(): string {
-  const h = randomHex(6);
-  const first = ((parseInt(h.slice(0, 2), 16) & 0xfe) | 0x02).toString(16).padStart(2, '0');
-  return [first, ...h.slice(2).match(/../g)!].join(':');
-}
