@@ -130,6 +130,23 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     await expect(d.connect('bridge', b.Id)).rejects.toMatchObject({ code: 'ESHAREDNETNS' });
     await d.stopContainer(b.Id);
     await d.stopContainer(a.Id);
+    // Networking of its own is refused at create, with dockerd's messages.
+    const mode = `container:${a.Name.slice(1)}`;
+    const count = d.containers.size;
+    for (const [req, msg] of [
+      [{ Hostname: 'h' }, 'conflicting options: hostname and the network mode'],
+      [{ HostConfig: { Links: ['x:y'] } }, 'conflicting options: container type network can\'t be used with links. This would result in undefined behavior'],
+      [{ HostConfig: { Dns: ['10.0.0.1'] } }, 'conflicting options: dns and the network mode'],
+      [{ HostConfig: { ExtraHosts: ['h:10.0.0.1'] } }, 'conflicting options: custom host-to-IP mapping and the network mode'],
+      [{ HostConfig: { PortBindings: { '80/tcp': [{ HostIp: '', HostPort: '' }] } } }, 'conflicting options: port publishing and the container type network mode'],
+      [{ HostConfig: { PublishAllPorts: true } }, 'conflicting options: port publishing and the container type network mode'],
+      [{ ExposedPorts: { '80/tcp': {} } }, 'conflicting options: port exposing and the container type network mode'],
+    ] as const) {
+      const r = req as { HostConfig?: Record<string, unknown> } & Record<string, unknown>;
+      expect(() => d.createContainer(uniq('x'), { ...r, HostConfig: { NetworkMode: mode, ...r.HostConfig } } as never)).toThrow(expect.objectContaining({ code: 'EINVALIDINPUT', message: msg }));
+    }
+    expect(() => d.createContainer(uniq('x'), { HostConfig: { NetworkMode: 'container:' } })).toThrow('Invalid network mode: invalid container format container:<name|id>');
+    expect(d.containers.size).toBe(count);
   });
 
   it('a restart that could not start again is refused before it stops anything', async () => {

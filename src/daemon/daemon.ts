@@ -180,6 +180,7 @@ export class Daemon {
     const mode = hc.NetworkMode || 'default';
     const networks: Record<string, EndpointSettings> = {};
     if (mode.startsWith('container:')) {
+      checkContainerMode(mode, req);
       this.container(mode.slice('container:'.length));
       if (req.NetworkingConfig?.EndpointsConfig && Object.keys(req.NetworkingConfig.EndpointsConfig).length)
         throw errSharedNetwork();
@@ -635,6 +636,21 @@ export class Daemon {
     if (!rec.NetworkSettings.SandboxKey) throw new InvalidInputError(`container ${rec.Name.slice(1)} has no network namespace`);
     return rec.NetworkSettings.SandboxKey;
   }
+}
+
+/**
+ * A container sharing another's network namespace can set none of its own
+ * networking: dockerd's validateNetContainerMode, with its messages (400).
+ */
+function checkContainerMode(mode: string, req: ContainerCreateRequest): void {
+  const hc = req.HostConfig ?? {};
+  if (mode === 'container:') throw errInvalid('Invalid network mode: invalid container format container:<name|id>');
+  if (req.Hostname) throw errInvalid('conflicting options: hostname and the network mode');
+  if (hc.Links?.length) throw errInvalid('conflicting options: container type network can\'t be used with links. This would result in undefined behavior');
+  if (hc.Dns?.length) throw errInvalid('conflicting options: dns and the network mode');
+  if (hc.ExtraHosts?.length) throw errInvalid('conflicting options: custom host-to-IP mapping and the network mode');
+  if (Object.keys(hc.PortBindings ?? {}).length || hc.PublishAllPorts) throw errInvalid('conflicting options: port publishing and the container type network mode');
+  if (Object.keys(req.ExposedPorts ?? {}).length) throw errInvalid('conflicting options: port exposing and the container type network mode');
 }
 
 /** One IPv4 and one IPv6 address at most, as dockerd's host-gateway-ips. */
