@@ -196,6 +196,23 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     expect(upLog.slice(before)).toEqual([]);
   });
 
+  it('docker rename: the new name resolves at once, the old one no longer and is free again; clashes refused', () => {
+    ok('rename', 'i2', 'i2new');
+    const addr = ip('i2new', 'inner');
+    expect(ok('inspect', '-f', '{{.Name}}', 'i2new')).toBe('/i2new');
+    expect((JSON.parse(ok('inspect', '-f', '{{json .NetworkSettings.Networks.inner.DNSNames}}', 'i2new')) as string[])[0]).toBe('i2new');
+    expect(query('i1', '10.37.3.1', 'i2new').answers).toEqual([addr]);
+    // Internal network: a name the records do not hold is refused, never forwarded.
+    expect(query('i1', '10.37.3.1', 'i2')).toMatchObject({ rcode: 'REFUSED', answers: [] });
+    expect(query('i1', '10.37.3.1', `${addr.split('.').reverse().join('.')}.in-addr.arpa`, 'PTR').answers).toEqual(['i2new.inner']);
+    expect(docker('rename', 'i2new', 'i1').err).toMatch(/^Error response from daemon: Conflict\. The container name "\/i1" is already in use by container "[0-9a-f]{64}"/);
+    // (the CLI adds its own "failed to rename" line)
+    expect(docker('rename', 'i2new', 'i2new').err.split('\n')[0]).toBe('Error response from daemon: Renaming a container with the same name as its current name');
+    // The old name is free on the network again (the endpoint was renamed too).
+    ok('run', '-d', '--network', 'inner', '--name', 'i2', 'img');
+    expect(query('i1', '10.37.3.1', 'i2').answers).toEqual([ip('i2', 'inner')]);
+  });
+
   it('records follow stop/start at once and survive a daemon restart', async () => {
     ok('stop', 'cb');
     expect(hosts('ca', 'cb').code).toBe(2);

@@ -238,7 +238,7 @@ describe.skipIf(!!why)(`three hosts with nsnet daemons and an overlay network ${
     expect((del.body as { message: string }).message).toMatch(/has active endpoints/);
   });
 
-  it('embedded DNS on the overlay: containers resolve the other hosts\' containers by name, alias, name.network and short ID, and PTR; a removed one stops resolving', async () => {
+  it('embedded DNS on the overlay: containers resolve the other hosts\' containers by name, alias, name.network and short ID, and PTR; a rename reaches them; a removed one stops resolving', async () => {
     const [h1, h2] = [daemons[0]!, daemons[1]!];
     await ok(h1, 'POST', '/containers/create?name=dn1', { Image: 'img', HostConfig: { NetworkMode: 'ov' }, NetworkingConfig: { EndpointsConfig: { ov: { Aliases: ['dbalias'] } } } });
     await ok(h1, 'POST', '/containers/dn1/start');
@@ -271,8 +271,11 @@ describe.skipIf(!!why)(`three hosts with nsnet daemons and an overlay network ${
     for (const h of hostile) await store.client.delete().key(h.key);
     // The name resolves to an address that answers: TCP by the name's answer.
     expect(await tcpEchoAt(a.key, q(b.key, 'dn1').answers![0]!, b.key, 'by-name')).toBe('echo:by-name');
-    await ok(h1, 'DELETE', '/containers/dn1?force=1');
-    await until(async () => !q(b.key, 'dn1').answers?.length, 'dn1 gone from h2\'s resolver');
+    // Renamed on h1: h2 learns the new name with the endpoint's entry.
+    await h1.call('POST', '/containers/dn1/rename?name=dn1b').then((r) => expect(r.status).toBe(204));
+    await until(async () => q(b.key, 'dn1b').answers?.[0] === a.ip, 'dn1b resolving on h2');
+    await ok(h1, 'DELETE', '/containers/dn1b?force=1');
+    await until(async () => !q(b.key, 'dn1b').answers?.length, 'dn1b gone from h2\'s resolver');
     await ok(h2, 'DELETE', '/containers/dn2?force=1');
   });
 

@@ -133,6 +133,10 @@ export function buildRouter(d: Daemon): Router {
     return { status: 204 };
   });
   r.on('POST', '/containers/{id}/wait', () => ({ status: 200, body: { StatusCode: 0 } }));
+  r.on('POST', '/containers/{id}/rename', async (req, [id]) => {
+    await d.renameContainer(id!, req.query.get('name') ?? '');
+    return { status: 204 };
+  });
   r.on('DELETE', '/containers/{id}', async (req, [id]) => {
     await d.removeContainer(id!, bool(req.query, 'force'));
     return { status: 204 };

@@ -412,6 +412,20 @@ export class Core implements RestoreHost {
     return { poolId: pool.poolId, address: a.address, cidr: a.cidr };
   }
 
+  /** Renames an endpoint (a container renamed): unique in its network, as at creation. */
+  renameEndpoint(id: string, name: string): void {
+    const ep = this.ep(id);
+    if (!name) throw new InvalidInputError('endpoint name must not be empty');
+    checkText('endpoint name', name);
+    if (name === ep.name) return;
+    const net = this.nets.get(ep.networkId);
+    if (this.eps.named(ep.networkId, name))
+      throw new ForbiddenError(`endpoint with name ${name} already exists in network ${net?.name ?? ep.networkId}`, 'EENDPOINTEXISTS');
+    // Re-set under the new name, so the per-network name index follows.
+    this.eps.set(id, { ...ep, name });
+    this.store.put('endpoint', id, this.eps.get(id));
+  }
+
   deleteEndpoint(id: string, force = false): Promise<void> {
     const ep = this.eps.get(id);
     if (!ep) return Promise.reject(new NotFoundError(`endpoint ${id} not found`));

@@ -2,8 +2,8 @@
 // name within a network: a name check or a count of a network's joined
 // endpoints then looks at that network's endpoints only, not at every
 // endpoint of the controller (which made each create and join cost a scan
-// of thousands at scale). A record's network and name never change once it
-// is stored.
+// of thousands at scale). A record's network never changes once it is
+// stored; a rename stores a new record under the same ID (set re-indexes).
 import type { EndpointRecord } from '../driver-api/records.js';
 
 const EMPTY: ReadonlyMap<string, EndpointRecord> = new Map();

@@ -29,6 +29,7 @@ export class EndpointHandle implements Endpoint {
   join(sb: Sandbox): Promise<void> { return this.#c.join(this.id, sb.id); }
   leave(sb: Sandbox): Promise<void> { return this.#c.leave(this.id, sb.id); }
   delete(force = false): Promise<void> { return this.#c.deleteEndpoint(this.id, force); }
+  rename(name: string): void { this.#c.renameEndpoint(this.id, name); }
 }
 
 export class SandboxHandle implements Sandbox {

@@ -35,6 +35,8 @@ export interface Endpoint {
   leave(sandbox: Sandbox): Promise<void>;
   /** `force` leaves first if joined. */
   delete(force?: boolean): Promise<void>;
+  /** A new name, unique in the network (a container renamed); joined or not. */
+  rename(name: string): void;
 }
 
 export interface Sandbox {

@@ -281,6 +281,43 @@ export class Daemon {
     });
   }
 
+  /**
+   * docker rename: the record's name, the container's endpoints (running:
+   * their names in the controller, which are the container's) and its DNS
+   * names on every network, at once; other hosts learn the new names on
+   * global networks. Hostname and hosts file stay, as dockerd leaves them.
+   */
+  renameContainer(term: string, newName: string): Promise<void> {
+    if (!term || !newName) throw errInvalid('Neither old nor new names may be empty');
+    const name = newName.replace(/^\//, '');
+    if (!NAME_RE.test(name)) throw errInvalid(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const rec = this.container(term);
+    return this.withContainer(rec, term, async () => {
+      if (rec.Name === `/${name}`) throw errInvalid('Renaming a container with the same name as its current name');
+      const clash = [...this.containers.values()].find((r) => r.Name === `/${name}`);
+      if (clash) throw errNameInUse(name, clash.Id);
+      const old = rec.Name.slice(1);
+      const sb = rec.State.Running ? this.controller.sandboxByContainer(rec.Id) : undefined;
+      const eps = sb?.endpoints().filter((e) => e.name === old) ?? [];
+      const done: typeof eps = [];
+      try {
+        for (const e of eps) { e.rename(name); done.push(e); }
+      } catch (e) {
+        for (const ep of done) ep.rename(old);
+        throw e;
+      }
+      rec.Name = `/${name}`;
+      for (const s of Object.values(rec.NetworkSettings.Networks)) if (s.DNSNames?.[0] === old) s.DNSNames[0] = name;
+      this.save(rec);
+      this.dns.invalidate();
+      for (const e of eps) {
+        const net = this.controller.networks().find((n) => n.id === e.networkId);
+        // Best effort: etcd away keeps the old name on the other hosts until this host registers its endpoints again.
+        if (net && isGlobal(net)) await this.cluster?.publish(net.id, e).catch(() => undefined);
+      }
+    });
+  }
+
   // ---- start / stop -----------------------------------------------------------
 
   startContainer(term: string): Promise<ContainerRecord> {
