@@ -222,6 +222,25 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     expect(docker('network', 'rm', net).code).toBe(0);
   });
 
+  it('docker run --link-local-ip: the extra address on the container\'s interface, gone with the leave; IPv6 ones need an IPv6 network', () => {
+    const net = uniq('ll');
+    docker('network', 'create', '--subnet', '10.35.6.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, net);
+    const c = uniq('llc');
+    expect(docker('run', '-d', '--network', net, '--link-local-ip', '169.254.8.8', '--name', c, 'img').code).toBe(0);
+    expect(JSON.parse(docker('inspect', '-f', `{{json (index .NetworkSettings.Networks "${net}").IPAMConfig}}`, c).out)).toMatchObject({ LinkLocalIPs: ['169.254.8.8'] });
+    const key = docker('inspect', '-f', '{{.NetworkSettings.SandboxKey}}', c).out;
+    const addrs = () => execFileSync('nsenter', [`--net=${key}`, 'ip', '-o', '-4', 'addr', 'show'], { encoding: 'utf8' });
+    expect(addrs()).toMatch(/eth0\s+inet 169\.254\.8\.8\/16 /);
+    expect(addrs()).toMatch(/eth0\s+inet 10\.35\.6\.2\/24 /);
+    docker('network', 'disconnect', net, c);
+    expect(addrs()).not.toContain('169.254.8.8');
+    const c6 = uniq('llc');
+    docker('create', '--network', net, '--link-local-ip', 'fe80::8', '--name', c6, 'img');
+    expect(docker('start', c6).err).toContain('link-local IPv6 address fe80::8 needs an IPv6-enabled network');
+    docker('rm', '-f', c, c6);
+    expect(docker('network', 'rm', net).code).toBe(0);
+  });
+
   it('docker run -P publishes every exposed port without a binding on an ephemeral host port; traffic flows to it', async () => {
     const net = uniq('pa');
     docker('network', 'create', '--subnet', '10.35.5.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, net);

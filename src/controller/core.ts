@@ -361,11 +361,13 @@ export class Core implements RestoreHost {
     for (const a of o.aliases ?? []) checkText('alias', a);
     if (o.macAddress !== undefined) checkMac(o.macAddress);
     checkPortBindings(o.ports);
+    const linkLocal = linkLocalCidrs(o.linkLocalIps, net);
     if (this.eps.named(networkId, name))
       throw new ForbiddenError(`endpoint with name ${name} already exists in network ${net.name}`, 'EENDPOINTEXISTS');
     const driver = this.driver(net.driver);
     const rec: EndpointRecord = { id: newId(), name, networkId, created: new Date().toISOString(), aliases: [...(o.aliases ?? [])] };
     if (o.ports?.length) rec.ports = o.ports.map((p) => ({ ...p }));
+    if (linkLocal.length) rec.linkLocal = linkLocal;
     driver.validateEndpoint?.(net, rec);
     if (o.ifname !== undefined) rec.requestedIfname = checkIfName(o.ifname);
     const taken: [string, string][] = [];
@@ -785,6 +787,20 @@ function checkAdvertiseAddress(a: unknown): string {
 }
 
 /** Docker's MAC: 02:42 followed by the IPv4 address. */
+/** --link-local-ip addresses as the interface takes them (libnetwork's /16 and /64); each checked, IPv6 ones only where the endpoint has IPv6. */
+function linkLocalCidrs(ips: unknown, net: NetworkRecord): string[] {
+  if (ips === undefined) return [];
+  if (!Array.isArray(ips)) throw new InvalidInputError('link-local IPs must be a list');
+  return ips.map((a: unknown) => {
+    let ip;
+    try { ip = parseIP(String(a)); } catch { throw new InvalidInputError(`invalid link-local IP address: ${String(a)}`); }
+    if (typeof a !== 'string') throw new InvalidInputError(`invalid link-local IP address: ${String(a)}`);
+    if (ip.family === 6 && !(net.enableIPv6 && net.pools6.length))
+      throw new InvalidInputError(`link-local IPv6 address ${a} needs an IPv6-enabled network: ${net.name} is not`);
+    return `${formatIP(ip)}/${ip.family === 4 ? 16 : 64}`;
+  });
+}
+
 export function macFromIPv4(cidr: string): string {
   const ip = cidr.split('/')[0]!.split('.').map(Number);
   return ['02', '42', ...ip.map((x) => x.toString(16).padStart(2, '0'))].join(':');

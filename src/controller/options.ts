@@ -65,6 +65,8 @@ export interface NetworkCreateOptions {
 export interface EndpointCreateOptions {
   ipv4Address?: string;
   ipv6Address?: string;
+  /** Docker's --link-local-ip: extra addresses on the interface (IPv6 ones only on an IPv6 network). */
+  linkLocalIps?: string[];
   macAddress?: string;
   aliases?: string[];
   /** Ports to publish (bridge networks), as Docker's -p. */

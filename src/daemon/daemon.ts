@@ -253,7 +253,10 @@ export class Daemon {
         throw errInvalid('user specified IP address is supported only when connecting to networks with user configured subnets');
       if (!pools.some((p) => cidrContains(p.subnet, addr))) throw errInvalid(`no configured subnet or ip-range contain the IP address ${addr}`);
     }
-    // dockerd's validateEndpointSettings: a MAC must parse before it is stored for a later start.
+    // dockerd's validateEndpointSettings: link-local IPs and a MAC must parse before they are stored for a later start.
+    for (const a of cfg.IPAMConfig?.LinkLocalIPs ?? []) {
+      try { parseIP(a); } catch { throw errInvalid(`invalid link-local IP address: ${a}`); }
+    }
     if (cfg.MacAddress && !/^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i.test(cfg.MacAddress)) throw errInvalid(`invalid MAC address ${cfg.MacAddress}`);
     return {
       ...emptyEndpointSettings(),
@@ -545,6 +548,7 @@ export class Daemon {
       ep = net.createEndpoint(name, {
         ...(wantIp ? { ipv4Address: wantIp } : {}),
         ...(s.IPAMConfig?.IPv6Address ? { ipv6Address: s.IPAMConfig.IPv6Address } : {}),
+        ...(s.IPAMConfig?.LinkLocalIPs?.length ? { linkLocalIps: s.IPAMConfig.LinkLocalIPs } : {}),
         ...(s.MacAddress ? { macAddress: s.MacAddress } : {}),
         aliases: s.Aliases ?? [],
         ...(ports.length ? { ports } : {}),

@@ -76,6 +76,8 @@ export interface EndpointRecord {
   poolId4?: string;
   poolId6?: string;
   mac?: string;
+  /** --link-local-ip: extra addresses on the interface, as CIDRs (/16 IPv4, /64 IPv6). */
+  linkLocal?: string[];
   aliases: string[];
   /** Ports to publish when joined. */
   ports?: PortBinding[];

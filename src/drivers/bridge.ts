@@ -17,6 +17,7 @@ import {
 import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
 import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
 import { bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
+import { linkLocalOps } from '../driver-api/link-local.js';
 import { formatIP, parseCIDR } from '../ip/addr.js';
 import type { FwNetwork } from '../firewall/firewall.js';
 
@@ -393,6 +394,7 @@ export class BridgeDriver implements Driver {
       ops.push({ op: interfaceIpv6Op(target, ep.ifname!, true), byIndex: false });
       ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv6, { noDad: true }), byIndex: true });
     }
+    for (const op of linkLocalOps(target.ns, PLACEHOLDER, ep)) ops.push({ op, byIndex: true });
     if (bornDown) ops.push({ op: linkSetOp(target.ns, PLACEHOLDER, { up: true }), byIndex: true });
     if (target.gateway) for (const op of defaultRouteOps(net, target.ns, PLACEHOLDER)) ops.push({ op, byIndex: true });
     return ops;
@@ -419,6 +421,7 @@ export class BridgeDriver implements Driver {
     const ops: Op<unknown>[] = [];
     if (ep.ipv4) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ep.ipv4));
     if (ep.ipv6) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ep.ipv6));
+    for (const ll of ep.linkLocal ?? []) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ll));
     ops.push(linkSetOp(target.ns, peer, { up: false }));
     if (typeof peer === 'number') ops.push(linkSetOp(target.ns, peer, { name: grave() }));
     // Still a bridge port until the reaper deletes it (see leftEnslaved).

@@ -13,6 +13,7 @@ import { BridgeOption, fault, type Driver, type EndpointRecord, type JoinTarget,
 import { checkInterfaceName } from '../driver-api/validate.js';
 import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
 import { bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
+import { linkLocalOps } from '../driver-api/link-local.js';
 
 /** Docker's option names (libnetwork/drivers/macvlan). */
 export const MacvlanOption = {
@@ -138,6 +139,7 @@ export class MacvlanDriver implements Driver {
       ops.push(interfaceIpv6Op(target, ep.ifname!, true));
       ops.push(addrAddOp(target.ns, index, ep.ipv6, { noDad: true }));
     }
+    ops.push(...linkLocalOps(target.ns, index, ep));
     if (bornDown) ops.push(linkSetOp(target.ns, index, { up: true }));
     if (target.gateway) ops.push(...defaultRouteOps(net, target.ns, index));
     return ops;
