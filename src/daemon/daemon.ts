@@ -7,9 +7,9 @@ import { findUnique, newId } from '../controller/ids.js';
 import type { SandboxOptions, SandboxRecord } from '../driver-api/records.js';
 import { validateSandboxOptions } from '../driver-api/validate.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import { isIP, isIPv4, isIPv6 } from 'node:net';
 import { cidrContains, parseIP } from '../ip/addr.js';
 import type { DaemonConfig } from './config.js';
+import { checkContainerMode, checkHostGatewayIps, extraHosts, publishedPorts } from './container-settings.js';
 import {
   errAlreadyConnected, errInvalid, errNameInUse, errNoSuchContainer, errNotConnected, errNotRunning, errRunningRemove, errSharedNetwork,
 } from './errors.js';
@@ -505,19 +505,7 @@ export class Daemon {
     if (rec.HostConfig.Dns.length) o.dns = rec.HostConfig.Dns;
     if (rec.HostConfig.DnsSearch.length) o.dnsSearch = rec.HostConfig.DnsSearch;
     if (rec.HostConfig.DnsOptions.length) o.dnsOptions = rec.HostConfig.DnsOptions;
-    if (rec.HostConfig.ExtraHosts?.length) {
-      o.extraHosts = rec.HostConfig.ExtraHosts.flatMap((h) => {
-        const i = h.indexOf(':');
-        if (i < 0) throw errInvalid(`invalid extra host: ${h}`);
-        const name = h.slice(0, i);
-        // Docker takes an IPv6 address in brackets too ("name:[::1]").
-        const ip = h.slice(i + 1).replace(/^\[(.*)\]$/, '$1');
-        if (ip !== HOST_GATEWAY) return [{ name, ip }];
-        const gateways = this.hostGatewayIps();
-        if (!gateways.length) throw errInvalid('unable to derive the IP value for host-gateway');
-        return gateways.map((g) => ({ name, ip: g }));
-      });
-    }
+    if (rec.HostConfig.ExtraHosts?.length) o.extraHosts = extraHosts(rec.HostConfig.ExtraHosts, () => this.hostGatewayIps());
     if (rec.HostConfig.NetworkMode === 'host') o.useHostNamespace = true;
     return o;
   }
@@ -678,47 +666,6 @@ export class Daemon {
     return rec.NetworkSettings.SandboxKey;
   }
 }
-
-/**
- * A container sharing another's network namespace can set none of its own
- * networking: dockerd's validateNetContainerMode, with its messages (400).
- */
-function checkContainerMode(mode: string, req: ContainerCreateRequest): void {
-  const hc = req.HostConfig ?? {};
-  if (mode === 'container:') throw errInvalid('Invalid network mode: invalid container format container:<name|id>');
-  if (req.Hostname) throw errInvalid('conflicting options: hostname and the network mode');
-  if (hc.Links?.length) throw errInvalid('conflicting options: container type network can\'t be used with links. This would result in undefined behavior');
-  if (hc.Dns?.length) throw errInvalid('conflicting options: dns and the network mode');
-  if (hc.ExtraHosts?.length) throw errInvalid('conflicting options: custom host-to-IP mapping and the network mode');
-  if (Object.keys(hc.PortBindings ?? {}).length || hc.PublishAllPorts) throw errInvalid('conflicting options: port publishing and the container type network mode');
-  if (Object.keys(req.ExposedPorts ?? {}).length) throw errInvalid('conflicting options: port exposing and the container type network mode');
-}
-
-/** One IPv4 and one IPv6 address at most, as dockerd's host-gateway-ips. */
-function checkHostGatewayIps(ips: string[]): void {
-  for (const ip of ips) if (!isIP(ip)) throw new InvalidInputError(`invalid host-gateway-ip ${JSON.stringify(ip)}: an IPv4 or IPv6 address`);
-  if (ips.filter((ip) => isIPv4(ip)).length > 1 || ips.filter((ip) => isIPv6(ip)).length > 1)
-    throw new InvalidInputError('host-gateway-ip takes one IPv4 address and one IPv6 address at most');
-}
-
-/**
- * The bindings to publish: the container's own, and with PublishAllPorts
- * (docker run -P) an ephemeral host port for every exposed port that has
- * none, as dockerd adds an empty binding for it.
- */
-function publishedPorts(bindings: Record<string, { HostIp: string; HostPort: string }[] | null>, all: boolean,
-  exposed: Record<string, object> | null | undefined): Record<string, { HostIp: string; HostPort: string }[] | null> {
-  if (!all) return bindings;
-  const out = { ...bindings };
-  for (const key of Object.keys(exposed ?? {})) {
-    const k = key.includes('/') ? key : `${key}/tcp`;
-    if (!out[k]?.length && !out[key]?.length) out[k] = [{ HostIp: '', HostPort: '' }];
-  }
-  return out;
-}
-
-/** Docker's special --add-host value (opts.HostGatewayName). */
-const HOST_GATEWAY = 'host-gateway';
 
 /** Whether the daemon's resolver serves a network: user-defined bridge networks and overlay networks, as Docker's. */
 function hasEmbeddedDns(n: Network, defaultNetwork: string): boolean {
