@@ -47,16 +47,16 @@ int hostIpv6ConfFd() {
   return fd;
 }
 
-// Opens the key from `confFd` (a namespace's net/ipv6/conf directory) when
-// it lies under it, else from `procFd` (the root of a private procfs
-// instance, for a lookup from inside a namespace: see proc_mount.h), else
-// from /proc.
+// Opens the key from `confFd` (a net/ipv6/conf directory; the caller passes
+// one only for a key under net/ipv6/conf/), else from `procFd` (the root of
+// a private procfs instance, for a lookup from inside a namespace: see
+// proc_mount.h), else from /proc.
 NlError sysctlIo(const std::string& key, const std::string* value, std::string& out, int confFd, int procFd = -1) {
   std::string path = "/proc/sys/" + key;
   const int flags = (value ? O_WRONLY | O_TRUNC : O_RDONLY) | O_CLOEXEC;
-  int fd = confFd >= 0 && isIpv6ConfKey(key) ? ::openat(confFd, key.c_str() + sizeof kIpv6Conf - 1, flags)
-           : procFd >= 0                  ? ::openat(procFd, path.c_str() + sizeof "/proc/" - 1, flags)
-                                          : ::open(path.c_str(), flags);
+  int fd = confFd >= 0   ? ::openat(confFd, key.c_str() + sizeof kIpv6Conf - 1, flags)
+           : procFd >= 0 ? ::openat(procFd, path.c_str() + sizeof "/proc/" - 1, flags)
+                         : ::open(path.c_str(), flags);
   if (fd < 0) return NlError::of(errno, "open", path);
   NlError e;
   if (value) {
@@ -100,13 +100,13 @@ NlError runRtnl(LaneContext& ctx, Request& req, Result& res) {
 NlError runSysctl(LaneContext& ctx, Request& req, Result& res, bool write) {
   if (!validSysctlKey(req.arg1)) return NlError::of(EINVAL, req.op, "invalid sysctl key '" + req.arg1 + "'");
   const std::string* value = write ? &req.arg2 : nullptr;
+  const bool ipv6 = isIpv6ConfKey(req.arg1);
   // The host's directory is opened on first use only (it stays open for good).
-  if (req.ns.empty()) return sysctlIo(req.arg1, value, res.str, isIpv6ConfKey(req.arg1) ? hostIpv6ConfFd() : -1);
+  if (req.ns.empty()) return sysctlIo(req.arg1, value, res.str, ipv6 ? hostIpv6ConfFd() : -1);
   std::shared_ptr<NsEntry> target;
   NlError e = ctx.entry(req.ns, req.nsIno, target);
   if (!e.ok()) return e;
-  const bool ipv6 = isIpv6ConfKey(req.arg1);
-  if (target->ipv6Conf >= 0 && ipv6) return sysctlIo(req.arg1, value, res.str, target->ipv6Conf);
+  if (ipv6 && target->ipv6Conf >= 0) return sysctlIo(req.arg1, value, res.str, target->ipv6Conf);
   if (!ctx.mayEnter)
     return NlError::of(EAGAIN, req.op, "network namespace " + req.ns + " was replaced while the request was prepared");
   e = ctx.home.enter(target->fd);
@@ -119,7 +119,7 @@ NlError runSysctl(LaneContext& ctx, Request& req, Result& res, bool write) {
   if (target->ipv6Conf < 0 && ipv6 && !isIpv6ConfKey(req.arg1, "all/") && !isIpv6ConfKey(req.arg1, "default/"))
     target->ipv6Conf = proc ? ::openat(proc->fd(), "sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC)
                             : ::open("/proc/sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC);
-  e = sysctlIo(req.arg1, value, res.str, target->ipv6Conf, proc ? proc->fd() : -1);
+  e = sysctlIo(req.arg1, value, res.str, ipv6 ? target->ipv6Conf : -1, proc ? proc->fd() : -1);
   if (!ctx.home.leave()) ctx.stranded = true;
   return e;
 }

@@ -3,6 +3,7 @@
 // the daemon calls for global networks and their endpoints.
 import { hostname } from 'node:os';
 import type { Controller, Endpoint, EndpointInfo, Network } from '../controller/controller.js';
+import { dnsNames } from '../controller/ids.js';
 import { DOCKER_GLOBAL_POOLS, type PoolSpec } from '../ipam/index.js';
 import { isIPv4 } from 'node:net';
 import { InvalidInputError } from '../errors.js';
@@ -139,7 +140,7 @@ export class Cluster {
    */
   private entry(ep: EndpointInfo, ip: string, mac: string): EndpointEntry {
     const containerId = ep.sandboxId ? this.controller.sandbox(ep.sandboxId)?.info().containerId : undefined;
-    const names = containerId ? { names: [ep.name, ...ep.aliases, containerId.slice(0, 12)], containerName: ep.name } : {};
+    const names = containerId ? { names: dnsNames(ep.name, ep.aliases, containerId), containerName: ep.name } : {};
     return { endpointId: ep.id, ip, mac, vtep: this.host, host: this.host, hostName: this.hostName, ...names };
   }
 

@@ -354,16 +354,14 @@ export class Core implements RestoreHost {
   createEndpoint(networkId: string, name: string, o: EndpointCreateOptions = {}): string {
     const net = this.nets.get(networkId);
     if (!net || this.gates.deleting(networkId)) throw new NotFoundError(`network ${networkId} not found`);
-    if (!name) throw new InvalidInputError('endpoint name must not be empty');
+    checkEndpointName(name);
     if (net.configOnly) throw new ForbiddenError('cannot create endpoint on configuration-only network', 'ECONFIGNETWORK');
-    checkText('endpoint name', name);
     if (o.aliases !== undefined && !Array.isArray(o.aliases)) throw new InvalidInputError('aliases must be a list');
     for (const a of o.aliases ?? []) checkText('alias', a);
     if (o.macAddress !== undefined) checkMac(o.macAddress);
     checkPortBindings(o.ports);
     const linkLocal = linkLocalCidrs(o.linkLocalIps, net);
-    if (this.eps.named(networkId, name))
-      throw new ForbiddenError(`endpoint with name ${name} already exists in network ${net.name}`, 'EENDPOINTEXISTS');
+    this.checkNameFree(net, name);
     const driver = this.driver(net.driver);
     const rec: EndpointRecord = { id: newId(), name, networkId, created: new Date().toISOString(), aliases: [...(o.aliases ?? [])] };
     if (o.ports?.length) rec.ports = o.ports.map((p) => ({ ...p }));
@@ -414,15 +412,18 @@ export class Core implements RestoreHost {
     return { poolId: pool.poolId, address: a.address, cidr: a.cidr };
   }
 
+  /** An endpoint name is unique in its network (EENDPOINTEXISTS, 403 as Docker's). */
+  private checkNameFree(net: NetworkRecord, name: string): void {
+    if (this.eps.named(net.id, name))
+      throw new ForbiddenError(`endpoint with name ${name} already exists in network ${net.name}`, 'EENDPOINTEXISTS');
+  }
+
   /** Renames an endpoint (a container renamed): unique in its network, as at creation. */
   renameEndpoint(id: string, name: string): void {
     const ep = this.ep(id);
-    if (!name) throw new InvalidInputError('endpoint name must not be empty');
-    checkText('endpoint name', name);
+    checkEndpointName(name);
     if (name === ep.name) return;
-    const net = this.nets.get(ep.networkId);
-    if (this.eps.named(ep.networkId, name))
-      throw new ForbiddenError(`endpoint with name ${name} already exists in network ${net?.name ?? ep.networkId}`, 'EENDPOINTEXISTS');
+    this.checkNameFree(this.net(ep.networkId), name);
     // Re-set under the new name, so the per-network name index follows.
     this.eps.set(id, { ...ep, name });
     this.store.put('endpoint', id, this.eps.get(id));
@@ -786,21 +787,26 @@ function checkAdvertiseAddress(a: unknown): string {
   return formatIP(ip);
 }
 
-/** Docker's MAC: 02:42 followed by the IPv4 address. */
+/** Endpoint names: not empty, printable (as at creation and rename). */
+function checkEndpointName(name: string): void {
+  if (!name) throw new InvalidInputError('endpoint name must not be empty');
+  checkText('endpoint name', name);
+}
+
 /** --link-local-ip addresses as the interface takes them (libnetwork's /16 and /64); each checked, IPv6 ones only where the endpoint has IPv6. */
 function linkLocalCidrs(ips: unknown, net: NetworkRecord): string[] {
   if (ips === undefined) return [];
   if (!Array.isArray(ips)) throw new InvalidInputError('link-local IPs must be a list');
   return ips.map((a: unknown) => {
     let ip;
-    try { ip = parseIP(String(a)); } catch { throw new InvalidInputError(`invalid link-local IP address: ${String(a)}`); }
-    if (typeof a !== 'string') throw new InvalidInputError(`invalid link-local IP address: ${String(a)}`);
+    try { ip = parseIP(a as string); } catch { throw new InvalidInputError(`invalid link-local IP address: ${String(a)}`); }
     if (ip.family === 6 && !(net.enableIPv6 && net.pools6.length))
-      throw new InvalidInputError(`link-local IPv6 address ${a} needs an IPv6-enabled network: ${net.name} is not`);
+      throw new InvalidInputError(`link-local IPv6 address ${String(a)} needs an IPv6-enabled network: ${net.name} is not`);
     return `${formatIP(ip)}/${ip.family === 4 ? 16 : 64}`;
   });
 }
 
+/** Docker's MAC: 02:42 followed by the IPv4 address. */
 export function macFromIPv4(cidr: string): string {
   const ip = cidr.split('/')[0]!.split('.').map(Number);
   return ['02', '42', ...ip.map((x) => x.toString(16).padStart(2, '0'))].join(':');

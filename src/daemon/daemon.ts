@@ -3,7 +3,7 @@
 // sandbox, endpoints and records, persisted across restarts.
 import { Controller, type Network } from '../controller/controller.js';
 import { internals } from '../controller/internals.js';
-import { findUnique, newId } from '../controller/ids.js';
+import { dnsNames, findUnique, newId } from '../controller/ids.js';
 import type { SandboxOptions, SandboxRecord } from '../driver-api/records.js';
 import { validateSandboxOptions } from '../driver-api/validate.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
@@ -310,7 +310,7 @@ export class Daemon {
         throw e;
       }
       rec.Name = `/${name}`;
-      for (const s of Object.values(rec.NetworkSettings.Networks)) if (s.DNSNames?.[0] === old) s.DNSNames[0] = name;
+      for (const s of Object.values(rec.NetworkSettings.Networks)) if (s.DNSNames) s.DNSNames = dnsNames(name, s.Aliases ?? [], rec.Id);
       this.save(rec);
       this.dns.invalidate();
       for (const e of eps) {
@@ -569,7 +569,7 @@ export class Daemon {
       s.IPv6Gateway = info.internal ? '' : info.pools6[0]?.gateway ?? '';
     }
     for (const m of e.published ?? []) (rec.NetworkSettings.Ports[portKey(m)] ??= []).push(portBinding(m));
-    s.DNSNames = isUserDefined(info.name, this.config.defaultNetwork) ? [name, ...(s.Aliases ?? []), rec.Id.slice(0, 12)] : null;
+    s.DNSNames = isUserDefined(info.name, this.config.defaultNetwork) ? dnsNames(name, s.Aliases ?? [], rec.Id) : null;
   }
 
   /** Stop: the sandbox goes with every endpoint; the requested configuration stays for the next start. */

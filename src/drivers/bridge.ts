@@ -419,9 +419,8 @@ export class BridgeDriver implements Driver {
     // interface name at once (host ends have a fresh name per join).
     const grave = () => `nsd${randomHex(6)}`;
     const ops: Op<unknown>[] = [];
-    if (ep.ipv4) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ep.ipv4));
-    if (ep.ipv6) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ep.ipv6));
-    for (const ll of ep.linkLocal ?? []) ops.push(addrDelOp(target.ns, typeof peer === 'number' ? peer : 0, ll));
+    const index = typeof peer === 'number' ? peer : 0;
+    for (const cidr of [ep.ipv4, ep.ipv6, ...(ep.linkLocal ?? [])]) if (cidr) ops.push(addrDelOp(target.ns, index, cidr));
     ops.push(linkSetOp(target.ns, peer, { up: false }));
     if (typeof peer === 'number') ops.push(linkSetOp(target.ns, peer, { name: grave() }));
     // Still a bridge port until the reaper deletes it (see leftEnslaved).
