@@ -120,7 +120,7 @@ describe.skipIf(!gate.ok)(`API fuzzing: never a 500, and a 4xx changes nothing $
         fc.dictionary(fc.constantFrom('a', 'app', '10m'), fc.boolean()), wrong), { maxKeys: 2 }).map((o) => JSON.stringify(o)),
     spaced,
   );
-  const query = fc.dictionary(fc.constantFrom('filters', 'all', 'force', 'name', 't', 'limit', 'signal', 'v'),
+  const query = fc.dictionary(fc.constantFrom('filters', 'all', 'force', 'name', 't', 'limit', 'signal', 'v', 'since', 'until', 'condition'),
     fc.oneof(filterValue, fc.constantFrom('1', 'true', 'no', '-3', '10', names.stopped), spaced), { maxKeys: 3 })
     .map((q) => new URLSearchParams(q as Record<string, string>).toString());
   const segment = fc.oneof(spaced.map(encodeURIComponent), fc.constantFrom('%zz', '%', '%E0%A4%A', '..', 'x'.repeat(300)));
@@ -140,6 +140,7 @@ describe.skipIf(!gate.ok)(`API fuzzing: never a 500, and a 4xx changes nothing $
     fc.tuple(query).map(([q]) => ({ method: 'POST', path: `/networks/prune?${q}` })),
     fc.tuple(query, mutated(containerBody)).map(([q, b]) => ({ method: 'POST', path: `/containers/create?${q}`, body: b })),
     fc.tuple(query).map(([q]) => ({ method: 'GET', path: `/containers/json?${q}` })),
+    fc.tuple(query).map(([q]) => ({ method: 'GET', path: `/events?${q}` })),
     fc.tuple(containerTerm, fc.constantFrom('json', 'start', 'stop', 'restart', 'kill', 'wait'), query)
       .map(([c, a, q]) => ({ method: a === 'json' ? 'GET' : 'POST', path: `/containers/${enc(c)}/${a}?${q}` })),
     fc.tuple(containerTerm, query).map(([c, q]) => ({ method: 'DELETE', path: `/containers/${enc(c)}?${q}` })),

@@ -2,6 +2,7 @@
 // behaviour: wrong JSON types, bad escapes, malformed filters, oversized
 // bodies, leaked error text, swarm routes, network names, filters, and the
 // endpoint settings SDKs read.
+import { request, type ClientRequest } from 'node:http';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Router } from '../src/api/router.js';
@@ -255,6 +256,37 @@ describe.skipIf(!gate.ok)(`API hardening against an in-process daemon ${gate.why
       expect(bad.status).toBe(400);
       expect(JSON.parse(bad.text).message).toMatch(/^invalid JSON: /);
       expect((await rawRequest(socket, 'GET', '/networks/%zz')).status).toBe(400);
+    });
+
+    it('long streams (events, wait): the head is sent at once, and a client that leaves holds nothing', async () => {
+      const name = uniq('lw');
+      expect((await t.call('POST', `/containers/create?name=${name}`, { Image: 'img', HostConfig: { NetworkMode: 'none' } })).status).toBe(201);
+      expect((await t.call('POST', `/containers/${name}/start`)).status).toBe(204);
+      const open = (method: string, path: string) => new Promise<{ status: number; type: string; req: ClientRequest }>((resolve, reject) => {
+        const req = request({ socketPath: socket, method, path }, (res) => resolve({ status: res.statusCode!, type: String(res.headers['content-type']), req }));
+        req.on('error', reject);
+        req.end();
+      });
+      const before = t.d.events.subscribers;
+      const ev = await open('GET', '/events');
+      const wt = await open('POST', `/containers/${name}/wait?condition=next-exit`);
+      expect([ev.status, ev.type, wt.status, wt.type]).toEqual([200, 'application/json', 200, 'application/json']);
+      expect(t.d.events.subscribers).toBe(before + 2);
+      ev.req.destroy();
+      wt.req.destroy();
+      for (let i = 0; i < 50 && t.d.events.subscribers !== before; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(t.d.events.subscribers).toBe(before);
+      // Refused before the head: a bad condition, an unknown container, bad times.
+      expect((await rawRequest(socket, 'POST', `/containers/${name}/wait?condition=soon`)).status).toBe(400);
+      expect((await rawRequest(socket, 'POST', '/containers/nope-x/wait')).status).toBe(404);
+      expect((await rawRequest(socket, 'GET', '/events?since=20&until=10')).status).toBe(400);
+      expect((await rawRequest(socket, 'GET', '/events?since=yesterday')).status).toBe(400);
+      expect((await rawRequest(socket, 'POST', `/containers/${name}/kill?signal=99`)).status).toBe(400);
+      // An until already past: the kept events in range, then the end of the stream.
+      const past = await rawRequest(socket, 'GET', `/events?since=0&until=${Date.now() / 1000}&filters=${encodeURIComponent(JSON.stringify({ container: [name] }))}`);
+      expect(past.text.trim().split('\n').map((l) => (JSON.parse(l) as { Action: string }).Action)).toEqual(['create', 'start']);
+      expect(past.text).toMatch(/"timeNano":\d{19}}\n$/);
+      expect((await t.call('DELETE', `/containers/${name}?force=1`)).status).toBe(204);
     });
 
     it('a client that never finishes its headers is cut off after headersTimeout', async () => {

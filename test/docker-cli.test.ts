@@ -263,4 +263,109 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     docker('rm', '-f', web);
     expect(docker('network', 'rm', net).code).toBe(0);
   });
+  it('docker events: the past between --since and --until in dockerd\'s order and attributes, filtered; live events stream', async () => {
+    const net = uniq('ev');
+    const a = uniq('eva');
+    const b = uniq('evb');
+    const t0 = (Date.now() / 1000).toFixed(3);
+    docker('network', 'create', '--subnet', '10.35.7.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, net);
+    expect(docker('run', '-d', '--network', net, '--label', 'team=ev', '--name', a, 'img').code).toBe(0);
+    expect(docker('stop', a).code).toBe(0);
+    expect(docker('start', a).code).toBe(0);
+    expect(docker('kill', '-s', 'WINCH', a).code).toBe(0); // ignored by default: still running
+    expect(docker('inspect', '-f', '{{.State.Running}}', a).out).toBe('true');
+    expect(docker('kill', a).code).toBe(0);
+    expect(docker('rename', a, b).code).toBe(0);
+    expect(docker('rm', b).code).toBe(0);
+    expect(docker('network', 'rm', net).code).toBe(0);
+    const t1 = (Date.now() / 1000 + 0.001).toFixed(3);
+    const events = (...f: string[]) => {
+      const r = docker('events', '--since', t0, '--until', t1, '--format', '{{.Type}} {{.Action}} {{.Actor.Attributes.name}} {{index .Actor.Attributes "signal"}}{{index .Actor.Attributes "exitCode"}}{{index .Actor.Attributes "container"}}{{index .Actor.Attributes "oldName"}}', ...f.flatMap((x) => ['--filter', x]));
+      expect(r.err).toBe('');
+      return r.out.split('\n').filter(Boolean).map((l) => l.trim());
+    };
+    const all = events();
+    const cid = all.find((l) => l.startsWith('network connect'))!.split(' ').at(-1)!;
+    expect(cid).toMatch(/^[0-9a-f]{64}$/);
+    expect(all).toEqual([
+      `network create ${net}`,
+      `container create ${a}`,
+      `network connect ${net} ${cid}`,
+      `container start ${a}`,
+      `container kill ${a} 15`,
+      `container die ${a} 0`,
+      `network disconnect ${net} ${cid}`,
+      `container stop ${a}`,
+      `network connect ${net} ${cid}`,
+      `container start ${a}`,
+      `container kill ${a} 28`,
+      `container kill ${a} 9`,
+      `container die ${a} 137`,
+      `network disconnect ${net} ${cid}`,
+      `container rename ${b} /${a}`,
+      `container destroy ${b}`,
+      `network destroy ${net}`,
+    ]);
+    expect(events('type=network', 'event=connect')).toEqual([`network connect ${net} ${cid}`, `network connect ${net} ${cid}`]);
+    expect(events(`container=${cid.slice(0, 12)}`, 'event=die')).toEqual([`container die ${a} 0`, `container die ${a} 137`]);
+    expect(events(`network=${net}`, 'event=destroy')).toEqual([`network destroy ${net}`]);
+    expect(events('label=team=ev', 'event=create')).toEqual([`container create ${a}`]);
+    expect(events('image=img', 'event=destroy')).toEqual([`container destroy ${b}`]);
+    expect(events('volume=x')).toEqual([]);
+    expect(docker('events', '--filter', 'colour=red', '--until', t1).err).toContain("invalid filter 'colour'");
+
+    // Live: a stream started before the event gets it, in Docker's JSON.
+    const c = uniq('evc');
+    const live = spawn('docker', ['events', '--filter', 'type=container', '--filter', 'event=start', '--format', '{{json .}}'], { env: { ...process.env, DOCKER_HOST: `unix://${socket}` } });
+    const line = new Promise<string>((resolve) => { let buf = ''; live.stdout.on('data', (d: Buffer) => { buf += d.toString(); if (buf.includes('\n')) resolve(buf.split('\n')[0]!); }); });
+    await new Promise((r) => setTimeout(r, 500));
+    expect(docker('run', '-d', '--name', c, 'img').code).toBe(0);
+    const e = JSON.parse(await line) as Record<string, unknown>;
+    live.kill();
+    expect(e).toMatchObject({ Type: 'container', Action: 'start', status: 'start', from: 'img', scope: 'local', Actor: { Attributes: { name: c, image: 'img' } } });
+    expect(String(e['timeNano']).slice(0, 10)).toBe(String(e['time']));
+    docker('rm', '-f', c);
+  });
+
+  it('docker wait blocks until the container stops and prints its exit code; kill -s, run --rm and container prune as dockerd', async () => {
+    const w = uniq('wt');
+    expect(docker('run', '-d', '--name', w, 'img').code).toBe(0);
+    const waiter = spawn('docker', ['wait', w], { env: { ...process.env, DOCKER_HOST: `unix://${socket}` } });
+    let out = '';
+    waiter.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    const exited = new Promise<number | null>((r) => waiter.once('exit', r));
+    await new Promise((r) => setTimeout(r, 700));
+    expect(waiter.exitCode).toBe(null); // still waiting: the container runs
+    expect(docker('kill', '-s', 'SIGTERM', w).code).toBe(0);
+    expect(await exited).toBe(0);
+    expect(out.trim()).toBe('143');
+    expect(docker('wait', w).out).toBe('143'); // not running: at once
+    expect(docker('inspect', '-f', '{{.State.ExitCode}} {{.State.Status}}', w).out).toBe('143 exited');
+    expect(docker('wait', 'no-such-container-x').err).toContain('No such container: no-such-container-x');
+    expect(docker('start', w).code).toBe(0);
+    expect(docker('kill', '-s', 'NOPE', w).err.split('\n')[0]).toBe('Error response from daemon: Invalid signal: NOPE');
+    expect(docker('inspect', '-f', '{{.State.Running}}', w).out).toBe('true');
+
+    // --rm: stop removes it; restart keeps it.
+    const r = uniq('rm');
+    expect(docker('run', '-d', '--rm', '--name', r, 'img').code).toBe(0);
+    expect(docker('restart', r).code).toBe(0);
+    expect(docker('inspect', '-f', '{{.State.Running}}', r).out).toBe('true');
+    expect(docker('stop', r).code).toBe(0);
+    expect(docker('inspect', r).code).not.toBe(0);
+
+    // prune: stopped containers matching the filter go; running ones and others stay.
+    const p1 = uniq('pr');
+    const p2 = uniq('pr');
+    docker('create', '--label', 'prune=me', '--name', p1, 'img');
+    docker('create', '--name', p2, 'img');
+    docker('run', '-d', '--label', 'prune=me', '--name', `${p1}r`, 'img');
+    const id1 = docker('inspect', '-f', '{{.Id}}', p1).out;
+    const pr = docker('container', 'prune', '-f', '--filter', 'label=prune=me');
+    expect(pr.out).toBe(`Deleted Containers:\n${id1}\n\nTotal reclaimed space: 0B`);
+    expect(docker('inspect', p1).code).not.toBe(0);
+    expect(docker('inspect', '-f', '{{.State.Running}}', `${p1}r`).out).toBe('true');
+    expect(docker('inspect', '-f', '{{.State.Status}}', p2).out).toBe('created');
+    docker('rm', '-f', w, p2, `${p1}r`);
+  });
 });

@@ -19,9 +19,11 @@ export interface ApiResponse {
   /**
    * A stream instead of a body (exec start): the server sends the head
    * (101 on a connection the client asked to upgrade, else 200), then hands
-   * over the writer; `end` closes the stream.
+   * over the writer; `end` closes the stream. What `run` returns is
+   * called once the connection closes, however it closes (the client
+   * leaving a long stream: events, wait).
    */
-  attach?: { contentType: string; run: (write: (b: Buffer) => void, end: () => void) => void };
+  attach?: { contentType: string; run: (write: (b: Buffer) => void, end: () => void) => (() => void) | void };
 }
 
 type Handler = (req: ApiRequest, params: string[]) => Promise<ApiResponse> | ApiResponse;

@@ -2,7 +2,9 @@
 // networking part of containers.
 import { release } from 'node:os';
 import type { Daemon, ContainerCreateRequest } from '../daemon/daemon.js';
-import { createNetwork, filterNetworks, NETWORK_FILTERS, pruneNetworks, PRUNE_FILTERS, removeNetwork, type NetworkCreateRequest } from '../daemon/networks.js';
+import { WAIT_CONDITIONS, type WaitCondition } from '../daemon/daemon.js';
+import { EVENT_FILTERS, eventLine, parseEventTime } from '../daemon/events.js';
+import { filterNetworks, NETWORK_FILTERS, PRUNE_FILTERS, type NetworkCreateRequest } from '../daemon/networks.js';
 import { parseFilters } from '../daemon/filters.js';
 import { CONTAINER_FILTERS, filterContainers } from '../daemon/containers-filter.js';
 import type { EndpointSettings } from '../daemon/types.js';
@@ -73,13 +75,11 @@ export function buildRouter(d: Daemon): Router {
     return { status: 200, body: networkResource(c, info, owner, d.cluster?.peersOf(info.id)) };
   });
   r.on('POST', '/networks/create', async (req) => {
-    const n = await createNetwork(c, body<NetworkCreateRequest>(req), d.cluster);
-    await d.networksChanged();
+    const n = await d.createNetwork(body<NetworkCreateRequest>(req));
     return { status: 201, body: { Id: n.id, Warning: '' } };
   }, checks.networkCreate);
   r.on('DELETE', '/networks/{id}', async (_req, [id]) => {
-    await removeNetwork(c, id!, d.cluster);
-    await d.networksChanged();
+    await d.removeNetwork(id!);
     return { status: 204 };
   });
   r.on('POST', '/networks/{id}/connect', async (req, [id]) => {
@@ -96,8 +96,7 @@ export function buildRouter(d: Daemon): Router {
   }, checks.networkDisconnect);
   r.on('POST', '/networks/prune', async (req) => {
     const f = parseFilters(req.query.get('filters'), PRUNE_FILTERS);
-    const deleted = await pruneNetworks(c, f, d.cluster);
-    await d.networksChanged();
+    const deleted = await d.pruneNetworks(f);
     return { status: 200, body: { NetworksDeleted: deleted } };
   });
 
@@ -128,11 +127,31 @@ export function buildRouter(d: Daemon): Router {
     await d.restartContainer(id!);
     return { status: 204 };
   });
-  r.on('POST', '/containers/{id}/kill', async (_req, [id]) => {
-    await d.killContainer(id!);
+  r.on('POST', '/containers/{id}/kill', async (req, [id]) => {
+    await d.killContainer(id!, req.query.get('signal') ?? '');
     return { status: 204 };
   });
-  r.on('POST', '/containers/{id}/wait', () => ({ status: 200, body: { StatusCode: 0 } }));
+  r.on('POST', '/containers/{id}/wait', (req, [id]) => {
+    const condition = req.query.get('condition') || 'not-running';
+    if (!(WAIT_CONDITIONS as readonly string[]).includes(condition)) throw new InvalidInputError(`invalid condition: "${condition}"`);
+    const w = d.waitContainer(id!, condition as WaitCondition);
+    // As dockerd: the head goes at once (the client knows the wait has begun), the body when the condition is met.
+    return {
+      status: 200,
+      attach: {
+        contentType: 'application/json',
+        run: (write, end) => {
+          void w.done.then((code) => { write(Buffer.from(`${JSON.stringify({ StatusCode: code })}\n`)); end(); });
+          return w.cancel;
+        },
+      },
+    };
+  });
+  r.on('POST', '/containers/prune', async (req) => {
+    const f = parseFilters(req.query.get('filters'), PRUNE_FILTERS);
+    const deleted = await d.pruneContainers(f);
+    return { status: 200, body: { ContainersDeleted: deleted.length ? deleted : null, SpaceReclaimed: 0 } };
+  });
   r.on('POST', '/containers/{id}/rename', async (req, [id]) => {
     await d.renameContainer(id!, req.query.get('name') ?? '');
     return { status: 204 };
@@ -186,6 +205,29 @@ export function buildRouter(d: Daemon): Router {
     };
   });
   r.on('POST', '/exec/{id}/resize', () => ({ status: 200 }));
+  // ---- events: the kept ones since `since`, then live ones until `until` or the client leaves ----
+  r.on('GET', '/events', (req) => {
+    const since = parseEventTime(req.query.get('since'), 'since');
+    const until = parseEventTime(req.query.get('until'), 'until');
+    if (since !== undefined && until !== undefined && until < since)
+      throw new InvalidInputError(`\`since\` time (${req.query.get('since')}) cannot be after \`until\` time (${req.query.get('until')})`);
+    const f = parseFilters(req.query.get('filters'), EVENT_FILTERS);
+    return {
+      status: 200,
+      attach: {
+        contentType: 'application/json',
+        run: (write, end) => {
+          const sub = d.events.subscribe(f, since, until, (e) => write(Buffer.from(eventLine(e))));
+          for (const e of sub.past) write(Buffer.from(eventLine(e)));
+          const left = until === undefined ? Infinity : until - Date.now();
+          let timer: NodeJS.Timeout | undefined;
+          const stop = () => { sub.unsubscribe(); clearTimeout(timer); };
+          if (left <= 0) { stop(); end(); } else if (left !== Infinity) timer = setTimeout(() => { stop(); end(); }, Math.min(left, 2 ** 31 - 1));
+          return stop;
+        },
+      },
+    };
+  });
   r.on('GET', '/images/{name}/json', (_req, [name]) => {
     throw new NotFoundError(`No such image: ${name}`);
   });

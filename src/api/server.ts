@@ -115,7 +115,10 @@ function send(res: ServerResponse, out: ApiResponse, head: boolean): void {
   if (out.attach) {
     // Not upgraded: the same stream as a plain response body.
     res.writeHead(out.status, { ...headers, 'Content-Type': out.attach.contentType });
-    out.attach.run((b) => res.write(b), () => res.end());
+    // Sent now: a client waiting on a quiet stream (events, wait) knows it has begun.
+    res.flushHeaders();
+    const gone = out.attach.run((b) => { if (!res.destroyed) res.write(b); }, () => res.end());
+    if (gone) res.once('close', gone);
     return;
   }
   let payload = '';
@@ -167,7 +170,8 @@ export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Ti
       const hdr = { ...COMMON_HEADERS, 'Content-Type': out.attach.contentType, Connection: 'Upgrade', Upgrade: 'tcp' };
       socket.write(`HTTP/1.1 101 UPGRADED\r\n${Object.entries(hdr).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
       socket.on('error', () => socket.destroy());
-      out.attach.run((b) => { if (!socket.destroyed) socket.write(b); }, () => socket.end());
+      const gone = out.attach.run((b) => { if (!socket.destroyed) socket.write(b); }, () => socket.end());
+      if (gone) socket.once('close', gone);
     })().catch((e: unknown) => {
       internalError(e);
       socket.destroy();

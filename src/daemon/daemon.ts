@@ -24,6 +24,11 @@ import { ExecManager } from './exec.js';
 import { Cluster, checkClusterOptions, type ClusterOptions } from '../cluster/cluster.js';
 import { isGlobal } from '../cluster/agent.js';
 import { errNoClusterStore } from '../cluster/errors.js';
+import { EventLog } from './events.js';
+import { createNetwork, pruneNetworks, removeNetwork, type NetworkCreateRequest } from './networks.js';
+import { pruneLabelsMatch, type Filters } from './filters.js';
+import { parseUntil } from './until.js';
+import { parseSignal, terminates } from './signals.js';
 
 export interface ContainerCreateRequest {
   Hostname?: string;
@@ -38,6 +43,12 @@ export interface ContainerCreateRequest {
 }
 
 const NAME_RE = /^\/?[a-zA-Z0-9][a-zA-Z0-9_.-]+$/;
+const SIGTERM = 15;
+const SIGKILL = 9;
+
+/** dockerd's container wait conditions. */
+export const WAIT_CONDITIONS = ['not-running', 'next-exit', 'removed'] as const;
+export type WaitCondition = (typeof WAIT_CONDITIONS)[number];
 const now = () => new Date().toISOString();
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
@@ -48,6 +59,8 @@ export class Daemon {
   readonly dns: EmbeddedDns;
   /** The cluster this host is a member of (--cluster-store), for global networks. */
   cluster: Cluster | undefined;
+  /** Docker's event stream (GET /events), also what `wait` waits on. */
+  readonly events = new EventLog();
   /** `docker exec` instances (networking-only: see exec.ts). */
   readonly execs = new ExecManager((term) => {
     const r = this.container(term);
@@ -236,6 +249,7 @@ export class Daemon {
     validateSandboxOptions(this.sandboxOptions(rec));
     this.containers.set(id, rec);
     this.save(rec);
+    this.containerEvent(rec, 'create');
     return rec;
   }
 
@@ -275,13 +289,42 @@ export class Daemon {
     return this.withContainer(rec, term, async () => {
       if (rec.State.Running) {
         if (!force) throw errRunningRemove(rec.Id);
-        await this.releaseNetwork(rec);
-        this.markStopped(rec);
+        await this.halt(rec, SIGKILL);
       }
-      this.containers.delete(rec.Id);
-      internals(this.controller).store.delete('container', rec.Id);
-      this.dns.invalidate();
+      this.forget(rec);
     });
+  }
+
+  /** The record goes: from memory, the store and the resolver. */
+  private forget(rec: ContainerRecord): void {
+    this.containers.delete(rec.Id);
+    internals(this.controller).store.delete('container', rec.Id);
+    this.dns.invalidate();
+    this.containerEvent(rec, 'destroy');
+  }
+
+  /**
+   * docker container prune: stopped containers whose labels and creation
+   * time pass the filters (label, label!, until) go; returns their IDs.
+   */
+  async pruneContainers(f: Filters): Promise<string[]> {
+    const untils = f.get('until') ?? [];
+    if (untils.length > 1) throw errInvalid('more than one until filter specified');
+    const until = untils[0] !== undefined ? parseUntil(untils[0]) : undefined;
+    const deleted: string[] = [];
+    for (const rec of [...this.containers.values()]) {
+      if (rec.State.Running || !pruneLabelsMatch(f, rec.Config.Labels ?? {})) continue;
+      if (until !== undefined && Date.parse(rec.Created) > until) continue;
+      // Started meanwhile, or removed by another request: not this prune's.
+      const gone = await this.withContainer(rec, rec.Id, async () => {
+        if (rec.State.Running) return false;
+        this.forget(rec);
+        return true;
+      }).catch(() => false);
+      if (gone) deleted.push(rec.Id);
+    }
+    this.events.log('container', 'prune', '', { reclaimed: '0' });
+    return deleted;
   }
 
   /**
@@ -313,6 +356,7 @@ export class Daemon {
       for (const s of Object.values(rec.NetworkSettings.Networks)) if (s.DNSNames) s.DNSNames = dnsNames(name, s.Aliases ?? [], rec.Id);
       this.save(rec);
       this.dns.invalidate();
+      this.containerEvent(rec, 'rename', { oldName: `/${old}` });
       for (const e of eps) {
         const net = this.controller.networks().find((n) => n.id === e.networkId);
         // Best effort: etcd away keeps the old name on the other hosts until this host registers its endpoints again.
@@ -331,17 +375,20 @@ export class Daemon {
       rec.State = { ...rec.State, Status: 'running', Running: true, StartedAt: now(), FinishedAt: ZERO_TIME, ExitCode: 0 };
       this.save(rec);
       this.dns.invalidate();
+      for (const n of this.joinedNetworks(rec)) this.networkEvent(n, 'connect', { container: rec.Id });
+      this.containerEvent(rec, 'start');
       return rec;
     });
   }
 
-  stopContainer(term: string): Promise<boolean> {
+  /** docker stop: as a process that exits on SIGTERM with status 0. A container made with --rm is removed after. */
+  stopContainer(term: string, autoRemove = true): Promise<boolean> {
     const rec = this.container(term);
     return this.withContainer(rec, term, async () => {
       if (!rec.State.Running) return false;
-      await this.releaseNetwork(rec);
-      this.markStopped(rec);
-      this.dns.invalidate();
+      await this.halt(rec, SIGTERM, 0);
+      this.containerEvent(rec, 'stop');
+      if (autoRemove && rec.HostConfig.AutoRemove) this.forget(rec);
       return true;
     });
   }
@@ -350,8 +397,46 @@ export class Daemon {
     // Refuse before stopping what could not start again, so a refused
     // restart changes nothing (found by test/api-fuzz).
     this.checkStartable(this.container(term));
-    await this.stopContainer(term);
-    await this.startContainer(term);
+    // A restart keeps a --rm container, as dockerd does.
+    await this.stopContainer(term, false);
+    const rec = await this.startContainer(term);
+    this.containerEvent(rec, 'restart');
+  }
+
+  /**
+   * Resolves with the exit code once the container meets the condition
+   * (dockerd's WaitCondition): not-running (at once if it is not running),
+   * next-exit, or removed. `cancel` drops the wait (the client went away).
+   */
+  waitContainer(term: string, condition: WaitCondition): { done: Promise<number>; cancel(): void } {
+    const rec = this.container(term);
+    if (condition === 'not-running' && !rec.State.Running) return { done: Promise.resolve(rec.State.ExitCode), cancel: () => {} };
+    let sub: { unsubscribe(): void } | undefined;
+    const done = new Promise<number>((resolve) => {
+      const action = condition === 'removed' ? 'destroy' : 'die';
+      sub = this.events.subscribe(new Map([['container', [rec.Id]], ['event', [action]], ['type', ['container']]]), undefined, undefined, () => {
+        sub!.unsubscribe();
+        resolve(rec.State.ExitCode);
+      });
+    });
+    return { done, cancel: () => sub?.unsubscribe() };
+  }
+
+  /**
+   * What stopping the container's process does to its networking, with
+   * dockerd's events (kill, die, then each network's disconnect); the
+   * exit code is 128 + the signal unless given.
+   */
+  private async halt(rec: ContainerRecord, signal: number, exitCode = 128 + signal): Promise<void> {
+    const nets = this.joinedNetworks(rec);
+    this.containerEvent(rec, 'kill', { signal: String(signal) });
+    await this.releaseNetwork(rec);
+    const ran = Math.max(0, Math.floor((Date.now() - Date.parse(rec.State.StartedAt)) / 1000));
+    rec.State.ExitCode = exitCode;
+    this.markStopped(rec);
+    this.dns.invalidate();
+    this.containerEvent(rec, 'die', { exitCode: String(exitCode), execDuration: String(ran) });
+    for (const n of nets) this.networkEvent(n, 'disconnect', { container: rec.Id });
   }
 
   /** The lookups start would make, without changing anything: its networks exist, a shared namespace's owner runs. */
@@ -366,12 +451,16 @@ export class Daemon {
     for (const name of Object.keys(rec.NetworkSettings.Networks)) this.network(name);
   }
 
-  async killContainer(term: string): Promise<void> {
+  /** docker kill: the container stops on a signal whose default action ends a process (see signals.ts). */
+  killContainer(term: string, signal = ''): Promise<void> {
+    const sig = parseSignal(signal);
     const rec = this.container(term);
-    if (!rec.State.Running) throw errNotRunning(rec.Id);
-    await this.stopContainer(term);
-    rec.State.ExitCode = 137;
-    this.save(rec);
+    return this.withContainer(rec, term, async () => {
+      if (!rec.State.Running) throw errNotRunning(rec.Id);
+      if (!terminates(sig)) return void this.containerEvent(rec, 'kill', { signal: String(sig) });
+      await this.halt(rec, sig);
+      if (rec.HostConfig.AutoRemove) this.forget(rec);
+    });
   }
 
   private markStopped(rec: ContainerRecord): void {
@@ -619,6 +708,8 @@ export class Daemon {
       this.save(rec);
       this.dns.invalidate();
       this.writeResolvConf(rec);
+      // dockerd logs a connect only for a running container; a stopped one connects at its start.
+      if (rec.State.Running) this.networkEvent(net, 'connect', { container: rec.Id });
     });
   }
 
@@ -655,7 +746,54 @@ export class Daemon {
       this.save(rec);
       this.dns.invalidate();
       this.writeResolvConf(rec);
+      this.networkEvent(net, 'disconnect', { container: rec.Id });
     });
+  }
+
+  // ---- networks ------------------------------------------------------------------
+
+  async createNetwork(req: NetworkCreateRequest): Promise<Network> {
+    const n = await createNetwork(this.controller, req, this.cluster);
+    await this.networksChanged();
+    this.networkEvent(n, 'create');
+    return n;
+  }
+
+  async removeNetwork(term: string): Promise<void> {
+    const n = netRef(this.controller.network(term));
+    await removeNetwork(this.controller, term, this.cluster);
+    await this.networksChanged();
+    this.networkEvent(n, 'destroy');
+  }
+
+  /** docker network prune; returns the removed networks' names. */
+  async pruneNetworks(f: Filters): Promise<string[]> {
+    const before = new Map(this.controller.networks().map((n) => [n.name, netRef(n)]));
+    const deleted = await pruneNetworks(this.controller, f, this.cluster);
+    await this.networksChanged();
+    for (const name of deleted) this.networkEvent(before.get(name)!, 'destroy');
+    this.events.log('network', 'prune', '', { reclaimed: '0' });
+    return deleted;
+  }
+
+  // ---- events --------------------------------------------------------------------
+
+  /** dockerd's LogContainerEventWithAttributes: the container's labels, its image and name, and the action's own. */
+  private containerEvent(rec: ContainerRecord, action: string, attrs: Record<string, string> = {}): void {
+    this.events.log('container', action, rec.Id, {
+      ...(rec.Config.Labels ?? {}), ...attrs, ...(rec.Config.Image ? { image: rec.Config.Image } : {}), name: rec.Name.slice(1),
+    });
+  }
+
+  /** dockerd's LogNetworkEventWithAttributes: the action's attributes, the network's name and type. */
+  private networkEvent(n: NetRef, action: string, attrs: Record<string, string> = {}): void {
+    this.events.log('network', action, n.id, { ...attrs, name: n.name, type: n.type });
+  }
+
+  /** The networks a running container has an endpoint on, in its settings' order. */
+  private joinedNetworks(rec: ContainerRecord): NetRef[] {
+    return Object.values(rec.NetworkSettings.Networks).filter((s) => s.EndpointID)
+      .map((s) => this.controller.networks().find((n) => n.id === s.NetworkID)).filter((n): n is Network => !!n).map(netRef);
   }
 
   /** The namespace path a command must enter to run "inside" the container. */
@@ -666,6 +804,10 @@ export class Daemon {
     return rec.NetworkSettings.SandboxKey;
   }
 }
+
+/** What an event names of a network, taken while it exists (a handle reads its record live). */
+type NetRef = { id: string; name: string; type: string };
+const netRef = (n: Network): NetRef => ({ id: n.id, name: n.name, type: n.type });
 
 /** Whether the daemon's resolver serves a network: user-defined bridge networks and overlay networks, as Docker's. */
 function hasEmbeddedDns(n: Network, defaultNetwork: string): boolean {
