@@ -368,4 +368,24 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     expect(docker('inspect', '-f', '{{.State.Status}}', p2).out).toBe('created');
     docker('rm', '-f', w, p2, `${p1}r`);
   });
+  it('docker pause and unpause: recorded, shown, exec refused while paused; their events and exec\'s', () => {
+    const c = uniq('pz');
+    expect(docker('run', '-d', '--name', c, 'img').code).toBe(0);
+    const id = docker('inspect', '-f', '{{.Id}}', c).out;
+    const t0 = (Date.now() / 1000).toFixed(3);
+    expect(docker('pause', c).code).toBe(0);
+    expect(docker('inspect', '-f', '{{.State.Status}} {{.State.Paused}} {{.State.Running}}', c).out).toBe('paused true true');
+    expect(docker('ps', '--filter', `name=${c}`, '--format', '{{.Status}}').out).toMatch(/^Up .* \(Paused\)$/);
+    expect(docker('pause', c).err.split('\n')[0]).toBe(`Error response from daemon: Container ${id} is already paused`);
+    expect(docker('exec', c, 'true').err.split('\n')[0]).toBe(`Error response from daemon: Container ${id} is paused, unpause the container before exec`);
+    expect(docker('unpause', c).code).toBe(0);
+    expect(docker('unpause', c).err.split('\n')[0]).toBe(`Error response from daemon: Container ${id} is not paused`);
+    expect(docker('exec', c, 'sh', '-c', 'exit 3').code).toBe(3);
+    const t1 = (Date.now() / 1000 + 0.001).toFixed(3);
+    const ev = docker('events', '--since', t0, '--until', t1, '--filter', `container=${c}`, '--format', '{{.Action}} {{index .Actor.Attributes "exitCode"}}').out.split('\n').map((l) => l.trim());
+    expect(ev).toEqual(['pause', 'unpause', 'exec_create: sh -c exit 3', 'exec_start: sh -c exit 3', 'exec_die 3']);
+    expect(docker('stop', c).code).toBe(0);
+    expect(docker('inspect', '-f', '{{.State.Status}} {{.State.Paused}}', c).out).toBe('exited false');
+    docker('rm', c);
+  });
 });

@@ -54,8 +54,8 @@ export function buildRouter(d: Daemon): Router {
     status: 200,
     body: {
       ID: c.marks().tag, Containers: d.containers.size,
-      ContainersRunning: [...d.containers.values()].filter((x) => x.State.Running).length,
-      ContainersPaused: 0, ContainersStopped: [...d.containers.values()].filter((x) => !x.State.Running).length,
+      ContainersRunning: [...d.containers.values()].filter((x) => x.State.Running && !x.State.Paused).length,
+      ContainersPaused: [...d.containers.values()].filter((x) => x.State.Paused).length, ContainersStopped: [...d.containers.values()].filter((x) => !x.State.Running).length,
       Images: 0, Driver: 'nsnet', Name: 'nsnet', ServerVersion: VERSION, OperatingSystem: 'linux', OSType: 'linux',
       Architecture: process.arch, KernelVersion: release(), NCPU: 0, MemTotal: 0, DockerRootDir: d.config.dataDir,
       Plugins: { Network: [...c.driverTypes()], Volume: [], Authorization: null, Log: [] }, Swarm: { LocalNodeState: 'inactive' },
@@ -129,6 +129,14 @@ export function buildRouter(d: Daemon): Router {
   });
   r.on('POST', '/containers/{id}/kill', async (req, [id]) => {
     await d.killContainer(id!, req.query.get('signal') ?? '');
+    return { status: 204 };
+  });
+  r.on('POST', '/containers/{id}/pause', async (_req, [id]) => {
+    await d.pauseContainer(id!, true);
+    return { status: 204 };
+  });
+  r.on('POST', '/containers/{id}/unpause', async (_req, [id]) => {
+    await d.pauseContainer(id!, false);
     return { status: 204 };
   });
   r.on('POST', '/containers/{id}/wait', (req, [id]) => {

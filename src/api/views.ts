@@ -142,7 +142,7 @@ export function humanDuration(ms: number): string {
 
 export function containerSummary(r: ContainerRecord) {
   const since = (t: string) => humanDuration(Date.now() - Date.parse(t));
-  const status = r.State.Running ? `Up ${since(r.State.StartedAt)}`
+  const status = r.State.Running ? `Up ${since(r.State.StartedAt)}${r.State.Paused ? ' (Paused)' : ''}`
     : r.State.Status === 'created' ? 'Created' : `Exited (${r.State.ExitCode}) ${since(r.State.FinishedAt)} ago`;
   return {
     Id: r.Id,

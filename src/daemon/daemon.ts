@@ -11,7 +11,7 @@ import { cidrContains, parseIP } from '../ip/addr.js';
 import type { DaemonConfig } from './config.js';
 import { checkContainerMode, checkHostGatewayIps, extraHosts, publishedPorts } from './container-settings.js';
 import {
-  errAlreadyConnected, errInvalid, errNameInUse, errNoSuchContainer, errNotConnected, errNotRunning, errRunningRemove, errSharedNetwork,
+  errAlreadyConnected, errAlreadyPaused, errInvalid, errNotPaused, errNameInUse, errNoSuchContainer, errNotConnected, errNotRunning, errRunningRemove, errSharedNetwork,
 } from './errors.js';
 import { initNetworkController } from './init.js';
 import { fromDockerPortBindings } from '../firewall/ports.js';
@@ -66,9 +66,12 @@ export class Daemon {
     const r = this.container(term);
     const sb = r.NetworkSettings.SandboxID ? this.controller.sandbox(r.NetworkSettings.SandboxID)?.info() : undefined;
     return {
-      id: r.Id, running: r.State.Running && !!r.NetworkSettings.SandboxKey, sandboxKey: r.NetworkSettings.SandboxKey,
+      id: r.Id, running: r.State.Running && !!r.NetworkSettings.SandboxKey, paused: r.State.Paused, sandboxKey: r.NetworkSettings.SandboxKey,
       filesDir: sb && !sb.host ? sb.dir : '', hostname: r.Config.Hostname,
     };
+  }, (id, action, attrs) => {
+    const r = this.containers.get(id);
+    if (r) this.containerEvent(r, action, attrs);
   });
 
   private constructor(readonly config: DaemonConfig, readonly controller: Controller) {
@@ -451,6 +454,21 @@ export class Daemon {
     for (const name of Object.keys(rec.NetworkSettings.Networks)) this.network(name);
   }
 
+  /**
+   * docker pause / unpause: recorded, with their events. There is no
+   * process to freeze; exec is refused while paused, as dockerd refuses it.
+   */
+  pauseContainer(term: string, pause: boolean): Promise<void> {
+    const rec = this.container(term);
+    return this.withContainer(rec, term, async () => {
+      if (!rec.State.Running) throw errNotRunning(rec.Id);
+      if (rec.State.Paused === pause) throw pause ? errAlreadyPaused(rec.Id) : errNotPaused(rec.Id);
+      rec.State = { ...rec.State, Paused: pause, Status: pause ? 'paused' : 'running' };
+      this.save(rec);
+      this.containerEvent(rec, pause ? 'pause' : 'unpause');
+    });
+  }
+
   /** docker kill: the container stops on a signal whose default action ends a process (see signals.ts). */
   killContainer(term: string, signal = ''): Promise<void> {
     const sig = parseSignal(signal);
@@ -464,7 +482,7 @@ export class Daemon {
   }
 
   private markStopped(rec: ContainerRecord): void {
-    rec.State = { ...rec.State, Status: 'exited', Running: false, Pid: 0, FinishedAt: now() };
+    rec.State = { ...rec.State, Status: 'exited', Running: false, Paused: false, Pid: 0, FinishedAt: now() };
     rec.NetworkSettings.Ports = {};
     rec.NetworkSettings.SandboxID = '';
     rec.NetworkSettings.SandboxKey = '';

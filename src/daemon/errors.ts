@@ -19,4 +19,7 @@ export const errNotConnected = (container: string, network: string) =>
 export const errAlreadyConnected = (container: string, network: string) =>
   new ForbiddenError(`endpoint with name ${container} already exists in network ${network}`, 'EENDPOINTEXISTS');
 export const errNotRunning = (id: string) => new ConflictError(`Container ${id} is not running`, 'ENOTRUNNING');
+export const errAlreadyPaused = (id: string) => new ConflictError(`Container ${id} is already paused`, 'EPAUSED');
+export const errNotPaused = (id: string) => new ConflictError(`Container ${id} is not paused`, 'ENOTPAUSED');
+export const errPaused = (id: string) => new ConflictError(`Container ${id} is paused, unpause the container before exec`, 'EPAUSED');
 export const errInvalid = (msg: string) => new InvalidInputError(msg);

@@ -11,7 +11,10 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { newId } from '../controller/ids.js';
-import { errNotRunning } from './errors.js';
+import { errNotRunning, errPaused } from './errors.js';
+
+/** dockerd's exec events, logged on the container (exec_create: cmd, exec_start: cmd, exec_die). */
+export type ExecEventLog = (containerId: string, action: string, attrs: Record<string, string>) => void;
 
 export interface ExecCreateRequest {
   Cmd?: string[] | null;
@@ -39,6 +42,7 @@ export interface ExecRecord {
 /** What exec needs of a container: its namespace and its sandbox files. */
 export interface ExecTarget {
   running: boolean;
+  paused: boolean;
   sandboxKey: string;
   /** The sandbox directory with resolv.conf and hosts; empty for a host-mode container. */
   filesDir: string;
@@ -57,11 +61,15 @@ const MOUNT_SCRIPT = 'mount --bind -- "$1" /etc/resolv.conf && mount --bind -- "
 export class ExecManager {
   private readonly execs = new Map<string, ExecRecord>();
 
-  constructor(private readonly target: (containerTerm: string) => { id: string } & ExecTarget) {}
+  constructor(
+    private readonly target: (containerTerm: string) => { id: string } & ExecTarget,
+    private readonly log: ExecEventLog = () => {},
+  ) {}
 
   create(containerTerm: string, req: ExecCreateRequest): ExecRecord {
     const t = this.target(containerTerm);
     if (!t.running) throw errNotRunning(t.id);
+    if (t.paused) throw errPaused(t.id);
     const cmd = req.Cmd;
     if (!Array.isArray(cmd) || !cmd.length || cmd.some((a) => typeof a !== 'string')) throw new InvalidInputError('No exec command specified');
     if (req.AttachStdin) throw new InvalidInputError('nsnet exec does not take stdin (networking-only exec)');
@@ -74,6 +82,7 @@ export class ExecManager {
     };
     this.trim();
     this.execs.set(rec.id, rec);
+    this.log(t.id, `exec_create: ${execLine(rec.cmd)}`, { execID: rec.id });
     return rec;
   }
 
@@ -89,6 +98,7 @@ export class ExecManager {
     if (rec.started) throw new InvalidInputError(`Exec command ${id} has already run`);
     const t = this.target(rec.containerId);
     if (!t.running) throw errNotRunning(rec.containerId);
+    if (t.paused) throw errPaused(rec.containerId);
     const files = t.filesDir && existsSync(join(t.filesDir, 'resolv.conf')) && existsSync(join(t.filesDir, 'hosts'));
     const argv = files
       ? ['--', 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_SCRIPT, 'nsnet-exec',
@@ -103,10 +113,12 @@ export class ExecManager {
     rec.running = true;
     const child = spawn('nsenter', [`--net=${t.sandboxKey}`, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     rec.pid = child.pid ?? 0;
+    this.log(rec.containerId, `exec_start: ${execLine(rec.cmd)}`, { execID: rec.id });
     const finish = (code: number) => {
       if (!rec.running) return;
       rec.running = false;
       rec.exitCode = code;
+      this.log(rec.containerId, 'exec_die', { execID: rec.id, exitCode: String(code) });
       done?.(code);
     };
     child.on('error', () => finish(126));
@@ -122,6 +134,9 @@ export class ExecManager {
     }
   }
 }
+
+/** dockerd's "entrypoint args" of an exec event's action (a space after the entrypoint even without args). */
+const execLine = (cmd: string[]): string => `${cmd[0]} ${cmd.slice(1).join(' ')}`;
 
 /** Docker's stdcopy frame: [stream, 0, 0, 0, size (BE32)] then the payload; 1 = stdout, 2 = stderr. */
 export function frame(stream: 1 | 2, data: Buffer): Buffer {

@@ -25,7 +25,7 @@ export interface EndpointSettings {
 }
 
 export interface ContainerState {
-  Status: 'created' | 'running' | 'exited';
+  Status: 'created' | 'running' | 'paused' | 'exited';
   Running: boolean;
   Paused: boolean;
   Restarting: boolean;
