@@ -334,10 +334,16 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     let out = '';
     waiter.stdout.on('data', (d: Buffer) => { out += d.toString(); });
     const exited = new Promise<number | null>((r) => waiter.once('exit', r));
+    // docker logs: no output (no process); -f follows until the container stops.
+    expect(docker('logs', w)).toEqual({ code: 0, out: '', err: '' });
+    const follower = spawn('docker', ['logs', '-f', w], { env: { ...process.env, DOCKER_HOST: `unix://${socket}` } });
+    const followed = new Promise<number | null>((r) => follower.once('exit', r));
     await new Promise((r) => setTimeout(r, 700));
     expect(waiter.exitCode).toBe(null); // still waiting: the container runs
+    expect(follower.exitCode).toBe(null);
     expect(docker('kill', '-s', 'SIGTERM', w).code).toBe(0);
     expect(await exited).toBe(0);
+    expect(await followed).toBe(0);
     expect(out.trim()).toBe('143');
     expect(docker('wait', w).out).toBe('143'); // not running: at once
     expect(docker('inspect', '-f', '{{.State.ExitCode}} {{.State.Status}}', w).out).toBe('143 exited');

@@ -155,6 +155,23 @@ export function buildRouter(d: Daemon): Router {
       },
     };
   });
+  // A container's output: there is no process of nsnet's, so there is none; `follow` holds the stream until the container stops.
+  r.on('GET', '/containers/{id}/logs', (req, [id]) => {
+    if (!bool(req.query, 'stdout') && !bool(req.query, 'stderr')) throw new InvalidInputError('Bad parameters: you must choose at least one stream');
+    const w = bool(req.query, 'follow') ? d.waitContainer(id!, 'not-running') : undefined;
+    if (!w) d.container(id!);
+    return {
+      status: 200,
+      attach: {
+        contentType: 'application/vnd.docker.multiplexed-stream',
+        run: (_write, end) => {
+          if (!w) return end();
+          void w.done.then(end);
+          return w.cancel;
+        },
+      },
+    };
+  });
   r.on('POST', '/containers/prune', async (req) => {
     const f = parseFilters(req.query.get('filters'), PRUNE_FILTERS);
     const deleted = await d.pruneContainers(f);
