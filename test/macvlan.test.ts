@@ -83,8 +83,9 @@ describe.skipIf(!gate.ok)(`macvlan driver ${gate.why}`, () => {
     const net = await macvlanNet('10.37.1.0/24', '10.37.1.1');
     const name = uniq('mvrt');
     sh('ip', ['netns', 'add', name]);
+    let sb: Awaited<ReturnType<Controller['newSandbox']>> | undefined;
     try {
-      const sb = await c.newSandbox(uniq('mrt'), { netnsPath: `/run/netns/${name}` });
+      sb = await c.newSandbox(uniq('mrt'), { netnsPath: `/run/netns/${name}` });
       const ep = net.createEndpoint('rt');
       await ep.join(sb);
       expect(macvlans(name)[0]!.flags).toContain('UP');
@@ -94,9 +95,11 @@ describe.skipIf(!gate.ok)(`macvlan driver ${gate.why}`, () => {
       expect(await tcpEcho(ext, '10.37.1.1', name, 'from a runtime namespace')).toBe('echo:from a runtime namespace');
       await ep.leave(sb);
       await ep.delete();
-      await sb.destroy();
-      await net.delete();
     } finally {
+      // Whatever failed, the next cases get the parent back (one network per parent).
+      await sb?.destroy().catch(() => undefined);
+      for (const e of net.endpoints()) await e.delete(true).catch(() => undefined);
+      await net.delete().catch(() => undefined);
       sh('ip', ['netns', 'del', name]);
     }
   });
