@@ -63,8 +63,10 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
   });
 
   it('a sandbox on two networks reaches a peer on each; the default route fails over when the gateway endpoint leaves', async () => {
-    const n1 = await bridgeNet('10.31.2.0/24');
-    const n2 = await bridgeNet('10.31.3.0/24');
+    // Names in byte order (n1 first): the election's tie-break, as libnetwork's.
+    const tag = uniq('gw');
+    const n1 = await bridgeNet('10.31.2.0/24', { name: `${tag}-a` });
+    const n2 = await bridgeNet('10.31.3.0/24', { name: `${tag}-b` });
     const [multi, p1, p2] = await Promise.all([c.newSandbox(uniq('m')), c.newSandbox(uniq('p1')), c.newSandbox(uniq('p2'))]);
     const m1 = n1.createEndpoint('m1');
     const m2 = n2.createEndpoint('m2');
@@ -83,10 +85,54 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     expect(m2.info().gateway).toBe(true);
     await m1.join(multi);
     expect(m1.info().ifname).toBe('eth0'); // lowest free name
-    expect(gw()).toBe('10.31.3.1');
+    // Back on the network whose name comes first: it takes the default route again, as Docker's election gives it.
+    expect(gw()).toBe('10.31.2.1');
+    expect([m1.info().gateway, m2.info().gateway]).toEqual([true, undefined]);
     for (const s of [multi, p1, p2]) await s.destroy();
     await n1.delete();
     await n2.delete();
+  });
+
+  it('gateway election: gwPriority, then the network name; moved on join and leave, in a batch too, and traffic follows it', async () => {
+    const tag = uniq('el');
+    const a = await bridgeNet('10.31.20.0/24', { name: `${tag}-a` });
+    const b = await bridgeNet('10.31.21.0/24', { name: `${tag}-b` });
+    const c3 = await bridgeNet('10.31.22.0/24', { name: `${tag}-c` });
+    expect(() => a.createEndpoint('bad', { gwPriority: 1.5 })).toThrow(/invalid gateway priority 1.5/);
+    const sb = await c.newSandbox(uniq('el'));
+    const routes = () => ipJson<{ dst: string; gateway?: string; dev: string }[]>(['-n', nsName(sb.key), 'route', 'show']).filter((r) => r.dst === 'default');
+    // c first (it takes the route), then b: b's name comes first, so the route moves to b.
+    const ec = c3.createEndpoint('x');
+    await ec.join(sb);
+    expect(routes()).toEqual([expect.objectContaining({ gateway: '10.31.22.1', dev: 'eth0' })]);
+    const eb = b.createEndpoint('x');
+    await eb.join(sb);
+    expect(routes()).toEqual([expect.objectContaining({ gateway: '10.31.21.1', dev: 'eth1' })]);
+    // a, with a lower priority than b's 0: b keeps it.
+    const ea = a.createEndpoint('x', { gwPriority: -1 });
+    await ea.join(sb);
+    expect(routes().map((r) => r.gateway)).toEqual(['10.31.21.1']);
+    expect([ea, eb, ec].map((e) => !!e.info().gateway)).toEqual([false, true, false]);
+    await eb.leave(sb);
+    // Failover picks by the same order: c (priority 0) before a (-1).
+    expect(routes().map((r) => r.gateway)).toEqual(['10.31.22.1']);
+    await eb.delete();
+    await ea.leave(sb);
+    await ea.delete();
+    await ec.leave(sb);
+    await ec.delete();
+    // In one batch: the highest priority wins whatever the order.
+    const res = await c.joinMany([
+      { network: c3, sandbox: sb, name: 'y' },
+      { network: a, sandbox: sb, name: 'y', options: { gwPriority: 5 } },
+      { network: b, sandbox: sb, name: 'y' },
+    ]);
+    expect(res.every((r) => r.ok)).toBe(true);
+    expect(routes().map((r) => r.gateway)).toEqual(['10.31.20.1']);
+    const gwOf = res.map((r) => (r.ok ? !!r.endpoint.info().gateway : null));
+    expect(gwOf).toEqual([false, true, false]);
+    await sb.destroy();
+    for (const n of [a, b, c3]) await n.delete();
   });
 
   it('leave returns with the interface down, without its address, its name and address reusable; the link is destroyed later', async () => {

@@ -394,4 +394,40 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     expect(docker('inspect', '-f', '{{.State.Status}} {{.State.Paused}}', c).out).toBe('exited false');
     docker('rm', c);
   });
+  it('the gateway network as Docker elects it (gw-priority, then the name), and published ports follow it', async () => {
+    const tag = uniq('gp');
+    const [na, nb] = [`${tag}-a`, `${tag}-b`];
+    docker('network', 'create', '--subnet', '10.35.9.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, na);
+    docker('network', 'create', '--subnet', '10.35.8.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, nb);
+    const g = uniq('gpc');
+    expect(docker('run', '-d', '--network', nb, '-p', '18383:80', '--name', g, 'img').code).toBe(0);
+    const key = docker('inspect', '-f', '{{.NetworkSettings.SandboxKey}}', g).out;
+    const gw = () => (JSON.parse(execFileSync('nsenter', [`--net=${key}`, 'ip', '-j', 'route', 'show', 'default'], { encoding: 'utf8' })) as { gateway: string }[]).map((r) => r.gateway);
+    // A server on one network's address only: the published port reaches it only if the port is on that network.
+    const served = async (ip: string) => {
+      const server = spawn(process.execPath, ['bin/nsnet.js', '--socket', socket, 'exec', g, '--', 'python3', '-c',
+        `import socket\ns=socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind(('${ip}', 80)); s.listen(1); print('ready', flush=True)\nc,_=s.accept(); c.recv(10); c.sendall(b'served'); c.close()`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      await new Promise((r) => server.stdout!.once('data', r));
+      const got = spawnSync('python3', ['-c', "import socket\ns=socket.create_connection(('127.0.0.1', 18383), timeout=3); s.sendall(b'x'); print(s.recv(100).decode())"], { encoding: 'utf8' });
+      server.kill();
+      return got.stdout.trim();
+    };
+    expect(gw()).toEqual(['10.35.8.1']);
+    expect(await served('10.35.8.2')).toBe('served');
+    // a's name comes first: the default route and the published port move to it.
+    expect(docker('network', 'connect', na, g).code).toBe(0);
+    expect(gw()).toEqual(['10.35.9.1']);
+    expect(await served('10.35.9.2')).toBe('served');
+    expect(docker('port', g).out).toBe('80/tcp -> 0.0.0.0:18383');
+    // Back to b when a goes, and a rejoined with a lower priority leaves it there.
+    expect(docker('network', 'disconnect', na, g).code).toBe(0);
+    expect(gw()).toEqual(['10.35.8.1']);
+    expect(await served('10.35.8.2')).toBe('served');
+    expect(docker('network', 'connect', '--gw-priority', '-1', na, g).code).toBe(0);
+    expect(gw()).toEqual(['10.35.8.1']);
+    expect(JSON.parse(docker('inspect', '-f', `{{json (index .NetworkSettings.Networks "${na}").GwPriority}}`, g).out)).toBe(-1);
+    expect(await served('10.35.8.2')).toBe('served');
+    docker('rm', '-f', g);
+    expect(docker('network', 'rm', na, nb).code).toBe(0);
+  });
 });

@@ -199,6 +199,36 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     await n.delete();
   });
 
+  it('setPorts replaces a joined endpoint\'s ports at once (its old host ports free), and a refused set keeps the old', async () => {
+    const n = await net('10.38.12.0/24');
+    const a = await container(n, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18140' }] });
+    const b = await container(n, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18142' }] });
+    const table = () => nftList(tableName(c.marks().tag)) ?? '';
+    await a.ep.setPorts([{ proto: 'tcp', containerPort: 80, hostPort: '18141' }]);
+    expect(a.ep.info().published!.map((m) => m.hostPort)).toEqual([18141]);
+    expect(table()).toContain('18141');
+    expect(table()).not.toContain('18140');
+    const tcp = await server(a.ns, a.ip, 80, 'tcp');
+    expect(client(undefined, '127.0.0.1', 18141, 'tcp')).toMatch(/^from 10\.38\.12\.1$/);
+    tcp.kill();
+    // 18142 is b's: refused, and a keeps 18141.
+    await expect(a.ep.setPorts([{ proto: 'tcp', containerPort: 80, hostPort: '18142' }])).rejects.toMatchObject({ code: 'EPORTINUSE' });
+    expect(a.ep.info().published!.map((m) => m.hostPort)).toEqual([18141]);
+    expect(a.ep.info().ports!.map((p) => p.hostPort)).toEqual(['18141']);
+    expect(table()).toContain('18141');
+    // None: the port is free for another at once.
+    await a.ep.setPorts([]);
+    expect(a.ep.info().published).toBeUndefined();
+    await b.ep.setPorts([{ proto: 'tcp', containerPort: 80, hostPort: '18141' }]);
+    expect(b.ep.info().published!.map((m) => m.hostPort)).toEqual([18141]);
+    expect(table()).not.toContain('18142');
+    await a.sb.destroy();
+    await b.sb.destroy();
+    expect(table()).not.toContain('18141');
+    for (const e of n.endpoints()) await e.delete();
+    await n.delete();
+  });
+
   it('IPv6: published ports reach a dual-stack container over IPv6 as well', async () => {
     const forward6 = readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8').trim();
     const n = await c.newNetwork({ name: uniq('fw6'), enableIPv6: true, options: bridgeOpt(uniq('fb')), ipam: { config: [{ Subnet: '10.38.10.0/24' }, { Subnet: 'fd00:38:10::/64' }] } });

@@ -26,7 +26,7 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     dir.remove();
   });
 
-  const net = (subnet: string) => c.newNetwork({ name: uniq('net'), options: bridgeOpt(uniq('b')), ipam: { config: [{ Subnet: subnet }] } });
+  const net = (subnet: string, name = uniq('net')) => c.newNetwork({ name, options: bridgeOpt(uniq('b')), ipam: { config: [{ Subnet: subnet }] } });
   /** A namespace made by "the runtime" (not nsnet), adopted by path. */
   const runtimeSandbox = async () => {
     const name = uniq('rt');
@@ -133,8 +133,10 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
   });
 
   it('joinMany: many endpoints over many sandboxes in one crossing, each settled on its own', async () => {
-    const n1 = await net('10.77.2.0/24');
-    const n2 = await net('10.77.3.0/24');
+    // n1's name first: it is the gateway network (libnetwork's election), whatever the join order.
+    const tag = uniq('jm');
+    const n1 = await net('10.77.2.0/24', `${tag}-a`);
+    const n2 = await net('10.77.3.0/24', `${tag}-b`);
     const sbs = [await c.newSandbox(uniq('cm')), await c.newSandbox(uniq('cm')), await runtimeSandbox()];
     await c.flush();
     const before = nativeStats().executed;

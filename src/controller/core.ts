@@ -23,6 +23,7 @@ import { OverlayDriver } from '../drivers/overlay.js';
 import { Store } from '../store/store.js';
 import { claimDataDir, type DataDirClaim } from '../store/data-dir.js';
 import { Firewall } from '../firewall/firewall.js';
+import type { PortBinding } from '../firewall/ports.js';
 import { fault } from '../driver-api/faults.js';
 import { findUnique, newId } from './ids.js';
 import { allocatePools, validateIpamConfig } from './ipam-config.js';
@@ -359,6 +360,8 @@ export class Core implements RestoreHost {
     if (o.aliases !== undefined && !Array.isArray(o.aliases)) throw new InvalidInputError('aliases must be a list');
     for (const a of o.aliases ?? []) checkText('alias', a);
     if (o.macAddress !== undefined) checkMac(o.macAddress);
+    if (o.gwPriority !== undefined && !(Number.isSafeInteger(o.gwPriority)))
+      throw new InvalidInputError(`invalid gateway priority ${JSON.stringify(o.gwPriority) ?? String(o.gwPriority)}: an integer`);
     checkPortBindings(o.ports);
     const linkLocal = linkLocalCidrs(o.linkLocalIps, net);
     this.checkNameFree(net, name);
@@ -366,6 +369,7 @@ export class Core implements RestoreHost {
     const rec: EndpointRecord = { id: newId(), name, networkId, created: new Date().toISOString(), aliases: [...(o.aliases ?? [])] };
     if (o.ports?.length) rec.ports = o.ports.map((p) => ({ ...p }));
     if (linkLocal.length) rec.linkLocal = linkLocal;
+    if (o.gwPriority) rec.gwPriority = o.gwPriority;
     driver.validateEndpoint?.(net, rec);
     if (o.ifname !== undefined) rec.requestedIfname = checkIfName(o.ifname);
     const taken: [string, string][] = [];
@@ -653,6 +657,8 @@ export class Core implements RestoreHost {
       await kernel.send();
       const settled = await Promise.all(runs);
       ready.forEach((x, k) => { out[x.i] = settled[k]!; });
+      // A later endpoint of the batch may outrank the one that took the default route.
+      for (const s of new Set(ready.filter((x, k) => settled[k]!.ok).map((x) => x.s))) await this.electGateway(s);
     } finally {
       unlock();
       for (const x of ready) x.release();
@@ -679,7 +685,10 @@ export class Core implements RestoreHost {
     const driver = this.driver(net.driver);
     const joined = this.joinedCount(net.id);
     driver.checkJoin(net, joined);
-    const isGw = driver.needsAddresses && !net.internal && !s.rec.endpoints.some((id) => this.eps.get(id)?.gateway);
+    // The first endpoint that can be the gateway takes the default route in
+    // its own crossing; a later one that outranks it takes it over after.
+    const current = s.rec.endpoints.some((id) => this.eps.get(id)?.gateway);
+    const isGw = this.canBeGateway(net) && !current;
     const ifname = ep.requestedIfname ?? this.ifnameFor(s, net);
     if (s.rec.endpoints.some((id) => this.eps.get(id)?.ifname === ifname))
       throw new ConflictError(`interface ${ifname} already exists in sandbox ${s.rec.id.slice(0, 12)}`);
@@ -700,7 +709,109 @@ export class Core implements RestoreHost {
         this.store.put('sandbox', s.rec.id, s.rec);
       });
     });
+    // joinMany elects once per sandbox, after its whole batch.
+    if (current && !kernel && this.canBeGateway(net)) await this.electGateway(s);
     this.refreshHosts(s);
+  }
+
+  /**
+   * Replaces an endpoint's published ports. Joined: the old mappings go
+   * first (the new set may reuse their host ports), then the new ones are
+   * published; if that fails, the old ones are published again.
+   */
+  setPorts(epId: string, ports: PortBinding[]): Promise<void> {
+    const ep = this.eps.get(epId);
+    if (!ep) return Promise.reject(new NotFoundError(`endpoint ${epId} not found`));
+    try {
+      checkPortBindings(ports);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const net = this.nets.get(ep.networkId)!;
+    const driver = this.driver(net.driver);
+    const want = ports.map((p) => ({ ...p }));
+    const record = (list: PortBinding[] | undefined) => { if (list?.length) ep.ports = list; else delete ep.ports; };
+    const s = ep.sandboxId ? this.sbs.get(ep.sandboxId) : undefined;
+    if (!s) {
+      if (want.length) driver.validateEndpoint?.(net, { ...ep, ports: want });
+      record(want);
+      this.store.put('endpoint', ep.id, ep);
+      return Promise.resolve();
+    }
+    return this.locked(s, async () => {
+      if (this.eps.get(ep.id) !== ep || !ep.sandboxId) throw new NotFoundError(`endpoint ${epId} not found`);
+      if (want.length && !driver.publishPorts)
+        throw new InvalidInputError(`network ${net.name} (driver ${net.driver}) does not publish ports`);
+      if (want.length) driver.validateEndpoint?.(net, { ...ep, ports: want });
+      const before = ep.ports;
+      const held = ep.published ?? [];
+      // Rules off now; the host ports are freed once the record without them is queued, as a leave frees them.
+      await this.firewall.unprogram(ep.id, held);
+      delete ep.published;
+      record(want);
+      this.store.put('endpoint', ep.id, ep);
+      this.firewall.releasePorts(ep.id, held);
+      try {
+        if (want.length) await withUndo((u) => driver.publishPorts!(net, ep, u));
+      } catch (e) {
+        record(before);
+        if (before?.length) await withUndo((u) => driver.publishPorts!(net, ep, u)).catch(() => undefined);
+        this.store.put('endpoint', ep.id, ep);
+        throw e;
+      }
+      this.store.put('endpoint', ep.id, ep);
+    });
+  }
+
+  /** Whether an endpoint on this network can hold the sandbox's default route. */
+  private canBeGateway(net: NetworkRecord): boolean {
+    return this.driver(net.driver).needsAddresses && !net.internal;
+  }
+
+  /**
+   * libnetwork's gateway election (Endpoint.Less): of the endpoints that
+   * can be the gateway, the highest gwPriority, then the network name
+   * first in byte order. Docker runs it after every connect and disconnect.
+   */
+  private bestGateway(s: LiveSandbox): EndpointRecord | undefined {
+    let best: { ep: EndpointRecord; name: Buffer } | undefined;
+    for (const id of s.rec.endpoints) {
+      const ep = this.eps.get(id);
+      const net = ep && this.nets.get(ep.networkId);
+      if (!ep || !net || !this.canBeGateway(net)) continue;
+      const name = Buffer.from(net.name);
+      const [p, bp] = [ep.gwPriority ?? 0, best?.ep.gwPriority ?? 0];
+      if (!best || p > bp || (p === bp && Buffer.compare(name, best.name) < 0)) best = { ep, name };
+    }
+    return best?.ep;
+  }
+
+  /**
+   * Moves the default route to the elected endpoint if another holds it.
+   * The new route replaces the old one in one request, so a failure leaves
+   * the route, and the role, where they were; the join it follows stands.
+   */
+  private async electGateway(s: LiveSandbox): Promise<void> {
+    const best = this.bestGateway(s);
+    const cur = s.rec.endpoints.map((id) => this.eps.get(id)).find((e) => e?.gateway);
+    if (!best || best === cur) return;
+    const bn = this.nets.get(best.networkId)!;
+    try {
+      await this.driver(bn.driver).setGateway(bn, best, this.target(s, true), true);
+    } catch {
+      return;
+    }
+    if (cur) {
+      const cn = this.nets.get(cur.networkId)!;
+      // What the replace left of it: an IPv6 default route the new gateway's network has none to replace with.
+      await this.driver(cn.driver).setGateway(cn, cur, this.target(s, false), false).catch(() => undefined);
+      delete cur.gateway;
+    }
+    best.gateway = true;
+    this.store.tx(() => {
+      this.store.put('endpoint', best.id, best);
+      if (cur) this.store.put('endpoint', cur.id, cur);
+    });
   }
 
   /** Forgets the endpoint's join; returns the ports it published, which the caller frees once the change is recorded. */
@@ -739,10 +850,7 @@ export class Core implements RestoreHost {
         s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id);
         let next: EndpointRecord | undefined;
         if (wasGw) {
-          next = s.rec.endpoints.map((id) => this.eps.get(id)!).find((e) => {
-            const n = this.nets.get(e.networkId);
-            return n && !n.internal && this.driver(n.driver).needsAddresses;
-          });
+          next = this.bestGateway(s);
           if (next) {
             const nn = this.nets.get(next.networkId)!;
             await this.driver(nn.driver).setGateway(nn, next, this.target(s, true), true);

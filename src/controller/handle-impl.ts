@@ -4,6 +4,7 @@ import type { Netns } from '../netlink/index.js';
 import type { Core } from './core.js';
 import type { Endpoint, EndpointInfo, Network, NetworkInfo, Sandbox, SandboxInfo } from './handles.js';
 import type { EndpointCreateOptions } from './options.js';
+import type { PortBinding } from '../firewall/ports.js';
 
 export class NetworkHandle implements Network {
   readonly #c: Core;
@@ -30,6 +31,7 @@ export class EndpointHandle implements Endpoint {
   leave(sb: Sandbox): Promise<void> { return this.#c.leave(this.id, sb.id); }
   delete(force = false): Promise<void> { return this.#c.deleteEndpoint(this.id, force); }
   rename(name: string): void { this.#c.renameEndpoint(this.id, name); }
+  setPorts(ports: PortBinding[]): Promise<void> { return this.#c.setPorts(this.id, ports); }
 }
 
 export class SandboxHandle implements Sandbox {

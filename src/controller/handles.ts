@@ -3,6 +3,7 @@
 import type { EndpointRecord, NetworkRecord, SandboxRecord } from '../driver-api/records.js';
 import type { Netns } from '../netlink/index.js';
 import type { EndpointCreateOptions } from './options.js';
+import type { PortBinding } from '../firewall/ports.js';
 
 /** A copy of a network's record, as inspect shows it. */
 export type NetworkInfo = NetworkRecord;
@@ -37,6 +38,11 @@ export interface Endpoint {
   delete(force?: boolean): Promise<void>;
   /** A new name, unique in the network (a container renamed); joined or not. */
   rename(name: string): void;
+  /**
+   * Replaces the ports the endpoint publishes (bridge and overlay networks):
+   * at once if it is joined, else from its next join. A failure keeps the old ones.
+   */
+  setPorts(ports: PortBinding[]): Promise<void>;
 }
 
 export interface Sandbox {

@@ -71,6 +71,11 @@ export interface EndpointCreateOptions {
   aliases?: string[];
   /** Ports to publish (bridge networks), as Docker's -p. */
   ports?: PortBinding[];
+  /**
+   * Docker's gw-priority: of a sandbox's endpoints, the one with the highest
+   * holds the default route (ties: the network name first in byte order).
+   */
+  gwPriority?: number;
   /** Interface name inside the sandbox (CNI_IFNAME); default: the network's prefix and the first free number. */
   ifname?: string;
 }

@@ -526,6 +526,7 @@ export class Daemon {
         await this.connectToNetwork(rec, name, s, name === order[0]);
       }
       if (!this.controller.sandboxByContainer(rec.Id)) await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec));
+      await this.placePorts(rec);
     } catch (e) {
       await this.destroySandbox(rec.Id).catch(() => undefined);
       for (const s of Object.values(nets)) clearOperational(s);
@@ -645,6 +646,7 @@ export class Daemon {
         ...(s.IPAMConfig?.IPv6Address ? { ipv6Address: s.IPAMConfig.IPv6Address } : {}),
         ...(s.IPAMConfig?.LinkLocalIPs?.length ? { linkLocalIps: s.IPAMConfig.LinkLocalIPs } : {}),
         ...(s.MacAddress ? { macAddress: s.MacAddress } : {}),
+        ...(s.GwPriority ? { gwPriority: s.GwPriority } : {}),
         aliases: s.Aliases ?? [],
         ...(ports.length ? { ports } : {}),
       });
@@ -677,6 +679,34 @@ export class Daemon {
     }
     for (const m of e.published ?? []) (rec.NetworkSettings.Ports[portKey(m)] ??= []).push(portBinding(m));
     s.DNSNames = isUserDefined(info.name, this.config.defaultNetwork) ? dnsNames(name, s.Aliases ?? [], rec.Id) : null;
+  }
+
+  /**
+   * Docker publishes a container's ports on its gateway endpoint and moves
+   * them with it (libnetwork's Revoke/ProgramExternalConnectivity when a
+   * connect or disconnect changes the gateway); a gateway on a network that
+   * publishes nothing (macvlan) leaves them unpublished, as Docker's does.
+   * If the move fails the ports stay where they were; the connect or
+   * disconnect that caused it stands.
+   */
+  private async placePorts(rec: ContainerRecord): Promise<void> {
+    const sb = this.controller.sandboxByContainer(rec.Id);
+    const want = fromDockerPortBindings(publishedPorts(rec.HostConfig.PortBindings, !!rec.HostConfig.PublishAllPorts, rec.Config.ExposedPorts));
+    if (!sb || !want.length) return;
+    const eps = sb.endpoints();
+    const gw = eps.find((e) => e.info().gateway);
+    const holder = eps.find((e) => e.info().ports?.length);
+    if (!gw || holder?.id === gw.id) return;
+    const type = this.controller.networks().find((n) => n.id === gw.networkId)?.type;
+    try {
+      await holder?.setPorts([]);
+      if (type === 'bridge' || type === 'overlay') await gw.setPorts(want);
+    } catch {
+      await gw.setPorts([]).catch(() => undefined);
+      await holder?.setPorts(want).catch(() => undefined);
+    }
+    rec.NetworkSettings.Ports = Object.fromEntries(Object.keys(rec.Config.ExposedPorts ?? {}).map((k) => [k, null]));
+    for (const e of eps) for (const m of e.info().published ?? []) (rec.NetworkSettings.Ports[portKey(m)] ??= []).push(portBinding(m));
   }
 
   /** Stop: the sandbox goes with every endpoint; the requested configuration stays for the next start. */
@@ -723,6 +753,7 @@ export class Daemon {
       const settings = this.endpointConfig(net, cfg);
       if (rec.State.Running) await this.connectToNetwork(rec, net.id, settings);
       rec.NetworkSettings.Networks[net.name] = settings;
+      if (rec.State.Running) await this.placePorts(rec);
       this.save(rec);
       this.dns.invalidate();
       this.writeResolvConf(rec);
@@ -761,6 +792,7 @@ export class Daemon {
         }
       }
       delete rec.NetworkSettings.Networks[net.name];
+      if (rec.State.Running) await this.placePorts(rec);
       this.save(rec);
       this.dns.invalidate();
       this.writeResolvConf(rec);

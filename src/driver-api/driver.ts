@@ -91,6 +91,11 @@ export interface Driver {
    * later. `sandboxGone`: the namespace is being deleted anyway.
    */
   leave(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, sandboxGone: boolean): Promise<void>;
+  /**
+   * Publish a joined endpoint's `ports` (drivers that publish ports), its
+   * mappings recorded in `published`; undo gives them back.
+   */
+  publishPorts?(net: NetworkRecord, ep: EndpointRecord, undo: Undo): Promise<void>;
   /** Move the sandbox's default route to (or off) this endpoint. */
   setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void>;
   /**

@@ -365,12 +365,12 @@ export class BridgeDriver implements Driver {
         const bad = res.find((r) => !r.ok);
         if (bad && !bad.ok) throw bad.error;
         fault('bridge.join.configure');
-        await this.publish(net, ep, undo);
+        await this.publishPorts(net, ep, undo);
       },
     };
   }
 
-  private async publish(net: NetworkRecord, ep: EndpointRecord, undo: Undo): Promise<void> {
+  async publishPorts(net: NetworkRecord, ep: EndpointRecord, undo: Undo): Promise<void> {
     if (!ep.ports?.length || !(ep.ipv4 || ep.ipv6)) return;
     // The only firewall work on the endpoint path, and only for published ports.
     const hostIp = net.options[BridgeOption.HostBindingIPv4] ?? '';

@@ -194,6 +194,10 @@ export class OverlayDriver implements Driver {
     return this.bridge.leave(net, ep, target, sandboxGone);
   }
 
+  publishPorts(net: NetworkRecord, ep: EndpointRecord, undo: Undo): Promise<void> {
+    return this.bridge.publishPorts(net, ep, undo);
+  }
+
   setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {
     return this.bridge.setGateway(net, ep, target, on);
   }
