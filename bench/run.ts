@@ -17,8 +17,12 @@ import { buildFloor, FloorImpl } from './impls/floor.js';
 import { machine, now, summarize, table, writeResult, type Summary } from './stats.js';
 
 const QUICK = process.env.NSNET_BENCH_QUICK === '1';
-/** NSNET_BENCH_ONLY=latency: the two latency phases alone, printed (for trying a change; never the README's figures). */
+/**
+ * NSNET_BENCH_ONLY=latency: the two latency phases alone; =batched: the
+ * batched phase alone. Printed (for trying a change; never the README's figures).
+ */
 const LATENCY_ONLY = process.env.NSNET_BENCH_ONLY === 'latency';
+const BATCHED_ONLY = process.env.NSNET_BENCH_ONLY === 'batched';
 const ROUNDS = QUICK ? 25 : 200;
 const CHURN_MS = QUICK ? 700 : 3000;
 const SANDBOX_ROUNDS = QUICK ? 20 : 100;
@@ -507,6 +511,12 @@ async function main(): Promise<void> {
     const workers = new Map<Impl, unknown[]>();
     for (const i of impls) workers.set(i, await Promise.all(Array.from({ length: i instanceof FloorImpl ? 1 : 8 }, (_, k) => i.newSandbox(k))));
     await kernelSettled();
+    if (BATCHED_ONLY) {
+      const b = await batched(nsOwn, flOwn);
+      console.log(`joinMany ${(b['joinMany'] as Summary).median_ms.toFixed(2)} ms, floor sequential ${(b['floorSequential'] as Summary).median_ms.toFixed(2)} ms: ${(b['ratio'] as number).toFixed(2)}x`);
+      for (const i of impls) for (const s of workers.get(i)!) await i.destroySandbox(s);
+      return;
+    }
     log(`latency: ${ROUNDS} rounds, interleaved`);
     const lat = await latencies(impls, new Map(impls.map((i) => [i, workers.get(i)![0]])));
     // The same, with nsnet and the floor alone: no exec baseline's process
