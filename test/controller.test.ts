@@ -93,6 +93,26 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     await n2.delete();
   });
 
+  it('endpoint sysctls: set on the interface before it comes up; bad keys refused at create; a value the kernel refuses fails the join, undone', async () => {
+    const net = await bridgeNet('10.31.23.0/24');
+    const sb = await c.newSandbox(uniq('sy'));
+    expect(() => net.createEndpoint('k', { sysctls: { 'kernel.panic': '1' } })).toThrow(/unrecognised network interface sysctl 'kernel.panic=1'/);
+    expect(() => net.createEndpoint('k', { sysctls: { 'net.ipv4.conf.IFNAME.forwarding': '1\n2' } })).toThrow(/invalid value/);
+    const ep = net.createEndpoint('ok', { sysctls: { 'net.ipv4.conf.IFNAME.log_martians': '1', 'net.ipv6.conf.ifname.accept_ra': '0' } });
+    expect(ep.info().sysctls).toEqual({ 'net.ipv4.conf.IFNAME.log_martians': '1', 'net.ipv6.conf.IFNAME.accept_ra': '0' });
+    await ep.join(sb);
+    const inside = (f: string) => sh('ip', ['netns', 'exec', nsName(sb.key), 'cat', f]).trim();
+    expect([inside('/proc/sys/net/ipv4/conf/eth0/log_martians'), inside('/proc/sys/net/ipv6/conf/eth0/accept_ra')]).toEqual(['1', '0']);
+    expect(ipLinks(nsName(sb.key)).find((l) => l.ifname === 'eth0')!.flags).toContain('UP');
+    const bad = net.createEndpoint('bad', { sysctls: { 'net.ipv4.conf.IFNAME.arp_ignore': 'many' } });
+    await expect(bad.join(sb)).rejects.toMatchObject({ code: 'EINVAL' });
+    expect(ipLinks(nsName(sb.key)).map((l) => l.ifname).sort()).toEqual(['eth0', 'lo']);
+    expect(bad.info().sandboxId).toBeUndefined();
+    await bad.delete();
+    await sb.destroy();
+    await net.delete();
+  });
+
   it('gateway election: gwPriority, then the network name; moved on join and leave, in a batch too, and traffic follows it', async () => {
     const tag = uniq('el');
     const a = await bridgeNet('10.31.20.0/24', { name: `${tag}-a` });

@@ -430,4 +430,26 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     docker('rm', '-f', g);
     expect(docker('network', 'rm', na, nb).code).toBe(0);
   });
+  it('endpoint driver options as Docker\'s: the interface name and its sysctls, set inside the container; a host-wide key refused', () => {
+    const net = uniq('eo');
+    docker('network', 'create', '--subnet', '10.35.10.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, net);
+    const c = uniq('eoc');
+    expect(docker('run', '-d', '--network', net, '--name', c, 'img').code).toBe(0);
+    const other = uniq('eo');
+    docker('network', 'create', '--subnet', '10.35.11.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, other);
+    const refused = docker('network', 'connect', '--driver-opt', 'com.docker.network.endpoint.sysctls=net.ipv4.conf.eth0.forwarding=0', other, c);
+    expect(refused.err.split('\n')[0]).toBe("Error response from daemon: unrecognised network interface sysctl 'net.ipv4.conf.eth0.forwarding=0'; represent 'net.X.Y.ethN.Z=V' as 'net.X.Y.IFNAME.Z=V', 'X' must be 'ipv4', 'ipv6' or 'mpls'");
+    expect(docker('inspect', '-f', '{{len .NetworkSettings.Networks}}', c).out).toBe('1');
+    expect(docker('network', 'connect', '--driver-opt', 'com.docker.network.endpoint.ifname=data0',
+      '--driver-opt', '"com.docker.network.endpoint.sysctls=net.ipv4.conf.IFNAME.log_martians=1,net.ipv4.conf.IFNAME.arp_ignore=2"', other, c).code).toBe(0);
+    const key = docker('inspect', '-f', '{{.NetworkSettings.SandboxKey}}', c).out;
+    const inside = (...cmd: string[]) => execFileSync('nsenter', [`--net=${key}`, ...cmd], { encoding: 'utf8' }).trim();
+    expect(inside('ip', '-br', '-4', 'addr', 'show', 'data0')).toMatch(/^data0@\S+\s+UP\s+10\.35\.11\.2\/24$/);
+    expect(inside('cat', '/proc/sys/net/ipv4/conf/data0/log_martians', '/proc/sys/net/ipv4/conf/data0/arp_ignore')).toBe('1\n2');
+    expect(inside('cat', '/proc/sys/net/ipv4/conf/eth0/log_martians')).toBe('0');
+    expect(JSON.parse(docker('inspect', '-f', `{{json (index .NetworkSettings.Networks "${other}").DriverOpts}}`, c).out))
+      .toEqual({ 'com.docker.network.endpoint.ifname': 'data0', 'com.docker.network.endpoint.sysctls': 'net.ipv4.conf.IFNAME.log_martians=1,net.ipv4.conf.IFNAME.arp_ignore=2' });
+    docker('rm', '-f', c);
+    expect(docker('network', 'rm', net, other).code).toBe(0);
+  });
 });

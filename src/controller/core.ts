@@ -25,6 +25,7 @@ import { claimDataDir, type DataDirClaim } from '../store/data-dir.js';
 import { Firewall } from '../firewall/firewall.js';
 import type { PortBinding } from '../firewall/ports.js';
 import { fault } from '../driver-api/faults.js';
+import { checkEndpointSysctls } from '../driver-api/endpoint-sysctls.js';
 import { findUnique, newId } from './ids.js';
 import { allocatePools, validateIpamConfig } from './ipam-config.js';
 import { BridgeOption } from '../driver-api/options.js';
@@ -370,6 +371,10 @@ export class Core implements RestoreHost {
     if (o.ports?.length) rec.ports = o.ports.map((p) => ({ ...p }));
     if (linkLocal.length) rec.linkLocal = linkLocal;
     if (o.gwPriority) rec.gwPriority = o.gwPriority;
+    if (o.sysctls !== undefined) {
+      const sysctls = checkEndpointSysctls(o.sysctls);
+      if (Object.keys(sysctls).length) rec.sysctls = sysctls;
+    }
     driver.validateEndpoint?.(net, rec);
     if (o.ifname !== undefined) rec.requestedIfname = checkIfName(o.ifname);
     const taken: [string, string][] = [];

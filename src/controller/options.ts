@@ -76,6 +76,12 @@ export interface EndpointCreateOptions {
    * holds the default route (ties: the network name first in byte order).
    */
   gwPriority?: number;
+  /**
+   * Sysctls of the container's interface, set before it comes up, as
+   * Docker's com.docker.network.endpoint.sysctls: keys
+   * net.{ipv4,ipv6,mpls}.<group>.IFNAME.<name>, e.g. net.ipv4.conf.IFNAME.log_martians.
+   */
+  sysctls?: Record<string, string>;
   /** Interface name inside the sandbox (CNI_IFNAME); default: the network's prefix and the first free number. */
   ifname?: string;
 }

@@ -29,6 +29,11 @@ import { createNetwork, pruneNetworks, removeNetwork, type NetworkCreateRequest 
 import { pruneLabelsMatch, type Filters } from './filters.js';
 import { parseUntil } from './until.js';
 import { parseSignal, terminates } from './signals.js';
+import { ENDPOINT_SYSCTLS, parseEndpointSysctls } from '../driver-api/endpoint-sysctls.js';
+import { checkInterfaceName } from '../driver-api/validate.js';
+
+/** Docker 28's driver option naming the container's interface. */
+const ENDPOINT_IFNAME = 'com.docker.network.endpoint.ifname';
 
 export interface ContainerCreateRequest {
   Hostname?: string;
@@ -275,6 +280,7 @@ export class Daemon {
       try { parseIP(a); } catch { throw errInvalid(`invalid link-local IP address: ${a}`); }
     }
     if (cfg.MacAddress && !/^[0-9a-f]{2}(?::[0-9a-f]{2}){5}$/i.test(cfg.MacAddress)) throw errInvalid(`invalid MAC address ${cfg.MacAddress}`);
+    endpointDriverOpts(cfg.DriverOpts ?? {});
     return {
       ...emptyEndpointSettings(),
       IPAMConfig: cfg.IPAMConfig ? { ...cfg.IPAMConfig } : null,
@@ -647,6 +653,7 @@ export class Daemon {
         ...(s.IPAMConfig?.LinkLocalIPs?.length ? { linkLocalIps: s.IPAMConfig.LinkLocalIPs } : {}),
         ...(s.MacAddress ? { macAddress: s.MacAddress } : {}),
         ...(s.GwPriority ? { gwPriority: s.GwPriority } : {}),
+        ...endpointDriverOpts(s.DriverOpts ?? {}),
         aliases: s.Aliases ?? [],
         ...(ports.length ? { ports } : {}),
       });
@@ -853,6 +860,21 @@ export class Daemon {
     if (!rec.NetworkSettings.SandboxKey) throw new InvalidInputError(`container ${rec.Name.slice(1)} has no network namespace`);
     return rec.NetworkSettings.SandboxKey;
   }
+}
+
+/**
+ * The endpoint driver options nsnet acts on, as Docker's: the interface's
+ * name in the container and its sysctls (driver-api/endpoint-sysctls.ts).
+ * Others are kept in the settings and, as by Docker's drivers that do not
+ * know them, ignored.
+ */
+function endpointDriverOpts(opts: Record<string, string>): { ifname?: string; sysctls?: Record<string, string> } {
+  const ifname = opts[ENDPOINT_IFNAME];
+  const sysctls = opts[ENDPOINT_SYSCTLS];
+  return {
+    ...(ifname ? { ifname: checkInterfaceName(ENDPOINT_IFNAME, ifname) } : {}),
+    ...(sysctls ? { sysctls: parseEndpointSysctls(sysctls) } : {}),
+  };
 }
 
 /** What an event names of a network, taken while it exists (a handle reads its record live). */

@@ -93,6 +93,8 @@ export interface EndpointRecord {
   /** The host end's MAC, chosen at join (absent in records from before it was). */
   hostMac?: string;
   gateway?: boolean;
+  /** Docker's endpoint sysctls: keys naming the interface IFNAME (driver-api/endpoint-sysctls.ts). */
+  sysctls?: Record<string, string>;
   /** Docker's gw-priority (absent: 0). */
   gwPriority?: number;
 }

@@ -17,6 +17,7 @@ import {
 import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
 import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
 import { bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
+import { endpointSysctlOps } from '../driver-api/endpoint-sysctls.js';
 import { linkLocalOps } from '../driver-api/link-local.js';
 import { formatIP, parseCIDR } from '../ip/addr.js';
 import type { FwNetwork } from '../firewall/firewall.js';
@@ -325,7 +326,9 @@ export class BridgeDriver implements Driver {
     fault('bridge.join.veth');
     const mtu = this.mtu(net);
     const at = detach.length;
-    const bornDown = bornWithoutIpv6(ep, target);
+    // Born down also to take its sysctls before it comes up, as libnetwork sets them.
+    const ipv6Off = bornWithoutIpv6(ep, target);
+    const bornDown = ipv6Off || !!ep.sysctls;
     const ops: Op<unknown>[] = [
       ...detach,
       // One queue each way, allocated so: a veth otherwise gets one per CPU
@@ -346,7 +349,7 @@ export class BridgeDriver implements Driver {
       ...(HOST_IPV6 ? [sysctlSetOp(`net/ipv6/conf/${host}/disable_ipv6`, '1')] : []),
       linkSetOp(undefined, host, { master, up: true }),
     ];
-    const configure = this.configureOps(net, ep, target, bornDown);
+    const configure = this.configureOps(net, ep, target, bornDown, ipv6Off);
     // Each configure request takes the container end's index from the echo, `back` places before it.
     for (const c of configure) ops.push(c.byIndex ? onEchoedLink(c.op, ops.length - at) : c.op);
     return {
@@ -386,15 +389,16 @@ export class BridgeDriver implements Driver {
    * container end by its (echoed) index. A container end `bornDown` has its
    * IPv6 turned off, then is brought up before the route that needs it.
    */
-  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, bornDown: boolean): { op: Op<unknown>; byIndex: boolean }[] {
+  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, bornDown: boolean, ipv6Off: boolean): { op: Op<unknown>; byIndex: boolean }[] {
     const ops: { op: Op<unknown>; byIndex: boolean }[] = [];
-    if (bornDown) ops.push({ op: interfaceIpv6Op(target, ep.ifname!, false), byIndex: false });
+    if (ipv6Off) ops.push({ op: interfaceIpv6Op(target, ep.ifname!, false), byIndex: false });
     if (ep.ipv4) ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv4), byIndex: true });
     if (ep.ipv6) {
       ops.push({ op: interfaceIpv6Op(target, ep.ifname!, true), byIndex: false });
       ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv6, { noDad: true }), byIndex: true });
     }
     for (const op of linkLocalOps(target.ns, PLACEHOLDER, ep)) ops.push({ op, byIndex: true });
+    for (const op of endpointSysctlOps(target, ep.ifname!, ep)) ops.push({ op, byIndex: false });
     if (bornDown) ops.push({ op: linkSetOp(target.ns, PLACEHOLDER, { up: true }), byIndex: true });
     if (target.gateway) for (const op of defaultRouteOps(net, target.ns, PLACEHOLDER)) ops.push({ op, byIndex: true });
     return ops;

@@ -13,6 +13,7 @@ import { BridgeOption, fault, type Driver, type EndpointRecord, type JoinTarget,
 import { checkInterfaceName } from '../driver-api/validate.js';
 import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
 import { bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
+import { endpointSysctlOps } from '../driver-api/endpoint-sysctls.js';
 import { linkLocalOps } from '../driver-api/link-local.js';
 
 /** Docker's option names (libnetwork/drivers/macvlan). */
@@ -114,7 +115,8 @@ export class MacvlanDriver implements Driver {
     fault('macvlan.join.link');
     const parent = await this.parentLink(net, st.parent);
     const mtu = net.options[BridgeOption.Mtu] ? Number(net.options[BridgeOption.Mtu]) : undefined;
-    const bornDown = bornWithoutIpv6(ep, target);
+    const ipv6Off = bornWithoutIpv6(ep, target);
+    const bornDown = ipv6Off || !!ep.sysctls;
     const attrs = {
       name: ep.ifname!, parent: parent.index, mode: st.mode, netns: target.ns, up: !bornDown,
       ...(mtu ? { mtu } : {}), ...(ep.mac ? { mac: ep.mac } : {}),
@@ -127,19 +129,20 @@ export class MacvlanDriver implements Driver {
     const made = await linkGet(target.ns, ep.ifname!);
     ep.peerIndex = made.index;
     fault('macvlan.join.configure');
-    await batchAll(this.configureOps(net, ep, target, made.index, bornDown));
+    await batchAll(this.configureOps(net, ep, target, made.index, bornDown, ipv6Off));
   }
 
   /** Inside the sandbox: addresses and the default route via the external gateway; a link `bornDown` loses IPv6, then comes up. */
-  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, index: number, bornDown: boolean): Op<unknown>[] {
+  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, index: number, bornDown: boolean, ipv6Off: boolean): Op<unknown>[] {
     const ops: Op<unknown>[] = [];
-    if (bornDown) ops.push(interfaceIpv6Op(target, ep.ifname!, false));
+    if (ipv6Off) ops.push(interfaceIpv6Op(target, ep.ifname!, false));
     if (ep.ipv4) ops.push(addrAddOp(target.ns, index, ep.ipv4));
     if (ep.ipv6) {
       ops.push(interfaceIpv6Op(target, ep.ifname!, true));
       ops.push(addrAddOp(target.ns, index, ep.ipv6, { noDad: true }));
     }
     ops.push(...linkLocalOps(target.ns, index, ep));
+    ops.push(...endpointSysctlOps(target, ep.ifname!, ep));
     if (bornDown) ops.push(linkSetOp(target.ns, index, { up: true }));
     if (target.gateway) ops.push(...defaultRouteOps(net, target.ns, index));
     return ops;
