@@ -9,10 +9,10 @@ import { networkAddScript, networkDelScript, portElements, tableScript, type FwN
 const hasNft = spawnSync('nft', ['--version']).status === 0;
 const TAG = 'a1b2c3';
 
-function scriptFor(icc: boolean, masquerade: boolean, internal: boolean, v6: boolean): string {
+function scriptFor(icc: boolean, masquerade: boolean, internal: boolean, v6: boolean, snat: Pick<FwNetwork, 'snat4' | 'snat6'> = {}): string {
   const n: FwNetwork = {
     id: '0123456789abcdef'.repeat(4), bridge: 'br-0123456789ab',
-    subnets4: ['172.18.0.0/16'], subnets6: v6 ? ['fd00:1::/64'] : [], icc, masquerade, internal,
+    subnets4: ['172.18.0.0/16'], subnets6: v6 ? ['fd00:1::/64'] : [], icc, masquerade, internal, ...snat,
   };
   const ports = portElements(TAG, [
     { proto: 'tcp', hostIp: '', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80 },
@@ -28,10 +28,13 @@ function scriptFor(icc: boolean, masquerade: boolean, internal: boolean, v6: boo
 }
 
 describe('firewall rules (golden)', () => {
-  for (const icc of [true, false]) for (const masq of [true, false]) for (const internal of [false, true]) for (const v6 of [false, true]) {
-    const name = `icc=${icc},masq=${masq},internal=${internal},ipv6=${v6}`;
+  const cases: [string, string][] = [];
+  for (const icc of [true, false]) for (const masq of [true, false]) for (const internal of [false, true]) for (const v6 of [false, true])
+    cases.push([`icc=${icc},masq=${masq},internal=${internal},ipv6=${v6}`, scriptFor(icc, masq, internal, v6)]);
+  // host_ipv4 / host_ipv6: SNAT to a fixed source address instead of masquerade.
+  cases.push(['snat,ipv6=true', scriptFor(true, true, false, true, { snat4: '192.0.2.7', snat6: '2001:db8::7' })]);
+  for (const [name, text] of cases) {
     it(name, () => {
-      const text = scriptFor(icc, masq, internal, v6);
       const file = new URL(`./golden/${name}.nft`, import.meta.url);
       if (process.env['UPDATE_GOLDEN'] === '1') writeFileSync(file, text);
       expect(existsSync(file)).toBe(true);

@@ -114,6 +114,34 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     await off.delete();
   });
 
+  it('host_ipv4 / host_ipv6 (Docker\'s SNAT options): traffic leaves with that source address; a wrong family or a name is refused', async () => {
+    // A second host address on the link to the outside, so SNAT and masquerade give different sources.
+    const h = await nl.linkGet(undefined, hostOut);
+    await nl.addrAdd(undefined, h.index, '10.39.0.7/24');
+    await nl.addrAdd(undefined, h.index, 'fd00:39::7/64', { noDad: true });
+    try {
+      for (const [k, v] of [['com.docker.network.host_ipv4', 'fd00::1'], ['com.docker.network.host_ipv4', 'host.example'], ['com.docker.network.host_ipv6', '10.0.0.1']])
+        await expect(net('10.38.14.0/24', { [k]: v })).rejects.toThrow(new RegExp(`invalid ${k.replaceAll('.', '\\.')} option`));
+      const n = await c.newNetwork({
+        name: uniq('fw'), enableIPv6: true,
+        options: { ...bridgeOpt(uniq('fb')), 'com.docker.network.host_ipv4': '10.39.0.7', 'com.docker.network.host_ipv6': 'fd00:39::7' },
+        ipam: { config: [{ Subnet: '10.38.14.0/24' }, { Subnet: 'fd00:38:14::/64' }] },
+      });
+      const a = await container(n);
+      const srv = await server(nsName(outside.path), '10.39.0.2', 9003, 'tcp');
+      expect(client(a.ns, '10.39.0.2', 9003, 'tcp')).toBe('from 10.39.0.7');
+      srv.kill();
+      const srv6 = await server(nsName(outside.path), 'fd00:39::2', 9004, 'tcp');
+      expect(client(a.ns, 'fd00:39::2', 9004, 'tcp')).toBe('from fd00:39::7');
+      srv6.kill();
+      await a.sb.destroy();
+      await n.delete();
+    } finally {
+      await nl.addrDel(undefined, h.index, '10.39.0.7/24').catch(() => undefined);
+      await nl.addrDel(undefined, h.index, 'fd00:39::7/64').catch(() => undefined);
+    }
+  });
+
   it('enable_icc=false: containers on the same bridge cannot reach each other', async () => {
     const n = await net('10.38.3.0/24', { 'com.docker.network.bridge.enable_icc': 'false' });
     const a = await container(n);

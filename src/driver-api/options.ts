@@ -4,6 +4,9 @@ export const BridgeOption = {
   EnableICC: 'com.docker.network.bridge.enable_icc',
   EnableIPMasquerade: 'com.docker.network.bridge.enable_ip_masquerade',
   HostBindingIPv4: 'com.docker.network.bridge.host_binding_ipv4',
+  /** The source address of traffic leaving the network (SNAT instead of masquerade), as Docker's. */
+  HostIPv4: 'com.docker.network.host_ipv4',
+  HostIPv6: 'com.docker.network.host_ipv6',
   DefaultBridge: 'com.docker.network.bridge.default_bridge',
   InhibitIPv4: 'com.docker.network.bridge.inhibit_ipv4',
   Mtu: 'com.docker.network.driver.mtu',

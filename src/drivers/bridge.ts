@@ -4,7 +4,7 @@
 // joinPlan), and leave never waits for the kernel's link destruction (the
 // controller's graveyard deletes left links later, in one request).
 import { existsSync } from 'node:fs';
-import { ConflictError, ForbiddenError, NsnetError } from '../errors.js';
+import { ConflictError, ForbiddenError, InvalidInputError, NsnetError } from '../errors.js';
 import { randomHex, randomLocalMac } from '../random.js';
 import {
   addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, HOST_NS, indexOfEcho, isKernelError, linkAddBridge, linkAddVethOp, linkDel,
@@ -19,7 +19,7 @@ import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js
 import { bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
 import { endpointSysctlOps } from '../driver-api/endpoint-sysctls.js';
 import { linkLocalOps } from '../driver-api/link-local.js';
-import { formatIP, parseCIDR } from '../ip/addr.js';
+import { formatIP, parseCIDR, parseIP } from '../ip/addr.js';
 import type { FwNetwork } from '../firewall/firewall.js';
 
 /**
@@ -54,6 +54,7 @@ const normCidr = (cidr: string): string => {
 
 /** What the firewall needs to know of a bridge network. */
 function firewallView(net: NetworkRecord): FwNetwork {
+  const [snat4, snat6] = [net.options[BridgeOption.HostIPv4], net.options[BridgeOption.HostIPv6]];
   return {
     id: net.id,
     bridge: BridgeDriver.bridgeName(net),
@@ -62,6 +63,9 @@ function firewallView(net: NetworkRecord): FwNetwork {
     icc: parseBool(net.options[BridgeOption.EnableICC], true),
     masquerade: parseBool(net.options[BridgeOption.EnableIPMasquerade], true),
     internal: net.internal,
+    // Canonical text, as the rules are: validate() took only one address of each family.
+    ...(snat4 ? { snat4: formatIP(parseIP(snat4)) } : {}),
+    ...(snat6 ? { snat6: formatIP(parseIP(snat6)) } : {}),
   };
 }
 
@@ -149,6 +153,14 @@ export class BridgeDriver implements Driver {
       checkBoolOption(k, net.options[k]);
     const hostIp = net.options[BridgeOption.HostBindingIPv4];
     if (hostIp) checkIP(`option ${BridgeOption.HostBindingIPv4}`, hostIp);
+    // Written into the rules as text: each must be one address of its family.
+    for (const [k, family] of [[BridgeOption.HostIPv4, 4], [BridgeOption.HostIPv6, 6]] as const) {
+      const v = net.options[k];
+      if (!v) continue;
+      let ok = false;
+      try { ok = parseIP(v).family === family; } catch { /* not an address */ }
+      if (!ok) throw new InvalidInputError(`invalid ${k} option ${JSON.stringify(v)}: an IPv${family} address`);
+    }
     const view = firewallView(net);
     this.ctx.firewall.preflight({ icc: view.icc, internal: view.internal, ipv6: net.enableIPv6 });
     const clash = others.find((o) => this.carried.has(o.driver) && BridgeDriver.bridgeName(o) === name);

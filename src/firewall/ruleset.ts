@@ -12,6 +12,9 @@ export interface FwNetwork {
   icc: boolean;
   masquerade: boolean;
   internal: boolean;
+  /** Docker's host_ipv4 / host_ipv6: the source address of traffic leaving the network (SNAT), instead of the outgoing interface's (masquerade). */
+  snat4?: string;
+  snat6?: string;
 }
 
 export interface PortMapping {
@@ -80,8 +83,10 @@ export function networkAddScript(tag: string, n: FwNetwork): string {
   // NAT for traffic from this bridge, and into it from the host itself.
   lines.push(`add chain inet ${t} ${nin}`);
   if (n.masquerade && !n.internal) {
-    for (const s of n.subnets4) lines.push(`add rule inet ${t} ${nin} oifname != ${br} ip saddr ${s} masquerade`);
-    for (const s of n.subnets6) lines.push(`add rule inet ${t} ${nin} oifname != ${br} ip6 saddr ${s} masquerade`);
+    const out4 = n.snat4 ? `snat ip to ${n.snat4}` : 'masquerade';
+    const out6 = n.snat6 ? `snat ip6 to ${n.snat6}` : 'masquerade';
+    for (const s of n.subnets4) lines.push(`add rule inet ${t} ${nin} oifname != ${br} ip saddr ${s} ${out4}`);
+    for (const s of n.subnets6) lines.push(`add rule inet ${t} ${nin} oifname != ${br} ip6 saddr ${s} ${out6}`);
   }
   lines.push(`add rule inet ${t} ${nin} oifname ${br} ct status dnat masquerade comment "hairpin"`);
   lines.push(`add chain inet ${t} ${nout}`);
