@@ -120,7 +120,7 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     await nl.addrAdd(undefined, h.index, '10.39.0.7/24');
     await nl.addrAdd(undefined, h.index, 'fd00:39::7/64', { noDad: true });
     try {
-      for (const [k, v] of [['com.docker.network.host_ipv4', 'fd00::1'], ['com.docker.network.host_ipv4', 'host.example'], ['com.docker.network.host_ipv6', '10.0.0.1']])
+      for (const [k, v] of [['com.docker.network.host_ipv4', 'fd00::1'], ['com.docker.network.host_ipv4', 'host.example'], ['com.docker.network.host_ipv6', '10.0.0.1']] as const)
         await expect(net('10.38.14.0/24', { [k]: v })).rejects.toThrow(new RegExp(`invalid ${k.replaceAll('.', '\\.')} option`));
       const n = await c.newNetwork({
         name: uniq('fw'), enableIPv6: true,

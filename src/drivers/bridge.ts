@@ -398,8 +398,10 @@ export class BridgeDriver implements Driver {
 
   /**
    * Inside the sandbox: addresses, default route; `byIndex` ones name the
-   * container end by its (echoed) index. A container end `bornDown` has its
-   * IPv6 turned off, then is brought up before the route that needs it.
+   * container end by its (echoed) index. A container end `bornDown` (an
+   * IPv4-only one in a runtime's namespace, which has its IPv6 turned off
+   * first, or one with sysctls of its own) is brought up after them, before
+   * the route that needs it.
    */
   private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, bornDown: boolean, ipv6Off: boolean): { op: Op<unknown>; byIndex: boolean }[] {
     const ops: { op: Op<unknown>; byIndex: boolean }[] = [];

@@ -132,7 +132,7 @@ export class MacvlanDriver implements Driver {
     await batchAll(this.configureOps(net, ep, target, made.index, bornDown, ipv6Off));
   }
 
-  /** Inside the sandbox: addresses and the default route via the external gateway; a link `bornDown` loses IPv6, then comes up. */
+  /** Inside the sandbox: addresses, sysctls and the default route via the external gateway; a link `bornDown` comes up after them (losing IPv6 first if `ipv6Off`). */
   private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, index: number, bornDown: boolean, ipv6Off: boolean): Op<unknown>[] {
     const ops: Op<unknown>[] = [];
     if (ipv6Off) ops.push(interfaceIpv6Op(target, ep.ifname!, false));
