@@ -41,7 +41,7 @@ import { NetnsPool } from './netns-pool.js';
 import type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
 import { EndpointTable } from './endpoint-table.js';
 import type { EndpointRecord, NetworkRecord, OverlayPeer, SandboxOptions, SandboxRecord } from '../driver-api/records.js';
-import { collect, withUndo } from '../driver-api/undo.js';
+import { collect, withUndo, type Undo } from '../driver-api/undo.js';
 import {
   checkInterfaceName, checkMac, checkMtuOption, checkPortBindings, checkStringMap, checkText, IFACE_SUFFIX_ROOM, validateSandboxOptions,
 } from '../driver-api/validate.js';
@@ -663,7 +663,10 @@ export class Core implements RestoreHost {
       const settled = await Promise.all(runs);
       ready.forEach((x, k) => { out[x.i] = settled[k]!; });
       // A later endpoint of the batch may outrank the one that took the default route.
-      for (const s of new Set(ready.filter((x, k) => settled[k]!.ok).map((x) => x.s))) await this.electGateway(s);
+      for (const s of new Set(ready.filter((x, k) => settled[k]!.ok).map((x) => x.s))) {
+        const moved = await this.electGateway(s);
+        if (moved.length) this.store.tx(() => { for (const m of moved) this.store.put('endpoint', m.id, m); });
+      }
     } finally {
       unlock();
       for (const x of ready) x.release();
@@ -708,14 +711,16 @@ export class Core implements RestoreHost {
       const plan = driver.joinPlan?.(net, ep, target, u, joined);
       if (plan) await plan.finish(await (kernel ? kernel.add(plan.ops) : batch(plan.ops)));
       else await driver.join(net, ep, target, u, joined);
+      // Before the records are written, so the gateway's move is committed
+      // with the join (joinMany elects once per sandbox, after its batch).
+      const moved = current && !kernel && this.canBeGateway(net) ? await this.electGateway(s, u) : [];
       fault('endpoint.join.store');
       this.store.tx(() => {
         this.store.put('endpoint', ep.id, ep);
+        for (const m of moved) this.store.put('endpoint', m.id, m);
         this.store.put('sandbox', s.rec.id, s.rec);
       });
     });
-    // joinMany elects once per sandbox, after its whole batch.
-    if (current && !kernel && this.canBeGateway(net)) await this.electGateway(s);
     this.refreshHosts(s);
   }
 
@@ -792,31 +797,37 @@ export class Core implements RestoreHost {
   }
 
   /**
-   * Moves the default route to the elected endpoint if another holds it.
-   * The new route replaces the old one in one request, so a failure leaves
-   * the route, and the role, where they were; the join it follows stands.
+   * Moves the default route to the elected endpoint if another holds it;
+   * returns the records it changed, for the caller to store. The new route
+   * replaces the old one in one request, so a failure leaves the route, and
+   * the role, where they were; the join it follows stands. `undo` (a join's)
+   * gives the route back if that join is undone.
    */
-  private async electGateway(s: LiveSandbox): Promise<void> {
+  private async electGateway(s: LiveSandbox, undo?: Undo): Promise<EndpointRecord[]> {
     const best = this.bestGateway(s);
     const cur = s.rec.endpoints.map((id) => this.eps.get(id)).find((e) => e?.gateway);
-    if (!best || best === cur) return;
+    if (!best || best === cur) return [];
     const bn = this.nets.get(best.networkId)!;
     try {
       await this.driver(bn.driver).setGateway(bn, best, this.target(s, true), true);
     } catch {
-      return;
+      return [];
     }
-    if (cur) {
-      const cn = this.nets.get(cur.networkId)!;
+    const cn = cur && this.nets.get(cur.networkId)!;
+    if (cur && cn) {
       // What the replace left of it: an IPv6 default route the new gateway's network has none to replace with.
       await this.driver(cn.driver).setGateway(cn, cur, this.target(s, false), false).catch(() => undefined);
       delete cur.gateway;
     }
     best.gateway = true;
-    this.store.tx(() => {
-      this.store.put('endpoint', best.id, best);
-      if (cur) this.store.put('endpoint', cur.id, cur);
+    undo?.push('give the default route back', async () => {
+      delete best.gateway;
+      if (cur && cn) {
+        await this.driver(cn.driver).setGateway(cn, cur, this.target(s, true), true);
+        cur.gateway = true;
+      }
     });
+    return cur ? [best, cur] : [best];
   }
 
   /** Forgets the endpoint's join; returns the ports it published, which the caller frees once the change is recorded. */

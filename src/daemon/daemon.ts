@@ -110,6 +110,16 @@ export class Daemon {
         : !!controller.sandboxByContainer(r.Id);
       if (!alive) d.markStopped(r);
     }
+    // A crash while ports moved to a new gateway (two commits) can leave
+    // them on neither endpoint: published again where they belong, and the
+    // records say what the endpoints publish.
+    for (const r of saved) {
+      if (!r.State.Running || r.HostConfig.NetworkMode.startsWith('container:')) continue;
+      const before = JSON.stringify(r.NetworkSettings.Ports);
+      await d.placePorts(r);
+      d.readPorts(r);
+      if (JSON.stringify(r.NetworkSettings.Ports) !== before) d.save(r);
+    }
     await d.dns.sync();
     // Not waited for: etcd being away must not keep the host's local networks from starting.
     if (cluster) {
@@ -712,6 +722,18 @@ export class Daemon {
       await gw.setPorts([]).catch(() => undefined);
       await holder?.setPorts(want).catch(() => undefined);
     }
+    this.readPorts(rec);
+  }
+
+  /** placePorts for a running container, its record saved with what its endpoints publish. */
+  private async movePorts(rec: ContainerRecord): Promise<void> {
+    await this.placePorts(rec);
+    this.save(rec);
+  }
+
+  /** NetworkSettings.Ports as the container's endpoints publish them now (the exposed ones without a binding: null). */
+  private readPorts(rec: ContainerRecord): void {
+    const eps = this.controller.sandboxByContainer(rec.Id)?.endpoints() ?? [];
     rec.NetworkSettings.Ports = Object.fromEntries(Object.keys(rec.Config.ExposedPorts ?? {}).map((k) => [k, null]));
     for (const e of eps) for (const m of e.info().published ?? []) (rec.NetworkSettings.Ports[portKey(m)] ??= []).push(portBinding(m));
   }
@@ -760,8 +782,9 @@ export class Daemon {
       const settings = this.endpointConfig(net, cfg);
       if (rec.State.Running) await this.connectToNetwork(rec, net.id, settings);
       rec.NetworkSettings.Networks[net.name] = settings;
-      if (rec.State.Running) await this.placePorts(rec);
+      // Saved in the same turn as the join's records, so one commit holds both (a crash never separates them).
       this.save(rec);
+      if (rec.State.Running) await this.movePorts(rec);
       this.dns.invalidate();
       this.writeResolvConf(rec);
       // dockerd logs a connect only for a running container; a stopped one connects at its start.
@@ -799,8 +822,8 @@ export class Daemon {
         }
       }
       delete rec.NetworkSettings.Networks[net.name];
-      if (rec.State.Running) await this.placePorts(rec);
       this.save(rec);
+      if (rec.State.Running) await this.movePorts(rec);
       this.dns.invalidate();
       this.writeResolvConf(rec);
       this.networkEvent(net, 'disconnect', { container: rec.Id });
