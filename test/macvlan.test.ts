@@ -104,6 +104,24 @@ describe.skipIf(!gate.ok)(`macvlan driver ${gate.why}`, () => {
     }
   });
 
+  it('a destroyed sandbox\'s address (so its MAC) is usable at once by the next container on the parent', async () => {
+    const net = await macvlanNet('10.37.1.0/24', '10.37.1.1');
+    // The kernel deletes a namespace's links in the background; an up
+    // macvlan kept its MAC on the parent meanwhile (EADDRINUSE at the next up).
+    try {
+      for (let i = 0; i < 5; i++) {
+        const sb = await c.newSandbox(uniq('mre'));
+        await net.createEndpoint(`r${i}`, { ipv4Address: '10.37.1.50' }).join(sb);
+        expect(macvlans(nsName(sb.key))[0]).toMatchObject({ address: '02:42:0a:25:01:32' });
+        await sb.destroy(); // its endpoints go with it
+      }
+    } finally {
+      for (const s of c.sandboxes()) await s.destroy().catch(() => undefined);
+      for (const e of net.endpoints()) await e.delete(true).catch(() => undefined);
+      await net.delete();
+    }
+  });
+
   it('an internal macvlan network gets no default route; a second network on the same parent is refused', async () => {
     const net = await macvlanNet('10.37.2.0/24', '10.37.2.1', { internal: true });
     await expect(macvlanNet('10.37.3.0/24', '10.37.3.1')).rejects.toThrow(`network ${net.name} is already using parent interface ${parent}`);

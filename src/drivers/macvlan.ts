@@ -149,9 +149,17 @@ export class MacvlanDriver implements Driver {
   }
 
   async leave(_net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, sandboxGone: boolean): Promise<void> {
-    // A namespace's deletion takes its macvlans with it.
-    if (sandboxGone) return;
     const ref = ep.peerIndex ?? ep.ifname!;
+    if (sandboxGone) {
+      // The namespace's deletion takes its macvlans with it, but later (the
+      // kernel cleans namespaces up in the background), and until then an
+      // up macvlan keeps its MAC on the parent: the next container given the
+      // same address (so the same MAC) failed to come up, EADDRINUSE. Down
+      // takes it off the parent's table at once.
+      const [r] = await batch([linkSetOp(target.ns, ref, { up: false })]);
+      if (r && !r.ok && !isKernelError(r.error, 'ENODEV')) throw r.error;
+      return;
+    }
     // Down first, in one quick request, so it stops answering at once; the
     // deletion itself waits for the kernel (~20 ms) on the slow lane.
     const [r] = await batch([linkSetOp(target.ns, ref, { up: false })]);
