@@ -578,6 +578,8 @@ async function main(): Promise<void> {
     }
   } finally {
     for (const i of impls) await i.teardown().catch((e: unknown) => log(`teardown ${i.name}: ${(e as Error).message}`));
+    // The partial modes end here; the full run still needs the directory.
+    if (LATENCY_ONLY || BATCHED_ONLY) rmSync(tmp, { recursive: true, force: true });
   }
   log(`scale: ${SCALE} endpoints in ${SCALE} sandboxes over ${SCALE_NETS} networks`);
   const scaleRes = process.env.NSNET_BENCH_SKIP_SCALE === '1' ? { skipped: true } : await scale();
