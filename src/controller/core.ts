@@ -361,7 +361,7 @@ export class Core implements RestoreHost {
     if (o.aliases !== undefined && !Array.isArray(o.aliases)) throw new InvalidInputError('aliases must be a list');
     for (const a of o.aliases ?? []) checkText('alias', a);
     if (o.macAddress !== undefined) checkMac(o.macAddress);
-    if (o.gwPriority !== undefined && !(Number.isSafeInteger(o.gwPriority)))
+    if (o.gwPriority !== undefined && !Number.isSafeInteger(o.gwPriority))
       throw new InvalidInputError(`invalid gateway priority ${JSON.stringify(o.gwPriority) ?? String(o.gwPriority)}: an integer`);
     checkPortBindings(o.ports);
     const linkLocal = linkLocalCidrs(o.linkLocalIps, net);
@@ -729,30 +729,24 @@ export class Core implements RestoreHost {
    * first (the new set may reuse their host ports), then the new ones are
    * published; if that fails, the old ones are published again.
    */
-  setPorts(epId: string, ports: PortBinding[]): Promise<void> {
-    const ep = this.eps.get(epId);
-    if (!ep) return Promise.reject(new NotFoundError(`endpoint ${epId} not found`));
-    try {
-      checkPortBindings(ports);
-    } catch (e) {
-      return Promise.reject(e);
-    }
-    const net = this.nets.get(ep.networkId)!;
+  async setPorts(epId: string, ports: PortBinding[]): Promise<void> {
+    const ep = this.ep(epId);
+    checkPortBindings(ports);
+    const net = this.net(ep.networkId);
     const driver = this.driver(net.driver);
     const want = ports.map((p) => ({ ...p }));
+    if (want.length) driver.validateEndpoint?.(net, { ...ep, ports: want });
     const record = (list: PortBinding[] | undefined) => { if (list?.length) ep.ports = list; else delete ep.ports; };
     const s = ep.sandboxId ? this.sbs.get(ep.sandboxId) : undefined;
     if (!s) {
-      if (want.length) driver.validateEndpoint?.(net, { ...ep, ports: want });
       record(want);
       this.store.put('endpoint', ep.id, ep);
-      return Promise.resolve();
+      return;
     }
     return this.locked(s, async () => {
       if (this.eps.get(ep.id) !== ep || !ep.sandboxId) throw new NotFoundError(`endpoint ${epId} not found`);
       if (want.length && !driver.publishPorts)
         throw new InvalidInputError(`network ${net.name} (driver ${net.driver}) does not publish ports`);
-      if (want.length) driver.validateEndpoint?.(net, { ...ep, ports: want });
       const before = ep.ports;
       const held = ep.published ?? [];
       // Rules off now; the host ports are freed once the record without them is queued, as a leave frees them.

@@ -14,7 +14,7 @@ import {
   errAlreadyConnected, errAlreadyPaused, errInvalid, errNotPaused, errNameInUse, errNoSuchContainer, errNotConnected, errNotRunning, errRunningRemove, errSharedNetwork,
 } from './errors.js';
 import { initNetworkController } from './init.js';
-import { fromDockerPortBindings } from '../firewall/ports.js';
+import { fromDockerPortBindings, type PortBinding } from '../firewall/ports.js';
 import type { PortMapping } from '../firewall/ruleset.js';
 import { emptyEndpointSettings, type ContainerRecord, type EndpointSettings } from './types.js';
 import { ForbiddenError } from '../errors.js';
@@ -526,7 +526,6 @@ export class Daemon {
     await this.destroySandbox(rec.Id);
     const mode = rec.HostConfig.NetworkMode;
     const nets = rec.NetworkSettings.Networks;
-    rec.NetworkSettings.Ports = Object.fromEntries(Object.keys(rec.Config.ExposedPorts ?? {}).map((k) => [k, null]));
     if (!Object.keys(nets).length) {
       // updateContainerNetworkSettings: "default" is stored under the default network's real name.
       const n = this.network(this.modeNetwork(mode));
@@ -543,6 +542,7 @@ export class Daemon {
       }
       if (!this.controller.sandboxByContainer(rec.Id)) await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec));
       await this.placePorts(rec);
+      this.readPorts(rec);
     } catch (e) {
       await this.destroySandbox(rec.Id).catch(() => undefined);
       for (const s of Object.values(nets)) clearOperational(s);
@@ -644,8 +644,7 @@ export class Daemon {
   /** The seed's connectToNetwork: find the network, get or make the sandbox, create and join the endpoint. */
   private async connectToNetwork(rec: ContainerRecord, term: string, s: EndpointSettings, withPorts = false): Promise<void> {
     const net = this.network(term);
-    const ports = withPorts && net.type === 'bridge'
-      ? fromDockerPortBindings(publishedPorts(rec.HostConfig.PortBindings, !!rec.HostConfig.PublishAllPorts, rec.Config.ExposedPorts)) : [];
+    const ports = withPorts && net.type === 'bridge' ? wantedPorts(rec) : [];
     const sb = this.controller.sandboxByContainer(rec.Id) ?? (await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec)));
     const name = rec.Name.slice(1);
     // The resolver listens before the first container on a network can ask it.
@@ -694,7 +693,6 @@ export class Daemon {
       s.GlobalIPv6PrefixLen = Number(e.ipv6.split('/')[1]);
       s.IPv6Gateway = info.internal ? '' : info.pools6[0]?.gateway ?? '';
     }
-    for (const m of e.published ?? []) (rec.NetworkSettings.Ports[portKey(m)] ??= []).push(portBinding(m));
     s.DNSNames = isUserDefined(info.name, this.config.defaultNetwork) ? dnsNames(name, s.Aliases ?? [], rec.Id) : null;
   }
 
@@ -708,7 +706,7 @@ export class Daemon {
    */
   private async placePorts(rec: ContainerRecord): Promise<void> {
     const sb = this.controller.sandboxByContainer(rec.Id);
-    const want = fromDockerPortBindings(publishedPorts(rec.HostConfig.PortBindings, !!rec.HostConfig.PublishAllPorts, rec.Config.ExposedPorts));
+    const want = wantedPorts(rec);
     if (!sb || !want.length) return;
     const eps = sb.endpoints();
     const gw = eps.find((e) => e.info().gateway);
@@ -722,19 +720,25 @@ export class Daemon {
       await gw.setPorts([]).catch(() => undefined);
       await holder?.setPorts(want).catch(() => undefined);
     }
-    this.readPorts(rec);
   }
 
   /** placePorts for a running container, its record saved with what its endpoints publish. */
   private async movePorts(rec: ContainerRecord): Promise<void> {
     await this.placePorts(rec);
+    this.readPorts(rec);
     this.save(rec);
   }
 
-  /** NetworkSettings.Ports as the container's endpoints publish them now (the exposed ones without a binding: null). */
+  /**
+   * NetworkSettings.Ports as the container's endpoints publish them now;
+   * an exposed or bound port that none publishes is listed as null, as
+   * dockerd shows it.
+   */
   private readPorts(rec: ContainerRecord): void {
     const eps = this.controller.sandboxByContainer(rec.Id)?.endpoints() ?? [];
-    rec.NetworkSettings.Ports = Object.fromEntries(Object.keys(rec.Config.ExposedPorts ?? {}).map((k) => [k, null]));
+    const bound = wantedPorts(rec).flatMap((b) =>
+      Array.from({ length: (b.containerPortEnd ?? b.containerPort) - b.containerPort + 1 }, (_, i) => `${b.containerPort + i}/${b.proto}`));
+    rec.NetworkSettings.Ports = Object.fromEntries([...Object.keys(rec.Config.ExposedPorts ?? {}), ...bound].map((k) => [k, null]));
     for (const e of eps) for (const m of e.info().published ?? []) (rec.NetworkSettings.Ports[portKey(m)] ??= []).push(portBinding(m));
   }
 
@@ -811,15 +815,9 @@ export class Daemon {
         throw new ForbiddenError('container cannot be disconnected from host network or connected to host network', 'EHOSTMODE');
       if (rec.State.Running && s.EndpointID) {
         const ep = net.endpoints().find((x) => x.id === s.EndpointID);
-        if (ep) {
-          const published = ep.info().published ?? [];
-          await this.deleteEndpoint(ep);
-          // The endpoint's published ports went with it; the port stays exposed (null), as dockerd shows it.
-          for (const m of published) {
-            const left = rec.NetworkSettings.Ports[portKey(m)]?.filter((b) => !samePort(b, portBinding(m)));
-            rec.NetworkSettings.Ports[portKey(m)] = left?.length ? left : null;
-          }
-        }
+        // Its published ports go with it; readPorts lists the port as null then, as dockerd shows it.
+        if (ep) await this.deleteEndpoint(ep);
+        this.readPorts(rec);
       }
       delete rec.NetworkSettings.Networks[net.name];
       this.save(rec);
@@ -900,6 +898,10 @@ function endpointDriverOpts(opts: Record<string, string>): { ifname?: string; sy
   };
 }
 
+/** The ports the container asks to publish (-p, and -P's exposed ones), as the controller takes them. */
+const wantedPorts = (rec: ContainerRecord): PortBinding[] =>
+  fromDockerPortBindings(publishedPorts(rec.HostConfig.PortBindings, !!rec.HostConfig.PublishAllPorts, rec.Config.ExposedPorts));
+
 /** What an event names of a network, taken while it exists (a handle reads its record live). */
 type NetRef = { id: string; name: string; type: string };
 const netRef = (n: Network): NetRef => ({ id: n.id, name: n.name, type: n.type });
@@ -937,7 +939,6 @@ export function parseLinks(links: string[]): { alias: string; target: string }[]
 type HostBinding = { HostIp: string; HostPort: string };
 const portKey = (m: PortMapping): string => `${m.containerPort}/${m.proto}`;
 const portBinding = (m: PortMapping): HostBinding => ({ HostIp: m.hostIp || (m.containerIp.includes(':') ? '::' : '0.0.0.0'), HostPort: String(m.hostPort) });
-const samePort = (a: HostBinding, b: HostBinding): boolean => a.HostIp === b.HostIp && a.HostPort === b.HostPort;
 
 function clearOperational(s: EndpointSettings): void {
   s.EndpointID = '';

@@ -15,6 +15,13 @@ import type { EndpointRecord } from './records.js';
  */
 export const bornWithoutIpv6 = (ep: EndpointRecord, target: JoinTarget): boolean => !target.sandbox.owned && !ep.ipv6;
 
+/**
+ * Whether the interface is born down and brought up once configured: to
+ * lose IPv6 first (above), or to take its own sysctls first, as libnetwork
+ * sets them before up (driver-api/endpoint-sysctls.ts).
+ */
+export const bornDown = (ep: EndpointRecord, target: JoinTarget): boolean => bornWithoutIpv6(ep, target) || !!ep.sysctls;
+
 /** disable_ipv6 of the interface inside the sandbox, by name (it has its final name from birth). */
 export const interfaceIpv6Op = (target: JoinTarget, ifname: string, on: boolean): Op<undefined> =>
   sysctlSetOp(`net/ipv6/conf/${ifname}/disable_ipv6`, on ? '0' : '1', target.ns);

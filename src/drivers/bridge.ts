@@ -16,7 +16,7 @@ import {
 } from '../driver-api/index.js';
 import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
 import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
-import { bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
+import { bornDown, bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
 import { endpointSysctlOps } from '../driver-api/endpoint-sysctls.js';
 import { linkLocalOps } from '../driver-api/link-local.js';
 import { formatIP, parseCIDR, parseIP } from '../ip/addr.js';
@@ -338,9 +338,6 @@ export class BridgeDriver implements Driver {
     fault('bridge.join.veth');
     const mtu = this.mtu(net);
     const at = detach.length;
-    // Born down also to take its sysctls before it comes up, as libnetwork sets them.
-    const ipv6Off = bornWithoutIpv6(ep, target);
-    const bornDown = ipv6Off || !!ep.sysctls;
     const ops: Op<unknown>[] = [
       ...detach,
       // One queue each way, allocated so: a veth otherwise gets one per CPU
@@ -349,7 +346,7 @@ export class BridgeDriver implements Driver {
       // CPUs are busy (a joinMany of 32: 25 -> 10 ms of kernel work). One
       // queue is active either way; what is lost is raising the count later
       // with ethtool -L.
-      indexOfEcho(linkAddVethOp(target.ns, { name: ep.ifname!, up: !bornDown, mtu, queues: 1, ...(ep.mac ? { mac: ep.mac } : {}) },
+      indexOfEcho(linkAddVethOp(target.ns, { name: ep.ifname!, up: !bornDown(ep, target), mtu, queues: 1, ...(ep.mac ? { mac: ep.mac } : {}) },
         { name: host, ns: HOST_NS, mtu, mac: hostMac, group: this.ctx.ownership.live, queues: 1 }, true)),
       // A bridge port needs no IPv6 of its own. Address generation off was
       // not enough: each host end still had a multicast route in the host's
@@ -361,7 +358,7 @@ export class BridgeDriver implements Driver {
       ...(HOST_IPV6 ? [sysctlSetOp(`net/ipv6/conf/${host}/disable_ipv6`, '1')] : []),
       linkSetOp(undefined, host, { master, up: true }),
     ];
-    const configure = this.configureOps(net, ep, target, bornDown, ipv6Off);
+    const configure = this.configureOps(net, ep, target);
     // Each configure request takes the container end's index from the echo, `back` places before it.
     for (const c of configure) ops.push(c.byIndex ? onEchoedLink(c.op, ops.length - at) : c.op);
     return {
@@ -398,14 +395,14 @@ export class BridgeDriver implements Driver {
 
   /**
    * Inside the sandbox: addresses, default route; `byIndex` ones name the
-   * container end by its (echoed) index. A container end `bornDown` (an
+   * container end by its (echoed) index. A container end born down (an
    * IPv4-only one in a runtime's namespace, which has its IPv6 turned off
    * first, or one with sysctls of its own) is brought up after them, before
    * the route that needs it.
    */
-  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, bornDown: boolean, ipv6Off: boolean): { op: Op<unknown>; byIndex: boolean }[] {
+  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): { op: Op<unknown>; byIndex: boolean }[] {
     const ops: { op: Op<unknown>; byIndex: boolean }[] = [];
-    if (ipv6Off) ops.push({ op: interfaceIpv6Op(target, ep.ifname!, false), byIndex: false });
+    if (bornWithoutIpv6(ep, target)) ops.push({ op: interfaceIpv6Op(target, ep.ifname!, false), byIndex: false });
     if (ep.ipv4) ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv4), byIndex: true });
     if (ep.ipv6) {
       ops.push({ op: interfaceIpv6Op(target, ep.ifname!, true), byIndex: false });
@@ -413,7 +410,7 @@ export class BridgeDriver implements Driver {
     }
     for (const op of linkLocalOps(target.ns, PLACEHOLDER, ep)) ops.push({ op, byIndex: true });
     for (const op of endpointSysctlOps(target, ep.ifname!, ep)) ops.push({ op, byIndex: false });
-    if (bornDown) ops.push({ op: linkSetOp(target.ns, PLACEHOLDER, { up: true }), byIndex: true });
+    if (bornDown(ep, target)) ops.push({ op: linkSetOp(target.ns, PLACEHOLDER, { up: true }), byIndex: true });
     if (target.gateway) for (const op of defaultRouteOps(net, target.ns, PLACEHOLDER)) ops.push({ op, byIndex: true });
     return ops;
   }

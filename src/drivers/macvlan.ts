@@ -12,7 +12,7 @@ import {
 import { BridgeOption, fault, type Driver, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo } from '../driver-api/index.js';
 import { checkInterfaceName } from '../driver-api/validate.js';
 import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
-import { bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
+import { bornDown, bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
 import { endpointSysctlOps } from '../driver-api/endpoint-sysctls.js';
 import { linkLocalOps } from '../driver-api/link-local.js';
 
@@ -115,10 +115,8 @@ export class MacvlanDriver implements Driver {
     fault('macvlan.join.link');
     const parent = await this.parentLink(net, st.parent);
     const mtu = net.options[BridgeOption.Mtu] ? Number(net.options[BridgeOption.Mtu]) : undefined;
-    const ipv6Off = bornWithoutIpv6(ep, target);
-    const bornDown = ipv6Off || !!ep.sysctls;
     const attrs = {
-      name: ep.ifname!, parent: parent.index, mode: st.mode, netns: target.ns, up: !bornDown,
+      name: ep.ifname!, parent: parent.index, mode: st.mode, netns: target.ns, up: !bornDown(ep, target),
       ...(mtu ? { mtu } : {}), ...(ep.mac ? { mac: ep.mac } : {}),
     };
     // Sent from the host (where the parent is) with the link born inside:
@@ -129,13 +127,13 @@ export class MacvlanDriver implements Driver {
     const made = await linkGet(target.ns, ep.ifname!);
     ep.peerIndex = made.index;
     fault('macvlan.join.configure');
-    await batchAll(this.configureOps(net, ep, target, made.index, bornDown, ipv6Off));
+    await batchAll(this.configureOps(net, ep, target, made.index));
   }
 
-  /** Inside the sandbox: addresses, sysctls and the default route via the external gateway; a link `bornDown` comes up after them (losing IPv6 first if `ipv6Off`). */
-  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, index: number, bornDown: boolean, ipv6Off: boolean): Op<unknown>[] {
+  /** Inside the sandbox: addresses, sysctls and the default route via the external gateway; a link born down comes up after them. */
+  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, index: number): Op<unknown>[] {
     const ops: Op<unknown>[] = [];
-    if (ipv6Off) ops.push(interfaceIpv6Op(target, ep.ifname!, false));
+    if (bornWithoutIpv6(ep, target)) ops.push(interfaceIpv6Op(target, ep.ifname!, false));
     if (ep.ipv4) ops.push(addrAddOp(target.ns, index, ep.ipv4));
     if (ep.ipv6) {
       ops.push(interfaceIpv6Op(target, ep.ifname!, true));
@@ -143,7 +141,7 @@ export class MacvlanDriver implements Driver {
     }
     ops.push(...linkLocalOps(target.ns, index, ep));
     ops.push(...endpointSysctlOps(target, ep.ifname!, ep));
-    if (bornDown) ops.push(linkSetOp(target.ns, index, { up: true }));
+    if (bornDown(ep, target)) ops.push(linkSetOp(target.ns, index, { up: true }));
     if (target.gateway) ops.push(...defaultRouteOps(net, target.ns, index));
     return ops;
   }
