@@ -9,10 +9,11 @@ import { networkAddScript, networkDelScript, portElements, tableScript, type FwN
 const hasNft = spawnSync('nft', ['--version']).status === 0;
 const TAG = 'a1b2c3';
 
-function scriptFor(icc: boolean, masquerade: boolean, internal: boolean, v6: boolean, snat: Pick<FwNetwork, 'snat4' | 'snat6'> = {}): string {
+function scriptFor(icc: boolean, masquerade: boolean, internal: boolean, v6: boolean,
+  extra: Pick<FwNetwork, 'snat4' | 'snat6' | 'gatewayMode4' | 'gatewayMode6' | 'trusted'> = {}): string {
   const n: FwNetwork = {
     id: '0123456789abcdef'.repeat(4), bridge: 'br-0123456789ab',
-    subnets4: ['172.18.0.0/16'], subnets6: v6 ? ['fd00:1::/64'] : [], icc, masquerade, internal, ...snat,
+    subnets4: ['172.18.0.0/16'], subnets6: v6 ? ['fd00:1::/64'] : [], icc, masquerade, internal, ...extra,
   };
   const ports = portElements(TAG, [
     { proto: 'tcp', hostIp: '', hostPort: 8080, containerIp: '172.18.0.2', containerPort: 80 },
@@ -33,6 +34,10 @@ describe('firewall rules (golden)', () => {
     cases.push([`icc=${icc},masq=${masq},internal=${internal},ipv6=${v6}`, scriptFor(icc, masq, internal, v6)]);
   // host_ipv4 / host_ipv6: SNAT to a fixed source address instead of masquerade.
   cases.push(['snat,ipv6=true', scriptFor(true, true, false, true, { snat4: '192.0.2.7', snat6: '2001:db8::7' })]);
+  // Docker's gateway modes (nat is the default above) and trusted_host_interfaces.
+  cases.push(['gwm4=routed,gwm6=nat-unprotected,ipv6=true', scriptFor(true, true, false, true, { gatewayMode4: 'routed', gatewayMode6: 'nat-unprotected' })]);
+  cases.push(['gwm4=nat-unprotected,gwm6=routed,ipv6=true', scriptFor(true, true, false, true, { gatewayMode4: 'nat-unprotected', gatewayMode6: 'routed' })]);
+  cases.push(['trusted,ipv6=true', scriptFor(true, true, false, true, { trusted: ['eth3', 'vxlan.1'] })]);
   for (const [name, text] of cases) {
     it(name, () => {
       const file = new URL(`./golden/${name}.nft`, import.meta.url);

@@ -160,13 +160,15 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     await on.delete();
   });
 
-  it('isolates bridge networks from each other', async () => {
+  it('isolates bridge networks from each other; a published port is reached through the host\'s address, as Docker\'s', async () => {
     const n1 = await net('10.38.5.0/24');
     const n2 = await net('10.38.6.0/24');
     const a = await container(n1);
-    const b = await container(n2);
+    const b = await container(n2, { ports: [{ proto: 'tcp', containerPort: 9005, hostPort: '19005' }] });
     const srv = await server(b.ns, b.ip, 9005, 'tcp');
     expect(client(a.ns, b.ip, 9005, 'tcp')).toBe('fail');
+    // Masqueraded on the way into the other bridge: the server sees that bridge's address.
+    expect(client(a.ns, '10.39.0.1', 19005, 'tcp')).toBe('from 10.38.6.1');
     srv.kill();
     await a.sb.destroy();
     await b.sb.destroy();
@@ -225,6 +227,45 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     expect(nftList(tableName(c.marks().tag))).not.toContain('18080');
     await a.ep.delete();
     await n.delete();
+  });
+
+  it('gateway modes (Docker\'s): nat refuses direct routing to containers, nat-unprotected allows it, routed drops masquerade and opens published ports only; trusted_host_interfaces opens them from an interface', async () => {
+    const bad: [string, string, RegExp][] = [
+      ['com.docker.network.bridge.gateway_mode_ipv4', 'bogus', /invalid option com\.docker\.network\.bridge\.gateway_mode_ipv4="bogus"/],
+      ['com.docker.network.bridge.gateway_mode_ipv6', 'isolated', /isolated is not supported/],
+      ['com.docker.network.bridge.trusted_host_interfaces', 'eth0:bad/name', /trusted_host_interfaces/],
+    ];
+    for (const [k, v, re] of bad) await expect(net('10.38.24.0/24', { [k]: v })).rejects.toThrow(re);
+    expect(c.networks().some((n) => n.info().ipam.config.some((p) => p.Subnet === '10.38.24.0/24'))).toBe(false);
+    // The outside routes the four networks' subnets through the host: direct routing.
+    await nl.routeAdd(outside, { dst: '10.38.20.0/22', gateway: '10.39.0.1' });
+    const out = nsName(outside.path);
+    const cases: { subnet: string; opts: Record<string, string>; port: number; direct80: boolean; direct81: boolean }[] = [
+      { subnet: '10.38.20.0/24', opts: {}, port: 18201, direct80: false, direct81: false },
+      { subnet: '10.38.21.0/24', opts: { 'com.docker.network.bridge.gateway_mode_ipv4': 'nat-unprotected' }, port: 18211, direct80: true, direct81: true },
+      { subnet: '10.38.22.0/24', opts: { 'com.docker.network.bridge.gateway_mode_ipv4': 'routed' }, port: 18221, direct80: true, direct81: false },
+      { subnet: '10.38.23.0/24', opts: { 'com.docker.network.bridge.trusted_host_interfaces': `lo:${hostOut}` }, port: 18231, direct80: true, direct81: false },
+    ];
+    try {
+      for (const k of cases) {
+        const n = await net(k.subnet, k.opts);
+        const a = await container(n, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: String(k.port) }] });
+        const srv = [await server(a.ns, a.ip, 80, 'tcp'), await server(a.ns, a.ip, 81, 'tcp')];
+        const seen = (ok: boolean) => (ok ? 'from 10.39.0.2' : 'fail');
+        expect([k.subnet, client(out, a.ip, 80, 'tcp'), client(out, a.ip, 81, 'tcp')]).toEqual([k.subnet, seen(k.direct80), seen(k.direct81)]);
+        // Published on the host's address, in every mode.
+        expect(client(out, '10.39.0.1', k.port, 'tcp')).toBe('from 10.39.0.2');
+        for (const p of srv) p.kill();
+        // Outgoing: masqueraded to the host's address, except in routed mode.
+        const back = await server(out, '10.39.0.2', 9010, 'tcp');
+        expect(client(a.ns, '10.39.0.2', 9010, 'tcp')).toBe(`from ${k.opts['com.docker.network.bridge.gateway_mode_ipv4'] === 'routed' ? a.ip : '10.39.0.1'}`);
+        back.kill();
+        await a.sb.destroy();
+        await n.delete();
+      }
+    } finally {
+      await nl.routeDel(outside, { dst: '10.38.20.0/22', gateway: '10.39.0.1' }).catch(() => undefined);
+    }
   });
 
   it('setPorts replaces a joined endpoint\'s ports at once (its old host ports free), and a refused set keeps the old', async () => {

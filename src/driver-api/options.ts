@@ -9,6 +9,11 @@ export const BridgeOption = {
   HostIPv6: 'com.docker.network.host_ipv6',
   DefaultBridge: 'com.docker.network.bridge.default_bridge',
   InhibitIPv4: 'com.docker.network.bridge.inhibit_ipv4',
+  /** nat (default), nat-unprotected or routed: see the firewall's GatewayMode. */
+  GatewayModeIPv4: 'com.docker.network.bridge.gateway_mode_ipv4',
+  GatewayModeIPv6: 'com.docker.network.bridge.gateway_mode_ipv6',
+  /** Host interfaces, colon-separated, from which published container ports may be reached directly. */
+  TrustedHostInterfaces: 'com.docker.network.bridge.trusted_host_interfaces',
   Mtu: 'com.docker.network.driver.mtu',
   ContainerIfacePrefix: 'com.docker.network.container_iface_prefix',
   /** nsnet's own: IGMP/MLD snooping on a bridge nsnet creates (default off). */

@@ -20,7 +20,7 @@ import { bornDown, bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interf
 import { endpointSysctlOps } from '../driver-api/endpoint-sysctls.js';
 import { linkLocalOps } from '../driver-api/link-local.js';
 import { formatIP, parseCIDR, parseIP } from '../ip/addr.js';
-import type { FwNetwork } from '../firewall/firewall.js';
+import type { FwNetwork, GatewayMode } from '../firewall/firewall.js';
 
 /**
  * A Linux bridge numbers its ports in 10 bits and never uses port 0
@@ -66,8 +66,23 @@ function firewallView(net: NetworkRecord): FwNetwork {
     // Canonical text, as the rules are: validate() took only one address of each family.
     ...(snat4 ? { snat4: formatIP(parseIP(snat4)) } : {}),
     ...(snat6 ? { snat6: formatIP(parseIP(snat6)) } : {}),
+    // Checked by validate(); records from before these options were read hold only what it accepts.
+    ...(gatewayMode(net, 4) !== 'nat' ? { gatewayMode4: gatewayMode(net, 4) } : {}),
+    ...(gatewayMode(net, 6) !== 'nat' ? { gatewayMode6: gatewayMode(net, 6) } : {}),
+    ...(trustedInterfaces(net).length ? { trusted: trustedInterfaces(net) } : {}),
   };
 }
+
+const GATEWAY_MODES: readonly string[] = ['nat', 'nat-unprotected', 'routed'] satisfies GatewayMode[];
+
+/** A network's gateway mode for one family; anything unchecked counts as the default. */
+const gatewayMode = (net: NetworkRecord, family: 4 | 6): GatewayMode => {
+  const v = net.options[family === 4 ? BridgeOption.GatewayModeIPv4 : BridgeOption.GatewayModeIPv6];
+  return v && GATEWAY_MODES.includes(v) ? (v as GatewayMode) : 'nat';
+};
+
+const trustedInterfaces = (net: NetworkRecord): string[] =>
+  (net.options[BridgeOption.TrustedHostInterfaces] ?? '').split(':').filter((x) => x !== '');
 
 /** Stands for the container end's index until the addon fills in the echoed one. */
 const PLACEHOLDER = 1;
@@ -161,6 +176,16 @@ export class BridgeDriver implements Driver {
       try { ok = parseIP(v).family === family; } catch { /* not an address */ }
       if (!ok) throw new InvalidInputError(`invalid ${k} option ${JSON.stringify(v)}: an IPv${family} address`);
     }
+    for (const family of [4, 6] as const) {
+      const k = family === 4 ? BridgeOption.GatewayModeIPv4 : BridgeOption.GatewayModeIPv6;
+      const v = net.options[k];
+      if (v === undefined || v === '' || GATEWAY_MODES.includes(v)) continue;
+      // Docker's isolated mode takes the bridge's address away, where this
+      // network's resolver listens: refused rather than half done.
+      if (v === 'isolated') throw new InvalidInputError(`option ${k}=isolated is not supported by nsnet: use nat, nat-unprotected or routed`);
+      throw new InvalidInputError(`invalid option ${k}=${JSON.stringify(v)}: one of nat, nat-unprotected, routed`);
+    }
+    for (const i of trustedInterfaces(net)) checkInterfaceName(`option ${BridgeOption.TrustedHostInterfaces}`, i);
     const view = firewallView(net);
     this.ctx.firewall.preflight({ icc: view.icc, internal: view.internal, ipv6: net.enableIPv6 });
     const clash = others.find((o) => this.carried.has(o.driver) && BridgeDriver.bridgeName(o) === name);

@@ -18,7 +18,7 @@ const claimsDir = (key: string): string =>
 import { nftApply, NftMissingError } from './nft.js';
 import { BRIDGE_SYSCTL_DIR, checkBrNetfilter } from './preflight.js';
 import { PortRegistry, type PortBinding } from './ports.js';
-import { networkAddScript, networkDelScript, portElements, tableDelScript, tableScript, type FwNetwork, type PortMapping } from './ruleset.js';
+import { networkAddScript, networkDelScript, portElements, tableDelScript, tableScript, type FwNetwork, type GatewayMode, type PortMapping } from './ruleset.js';
 
 export type FirewallMode = 'nftables' | 'none';
 
@@ -257,4 +257,4 @@ export async function releaseForwardingClaims(tag: string): Promise<void> {
   await releaseClaim('net/ipv6/conf/all/forwarding', tag);
 }
 
-export type { FwNetwork, PortMapping, PortBinding };
+export type { FwNetwork, GatewayMode, PortMapping, PortBinding };

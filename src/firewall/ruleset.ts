@@ -15,7 +15,21 @@ export interface FwNetwork {
   /** Docker's host_ipv4 / host_ipv6: the source address of traffic leaving the network (SNAT), instead of the outgoing interface's (masquerade). */
   snat4?: string;
   snat6?: string;
+  /** Docker's gateway_mode_ipv4 / gateway_mode_ipv6 (absent: nat). */
+  gatewayMode4?: GatewayMode;
+  gatewayMode6?: GatewayMode;
+  /** Docker's trusted_host_interfaces: host interfaces from which published container ports may be reached directly. */
+  trusted?: string[];
 }
+
+/**
+ * Docker's gateway modes, per address family:
+ * - nat: NAT and masquerade; the outside reaches containers only through
+ *   published ports on host addresses (no direct routing to container addresses);
+ * - nat-unprotected: the same NAT, with no filter on direct routing (the old default);
+ * - routed: no masquerade; the outside may route directly to published container ports (and ICMP).
+ */
+export type GatewayMode = 'nat' | 'nat-unprotected' | 'routed';
 
 export interface PortMapping {
   proto: 'tcp' | 'udp';
@@ -43,6 +57,9 @@ export function tableScript(tag: string): string {
     `add map inet ${t} ports4_ip { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }`,
     `add map inet ${t} ports6 { type inet_proto . inet_service : ipv6_addr . inet_service; }`,
     `add map inet ${t} ports6_ip { type ipv6_addr . inet_proto . inet_service : ipv6_addr . inet_service; }`,
+    // Published container ports by container address: what direct routing may reach (routed mode, trusted interfaces).
+    `add set inet ${t} open4 { type ipv4_addr . inet_proto . inet_service; }`,
+    `add set inet ${t} open6 { type ipv6_addr . inet_proto . inet_service; }`,
     `add chain inet ${t} forward { type filter hook forward priority filter; policy accept; }`,
     `add rule inet ${t} forward iifname vmap @fwd_in`,
     `add rule inet ${t} forward oifname vmap @fwd_out`,
@@ -70,8 +87,10 @@ export function networkAddScript(tag: string, n: FwNetwork): string {
     `add element inet ${t} bridges { ${br} }`,
     // Traffic entering from this bridge.
     `add chain inet ${t} ${fin}`,
-    `add rule inet ${t} ${fin} oifname @bridges oifname != ${br} drop comment "isolation between networks"`,
   ];
+  // Docker: another network's containers reach this one's published ports through host addresses.
+  if (!n.internal) lines.push(`add rule inet ${t} ${fin} oifname @bridges oifname != ${br} ct status dnat accept comment "published ports of other networks"`);
+  lines.push(`add rule inet ${t} ${fin} oifname @bridges oifname != ${br} drop comment "isolation between networks"`);
   if (n.internal) lines.push(`add rule inet ${t} ${fin} oifname != ${br} drop comment "internal: nothing leaves the bridge"`);
   if (!n.icc) {
     lines.push(`add rule inet ${t} ${fin} oifname ${br} ct status dnat accept comment "published ports stay reachable by hairpin"`);
@@ -80,13 +99,15 @@ export function networkAddScript(tag: string, n: FwNetwork): string {
   // Traffic leaving into this bridge.
   lines.push(`add chain inet ${t} ${fout}`);
   if (n.internal) lines.push(`add rule inet ${t} ${fout} iifname != ${br} drop comment "internal: nothing enters the bridge"`);
+  else lines.push(...directRouting(t, fout, br, n));
   // NAT for traffic from this bridge, and into it from the host itself.
   lines.push(`add chain inet ${t} ${nin}`);
   if (n.masquerade && !n.internal) {
     const out4 = n.snat4 ? `snat ip to ${n.snat4}` : 'masquerade';
     const out6 = n.snat6 ? `snat ip6 to ${n.snat6}` : 'masquerade';
-    for (const s of n.subnets4) lines.push(`add rule inet ${t} ${nin} oifname != ${br} ip saddr ${s} ${out4}`);
-    for (const s of n.subnets6) lines.push(`add rule inet ${t} ${nin} oifname != ${br} ip6 saddr ${s} ${out6}`);
+    // Routed: containers' own addresses leave as they are.
+    if (n.gatewayMode4 !== 'routed') for (const s of n.subnets4) lines.push(`add rule inet ${t} ${nin} oifname != ${br} ip saddr ${s} ${out4}`);
+    if (n.gatewayMode6 !== 'routed') for (const s of n.subnets6) lines.push(`add rule inet ${t} ${nin} oifname != ${br} ip6 saddr ${s} ${out6}`);
   }
   lines.push(`add rule inet ${t} ${nin} oifname ${br} ct status dnat masquerade comment "hairpin"`);
   lines.push(`add chain inet ${t} ${nout}`);
@@ -96,6 +117,39 @@ export function networkAddScript(tag: string, n: FwNetwork): string {
   lines.push(`add element inet ${t} nat_in { ${br} : jump ${nin} }`);
   lines.push(`add element inet ${t} nat_out { ${br} : jump ${nout} }`);
   return lines.join('\n');
+}
+
+/**
+ * What may enter a non-internal bridge from elsewhere (its fout chain), as
+ * Docker's gateway modes and trusted_host_interfaces allow: replies, traffic
+ * DNATed to a published port, the bridge's own (bridged) traffic; then per
+ * family, nothing else (nat), published ports and ICMP (routed), or
+ * anything (nat-unprotected).
+ */
+function directRouting(t: string, fout: string, br: string, n: FwNetwork): string[] {
+  const rule = (r: string) => `add rule inet ${t} ${fout} ${r}`;
+  const lines = [
+    rule('ct state established,related accept'),
+    rule('ct status dnat accept comment "published ports, via host addresses"'),
+    // Bridged traffic seen by the IP hooks (br_netfilter) enters and leaves the bridge itself.
+    rule(`iifname ${br} accept`),
+  ];
+  const families = [
+    { v: 4, ip: 'ip', icmp: 'icmp', mode: n.gatewayMode4 ?? 'nat', on: n.subnets4.length > 0 },
+    { v: 6, ip: 'ip6', icmp: 'ipv6-icmp', mode: n.gatewayMode6 ?? 'nat', on: n.subnets6.length > 0 },
+  ] as const;
+  for (const f of families) {
+    if (!f.on) continue;
+    const open = `${f.ip} daddr . meta l4proto . th dport @open${f.v}`;
+    if (n.trusted?.length) lines.push(rule(`iifname { ${n.trusted.map(q).join(', ')} } ${open} accept comment "trusted_host_interfaces"`));
+    if (f.mode === 'nat-unprotected') continue;
+    if (f.mode === 'routed') {
+      lines.push(rule(`${open} accept comment "gateway_mode_ipv${f.v}=routed: published ports"`));
+      lines.push(rule(`meta l4proto ${f.icmp} accept`));
+    }
+    lines.push(rule(`meta nfproto ipv${f.v} drop comment "gateway_mode_ipv${f.v}=${f.mode}: no other direct routing"`));
+  }
+  return lines;
 }
 
 export function networkDelScript(tag: string, n: FwNetwork): string {
@@ -115,14 +169,18 @@ const anyAddr = (ip: string) => ip === '' || ip === '0.0.0.0' || ip === '::';
 /** Elements of the published-port maps for some mappings. */
 export function portElements(tag: string, maps: readonly PortMapping[], op: 'add' | 'delete'): string {
   const t = tableName(tag);
-  return maps.map((m) => {
+  const lines = maps.map((m) => {
     const v6 = m.containerIp.includes(':');
     const map = `ports${v6 ? 6 : 4}${anyAddr(m.hostIp) ? '' : '_ip'}`;
     const key = `${anyAddr(m.hostIp) ? '' : `${m.hostIp} . `}${m.proto} . ${m.hostPort}`;
     return op === 'add'
       ? `add element inet ${t} ${map} { ${key} : ${m.containerIp} . ${m.containerPort} }`
       : `delete element inet ${t} ${map} { ${key} }`;
-  }).join('\n');
+  });
+  // The container ports themselves, once each: one endpoint's mappings come and go together.
+  const open = new Set(maps.map((m) => `${m.containerIp.includes(':') ? 6 : 4} { ${m.containerIp} . ${m.proto} . ${m.containerPort} }`));
+  for (const o of open) lines.push(`${op} element inet ${t} open${o}`);
+  return lines.join('\n');
 }
 
 export const tableDelScript = (tag: string): string => `delete table inet ${tableName(tag)}`;
