@@ -155,6 +155,53 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     for (const n of [a, b, c3]) await n.delete();
   });
 
+  it('a gateway per address family, as Docker 28: an IPv4-only network that outranks a dual-stack one takes IPv4 only; IPv6 stays, and each fails over alone', async () => {
+    const tag = uniq('pf');
+    // "a" (IPv4 only) outranks "b" (dual stack) by name.
+    const a = await bridgeNet('10.31.23.0/24', { name: `${tag}-a` });
+    const b = await c.newNetwork({ name: `${tag}-b`, enableIPv6: true, options: bridgeOpt(uniq('b6')), ipam: { config: [{ Subnet: '10.31.24.0/24' }, { Subnet: 'fd00:31:24::/64' }] } });
+    const sb = await c.newSandbox(uniq('pf'));
+    const defaults = (family: '-4' | '-6') =>
+      ipJson<{ dst: string; gateway?: string; dev: string }[]>(['-n', nsName(sb.key), family, 'route', 'show']).filter((r) => r.dst === 'default').map((r) => `${r.gateway} ${r.dev}`);
+    const roles = (...eps: { info(): { gateway?: boolean; gatewayFamilies?: (4 | 6)[] } }[]) =>
+      eps.map((e) => (e.info().gateway ? (e.info().gatewayFamilies ?? ['all']).join('') : '-'));
+    // b first: it holds both; then a takes IPv4 over and IPv6 stays on b.
+    const eb = b.createEndpoint('x');
+    await eb.join(sb);
+    expect([defaults('-4'), defaults('-6')]).toEqual([['10.31.24.1 eth0'], ['fd00:31:24::1 eth0']]);
+    const ea = a.createEndpoint('x');
+    await ea.join(sb);
+    expect([defaults('-4'), defaults('-6')]).toEqual([['10.31.23.1 eth1'], ['fd00:31:24::1 eth0']]);
+    expect(roles(ea, eb)).toEqual(['all', '6']);
+    // a leaves: IPv4 goes back to b, which holds both again.
+    await ea.leave(sb);
+    expect([defaults('-4'), defaults('-6')]).toEqual([['10.31.24.1 eth0'], ['fd00:31:24::1 eth0']]);
+    expect(roles(eb)).toEqual(['all']);
+    await ea.delete();
+    // The other way round: a joins, then b takes only IPv6 (nobody held it); b leaves and a keeps IPv4.
+    await eb.leave(sb);
+    await eb.delete();
+    const a2 = a.createEndpoint('y');
+    await a2.join(sb);
+    const b2 = b.createEndpoint('y');
+    await b2.join(sb);
+    expect(roles(a2, b2)).toEqual(['all', '6']);
+    expect([defaults('-4').length, defaults('-6')]).toEqual([1, [`fd00:31:24::1 ${b2.info().ifname}`]]);
+    await b2.leave(sb);
+    expect([defaults('-4'), defaults('-6')]).toEqual([[`10.31.23.1 ${a2.info().ifname}`], []]);
+    expect(roles(a2)).toEqual(['all']);
+    // Kept across a restart: the records say which family each holds.
+    await b2.join(sb);
+    const state = () => c.sandboxes().find((x) => x.id === sb.id)!.endpoints().map((e) => `${e.name}:${roles(e)[0]}`).sort();
+    const before = state();
+    await c.stop();
+    c = await Controller.start({ dataDir: dir.path, activeSandboxes: [sb.id] });
+    expect(state()).toEqual(before);
+    const live = c.sandboxes().find((x) => x.id === sb.id)!;
+    await live.destroy();
+    for (const id of [a.id, b.id]) await c.networks().find((n) => n.id === id)!.delete();
+  });
+
   it('leave returns with the interface down, without its address, its name and address reusable; the link is destroyed later', async () => {
     const net = await bridgeNet('10.31.4.0/29');
     const sb = await c.newSandbox(uniq('lv'));

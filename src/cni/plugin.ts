@@ -5,6 +5,7 @@
 // plugins for it at once.
 import type { Controller, Endpoint, EndpointInfo, NetworkInfo, Sandbox } from '../controller/controller.js';
 import type { EndpointCreateOptions } from '../controller/options.js';
+import { holdsDefaultRoute } from '../driver-api/records.js';
 import type { PortBinding } from '../firewall/ports.js';
 import { addrList, isKernelError, linkGet, netnsOpen, netnsRelease, routeAdd } from '../netlink/index.js';
 import { CniCode, CniError, errorBody, httpStatusOf } from './errors.js';
@@ -102,12 +103,12 @@ export class CniPlugin {
     const gw4 = n.pools4[0]?.gateway;
     const gw6 = n.pools6[0]?.gateway;
     const out: CniRoute[] = [];
-    if (e.gateway && gw4 && e.ipv4) out.push({ dst: '0.0.0.0/0', gw: gw4 });
-    if (e.gateway && gw6 && e.ipv6) out.push({ dst: '::/0', gw: gw6 });
+    if (holdsDefaultRoute(e, 4) && gw4 && e.ipv4) out.push({ dst: '0.0.0.0/0', gw: gw4 });
+    if (holdsDefaultRoute(e, 6) && gw6 && e.ipv6) out.push({ dst: '::/0', gw: gw6 });
     for (const r of conf.routes) {
       const v6 = r.dst.includes(':');
       if (r.dst === '0.0.0.0/0' || r.dst === '::/0') {
-        if (!e.gateway) out.push(r); // reported as asked; another interface holds the default route
+        if (!holdsDefaultRoute(e, v6 ? 6 : 4)) out.push(r); // reported as asked; another interface holds the default route
         continue;
       }
       const gw = r.gw ?? (v6 ? gw6 : gw4);

@@ -15,7 +15,8 @@ import {
   batch, isKernelError, Lane, Netns, run, type LaneId, type Settled,
 } from '../netlink/index.js';
 import { BridgeDriver } from '../drivers/bridge.js';
-import type { Driver, JoinTarget } from '../driver-api/driver.js';
+import type { Driver, JoinTarget, RouteFamilies } from '../driver-api/driver.js';
+import { holdsDefaultRoute } from '../driver-api/records.js';
 import { HostDriver } from '../drivers/host.js';
 import { MacvlanDriver } from '../drivers/macvlan.js';
 import { NullDriver } from '../drivers/null.js';
@@ -48,6 +49,8 @@ import {
 import { checkIfName, checkMtu } from '../netlink/validate.js';
 import { NetworkGates } from './gates.js';
 import { cidrContains, formatIP, parseIP } from '../ip/addr.js';
+
+const NO_ROUTES: RouteFamilies = { v4: false, v6: false };
 
 // Docker's rule is only "not blank"; nsnet also refuses control characters
 // (a name is shown in tables, logs and, with embedded DNS, answers) and bounds
@@ -572,7 +575,7 @@ export class Core implements RestoreHost {
     await collect(`destroy sandbox ${rec.id.slice(0, 12)}`, steps);
   }
 
-  private target(s: LiveSandbox, gateway: boolean): JoinTarget {
+  private target(s: LiveSandbox, gateway: RouteFamilies | false): JoinTarget {
     return { sandbox: s.rec, ns: s.ns, gateway };
   }
 
@@ -693,27 +696,29 @@ export class Core implements RestoreHost {
     const driver = this.driver(net.driver);
     const joined = this.joinedCount(net.id);
     driver.checkJoin(net, joined);
-    // The first endpoint that can be the gateway takes the default route in
-    // its own crossing; a later one that outranks it takes it over after.
-    const current = s.rec.endpoints.some((id) => this.eps.get(id)?.gateway);
-    const isGw = this.canBeGateway(net) && !current;
+    // An endpoint takes each default route nobody holds yet in its own
+    // crossing; one that outranks a holder takes that route over after.
+    const held = this.heldBySandbox(s);
+    const can = this.routeFamilies(ep, net);
+    const take: RouteFamilies = { v4: can.v4 && !held.v4, v6: can.v6 && !held.v6 };
+    const isGw = take.v4 || take.v6;
     const ifname = ep.requestedIfname ?? this.ifnameFor(s, net);
     if (s.rec.endpoints.some((id) => this.eps.get(id)?.ifname === ifname))
       throw new ConflictError(`interface ${ifname} already exists in sandbox ${s.rec.id.slice(0, 12)}`);
     await withUndo(async (u) => {
       ep.ifname = ifname;
       ep.sandboxId = s.rec.id;
-      if (isGw) ep.gateway = true;
+      if (isGw) this.setHeld(ep, take);
       u.push('clear join state', () => this.clearJoin(ep));
       s.rec.endpoints.push(ep.id);
       u.push('unlist endpoint', () => { s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id); });
-      const target = this.target(s, isGw);
+      const target = this.target(s, isGw ? take : false);
       const plan = driver.joinPlan?.(net, ep, target, u, joined);
       if (plan) await plan.finish(await (kernel ? kernel.add(plan.ops) : batch(plan.ops)));
       else await driver.join(net, ep, target, u, joined);
       // Before the records are written, so the gateway's move is committed
       // with the join (joinMany elects once per sandbox, after its batch).
-      const moved = current && !kernel && this.canBeGateway(net) ? await this.electGateway(s, u) : [];
+      const moved = (held.v4 || held.v6) && (can.v4 || can.v6) && !kernel ? await this.electGateway(s, u) : [];
       fault('endpoint.join.store');
       this.store.tx(() => {
         this.store.put('endpoint', ep.id, ep);
@@ -773,55 +778,112 @@ export class Core implements RestoreHost {
   }
 
   /**
-   * libnetwork's gateway election (Endpoint.Less): of the endpoints that
-   * can be the gateway, the highest gwPriority, then the network name
-   * first in byte order. Docker runs it after every connect and disconnect.
+   * The default routes an endpoint can hold: those its network has a
+   * gateway for and it has an address of (libnetwork's
+   * hasGatewayOrDefaultRoute); none on a network that cannot be a gateway.
    */
-  private bestGateway(s: LiveSandbox): EndpointRecord | undefined {
-    let best: { ep: EndpointRecord; name: Buffer } | undefined;
+  private routeFamilies(ep: EndpointRecord, net: NetworkRecord | undefined): RouteFamilies {
+    if (!net || !this.canBeGateway(net)) return NO_ROUTES;
+    return { v4: !!(ep.ipv4 && net.pools4[0]?.gateway), v6: !!(ep.ipv6 && net.pools6[0]?.gateway) };
+  }
+
+  /** The default routes an endpoint holds now. */
+  private heldRoutes(ep: EndpointRecord): RouteFamilies {
+    const can = this.routeFamilies(ep, this.nets.get(ep.networkId));
+    return { v4: can.v4 && holdsDefaultRoute(ep, 4), v6: can.v6 && holdsDefaultRoute(ep, 6) };
+  }
+
+  private heldBySandbox(s: LiveSandbox): RouteFamilies {
+    const out = { v4: false, v6: false };
     for (const id of s.rec.endpoints) {
       const ep = this.eps.get(id);
-      const net = ep && this.nets.get(ep.networkId);
-      if (!ep || !net || !this.canBeGateway(net)) continue;
-      const name = Buffer.from(net.name);
-      const [p, bp] = [ep.gwPriority ?? 0, best?.ep.gwPriority ?? 0];
-      if (!best || p > bp || (p === bp && Buffer.compare(name, best.name) < 0)) best = { ep, name };
+      if (!ep?.gateway) continue;
+      const h = this.heldRoutes(ep);
+      out.v4 ||= h.v4;
+      out.v6 ||= h.v6;
     }
-    return best?.ep;
+    return out;
+  }
+
+  /** Records which default routes an endpoint holds (of those it can). */
+  private setHeld(ep: EndpointRecord, held: RouteFamilies): void {
+    const can = this.routeFamilies(ep, this.nets.get(ep.networkId));
+    const [v4, v6] = [held.v4 && can.v4, held.v6 && can.v6];
+    if (!v4 && !v6) {
+      delete ep.gateway;
+      delete ep.gatewayFamilies;
+      return;
+    }
+    ep.gateway = true;
+    if (v4 === can.v4 && v6 === can.v6) delete ep.gatewayFamilies;
+    else ep.gatewayFamilies = v4 ? [4] : [6];
   }
 
   /**
-   * Moves the default route to the elected endpoint if another holds it;
-   * returns the records it changed, for the caller to store. The new route
-   * replaces the old one in one request, so a failure leaves the route, and
-   * the role, where they were; the join it follows stands. `undo` (a join's)
-   * gives the route back if that join is undone.
+   * libnetwork's gateway election, one endpoint per address family: in the
+   * order of Endpoint.Less (the highest gwPriority, then the network name
+   * first in byte order), each family goes to the first endpoint that can
+   * hold it, and the first dual-stack endpoint takes whatever is still
+   * unassigned and ends the search. Docker runs it after every connect and
+   * disconnect.
+   */
+  private electedRoutes(s: LiveSandbox): { ep4?: EndpointRecord; ep6?: EndpointRecord } {
+    const cands: { ep: EndpointRecord; can: RouteFamilies; name: Buffer }[] = [];
+    for (const id of s.rec.endpoints) {
+      const ep = this.eps.get(id);
+      const net = ep && this.nets.get(ep.networkId);
+      if (!ep || !net) continue;
+      const can = this.routeFamilies(ep, net);
+      if (can.v4 || can.v6) cands.push({ ep, can, name: Buffer.from(net.name) });
+    }
+    cands.sort((a, b) => (b.ep.gwPriority ?? 0) - (a.ep.gwPriority ?? 0) || Buffer.compare(a.name, b.name));
+    let ep4: EndpointRecord | undefined;
+    let ep6: EndpointRecord | undefined;
+    for (const c of cands) {
+      if (c.can.v4 && c.can.v6) {
+        ep4 ??= c.ep;
+        ep6 ??= c.ep;
+        break;
+      }
+      if (c.can.v4) ep4 ??= c.ep;
+      if (c.can.v6) ep6 ??= c.ep;
+    }
+    return { ep4, ep6 };
+  }
+
+  /**
+   * Moves each family's default route to its elected endpoint if another
+   * holds it; returns the records it changed, for the caller to store. The
+   * new route replaces the old one in one request, so a failure leaves that
+   * route, and its role, where they were; the join it follows stands.
+   * `undo` (a join's) gives the routes back if that join is undone.
    */
   private async electGateway(s: LiveSandbox, undo?: Undo): Promise<EndpointRecord[]> {
-    const best = this.bestGateway(s);
-    const cur = s.rec.endpoints.map((id) => this.eps.get(id)).find((e) => e?.gateway);
-    if (!best || best === cur) return [];
-    const bn = this.nets.get(best.networkId)!;
-    try {
-      await this.driver(bn.driver).setGateway(bn, best, this.target(s, true), true);
-    } catch {
-      return [];
-    }
-    const cn = cur && this.nets.get(cur.networkId)!;
-    if (cur && cn) {
-      // What the replace left of it: an IPv6 default route the new gateway's network has none to replace with.
-      await this.driver(cn.driver).setGateway(cn, cur, this.target(s, false), false).catch(() => undefined);
-      delete cur.gateway;
-    }
-    best.gateway = true;
-    undo?.push('give the default route back', async () => {
-      delete best.gateway;
-      if (cur && cn) {
-        await this.driver(cn.driver).setGateway(cn, cur, this.target(s, true), true);
-        cur.gateway = true;
+    const won = this.electedRoutes(s);
+    const changed = new Set<EndpointRecord>();
+    for (const [key, best] of [['v4', won.ep4], ['v6', won.ep6]] as const) {
+      const cur = s.rec.endpoints.map((id) => this.eps.get(id)).find((e) => e?.gateway && this.heldRoutes(e)[key]);
+      if (!best || best === cur) continue;
+      const only: RouteFamilies = { ...NO_ROUTES, [key]: true };
+      const bn = this.nets.get(best.networkId)!;
+      try {
+        await this.driver(bn.driver).setGateway(bn, best, this.target(s, only), true);
+      } catch {
+        continue;
       }
-    });
-    return cur ? [best, cur] : [best];
+      // The replace took the route off the old holder, which keeps any other family's.
+      if (cur) this.setHeld(cur, { ...this.heldRoutes(cur), [key]: false });
+      this.setHeld(best, { ...this.heldRoutes(best), [key]: true });
+      for (const e of [best, cur]) if (e) changed.add(e);
+      undo?.push(`give the IPv${key === 'v4' ? 4 : 6} default route back`, async () => {
+        this.setHeld(best, { ...this.heldRoutes(best), [key]: false });
+        if (!cur) return;
+        const cn = this.nets.get(cur.networkId)!;
+        await this.driver(cn.driver).setGateway(cn, cur, this.target(s, only), true);
+        this.setHeld(cur, { ...this.heldRoutes(cur), [key]: true });
+      });
+    }
+    return [...changed];
   }
 
   /** Forgets the endpoint's join; returns the ports it published, which the caller frees once the change is recorded. */
@@ -834,6 +896,7 @@ export class Core implements RestoreHost {
     delete ep.hostIfname;
     delete ep.hostMac;
     delete ep.gateway;
+    delete ep.gatewayFamilies;
     return published;
   }
 
@@ -854,22 +917,23 @@ export class Core implements RestoreHost {
       const net = this.nets.get(ep.networkId)!;
       const driver = this.driver(net.driver);
       await driver.leave(net, ep, this.target(s, false), false);
-      const wasGw = !!ep.gateway;
+      const was = this.heldRoutes(ep);
       const freed = this.clearJoin(ep);
       try {
         s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id);
-        let next: EndpointRecord | undefined;
-        if (wasGw) {
-          next = this.bestGateway(s);
-          if (next) {
-            const nn = this.nets.get(next.networkId)!;
-            await this.driver(nn.driver).setGateway(nn, next, this.target(s, true), true);
-            next.gateway = true;
-          }
+        // Each route it held goes to that family's next elected endpoint.
+        const next = new Set<EndpointRecord>();
+        const won = this.electedRoutes(s);
+        for (const [key, to] of [['v4', won.ep4], ['v6', won.ep6]] as const) {
+          if (!was[key] || !to || this.heldRoutes(to)[key]) continue;
+          const nn = this.nets.get(to.networkId)!;
+          await this.driver(nn.driver).setGateway(nn, to, this.target(s, { ...NO_ROUTES, [key]: true }), true);
+          this.setHeld(to, { ...this.heldRoutes(to), [key]: true });
+          next.add(to);
         }
         this.store.tx(() => {
           this.store.put('endpoint', ep.id, ep);
-          if (next) this.store.put('endpoint', next.id, next);
+          for (const n of next) this.store.put('endpoint', n.id, n);
           this.store.put('sandbox', s.rec.id, s.rec);
         });
       } finally {

@@ -4,7 +4,7 @@
 import { Controller, type Network } from '../controller/controller.js';
 import { internals } from '../controller/internals.js';
 import { dnsNames, findUnique, newId } from '../controller/ids.js';
-import type { SandboxOptions, SandboxRecord } from '../driver-api/records.js';
+import { holdsDefaultRoute, type SandboxOptions, type SandboxRecord } from '../driver-api/records.js';
 import { validateSandboxOptions } from '../driver-api/validate.js';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { cidrContains, parseIP } from '../ip/addr.js';
@@ -709,7 +709,8 @@ export class Daemon {
     const want = wantedPorts(rec);
     if (!sb || !want.length) return;
     const eps = sb.endpoints();
-    const gw = eps.find((e) => e.info().gateway);
+    // With a gateway per family, the ports go with IPv4's (else IPv6's).
+    const gw = eps.find((e) => holdsDefaultRoute(e.info(), 4)) ?? eps.find((e) => holdsDefaultRoute(e.info(), 6));
     const holder = eps.find((e) => e.info().ports?.length);
     if (!gw || holder?.id === gw.id) return;
     const type = this.controller.networks().find((n) => n.id === gw.networkId)?.type;

@@ -12,8 +12,14 @@ export interface JoinTarget {
   sandbox: SandboxRecord;
   /** The sandbox's namespace; undefined for the host's. */
   ns: Netns | undefined;
-  /** Program the default route through this endpoint's gateway. */
-  gateway: boolean;
+  /** Program the default route of these families through this endpoint's gateway (false: none). */
+  gateway: RouteFamilies | false;
+}
+
+/** Which address families' default routes a request concerns. */
+export interface RouteFamilies {
+  v4: boolean;
+  v6: boolean;
 }
 
 /** A join's requests (in order, in one batch) and how to settle them. */

@@ -92,7 +92,14 @@ export interface EndpointRecord {
   hostIfname?: string;
   /** The host end's MAC, chosen at join (absent in records from before it was). */
   hostMac?: string;
+  /** Holds the sandbox's default route(s): those of `gatewayFamilies`, else every family it has an address of. */
   gateway?: boolean;
+  /**
+   * Set when the endpoint holds only one family's default route: Docker
+   * elects a gateway endpoint per family, so a dual-stack endpoint may hold
+   * IPv6 while an IPv4-only one that outranks it holds IPv4.
+   */
+  gatewayFamilies?: (4 | 6)[];
   /** Docker's endpoint sysctls: keys naming the interface IFNAME (driver-api/endpoint-sysctls.ts). */
   sysctls?: Record<string, string>;
   /** Docker's gw-priority (absent: 0). */
@@ -136,3 +143,7 @@ export interface SandboxRecord {
   /** Unused since joins learn the interface index from the kernel's echo; kept so older records still load. */
   nextIfIndex?: number;
 }
+
+/** Whether a joined endpoint holds its sandbox's default route of this family. */
+export const holdsDefaultRoute = (ep: EndpointRecord, family: 4 | 6): boolean =>
+  !!ep.gateway && (ep.gatewayFamilies ? ep.gatewayFamilies.includes(family) : !!(family === 4 ? ep.ipv4 : ep.ipv6));

@@ -436,7 +436,7 @@ export class BridgeDriver implements Driver {
     for (const op of linkLocalOps(target.ns, PLACEHOLDER, ep)) ops.push({ op, byIndex: true });
     for (const op of endpointSysctlOps(target, ep.ifname!, ep)) ops.push({ op, byIndex: false });
     if (bornDown(ep, target)) ops.push({ op: linkSetOp(target.ns, PLACEHOLDER, { up: true }), byIndex: true });
-    if (target.gateway) for (const op of defaultRouteOps(net, target.ns, PLACEHOLDER)) ops.push({ op, byIndex: true });
+    if (target.gateway) for (const op of defaultRouteOps(net, target.ns, PLACEHOLDER, target.gateway)) ops.push({ op, byIndex: true });
     return ops;
   }
 
@@ -478,7 +478,7 @@ export class BridgeDriver implements Driver {
   }
 
   setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {
-    return setDefaultRoute(net, ep, target.ns, on);
+    return setDefaultRoute(net, ep, target.ns, on, target.gateway || undefined);
   }
 }
 

@@ -142,7 +142,7 @@ export class MacvlanDriver implements Driver {
     ops.push(...linkLocalOps(target.ns, index, ep));
     ops.push(...endpointSysctlOps(target, ep.ifname!, ep));
     if (bornDown(ep, target)) ops.push(linkSetOp(target.ns, index, { up: true }));
-    if (target.gateway) ops.push(...defaultRouteOps(net, target.ns, index));
+    if (target.gateway) ops.push(...defaultRouteOps(net, target.ns, index, target.gateway));
     return ops;
   }
 
@@ -168,6 +168,6 @@ export class MacvlanDriver implements Driver {
   }
 
   setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {
-    return setDefaultRoute(net, ep, target.ns, on);
+    return setDefaultRoute(net, ep, target.ns, on, target.gateway || undefined);
   }
 }
