@@ -202,6 +202,33 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     for (const id of [a.id, b.id]) await c.networks().find((n) => n.id === id)!.delete();
   });
 
+  it('inhibit_ipv4: nsnet gives the bridge no IPv4 address (a user bridge keeps its own, before and after); containers still talk', async () => {
+    const br = uniq('bi');
+    const net = await bridgeNet('10.31.25.0/24', { options: { ...bridgeOpt(br), 'com.docker.network.bridge.inhibit_ipv4': 'true' } });
+    expect(ipAddrs(undefined, br)).toEqual([]);
+    const [a, b] = await Promise.all([c.newSandbox(uniq('ia')), c.newSandbox(uniq('ib'))]);
+    const [ea, eb] = [net.createEndpoint('a'), net.createEndpoint('b')];
+    await ea.join(a);
+    await eb.join(b);
+    expect(await tcpEcho(nsName(b.key), eb.info().ipv4!.split('/')[0]!, nsName(a.key), 'no gateway address')).toBe('echo:no gateway address');
+    await a.destroy();
+    await b.destroy();
+    await net.delete();
+    // A bridge of the user's with the gateway address configured by hand, as inhibit_ipv4 is used in Docker.
+    const own = uniq('bu');
+    sh('ip', ['link', 'add', own, 'type', 'bridge']);
+    try {
+      // Not the IPAM gateway (10.31.26.1), which nsnet would otherwise add beside it.
+      sh('ip', ['addr', 'add', '10.31.26.254/24', 'dev', own]);
+      const adopted = await bridgeNet('10.31.26.0/24', { options: { ...bridgeOpt(own), 'com.docker.network.bridge.inhibit_ipv4': 'true' } });
+      expect(ipAddrs(undefined, own)).toEqual(['10.31.26.254/24']);
+      await adopted.delete();
+      expect(ipAddrs(undefined, own)).toEqual(['10.31.26.254/24']);
+    } finally {
+      sh('ip', ['link', 'del', own]);
+    }
+  });
+
   it('leave returns with the interface down, without its address, its name and address reusable; the link is destroyed later', async () => {
     const net = await bridgeNet('10.31.4.0/29');
     const sb = await c.newSandbox(uniq('lv'));

@@ -270,5 +270,10 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     // The default bridge has no embedded DNS: the container keeps its --dns as nameserver.
     ok('run', '-d', '--dns', '10.37.250.2', '--name', 'onbridge', 'img');
     expect(ok('exec', 'onbridge', 'cat', '/etc/resolv.conf')).toMatch(/^nameserver 10\.37\.250\.2$/m);
+    // Nor does a network whose bridge has no address of nsnet's (inhibit_ipv4), where the resolver would listen.
+    net('noaddr', '10.37.9.0/24', '-o', 'com.docker.network.bridge.inhibit_ipv4=true');
+    ok('run', '-d', '--network', 'noaddr', '--dns', '10.37.250.2', '--name', 'noaddr1', 'img');
+    expect(ok('exec', 'noaddr1', 'cat', '/etc/resolv.conf')).toMatch(/^nameserver 10\.37\.250\.2$/m);
+    expect(ok('exec', 'noaddr1', 'cat', '/etc/resolv.conf')).not.toMatch(/10\.37\.9\.1/);
   });
 });

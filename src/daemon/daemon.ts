@@ -31,6 +31,7 @@ import { parseUntil } from './until.js';
 import { parseSignal, terminates } from './signals.js';
 import { ENDPOINT_SYSCTLS, parseEndpointSysctls } from '../driver-api/endpoint-sysctls.js';
 import { checkInterfaceName } from '../driver-api/validate.js';
+import { BridgeOption, parseBool } from '../driver-api/options.js';
 
 /** Docker 28's driver option naming the container's interface. */
 const ENDPOINT_IFNAME = 'com.docker.network.endpoint.ifname';
@@ -907,9 +908,14 @@ const wantedPorts = (rec: ContainerRecord): PortBinding[] =>
 type NetRef = { id: string; name: string; type: string };
 const netRef = (n: Network): NetRef => ({ id: n.id, name: n.name, type: n.type });
 
-/** Whether the daemon's resolver serves a network: user-defined bridge networks and overlay networks, as Docker's. */
+/**
+ * Whether the daemon's resolver serves a network: user-defined bridge
+ * networks and overlay networks, as Docker's, except a bridge without an
+ * IPv4 address of nsnet's (inhibit_ipv4), where it would listen.
+ */
 function hasEmbeddedDns(n: Network, defaultNetwork: string): boolean {
-  return (n.type === 'bridge' && isUserDefined(n.name, defaultNetwork)) || n.type === 'overlay';
+  if (n.type === 'overlay') return true;
+  return n.type === 'bridge' && isUserDefined(n.name, defaultNetwork) && !parseBool(n.info().options[BridgeOption.InhibitIPv4], false);
 }
 
 /** The cluster membership the configuration asks for, if any. */

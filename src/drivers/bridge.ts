@@ -233,9 +233,11 @@ export class BridgeDriver implements Driver {
     undo.push('remove firewall rules', () => this.ctx.firewall.removeNetwork(net.id));
   }
 
+  /** The addresses nsnet gives the bridge: each pool's gateway (IPv4's not with inhibit_ipv4, as Docker's). */
   private gatewayCidrs(net: NetworkRecord): { cidr: string; v6: boolean }[] {
     const out: { cidr: string; v6: boolean }[] = [];
-    for (const p of net.pools4) if (p.gateway) out.push({ cidr: `${p.gateway}/${p.subnet.split('/')[1]}`, v6: false });
+    const v4 = !parseBool(net.options[BridgeOption.InhibitIPv4], false);
+    if (v4) for (const p of net.pools4) if (p.gateway) out.push({ cidr: `${p.gateway}/${p.subnet.split('/')[1]}`, v6: false });
     for (const p of net.pools6) if (p.gateway) out.push({ cidr: `${p.gateway}/${p.subnet.split('/')[1]}`, v6: true });
     return out;
   }
