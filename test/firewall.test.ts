@@ -52,6 +52,22 @@ except Exception as e:
   return spawnSync(args[0], [...args[1]], { encoding: 'utf8', timeout: 8000 }).stdout.trim();
 }
 
+/** One ICMPv6 echo from `ns` to `ip` (a raw socket: no ping binary needed); whether a reply came within a second. */
+function echo6(ns: string, ip: string): boolean {
+  const code = `
+import socket, struct
+s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6); s.settimeout(1)
+s.sendto(struct.pack('!BBHHH', 128, 0, 0, 0x4e53, 1) + b'nsnet', ('${ip}', 0))
+try:
+    while True:
+        d, a = s.recvfrom(1500)
+        if d[0] == 129 and a[0] == '${ip}': print('reply'); break
+except Exception:
+    print('none')
+`;
+  return spawnSync('ip', ['netns', 'exec', ns, 'python3', '-c', code], { encoding: 'utf8', timeout: 5000 }).stdout.trim() === 'reply';
+}
+
 describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
   const dir = tempDir('fw');
   let c: Controller;
@@ -317,6 +333,39 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     await a.sb.destroy();
     await n.delete();
     expect(readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8').trim()).toBe(forward6);
+  });
+
+  it('IPv6 gateway modes: nat refuses direct routing over IPv6; routed opens the published port (and ICMPv6) only, without masquerade', async () => {
+    const out = nsName(outside.path);
+    await nl.routeAdd(outside, { dst: 'fd00:38:30::/47', gateway: 'fd00:39::1' });
+    try {
+      for (const mode of ['nat', 'routed'] as const) {
+        const sub = mode === 'nat' ? 'fd00:38:30::' : 'fd00:38:31::';
+        const n = await c.newNetwork({
+          name: uniq('fw6'), enableIPv6: true, options: { ...bridgeOpt(uniq('fb')), 'com.docker.network.bridge.gateway_mode_ipv6': mode },
+          ipam: { config: [{ Subnet: mode === 'nat' ? '10.38.30.0/24' : '10.38.31.0/24' }, { Subnet: `${sub}/64` }] },
+        });
+        const a = await container(n, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: mode === 'nat' ? '18301' : '18311' }] });
+        const ip6 = a.ep.info().ipv6!.split('/')[0]!;
+        const srv = [await server(a.ns, ip6, 80, 'tcp'), await server(a.ns, ip6, 81, 'tcp')];
+        // The first packets towards an interface whose IPv6 just came up may be lost to neighbour discovery: retried.
+        const reach = (port: number) => {
+          let got = 'fail';
+          for (let k = 0; k < 3 && got === 'fail'; k++) got = client(out, ip6, port, 'tcp');
+          return got;
+        };
+        expect([mode, reach(80), client(out, ip6, 81, 'tcp')]).toEqual([mode, mode === 'routed' ? 'from fd00:39::2' : 'fail', 'fail']);
+        expect([mode, echo6(out, ip6)]).toEqual([mode, mode === 'routed']);
+        for (const p of srv) p.kill();
+        const back = await server(out, 'fd00:39::2', 9011, 'tcp');
+        expect(client(a.ns, 'fd00:39::2', 9011, 'tcp')).toBe(`from ${mode === 'routed' ? ip6 : 'fd00:39::1'}`);
+        back.kill();
+        await a.sb.destroy();
+        await n.delete();
+      }
+    } finally {
+      await nl.routeDel(outside, { dst: 'fd00:38:30::/47', gateway: 'fd00:39::1' }).catch(() => undefined);
+    }
   });
 
   it('a port a leave frees is taken again only once the leave is recorded, so no two records ever claim it', async () => {
