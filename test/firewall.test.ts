@@ -52,16 +52,24 @@ except Exception as e:
   return spawnSync(args[0], [...args[1]], { encoding: 'utf8', timeout: 8000 }).stdout.trim();
 }
 
-/** One ICMPv6 echo from `ns` to `ip` (a raw socket: no ping binary needed); whether a reply came within a second. */
-function echo6(ns: string, ip: string): boolean {
+/** One ICMP echo from `ns` to `ip` (a raw socket: no ping binary needed); whether a reply came within a second. */
+function echo(ns: string, ip: string): boolean {
+  const v6 = ip.includes(':');
   const code = `
 import socket, struct
-s = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6); s.settimeout(1)
-s.sendto(struct.pack('!BBHHH', 128, 0, 0, 0x4e53, 1) + b'nsnet', ('${ip}', 0))
+v6 = ${v6 ? 'True' : 'False'}
+s = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMPV6 if v6 else socket.IPPROTO_ICMP); s.settimeout(1)
+body = struct.pack('!BBHHH', 128 if v6 else 8, 0, 0, 0x4e53, 1) + b'nsnet!'
+if not v6:
+    c = sum(struct.unpack('!7H', body))
+    c = (c >> 16) + (c & 0xffff); c += c >> 16
+    body = body[:2] + struct.pack('!H', ~c & 0xffff) + body[4:]
+s.sendto(body, ('${ip}', 0))
 try:
     while True:
         d, a = s.recvfrom(1500)
-        if d[0] == 129 and a[0] == '${ip}': print('reply'); break
+        t = d[0] if v6 else d[(d[0] & 15) * 4]
+        if t == (129 if v6 else 0) and a[0] == '${ip}': print('reply'); break
 except Exception:
     print('none')
 `;
@@ -269,6 +277,8 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
         const srv = [await server(a.ns, a.ip, 80, 'tcp'), await server(a.ns, a.ip, 81, 'tcp')];
         const seen = (ok: boolean) => (ok ? 'from 10.39.0.2' : 'fail');
         expect([k.subnet, client(out, a.ip, 80, 'tcp'), client(out, a.ip, 81, 'tcp')]).toEqual([k.subnet, seen(k.direct80), seen(k.direct81)]);
+        // ICMP: open where anything is (nat-unprotected) and in routed mode.
+        expect([k.subnet, echo(out, a.ip)]).toEqual([k.subnet, k.direct81 || k.opts['com.docker.network.bridge.gateway_mode_ipv4'] === 'routed']);
         // Published on the host's address, in every mode.
         expect(client(out, '10.39.0.1', k.port, 'tcp')).toBe('from 10.39.0.2');
         for (const p of srv) p.kill();
@@ -355,7 +365,7 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
           return got;
         };
         expect([mode, reach(80), client(out, ip6, 81, 'tcp')]).toEqual([mode, mode === 'routed' ? 'from fd00:39::2' : 'fail', 'fail']);
-        expect([mode, echo6(out, ip6)]).toEqual([mode, mode === 'routed']);
+        expect([mode, echo(out, ip6)]).toEqual([mode, mode === 'routed']);
         for (const p of srv) p.kill();
         const back = await server(out, 'fd00:39::2', 9011, 'tcp');
         expect(client(a.ns, 'fd00:39::2', 9011, 'tcp')).toBe(`from ${mode === 'routed' ? ip6 : 'fd00:39::1'}`);
