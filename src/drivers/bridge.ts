@@ -66,7 +66,7 @@ function firewallView(net: NetworkRecord): FwNetwork {
     // Canonical text, as the rules are: validate() took only one address of each family.
     ...(snat4 ? { snat4: formatIP(parseIP(snat4)) } : {}),
     ...(snat6 ? { snat6: formatIP(parseIP(snat6)) } : {}),
-    // Checked by validate(); records from before these options were read hold only what it accepts.
+    // Checked by validate(); what a record from before that holds otherwise counts as the default (or is left out).
     ...(gatewayMode(net, 4) !== 'nat' ? { gatewayMode4: gatewayMode(net, 4) } : {}),
     ...(gatewayMode(net, 6) !== 'nat' ? { gatewayMode6: gatewayMode(net, 6) } : {}),
     ...(trustedInterfaces(net).length ? { trusted: trustedInterfaces(net) } : {}),
@@ -81,8 +81,15 @@ const gatewayMode = (net: NetworkRecord, family: 4 | 6): GatewayMode => {
   return v && GATEWAY_MODES.includes(v) ? (v as GatewayMode) : 'nat';
 };
 
+/** The names as given; only valid ones, since they are written into the rules as text. */
 const trustedInterfaces = (net: NetworkRecord): string[] =>
-  (net.options[BridgeOption.TrustedHostInterfaces] ?? '').split(':').filter((x) => x !== '');
+  (net.options[BridgeOption.TrustedHostInterfaces] ?? '').split(':').filter((x) => {
+    try {
+      return !!checkInterfaceName(BridgeOption.TrustedHostInterfaces, x);
+    } catch {
+      return false;
+    }
+  });
 
 /** Stands for the container end's index until the addon fills in the echoed one. */
 const PLACEHOLDER = 1;
@@ -185,7 +192,8 @@ export class BridgeDriver implements Driver {
       if (v === 'isolated') throw new InvalidInputError(`option ${k}=isolated is not supported by nsnet: use nat, nat-unprotected or routed`);
       throw new InvalidInputError(`invalid option ${k}=${JSON.stringify(v)}: one of nat, nat-unprotected, routed`);
     }
-    for (const i of trustedInterfaces(net)) checkInterfaceName(`option ${BridgeOption.TrustedHostInterfaces}`, i);
+    for (const i of (net.options[BridgeOption.TrustedHostInterfaces] ?? '').split(':'))
+      if (i !== '') checkInterfaceName(`option ${BridgeOption.TrustedHostInterfaces}`, i);
     const view = firewallView(net);
     this.ctx.firewall.preflight({ icc: view.icc, internal: view.internal, ipv6: net.enableIPv6 });
     const clash = others.find((o) => this.carried.has(o.driver) && BridgeDriver.bridgeName(o) === name);
