@@ -345,6 +345,26 @@ describe.skipIf(!!why)(`bridge firewall ${why}`, () => {
     expect(readFileSync('/proc/sys/net/ipv6/conf/all/forwarding', 'utf8').trim()).toBe(forward6);
   });
 
+  it('routed mode, as Docker\'s: containers on other networks reach its published ports directly, nothing else; a nat network\'s stay closed to them', async () => {
+    const nat = await net('10.38.27.0/24');
+    const routed = await net('10.38.28.0/24', { 'com.docker.network.bridge.gateway_mode_ipv4': 'routed' });
+    const a = await container(nat, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18271' }] });
+    const b = await container(routed, { ports: [{ proto: 'tcp', containerPort: 80, hostPort: '18281' }] });
+    const srv = [await server(a.ns, a.ip, 80, 'tcp'), await server(b.ns, b.ip, 80, 'tcp'), await server(b.ns, b.ip, 81, 'tcp')];
+    expect(client(a.ns, b.ip, 80, 'tcp')).toMatch(/^from /);
+    expect(client(a.ns, b.ip, 81, 'tcp')).toBe('fail');
+    expect(client(b.ns, a.ip, 80, 'tcp')).toBe('fail');
+    for (const p of srv) p.kill();
+    await a.sb.destroy();
+    await b.sb.destroy();
+    const bridge = routed.info().options['com.docker.network.bridge.name']!;
+    expect(nftList(tableName(c.marks().tag))).toContain(bridge);
+    await nat.delete();
+    await routed.delete();
+    // The routed set forgets the bridge with its network.
+    expect(nftList(tableName(c.marks().tag)) ?? '').not.toContain(bridge);
+  });
+
   it('IPv6 gateway modes: nat refuses direct routing over IPv6; routed opens the published port (and ICMPv6) only, without masquerade', async () => {
     const out = nsName(outside.path);
     await nl.routeAdd(outside, { dst: 'fd00:38:30::/47', gateway: 'fd00:39::1' });

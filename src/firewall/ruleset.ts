@@ -60,6 +60,9 @@ export function tableScript(tag: string): string {
     // Published container ports by container address: what direct routing may reach (routed mode, trusted interfaces).
     `add set inet ${t} open4 { type ipv4_addr . inet_proto . inet_service; }`,
     `add set inet ${t} open6 { type ipv6_addr . inet_proto . inet_service; }`,
+    // Bridges of networks in routed mode, per family: other networks' containers may route to their published ports.
+    `add set inet ${t} routed4 { type ifname; }`,
+    `add set inet ${t} routed6 { type ifname; }`,
     `add chain inet ${t} forward { type filter hook forward priority filter; policy accept; }`,
     `add rule inet ${t} forward iifname vmap @fwd_in`,
     `add rule inet ${t} forward oifname vmap @fwd_out`,
@@ -85,11 +88,19 @@ export function networkAddScript(tag: string, n: FwNetwork): string {
   const br = q(n.bridge);
   const lines = [
     `add element inet ${t} bridges { ${br} }`,
+    ...routedSets(n).map((set) => `add element inet ${t} ${set} { ${br} }`),
     // Traffic entering from this bridge.
     `add chain inet ${t} ${fin}`,
   ];
-  // Docker: another network's containers reach this one's published ports through host addresses.
-  if (!n.internal) lines.push(`add rule inet ${t} ${fin} oifname @bridges oifname != ${br} ct status dnat accept comment "published ports of other networks"`);
+  // Docker: another network's containers reach this one's published ports
+  // through host addresses, and those of a routed network directly.
+  if (!n.internal) {
+    // Replies, among them those of connections into a routed network (which the isolation below would drop).
+    lines.push(`add rule inet ${t} ${fin} oifname @bridges oifname != ${br} ct state established,related accept`);
+    lines.push(`add rule inet ${t} ${fin} oifname @bridges oifname != ${br} ct status dnat accept comment "published ports of other networks"`);
+    lines.push(`add rule inet ${t} ${fin} oifname @routed4 ip daddr . meta l4proto . th dport @open4 accept comment "published ports of routed networks"`);
+    lines.push(`add rule inet ${t} ${fin} oifname @routed6 ip6 daddr . meta l4proto . th dport @open6 accept comment "published ports of routed networks"`);
+  }
   lines.push(`add rule inet ${t} ${fin} oifname @bridges oifname != ${br} drop comment "isolation between networks"`);
   if (n.internal) lines.push(`add rule inet ${t} ${fin} oifname != ${br} drop comment "internal: nothing leaves the bridge"`);
   if (!n.icc) {
@@ -152,11 +163,16 @@ function directRouting(t: string, fout: string, br: string, n: FwNetwork): strin
   return lines;
 }
 
+/** The routed-mode sets a network's bridge belongs to. */
+const routedSets = (n: FwNetwork): string[] =>
+  n.internal ? [] : [...(n.gatewayMode4 === 'routed' ? ['routed4'] : []), ...(n.gatewayMode6 === 'routed' ? ['routed6'] : [])];
+
 export function networkDelScript(tag: string, n: FwNetwork): string {
   const t = tableName(tag);
   const br = q(n.bridge);
   const lines = ['fwd_in', 'fwd_out', 'nat_in', 'nat_out'].map((m) => `delete element inet ${t} ${m} { ${br} }`);
   lines.push(`delete element inet ${t} bridges { ${br} }`);
+  for (const set of routedSets(n)) lines.push(`delete element inet ${t} ${set} { ${br} }`);
   for (const k of ['fin', 'fout', 'nin', 'nout']) {
     lines.push(`flush chain inet ${t} ${chain(k, n)}`);
     lines.push(`delete chain inet ${t} ${chain(k, n)}`);
