@@ -156,6 +156,11 @@ describe.skipIf(!!found.why)(`podman on the nsnet CNI plugin ${found.why}`, () =
     containers.length = 0;
 
     // The kernel: no host end, namespace, container address or rule left.
+    // Host ends are deleted by the reaper, batched, shortly after the DEL
+    // (the design: a DEL does not wait out the kernel's RCU grace period);
+    // podman's own teardown usually outlasts that, but not always.
+    const deadline = Date.now() + 3000;
+    while (hostEnds.some((l) => ipLink(l)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
     for (const l of hostEnds) expect(ipLink(l)).toBeUndefined();
     expect(ports()).toEqual([]);
     for (const ns of [srv.netns, web.netns]) {
