@@ -199,7 +199,15 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     expect(state()).toEqual(before);
     const live = c.sandboxes().find((x) => x.id === sb.id)!;
     await live.destroy();
-    for (const id of [a.id, b.id]) await c.networks().find((n) => n.id === id)!.delete();
+    // In one batch, dual-stack first: it takes both in the crossing, then the election gives IPv4 to the IPv4-only network.
+    const [na, nb] = [a.id, b.id].map((id) => c.networks().find((n) => n.id === id)!);
+    const sb2 = await c.newSandbox(uniq('pf'));
+    const res = await c.joinMany([{ network: nb!, sandbox: sb2, name: 'z' }, { network: na!, sandbox: sb2, name: 'z' }]);
+    expect(roles(...res.map((r) => (r.ok ? r.endpoint : undefined!)))).toEqual(['6', 'all']);
+    const d4 = ipJson<{ dst: string; dev: string }[]>(['-n', nsName(sb2.key), 'route', 'show']).filter((r) => r.dst === 'default').map((r) => r.dev);
+    expect(d4).toEqual([res[1]!.ok ? res[1]!.endpoint.info().ifname : '']);
+    await sb2.destroy();
+    for (const n of [na!, nb!]) await n.delete();
   });
 
   it('inhibit_ipv4: nsnet gives the bridge no IPv4 address (a user bridge keeps its own, before and after); containers still talk', async () => {
