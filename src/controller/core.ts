@@ -17,6 +17,7 @@ import {
 import { BridgeDriver } from '../drivers/bridge.js';
 import type { Driver, JoinTarget, RouteFamilies } from '../driver-api/driver.js';
 import { holdsDefaultRoute } from '../driver-api/records.js';
+import { NO_ROUTES } from '../driver-api/default-route.js';
 import { HostDriver } from '../drivers/host.js';
 import { MacvlanDriver } from '../drivers/macvlan.js';
 import { NullDriver } from '../drivers/null.js';
@@ -49,8 +50,6 @@ import {
 import { checkIfName, checkMtu } from '../netlink/validate.js';
 import { NetworkGates } from './gates.js';
 import { cidrContains, formatIP, parseIP } from '../ip/addr.js';
-
-const NO_ROUTES: RouteFamilies = { v4: false, v6: false };
 
 // Docker's rule is only "not blank"; nsnet also refuses control characters
 // (a name is shown in tables, logs and, with embedded DNS, answers) and bounds
@@ -805,6 +804,18 @@ export class Core implements RestoreHost {
     return out;
   }
 
+  /** Records whether an endpoint holds one family's default route, its other family's as it was. */
+  private markRoute(ep: EndpointRecord, key: keyof RouteFamilies, on: boolean): void {
+    this.setHeld(ep, { ...this.heldRoutes(ep), [key]: on });
+  }
+
+  /** Moves one family's default route onto `ep` (a replace) and records that it holds it. */
+  private async takeRoute(s: LiveSandbox, ep: EndpointRecord, key: keyof RouteFamilies): Promise<void> {
+    const net = this.nets.get(ep.networkId)!;
+    await this.driver(net.driver).setGateway(net, ep, this.target(s, { ...NO_ROUTES, [key]: true }));
+    this.markRoute(ep, key, true);
+  }
+
   /** Records which default routes an endpoint holds (of those it can). */
   private setHeld(ep: EndpointRecord, held: RouteFamilies): void {
     const can = this.routeFamilies(ep, this.nets.get(ep.networkId));
@@ -864,23 +875,17 @@ export class Core implements RestoreHost {
     for (const [key, best] of [['v4', won.ep4], ['v6', won.ep6]] as const) {
       const cur = s.rec.endpoints.map((id) => this.eps.get(id)).find((e) => e?.gateway && this.heldRoutes(e)[key]);
       if (!best || best === cur) continue;
-      const only: RouteFamilies = { ...NO_ROUTES, [key]: true };
-      const bn = this.nets.get(best.networkId)!;
       try {
-        await this.driver(bn.driver).setGateway(bn, best, this.target(s, only), true);
+        await this.takeRoute(s, best, key);
       } catch {
         continue;
       }
       // The replace took the route off the old holder, which keeps any other family's.
-      if (cur) this.setHeld(cur, { ...this.heldRoutes(cur), [key]: false });
-      this.setHeld(best, { ...this.heldRoutes(best), [key]: true });
+      if (cur) this.markRoute(cur, key, false);
       for (const e of [best, cur]) if (e) changed.add(e);
       undo?.push(`give the IPv${key === 'v4' ? 4 : 6} default route back`, async () => {
-        this.setHeld(best, { ...this.heldRoutes(best), [key]: false });
-        if (!cur) return;
-        const cn = this.nets.get(cur.networkId)!;
-        await this.driver(cn.driver).setGateway(cn, cur, this.target(s, only), true);
-        this.setHeld(cur, { ...this.heldRoutes(cur), [key]: true });
+        this.markRoute(best, key, false);
+        if (cur) await this.takeRoute(s, cur, key);
       });
     }
     return [...changed];
@@ -926,9 +931,7 @@ export class Core implements RestoreHost {
         const won = this.electedRoutes(s);
         for (const [key, to] of [['v4', won.ep4], ['v6', won.ep6]] as const) {
           if (!was[key] || !to || this.heldRoutes(to)[key]) continue;
-          const nn = this.nets.get(to.networkId)!;
-          await this.driver(nn.driver).setGateway(nn, to, this.target(s, { ...NO_ROUTES, [key]: true }), true);
-          this.setHeld(to, { ...this.heldRoutes(to), [key]: true });
+          await this.takeRoute(s, to, key);
           next.add(to);
         }
         this.store.tx(() => {

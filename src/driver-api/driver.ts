@@ -102,8 +102,8 @@ export interface Driver {
    * mappings recorded in `published`; undo gives them back.
    */
   publishPorts?(net: NetworkRecord, ep: EndpointRecord, undo: Undo): Promise<void>;
-  /** Move the sandbox's default route to (or off) this endpoint. */
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void>;
+  /** Move the sandbox's default routes of the families in `target.gateway` to this endpoint. */
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void>;
   /**
    * Overlay peers (drivers whose networks span hosts): program a remote
    * endpoint; idempotent, and replaces what was programmed for the same

@@ -15,7 +15,7 @@ import {
   BridgeOption, collect, fault, parseBool, type Driver, type JoinPlan, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
 } from '../driver-api/index.js';
 import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
-import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
+import { defaultRouteOps, moveDefaultRoute, NO_ROUTES } from '../driver-api/default-route.js';
 import { bornDown, bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
 import { endpointSysctlOps } from '../driver-api/endpoint-sysctls.js';
 import { linkLocalOps } from '../driver-api/link-local.js';
@@ -55,6 +55,7 @@ const normCidr = (cidr: string): string => {
 /** What the firewall needs to know of a bridge network. */
 function firewallView(net: NetworkRecord): FwNetwork {
   const [snat4, snat6] = [net.options[BridgeOption.HostIPv4], net.options[BridgeOption.HostIPv6]];
+  const [gwm4, gwm6, trusted] = [gatewayMode(net, 4), gatewayMode(net, 6), trustedInterfaces(net)];
   return {
     id: net.id,
     bridge: BridgeDriver.bridgeName(net),
@@ -67,9 +68,9 @@ function firewallView(net: NetworkRecord): FwNetwork {
     ...(snat4 ? { snat4: formatIP(parseIP(snat4)) } : {}),
     ...(snat6 ? { snat6: formatIP(parseIP(snat6)) } : {}),
     // Checked by validate(); what a record from before that holds otherwise counts as the default (or is left out).
-    ...(gatewayMode(net, 4) !== 'nat' ? { gatewayMode4: gatewayMode(net, 4) } : {}),
-    ...(gatewayMode(net, 6) !== 'nat' ? { gatewayMode6: gatewayMode(net, 6) } : {}),
-    ...(trustedInterfaces(net).length ? { trusted: trustedInterfaces(net) } : {}),
+    ...(gwm4 !== 'nat' ? { gatewayMode4: gwm4 } : {}),
+    ...(gwm6 !== 'nat' ? { gatewayMode6: gwm6 } : {}),
+    ...(trusted.length ? { trusted } : {}),
   };
 }
 
@@ -81,9 +82,13 @@ const gatewayMode = (net: NetworkRecord, family: 4 | 6): GatewayMode => {
   return v && GATEWAY_MODES.includes(v) ? (v as GatewayMode) : 'nat';
 };
 
-/** The names as given; only valid ones, since they are written into the rules as text. */
+/** trusted_host_interfaces as given: colon-separated names. */
+const trustedNames = (net: NetworkRecord): string[] =>
+  (net.options[BridgeOption.TrustedHostInterfaces] ?? '').split(':').filter((x) => x !== '');
+
+/** Only valid names (validate() refuses others; older records may hold them): they are written into the rules as text. */
 const trustedInterfaces = (net: NetworkRecord): string[] =>
-  (net.options[BridgeOption.TrustedHostInterfaces] ?? '').split(':').filter((x) => {
+  trustedNames(net).filter((x) => {
     try {
       return !!checkInterfaceName(BridgeOption.TrustedHostInterfaces, x);
     } catch {
@@ -192,8 +197,7 @@ export class BridgeDriver implements Driver {
       if (v === 'isolated') throw new InvalidInputError(`option ${k}=isolated is not supported by nsnet: use nat, nat-unprotected or routed`);
       throw new InvalidInputError(`invalid option ${k}=${JSON.stringify(v)}: one of nat, nat-unprotected, routed`);
     }
-    for (const i of (net.options[BridgeOption.TrustedHostInterfaces] ?? '').split(':'))
-      if (i !== '') checkInterfaceName(`option ${BridgeOption.TrustedHostInterfaces}`, i);
+    for (const i of trustedNames(net)) checkInterfaceName(`option ${BridgeOption.TrustedHostInterfaces}`, i);
     const view = firewallView(net);
     this.ctx.firewall.preflight({ icc: view.icc, internal: view.internal, ipv6: net.enableIPv6 });
     const clash = others.find((o) => this.carried.has(o.driver) && BridgeDriver.bridgeName(o) === name);
@@ -487,8 +491,8 @@ export class BridgeDriver implements Driver {
     this.ctx.graveyard.bury();
   }
 
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {
-    return setDefaultRoute(net, ep, target.ns, on, target.gateway || undefined);
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
+    return moveDefaultRoute(net, ep, target.ns, target.gateway || NO_ROUTES);
   }
 }
 

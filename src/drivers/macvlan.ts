@@ -11,7 +11,7 @@ import {
 } from '../netlink/index.js';
 import { BridgeOption, fault, type Driver, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo } from '../driver-api/index.js';
 import { checkInterfaceName } from '../driver-api/validate.js';
-import { defaultRouteOps, setDefaultRoute } from '../driver-api/default-route.js';
+import { defaultRouteOps, moveDefaultRoute, NO_ROUTES } from '../driver-api/default-route.js';
 import { bornDown, bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
 import { endpointSysctlOps } from '../driver-api/endpoint-sysctls.js';
 import { linkLocalOps } from '../driver-api/link-local.js';
@@ -148,26 +148,22 @@ export class MacvlanDriver implements Driver {
 
   async leave(_net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, sandboxGone: boolean): Promise<void> {
     const ref = ep.peerIndex ?? ep.ifname!;
-    if (sandboxGone) {
-      // The namespace's deletion takes its macvlans with it, but later (the
-      // kernel cleans namespaces up in the background), and until then an
-      // up macvlan keeps its MAC on the parent: the next container given the
-      // same address (so the same MAC) failed to come up, EADDRINUSE. Down
-      // takes it off the parent's table at once.
-      const [r] = await batch([linkSetOp(target.ns, ref, { up: false })]);
-      if (r && !r.ok && !isKernelError(r.error, 'ENODEV')) throw r.error;
-      return;
-    }
-    // Down first, in one quick request, so it stops answering at once; the
-    // deletion itself waits for the kernel (~20 ms) on the slow lane.
+    // Down first, in one quick request, so it stops answering at once and
+    // its MAC leaves the parent's table: an up macvlan keeps it there, and
+    // the next container given the same address (so the same MAC) failed to
+    // come up, EADDRINUSE.
     const [r] = await batch([linkSetOp(target.ns, ref, { up: false })]);
     if (r && !r.ok && !isKernelError(r.error, 'ENODEV')) throw r.error;
+    // A namespace's deletion takes its macvlans with it (later: the kernel
+    // cleans namespaces up in the background). Otherwise the deletion waits
+    // for the kernel (~20 ms) on the slow lane.
+    if (sandboxGone) return;
     await linkDel(target.ns, ref).catch((e: unknown) => {
       if (!isKernelError(e, 'ENODEV')) throw e;
     });
   }
 
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {
-    return setDefaultRoute(net, ep, target.ns, on, target.gateway || undefined);
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
+    return moveDefaultRoute(net, ep, target.ns, target.gateway || NO_ROUTES);
   }
 }

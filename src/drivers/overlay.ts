@@ -198,8 +198,8 @@ export class OverlayDriver implements Driver {
     return this.bridge.publishPorts(net, ep, undo);
   }
 
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, on: boolean): Promise<void> {
-    return this.bridge.setGateway(net, ep, target, on);
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
+    return this.bridge.setGateway(net, ep, target);
   }
 
   async peerAdd(net: NetworkRecord, peer: OverlayPeer): Promise<void> {
