@@ -80,7 +80,7 @@ describe.skipIf(!!why)(`CNI plugin nsnet-cni ${why}`, () => {
         PATH: process.env['PATH'] ?? '',
         CNI_COMMAND: command,
         ...(env.id ? { CNI_CONTAINERID: env.id } : {}),
-        ...(env.ns ? { CNI_NETNS: env.ns.startsWith('/') ? env.ns : `/run/netns/${env.ns}` } : {}),
+        ...(env.ns ? { CNI_NETNS: /^[/.]/.test(env.ns) ? env.ns : `/run/netns/${env.ns}` } : {}),
         CNI_IFNAME: env.ifname ?? 'eth0',
         CNI_PATH: '/opt/cni/bin',
         ...(env.args ? { CNI_ARGS: env.args } : {}),
@@ -239,13 +239,24 @@ describe.skipIf(!!why)(`CNI plugin nsnet-cni ${why}`, () => {
     const other = conf('1.1.0');
     const [a, b, o] = [netns(), netns(), netns()];
     const [ia, ib, io] = [uniq('id'), uniq('id'), uniq('id')];
-    for (const [cc, id, ns] of [[c, ia, a], [c, ib, b], [other, io, o]] as const) expect(cni('ADD', cc, { id, ns }).code).toBe(0);
+    const results = ([[c, ia, a], [c, ib, b], [other, io, o]] as const).map(([cc, id, ns]) => {
+      const r = cni('ADD', cc, { id, ns });
+      expect(r.code, r.raw).toBe(0);
+      return r.json;
+    });
+    // Without the list of attachments to keep, a GC would remove them all: refused, nothing removed.
+    expect(cni('GC', c)).toMatchObject({ code: 1, json: { code: 7, msg: expect.stringContaining('cni.dev/valid-attachments') } });
+    expect(ipLink('eth0', b)).toBeDefined();
     const gc = cni('GC', { ...c, 'cni.dev/valid-attachments': [{ containerID: ia, ifname: 'eth0' }] });
     expect([gc.code, gc.raw]).toEqual([0, '']);
     expect(ipLink('eth0', b)).toBeUndefined();
-    expect(cni('CHECK', c, { id: ia, ns: a }).code).toBe(0);
-    expect(cni('CHECK', other, { id: io, ns: o }).code).toBe(0); // another network: untouched
-    expect(cni('CHECK', c, { id: ib, ns: b }).json).toMatchObject({ code: 3 });
+    expect(cni('CHECK', { ...c, prevResult: results[0] }, { id: ia, ns: a }).code).toBe(0);
+    expect(cni('CHECK', { ...other, prevResult: results[2] }, { id: io, ns: o }).code).toBe(0); // another network: untouched
+    expect(cni('CHECK', { ...c, prevResult: results[1] }, { id: ib, ns: b }).json).toMatchObject({ code: 3 });
+    // The list under the name the 1.1 text first gave it ("cni.dev/attachments") is honoured too.
+    expect(cni('GC', { ...c, 'cni.dev/attachments': [] }).code).toBe(0);
+    expect(ipLink('eth0', a)).toBeUndefined();
+    expect(cni('CHECK', { ...other, prevResult: results[2] }, { id: io, ns: o }).code).toBe(0);
     expect(cni('DEL', c, { id: ia, ns: a }).code).toBe(0);
     expect(cni('DEL', other, { id: io, ns: o }).code).toBe(0);
   });
@@ -256,7 +267,67 @@ describe.skipIf(!!why)(`CNI plugin nsnet-cni ${why}`, () => {
     const id = uniq('id');
     const out = cni('ADD', c, { id, ns });
     sh('ip', ['-n', ns, 'addr', 'flush', 'dev', 'eth0']);
-    expect(cni('CHECK', c, { id, ns }).json).toMatchObject({ code: 102, msg: expect.stringContaining(`lacks address ${addr(out)}`) });
+    expect(cni('CHECK', { ...c, prevResult: out.json }, { id, ns }).json).toMatchObject({ code: 102, msg: expect.stringContaining(`lacks address ${addr(out)}`) });
+    expect(cni('DEL', c, { id, ns }).code).toBe(0);
+  });
+
+  it('CHECK goes by prevResult: a MAC a later plugin set passes, a missing route fails, no prevResult is refused', () => {
+    const c = conf('1.0.0');
+    const ns = netns();
+    const id = uniq('id');
+    const out = cni('ADD', c, { id, ns });
+    expect(out.code, out.raw).toBe(0);
+    expect(cni('CHECK', c, { id, ns }).json).toMatchObject({ code: 7, msg: expect.stringContaining('prevResult') });
+    // A tuning plugin after nsnet changes the MAC and passes the result on with it.
+    sh('ip', ['-n', ns, 'link', 'set', 'dev', 'eth0', 'address', '02:00:00:00:dd:01']);
+    const tuned = structuredClone(out.json!) as { interfaces: { name: string; mac?: string; sandbox?: string }[] };
+    tuned.interfaces[1]!.mac = '02:00:00:00:dd:01';
+    const check = cni('CHECK', { ...c, prevResult: tuned }, { id, ns });
+    expect([check.code, check.raw]).toEqual([0, '']);
+    // The result the runtime holds no longer matches the kernel's MAC.
+    expect(cni('CHECK', { ...c, prevResult: out.json }, { id, ns }).json).toMatchObject({ code: 102, msg: expect.stringContaining('MAC') });
+    // A route the result lists must be there.
+    sh('ip', ['-n', ns, 'route', 'del', 'default']);
+    expect(cni('CHECK', { ...c, prevResult: tuned }, { id, ns }).json).toMatchObject({ code: 102, msg: expect.stringContaining('no route to 0.0.0.0/0') });
+    expect(cni('DEL', c, { id, ns }).code).toBe(0);
+  });
+
+  it('DEL is for its own network: the DEL after an ADD refused for a taken ifname leaves the other network\'s interface', () => {
+    const c1 = conf('1.0.0');
+    const c2 = conf('1.0.0');
+    const ns = netns();
+    const id = uniq('id');
+    const first = cni('ADD', c1, { id, ns });
+    expect(first.code, first.raw).toBe(0);
+    // The runtime's ADD on a second network with the same ifname fails; it then DELs that attachment, as the spec has it.
+    expect(cni('ADD', c2, { id, ns }).json).toMatchObject({ code: 101 });
+    expect(cni('DEL', c2, { id, ns })).toMatchObject({ code: 0, raw: '' });
+    expect(ipAddrs(ns, 'eth0')).toEqual([addr(first)]);
+    expect(cni('CHECK', { ...c1, prevResult: first.json }, { id, ns }).code).toBe(0);
+    expect(cni('DEL', c1, { id, ns }).code).toBe(0);
+    expect(ipLink('eth0', ns)).toBeUndefined();
+  });
+
+  it('a configuration naming an existing network with another bridge or subnet is refused, and changes nothing', async () => {
+    const c = conf('1.0.0');
+    const ns = netns();
+    const id = uniq('id');
+    const first = cni('ADD', c, { id, ns });
+    expect(first.code, first.raw).toBe(0);
+    const otherBridge = uniq('cb');
+    bridges.push(otherBridge);
+    const ns2 = netns();
+    expect(cni('ADD', { ...c, bridge: otherBridge }, { id: uniq('id'), ns: ns2 }).json).toMatchObject({ code: 7, msg: expect.stringContaining(`not ${otherBridge}`) });
+    expect(cni('ADD', { ...c, ipam: { subnet: '10.44.250.0/24' } }, { id: uniq('id'), ns: ns2 }).json).toMatchObject({ code: 7, msg: expect.stringContaining('not 10.44.250.0/24') });
+    expect(ipLink(otherBridge)).toBeUndefined();
+    expect(ipLinks(ns2).map((l) => l.ifname)).toEqual(['lo']);
+    // The same network, configured as it was (or leaving the subnet out), still attaches.
+    const { ipam: _ipam, ...bare } = c;
+    const id3 = uniq('id');
+    const third = cni('ADD', bare, { id: id3, ns: ns2 });
+    expect(third.code, third.raw).toBe(0);
+    expect(await networkContainers(c['name'] as string)).toHaveLength(2);
+    expect(cni('DEL', c, { id: id3, ns: ns2 }).code).toBe(0);
     expect(cni('DEL', c, { id, ns }).code).toBe(0);
   });
 
@@ -318,6 +389,7 @@ c, a = s.accept(); c.recv(100); c.sendall(b'published'); c.close()
       ['unknown network option', { ...base, options: { 'com.example.bogus': 'x' } }, 2],
       ['unsupported ipam type', { ...base, ipam: { type: 'dhcp' } }, 2],
       ['socket of the wrong type', { ...base, socket: 7 }, 7],
+      ['no host port', { ...base, runtimeConfig: { portMappings: [{ hostPort: 0, containerPort: 80 }] } }, 7],
     ];
     for (const [what, c, code] of cases) {
       const out = cni('ADD', c, { id: uniq('id'), ns });
@@ -328,6 +400,8 @@ c, a = s.accept(); c.recv(100); c.sendall(b'published'); c.close()
     expect(cni('ADD', base, { ns }).json).toMatchObject({ code: 4, msg: 'CNI_CONTAINERID is required for ADD' });
     expect(cni('BOGUS', base, { id: 'x', ns }).json).toMatchObject({ code: 4 });
     expect(cni('ADD', base, { id: 'x', ns: '/nonexistent/ns' }).json).toMatchObject({ code: 4 });
+    expect(cni('ADD', base, { id: 'x', ns: './relative/ns' }).json).toMatchObject({ code: 4, msg: expect.stringContaining('absolute') });
+    expect(cni('ADD', base, { id: 'x', ns, args: 'IP=notanip' }).json).toMatchObject({ code: 4, msg: expect.stringContaining('notanip') });
     // Nothing was made: no network by that name, no interface in the namespace.
     expect((await api('GET', `/networks/${base['name'] as string}`)).status).toBe(404);
     expect(ipLinks(ns).map((l) => l.ifname)).toEqual(['lo']);

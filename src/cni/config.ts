@@ -140,12 +140,13 @@ function parseRuntime(rc: Obj | undefined, name: string): NetConf['runtime'] {
     const at = `runtimeConfig.portMappings[${i}].`;
     const hostPort = numOf(p, 'hostPort', at);
     const containerPort = numOf(p, 'containerPort', at);
-    if (!containerPort || containerPort > 65535 || (hostPort ?? 0) > 65535) throw bad(`${at.slice(0, -1)}: ports must be 1-65535`);
+    // As the portmap plugin: no host port is not "any port" here (nothing would report which).
+    if (!containerPort || !hostPort || containerPort > 65535 || hostPort > 65535) throw bad(`${at.slice(0, -1)}: hostPort and containerPort must be 1-65535`);
     const protocol = (str(p, 'protocol', at) ?? 'tcp').toLowerCase();
     if (protocol !== 'tcp' && protocol !== 'udp')
       throw new CniError(CniCode.UnsupportedField, `${at}protocol "${protocol}" is not supported (tcp, udp)`);
     const hostIP = str(p, 'hostIP', at);
-    return { hostPort: hostPort ?? 0, containerPort, protocol, ...(hostIP ? { hostIP } : {}) };
+    return { hostPort, containerPort, protocol, ...(hostIP ? { hostIP } : {}) };
   });
   out.ips = listOf(rc, 'ips', where).map((ip, i) => {
     if (typeof ip !== 'string') throw bad(`runtimeConfig.ips[${i}] must be a string`);
@@ -207,12 +208,17 @@ export function parseConf(c: unknown, command: Command): NetConf {
   if (dns) conf.dns = dns;
   const prev = objOf(c, 'prevResult', '');
   if (prev) conf.prevResult = prev;
-  const valid = c['cni.dev/valid-attachments'];
-  if (command === 'GC' && valid !== undefined) {
-    if (!Array.isArray(valid)) throw bad('cni.dev/valid-attachments must be a list');
+  if (command === 'GC') {
+    // libcni sends the list under both names (the 1.1 text first said
+    // "cni.dev/attachments"); null is an empty list (Go's nil slice). With
+    // neither, a GC would remove every attachment of the network: refused.
+    const key = c['cni.dev/valid-attachments'] !== undefined ? 'cni.dev/valid-attachments' : 'cni.dev/attachments';
+    const valid = c[key] ?? (key in c ? [] : undefined);
+    if (valid === undefined) throw bad('GC needs cni.dev/valid-attachments: the attachments to keep');
+    if (!Array.isArray(valid)) throw bad(`${key} must be a list`);
     conf.validAttachments = valid.map((a, i) => {
       if (!isObj(a) || typeof a['containerID'] !== 'string' || typeof a['ifname'] !== 'string')
-        throw bad(`cni.dev/valid-attachments[${i}] must be {containerID, ifname}`);
+        throw bad(`${key}[${i}] must be {containerID, ifname}`);
       return { containerID: a['containerID'], ifname: a['ifname'] };
     });
   }
@@ -232,6 +238,8 @@ export function parseRequest(body: unknown): CniRequest {
   for (const k of (needs as Record<string, readonly ('containerId' | 'netns' | 'ifname')[]>)[command] ?? []) {
     if (!req[k]) throw new CniError(CniCode.InvalidEnvironment, `${envName[k]} is required for ${command}`);
   }
+  if (req.netns && !req.netns.startsWith('/'))
+    throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS must be an absolute path, not "${req.netns}"`);
   if (req.containerId && !CONTAINER_ID_RE.test(req.containerId))
     throw new CniError(CniCode.InvalidEnvironment, `invalid CNI_CONTAINERID "${req.containerId}": alphanumeric, hyphen, underscore and period only`);
   if (command === 'ADD' || command === 'CHECK') req.args = parseArgs(env('args'));

@@ -1,7 +1,7 @@
 // The nsnet network a CNI configuration names: an existing one by name, or
 // one created on first use from the configuration (bridge keys mapped to
 // Docker's option names, inline or host-local style IPAM to nsnet's pools).
-import type { Controller, Network } from '../controller/controller.js';
+import type { Controller, Network, NetworkInfo } from '../controller/controller.js';
 import type { NetworkCreateOptions } from '../controller/options.js';
 import type { IpamConf } from '../driver-api/records.js';
 import { BridgeOption } from '../driver-api/options.js';
@@ -91,6 +91,23 @@ export function createOptions(conf: NetConf): NetworkCreateOptions {
   };
 }
 
+/**
+ * A configuration that names an existing network must not ask for another
+ * bridge or another subnet: nsnet does not change a network in use, and
+ * using it silently would hand out addresses the configuration does not
+ * allow. What the configuration leaves out is the network's.
+ */
+function sameConfiguration(n: NetworkInfo, conf: NetConf): void {
+  const bridge = typeof n.driverState['bridge'] === 'string' ? n.driverState['bridge'] : n.options[BridgeOption.Name];
+  if (conf.bridge && conf.bridge !== bridge)
+    throw invalid(`network ${conf.name} exists on bridge ${bridge ?? '(none)'}, not ${conf.bridge}: delete the network or give the configuration another name`);
+  const have = [...n.pools4, ...n.pools6].map((p) => p.subnet);
+  for (const c of createOptions(conf).ipam?.config ?? []) {
+    if (c.Subnet && !have.includes(c.Subnet))
+      throw invalid(`network ${conf.name} exists with subnet ${have.join(', ') || '(none)'}, not ${c.Subnet}: delete the network or give the configuration another name`);
+  }
+}
+
 /** Networks being created, so concurrent first ADDs of one network share the creation. */
 const creating = new WeakMap<Controller, Map<string, Promise<Network>>>();
 
@@ -99,6 +116,7 @@ export async function ensureNetwork(c: Controller, conf: NetConf): Promise<{ net
   const existing = c.networkByName(conf.name);
   if (existing) {
     if (existing.type !== 'bridge') throw invalid(`network ${conf.name} is a ${existing.type} network: CNI attachments need a bridge network`);
+    sameConfiguration(existing.info(), conf);
     return { net: existing, created: false };
   }
   let pending = creating.get(c);

@@ -7,7 +7,8 @@ import type { Controller, Endpoint, EndpointInfo, NetworkInfo, Sandbox } from '.
 import type { EndpointCreateOptions } from '../controller/options.js';
 import { holdsDefaultRoute } from '../driver-api/records.js';
 import type { PortBinding } from '../firewall/ports.js';
-import { addrList, isKernelError, linkGet, netnsOpen, netnsRelease, routeAdd } from '../netlink/index.js';
+import { formatPrefix, parseIP, parsePrefix } from '../ip/addr.js';
+import { addrList, isKernelError, linkGet, netnsOpen, netnsRelease, routeAdd, routeList } from '../netlink/index.js';
 import { CniCode, CniError, errorBody, httpStatusOf } from './errors.js';
 import { parseRequest, versionOf, type CniRequest, type NetConf } from './config.js';
 import { ensureNetwork } from './network.js';
@@ -107,10 +108,8 @@ export class CniPlugin {
     if (holdsDefaultRoute(e, 6) && gw6 && e.ipv6) out.push({ dst: '::/0', gw: gw6 });
     for (const r of conf.routes) {
       const v6 = r.dst.includes(':');
-      if (r.dst === '0.0.0.0/0' || r.dst === '::/0') {
-        if (!holdsDefaultRoute(e, v6 ? 6 : 4)) out.push(r); // reported as asked; another interface holds the default route
-        continue;
-      }
+      // The default route is the join's, reported above when this interface holds it.
+      if (r.dst === '0.0.0.0/0' || r.dst === '::/0') continue;
       const gw = r.gw ?? (v6 ? gw6 : gw4);
       await routeAdd(sb.netns, { dst: r.dst, ...(gw ? { gateway: gw } : {}), dev: e.peerIndex! }).catch((err: unknown) => {
         if (!(isKernelError(err) && err.code === 'EEXIST')) throw err;
@@ -143,7 +142,11 @@ export class CniPlugin {
   private async del(req: CniRequest): Promise<undefined> {
     const sb = this.c.sandboxByContainer(sandboxIdFor(req.containerId));
     if (sb) {
-      const ep = this.endpointOf(sb, req.ifname);
+      // An attachment is (network, container, ifname): the DEL a runtime sends
+      // after an ADD refused because another network holds the ifname must
+      // leave that network's interface alone.
+      const found = this.endpointOf(sb, req.ifname);
+      const ep = found && this.networkNameOf(found) === req.conf.name ? found : undefined;
       const others = sb.endpoints().filter((e) => e.id !== ep?.id);
       // The last interface takes the sandbox with it (and releases the namespace).
       if (!others.length) await sb.destroy();
@@ -156,16 +159,25 @@ export class CniPlugin {
     return undefined;
   }
 
-  // ---- CHECK: the attachment against the kernel
+  private networkNameOf(ep: Endpoint): string {
+    return this.c.network(ep.info().networkId).name;
+  }
+
+  // ---- CHECK: the attachment against the kernel and the runtime's prevResult
 
   private async check(req: CniRequest): Promise<undefined> {
+    // SPEC.md CHECK: the runtime passes the result it holds, and the plugin
+    // checks against it, allowing for what later plugins in the chain changed.
+    const prev = req.conf.prevResult;
+    if (!prev) throw new CniError(CniCode.InvalidConfig, 'CHECK needs prevResult (the result the runtime holds for this attachment)');
     const sb = this.c.sandboxByContainer(sandboxIdFor(req.containerId));
     if (!sb) throw new CniError(CniCode.UnknownContainer, `container ${req.containerId} has no nsnet attachment`);
     const ep = this.endpointOf(sb, req.ifname);
     if (!ep) throw new CniError(CniCode.UnknownContainer, `container ${req.containerId} has no interface ${req.ifname} on nsnet`);
     const e = ep.info();
-    if (this.c.network(e.networkId).name !== req.conf.name)
-      throw new CniError(CniCode.CheckFailed, `interface ${req.ifname} of container ${req.containerId} is on network ${this.c.network(e.networkId).name}, not ${req.conf.name}`);
+    const on = this.networkNameOf(ep);
+    if (on !== req.conf.name)
+      throw new CniError(CniCode.CheckFailed, `interface ${req.ifname} of container ${req.containerId} is on network ${on}, not ${req.conf.name}`);
     await sameNamespace(sb, req.netns);
     const failed = (what: string) => new CniError(CniCode.CheckFailed, `CHECK ${req.containerId}/${req.ifname}: ${what}`);
     const link = await linkGet(sb.netns, req.ifname).catch((err: unknown) => {
@@ -173,15 +185,19 @@ export class CniPlugin {
       throw err;
     });
     if (!link.up) throw failed(`interface ${req.ifname} is down`);
-    if (e.mac && link.mac !== e.mac) throw failed(`interface ${req.ifname} has MAC ${link.mac}, expected ${e.mac}`);
+    // The MAC the result holds: a later plugin (tuning) may have set another than ours.
+    const listed = listOf(prev['interfaces']).find((i) => i['name'] === req.ifname && typeof i['sandbox'] === 'string');
+    const mac = typeof listed?.['mac'] === 'string' ? listed['mac'].toLowerCase() : undefined;
+    if (mac && link.mac !== mac) throw failed(`interface ${req.ifname} has MAC ${link.mac}, prevResult lists ${mac}`);
     const addrs = (await addrList(sb.netns)).filter((a) => a.index === link.index).map((a) => a.cidr);
     for (const want of [e.ipv4, e.ipv6]) if (want && !addrs.includes(want)) throw failed(`interface ${req.ifname} lacks address ${want}`);
     await linkGet(undefined, e.hostIfname!).catch(() => { throw failed(`host interface ${e.hostIfname} is gone`); });
     // What the runtime recorded must be what is there.
-    const prevIps = Array.isArray(req.conf.prevResult?.['ips']) ? (req.conf.prevResult['ips'] as { address?: unknown }[]) : [];
+    const prevIps = listOf(prev['ips']);
     for (const want of [e.ipv4, e.ipv6]) {
-      if (want && prevIps.length && !prevIps.some((p) => p.address === want)) throw failed(`prevResult does not list ${want}`);
+      if (want && !prevIps.some((p) => p['address'] === want)) throw failed(`prevResult does not list ${want}`);
     }
+    await checkRoutes(sb, listOf(prev['routes']), failed);
     return undefined;
   }
 
@@ -207,6 +223,28 @@ export class CniPlugin {
   }
 }
 
+type Obj = Record<string, unknown>;
+const listOf = (v: unknown): Obj[] => (Array.isArray(v) ? v.filter((x): x is Obj => typeof x === 'object' && x !== null) : []);
+
+/** Each route prevResult lists is in the namespace's main table (by destination: the default route may be another interface's after an election). */
+async function checkRoutes(sb: Sandbox, routes: Obj[], failed: (what: string) => Error): Promise<void> {
+  const wanted = routes.map((r) => r['dst']).filter((d): d is string => typeof d === 'string');
+  if (!wanted.length) return;
+  const have = new Set<string>();
+  for (const family of [4, 6] as const) {
+    for (const r of await routeList(sb.netns, family)) have.add(r.dst === 'default' ? (family === 4 ? '0.0.0.0/0' : '::/0') : r.dst);
+  }
+  for (const dst of wanted) {
+    let canonical: string;
+    try {
+      canonical = formatPrefix(parsePrefix(dst, true));
+    } catch {
+      throw failed(`prevResult lists a route to "${dst}", not a prefix`);
+    }
+    if (!have.has(canonical)) throw failed(`no route to ${canonical} in the namespace`);
+  }
+}
+
 /** The runtime's namespace for a container must stay the one its sandbox adopted. */
 async function sameNamespace(sb: Sandbox, netns: string): Promise<void> {
   if (sb.key === netns) return;
@@ -220,7 +258,15 @@ async function sameNamespace(sb: Sandbox, netns: string): Promise<void> {
 function endpointOptions(req: CniRequest): EndpointCreateOptions {
   const rt = req.conf.runtime;
   const o: EndpointCreateOptions = { ifname: req.ifname };
-  const ips = [...rt.ips, ...(req.args['IP'] ? req.args['IP'].split(',') : [])].map((ip) => ip.split('/')[0]!);
+  const fromArgs = req.args['IP'] ? req.args['IP'].split(',').map((ip) => ip.split('/')[0]!) : [];
+  for (const ip of fromArgs) {
+    try {
+      parseIP(ip);
+    } catch {
+      throw new CniError(CniCode.InvalidEnvironment, `CNI_ARGS: IP=${req.args['IP']}: "${ip}" is not an IP address`);
+    }
+  }
+  const ips = [...rt.ips.map((ip) => ip.split('/')[0]!), ...fromArgs];
   const v4 = ips.filter((ip) => !ip.includes(':'));
   const v6 = ips.filter((ip) => ip.includes(':'));
   if (v4.length > 1 || v6.length > 1) throw new CniError(CniCode.UnsupportedField, `ips: nsnet gives an interface one address per family, got ${ips.join(', ')}`);
