@@ -452,4 +452,53 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     docker('rm', '-f', c);
     expect(docker('network', 'rm', net, other).code).toBe(0);
   });
+
+  it('as dockerd: ps PORTS, regex name filters, none alone, a network looked up at start, aliases and swarm scope refused', () => {
+    const net = uniq('rx');
+    expect(docker('network', 'create', '--subnet', '10.35.70.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, net).code).toBe(0);
+    const c = uniq('rc');
+    expect(docker('run', '-d', '--name', c, '--network', net, '--hostname', 'rxhost', '--network-alias', c, '-p', '127.0.0.1::80', 'busybox').code).toBe(0);
+    // docker ps's PORTS column comes from the list's Ports.
+    expect(docker('ps', '--filter', `name=^${c}$`, '--format', '{{.Ports}}').out).toMatch(/^127\.0\.0\.1:\d+->80\/tcp$/);
+    // name filters are regular expressions, as dockerd's filters.Match.
+    expect(docker('ps', '-q', '--filter', `name=^${c.slice(0, -1)}$`).out).toBe('');
+    expect(docker('network', 'ls', '-q', '--filter', `name=^${net}$`).out).toHaveLength(12);
+    expect(docker('network', 'ls', '-q', '--filter', `name=^${net.slice(1)}`).out).toBe('');
+    // DNSNames: name, aliases, short ID, hostname, each once.
+    const names = JSON.parse(docker('inspect', '-f', `{{json (index .NetworkSettings.Networks "${net}").DNSNames}}`, c).out) as string[];
+    expect(names).toEqual([c, docker('inspect', '-f', '{{.Id}}', c).out.slice(0, 12), 'rxhost']);
+    // none shares a container with no other network, either way round.
+    const lone = uniq('rn');
+    expect(docker('create', '--name', lone, '--network', 'none', 'busybox').code).toBe(0);
+    expect(docker('network', 'connect', net, lone).err).toContain('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+    expect(docker('network', 'connect', 'none', c).err).toContain('private (none) mode');
+    // A network-scoped alias needs a user-defined network.
+    expect(docker('network', 'connect', '--alias', 'x', 'bridge', lone).err).toContain('network-scoped alias is supported only for containers in user defined networks');
+    // A missing network is looked up at start, not at create (a 404 from create reads as a missing image to the CLI).
+    const later = uniq('rl');
+    const early = uniq('re');
+    expect(docker('create', '--name', early, '--network', later, 'busybox').code).toBe(0);
+    const start = docker('start', early);
+    expect([start.code, start.err]).toEqual([1, expect.stringContaining(`network ${later} not found`)]);
+    expect(docker('network', 'create', '--subnet', '10.35.71.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, later).code).toBe(0);
+    expect(docker('start', early).code).toBe(0);
+    expect(docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${later}").IPAddress}}`, early).out).toMatch(/^10\.35\.71\./);
+    // Swarm-only requests, and a host port out of range, are refused at once.
+    expect(docker('network', 'create', '--scope', 'swarm', uniq('rs')).err).toContain('cannot create a swarm scoped network when swarm is not active');
+    expect(docker('create', '-p', '99999:80', 'busybox').err).toMatch(/invalid (port specification|hostPort)/);
+    for (const x of [c, lone, early]) docker('rm', '-f', x);
+    expect(docker('network', 'rm', net, later).code).toBe(0);
+  });
+
+  it('an internal network publishes no port; exec refuses another user and runs in the working directory asked', () => {
+    const net = uniq('ri');
+    expect(docker('network', 'create', '--internal', '--subnet', '10.35.72.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, net).code).toBe(0);
+    const c = uniq('ri');
+    expect(docker('run', '-d', '--name', c, '--network', net, '-p', '80', 'busybox').code).toBe(0);
+    expect(docker('port', c).out).toBe('');
+    expect(docker('exec', '-u', 'nobody', c, 'id').err).toContain('user "nobody" is not supported');
+    expect(docker('exec', '-w', '/usr', c, 'pwd').out).toBe('/usr');
+    docker('rm', '-f', c);
+    expect(docker('network', 'rm', net).code).toBe(0);
+  });
 });

@@ -5,8 +5,9 @@ import { randomHex } from '../random.js';
 export const newId = (): string => randomHex(32);
 
 /** Docker's DNSNames of a container's endpoint on a user-defined network: its name, its aliases there, its short ID. */
-export const dnsNames = (name: string, aliases: readonly string[], containerId: string): string[] =>
-  [name, ...aliases, containerId.slice(0, 12)];
+/** moby's buildEndpointDNSNames: name, aliases, short ID, hostname, each once. */
+export const dnsNames = (name: string, aliases: readonly string[], containerId: string, hostname = ''): string[] =>
+  [...new Set([name, ...aliases, containerId.slice(0, 12), ...(hostname ? [hostname] : [])])];
 
 export interface Named {
   id: string;

@@ -211,27 +211,33 @@ export class Daemon {
     const hc = req.HostConfig ?? {};
     const mode = hc.NetworkMode || 'default';
     const networks: Record<string, EndpointSettings> = {};
+    // A network or container named here need not exist yet: dockerd looks
+    // them up at start (a 404 from create reads to the docker CLI as a
+    // missing image, which it then tries to pull).
     if (mode.startsWith('container:')) {
       checkContainerMode(mode, req);
-      this.container(mode.slice('container:'.length));
       if (req.NetworkingConfig?.EndpointsConfig && Object.keys(req.NetworkingConfig.EndpointsConfig).length)
         throw errSharedNetwork();
     } else {
       const requested = Object.entries(req.NetworkingConfig?.EndpointsConfig ?? {});
       if (!requested.length) requested.push([this.modeNetwork(mode), {}]);
       for (const [term, cfg] of requested) {
-        const net = this.network(term === 'default' ? this.modeNetwork(mode) : term);
-        if (mode === 'host' && net.type !== 'host') throw errSharedNetwork();
-        networks[net.name] = this.endpointConfig(net, cfg ?? {});
+        if (cfg === null) throw errInvalid(`invalid config for network ${term}: EndpointsConfig is nil`);
+        const wanted = term === 'default' ? this.modeNetwork(mode) : term;
+        const net = this.findNetwork(wanted);
+        if (mode === 'host' && net && net.type !== 'host') throw errSharedNetwork();
+        networks[net?.name ?? wanted] = this.endpointConfig(net, cfg ?? {});
       }
-      const modeNet = this.network(this.modeNetwork(mode));
-      if (!networks[modeNet.name] && mode !== 'default') networks[modeNet.name] = this.endpointConfig(modeNet, {});
+      const modeTerm = this.modeNetwork(mode);
+      const modeNet = this.findNetwork(modeTerm);
+      const modeName = modeNet?.name ?? modeTerm;
+      if (!networks[modeName] && mode !== 'default') networks[modeName] = this.endpointConfig(modeNet, {});
       // On a user-defined network `--link` is a name the resolver gives only this container (daemon: Links copied to the endpoint).
-      const main = networks[modeNet.name];
-      if (hc.Links?.length && main && !main.Links?.length && isUserDefined(modeNet.name, this.config.defaultNetwork)) main.Links = [...hc.Links];
+      const main = networks[modeName];
+      if (hc.Links?.length && main && !main.Links?.length && isUserDefined(modeName, this.config.defaultNetwork)) main.Links = [...hc.Links];
     }
     // Malformed bindings are refused at create, as Docker does (-P's exposed ports included).
-    fromDockerPortBindings(publishedPorts(hc.PortBindings ?? {}, !!hc.PublishAllPorts, req.ExposedPorts));
+    for (const b of fromDockerPortBindings(publishedPorts(hc.PortBindings ?? {}, !!hc.PublishAllPorts, req.ExposedPorts))) checkHostPort(String(b.hostPort ?? ''));
     for (const h of hc.ExtraHosts ?? []) if (!h.includes(':')) throw errInvalid(`invalid extra host: ${h}`);
     const cmd = req.Cmd == null ? null : Array.isArray(req.Cmd) ? req.Cmd : [req.Cmd];
     const rec: ContainerRecord = {
@@ -272,16 +278,35 @@ export class Daemon {
     return rec;
   }
 
-  /** Validates a requested endpoint configuration against its network (the seed's stopped-container connect). */
-  private endpointConfig(net: Network, cfg: Partial<EndpointSettings>): EndpointSettings {
-    const info = net.info();
+  /** The network a term names, or undefined when there is none (yet). */
+  private findNetwork(term: string): Network | undefined {
+    try {
+      return this.network(term);
+    } catch (e) {
+      if (e instanceof NotFoundError) return undefined;
+      throw e;
+    }
+  }
+
+  /**
+   * Validates a requested endpoint configuration against its network (the
+   * seed's stopped-container connect); without the network (not created
+   * yet), only what can be checked alone, as dockerd's validateEndpointSettings.
+   */
+  private endpointConfig(net: Network | undefined, cfg: Partial<EndpointSettings>): EndpointSettings {
+    const info = net?.info();
     const want4 = cfg.IPAMConfig?.IPv4Address;
     const want6 = cfg.IPAMConfig?.IPv6Address;
-    for (const [addr, pools, v6] of [[want4, info.pools4, false], [want6, info.pools6, true]] as const) {
+    if (info && !isUserDefined(info.name, this.config.defaultNetwork)) {
+      if (want4 || want6) throw errInvalid('user specified IP address is supported on user defined networks only');
+      if (cfg.Aliases?.length) throw errInvalid('network-scoped alias is supported only for containers in user defined networks');
+    }
+    for (const [addr, pools, v6] of [[want4, info?.pools4, false], [want6, info?.pools6, true]] as const) {
       if (!addr) continue;
       let ip;
       try { ip = parseIP(addr); } catch { throw errInvalid(`invalid IPv${v6 ? 6 : 4} address: ${addr}`); }
       if ((ip.family === 6) !== v6) throw errInvalid(`invalid IPv${v6 ? 6 : 4} address: ${addr}`);
+      if (!info || !pools) continue;
       if (!info.ipam.config.some((c) => c.Subnet))
         throw errInvalid('user specified IP address is supported only when connecting to networks with user configured subnets');
       if (!pools.some((p) => cidrContains(p.subnet, addr))) throw errInvalid(`no configured subnet or ip-range contain the IP address ${addr}`);
@@ -300,7 +325,7 @@ export class Daemon {
       MacAddress: cfg.MacAddress ?? '',
       DriverOpts: cfg.DriverOpts ?? null,
       GwPriority: cfg.GwPriority ?? 0,
-      NetworkID: info.id,
+      NetworkID: info?.id ?? '',
     };
   }
 
@@ -373,7 +398,7 @@ export class Daemon {
         throw e;
       }
       rec.Name = `/${name}`;
-      for (const s of Object.values(rec.NetworkSettings.Networks)) if (s.DNSNames) s.DNSNames = dnsNames(name, s.Aliases ?? [], rec.Id);
+      for (const s of Object.values(rec.NetworkSettings.Networks)) if (s.DNSNames) s.DNSNames = dnsNames(name, s.Aliases ?? [], rec.Id, rec.Config.Hostname);
       this.save(rec);
       this.dns.invalidate();
       this.containerEvent(rec, 'rename', { oldName: `/${old}` });
@@ -645,7 +670,8 @@ export class Daemon {
   /** The seed's connectToNetwork: find the network, get or make the sandbox, create and join the endpoint. */
   private async connectToNetwork(rec: ContainerRecord, term: string, s: EndpointSettings, withPorts = false): Promise<void> {
     const net = this.network(term);
-    const ports = withPorts && net.type === 'bridge' ? wantedPorts(rec) : [];
+    // An internal network publishes nothing (no way out, so no way in), as Docker's.
+    const ports = withPorts && net.type === 'bridge' && !net.info().internal ? wantedPorts(rec) : [];
     const sb = this.controller.sandboxByContainer(rec.Id) ?? (await this.controller.newSandbox(rec.Id, this.sandboxOptions(rec)));
     const name = rec.Name.slice(1);
     // The resolver listens before the first container on a network can ask it.
@@ -694,7 +720,7 @@ export class Daemon {
       s.GlobalIPv6PrefixLen = Number(e.ipv6.split('/')[1]);
       s.IPv6Gateway = info.internal ? '' : info.pools6[0]?.gateway ?? '';
     }
-    s.DNSNames = isUserDefined(info.name, this.config.defaultNetwork) ? dnsNames(name, s.Aliases ?? [], rec.Id) : null;
+    s.DNSNames = isUserDefined(info.name, this.config.defaultNetwork) ? dnsNames(name, s.Aliases ?? [], rec.Id, rec.Config.Hostname) : null;
   }
 
   /**
@@ -786,6 +812,10 @@ export class Daemon {
       }
       if (rec.NetworkSettings.Networks[net.name]) throw errAlreadyConnected(rec.Name.slice(1), net.name);
       const settings = this.endpointConfig(net, cfg);
+      // dockerd's updateNetworkSettings (after the settings' validation): `none` shares a container with no other network.
+      const joined = Object.keys(rec.NetworkSettings.Networks);
+      if (joined.length && (net.name === 'none' || joined.includes('none')))
+        throw errInvalid('container cannot be connected to multiple networks with one of the networks in private (none) mode');
       if (rec.State.Running) await this.connectToNetwork(rec, net.id, settings);
       rec.NetworkSettings.Networks[net.name] = settings;
       // Saved in the same turn as the join's records, so one commit holds both (a crash never separates them).
@@ -901,6 +931,15 @@ function endpointDriverOpts(opts: Record<string, string>): { ifname?: string; sy
 }
 
 /** The ports the container asks to publish (-p, and -P's exposed ones), as the controller takes them. */
+/** nat.ParsePortRange's rule for a binding's HostPort: empty, a port, or a range, each 0-65535. */
+function checkHostPort(text: string): void {
+  if (!text) return;
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m?.[2] !== undefined ? Number(m[2]) : lo;
+  if (!m || lo > 65535 || hi > 65535 || hi < lo) throw errInvalid(`invalid port specification: "${text}"`);
+}
+
 const wantedPorts = (rec: ContainerRecord): PortBinding[] =>
   fromDockerPortBindings(publishedPorts(rec.HostConfig.PortBindings, !!rec.HostConfig.PublishAllPorts, rec.Config.ExposedPorts));
 

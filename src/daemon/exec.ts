@@ -6,12 +6,20 @@
 // filesystem, no user, no cgroup). The argv is passed as a list from start
 // to end and never parsed by a shell.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { newId } from '../controller/ids.js';
 import { errNotRunning, errPaused } from './errors.js';
+
+const isDirectory = (p: string): boolean => {
+  try {
+    return statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+};
 
 /** dockerd's exec events, logged on the container (exec_create: cmd, exec_start: cmd, exec_die). */
 export type ExecEventLog = (containerId: string, action: string, attrs: Record<string, string>) => void;
@@ -23,6 +31,8 @@ export interface ExecCreateRequest {
   AttachStdout?: boolean;
   AttachStderr?: boolean;
   Tty?: boolean;
+  User?: string;
+  WorkingDir?: string;
   [k: string]: unknown;
 }
 
@@ -31,6 +41,8 @@ export interface ExecRecord {
   containerId: string;
   cmd: string[];
   env: string[];
+  /** WorkingDir: a directory of the host (the exec has no container filesystem). */
+  cwd?: string;
   attachStdout: boolean;
   attachStderr: boolean;
   running: boolean;
@@ -75,8 +87,13 @@ export class ExecManager {
     if (req.AttachStdin) throw new InvalidInputError('nsnet exec does not take stdin (networking-only exec)');
     if (req.Tty) throw new InvalidInputError('nsnet exec has no TTY (networking-only exec)');
     for (const e of req.Env ?? []) if (typeof e !== 'string' || !e.includes('=')) throw new InvalidInputError(`invalid environment variable: ${String(e)}`);
+    // Refused rather than ignored: the command would run as someone else than asked, elsewhere than asked.
+    if (req.User && !/^(root|0)(:(root|0))?$/.test(req.User)) throw new InvalidInputError(`nsnet exec runs commands as root (networking-only exec): user "${req.User}" is not supported`);
+    const cwd = req.WorkingDir || undefined;
+    if (cwd !== undefined && (typeof cwd !== 'string' || !cwd.startsWith('/') || !isDirectory(cwd)))
+      throw new InvalidInputError(`the working directory '${String(cwd)}' is invalid, it needs to be an absolute path to a directory on the host (networking-only exec)`);
     const rec: ExecRecord = {
-      id: newId(), containerId: t.id, cmd: [...cmd], env: [...(req.Env ?? [])],
+      id: newId(), containerId: t.id, cmd: [...cmd], env: [...(req.Env ?? [])], ...(cwd ? { cwd } : {}),
       attachStdout: req.AttachStdout ?? false, attachStderr: req.AttachStderr ?? false,
       running: false, exitCode: null, pid: 0, started: false,
     };
@@ -111,7 +128,7 @@ export class ExecManager {
     }
     rec.started = true;
     rec.running = true;
-    const child = spawn('nsenter', [`--net=${t.sandboxKey}`, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('nsenter', [`--net=${t.sandboxKey}`, ...argv], { env, stdio: ['ignore', 'pipe', 'pipe'], ...(rec.cwd ? { cwd: rec.cwd } : {}) });
     rec.pid = child.pid ?? 0;
     this.log(rec.containerId, `exec_start: ${execLine(rec.cmd)}`, { execID: rec.id });
     const finish = (code: number) => {

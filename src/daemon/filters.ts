@@ -32,6 +32,23 @@ export function parseFilters(raw: string | null | undefined, accepted: readonly 
 const isBoolMap = (v: unknown): boolean =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((b) => typeof b === 'boolean');
 
+/**
+ * dockerd's Args.Match: the value itself, or a regular expression found
+ * anywhere in it (so a plain word still matches as a substring, and
+ * `^name$` anchors). Go's RE2 syntax is read as JavaScript's, with a leading
+ * `(?i)` as the i flag; a pattern neither can compile matches nothing, as
+ * dockerd skips it.
+ */
+export function filterMatch(source: string, pattern: string): boolean {
+  if (source === pattern) return true;
+  const ci = pattern.startsWith('(?i)');
+  try {
+    return new RegExp(ci ? pattern.slice(4) : pattern, ci ? 'i' : '').test(source);
+  } catch {
+    return false;
+  }
+}
+
 /** A label filter value "k" or "k=v" against a label map. */
 export const labelMatches = (labels: Record<string, string>, f: string): boolean => {
   const eq = f.indexOf('=');

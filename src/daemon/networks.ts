@@ -11,7 +11,7 @@ import { errPredefinedCreate, errPredefinedRemove, PREDEFINED } from './errors.j
 import { ConflictError, ForbiddenError } from '../errors.js';
 import { validateIpamConfig } from '../controller/ipam-config.js';
 import { configOnlyScopeError } from '../controller/config-network.js';
-import { allLabelsMatch, parseBoolFilter, pruneLabelsMatch, type Filters } from './filters.js';
+import { allLabelsMatch, filterMatch, parseBoolFilter, pruneLabelsMatch, type Filters } from './filters.js';
 import { parseUntil } from './until.js';
 
 /** dockerd's accepted keys: network list (daemon/network/filter.go) and network prune. */
@@ -43,6 +43,9 @@ export async function createNetwork(c: Controller, req: NetworkCreateRequest, cl
   if (PREDEFINED.has(req.Name)) throw errPredefinedCreate(req.Name);
   if (req.ConfigOnly && req.Scope) throw configOnlyScopeError();
   if (req.Driver === GLOBAL_DRIVER || req.Scope === 'global') return createGlobalNetwork(c, req, cluster);
+  // libnetwork's NewNetwork, on a daemon that is no swarm node.
+  if (req.Scope === 'swarm') throw new ForbiddenError('cannot create a swarm scoped network when swarm is not active');
+  if (req.Ingress) throw new ForbiddenError('Ingress network can only be global scope network');
   return c.newNetwork({
     name: req.Name,
     driver: req.Driver || c.defaultDriver,
@@ -106,8 +109,8 @@ export function filterNetworks(c: Controller, f: Filters): NetworkRecord[] {
   return c.networks().map((n) => n.info()).filter((n) => {
     const any = (k: string, pred: (v: string) => boolean) => !f.get(k)?.length || f.get(k)!.some(pred);
     if (!any('driver', (v) => n.driver === v)) return false;
-    if (!any('id', (v) => n.id.startsWith(v))) return false;
-    if (!any('name', (v) => n.name.includes(v))) return false;
+    if (!any('id', (v) => filterMatch(n.id, v))) return false;
+    if (!any('name', (v) => filterMatch(n.name, v))) return false;
     if (!any('scope', (v) => v === n.scope)) return false;
     if (!any('type', (v) => (v === 'builtin' ? PREDEFINED.has(n.name) : v === 'custom' ? !PREDEFINED.has(n.name) : false))) return false;
     if (!allLabelsMatch(n.labels, f.get('label'))) return false;
