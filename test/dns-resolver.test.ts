@@ -1,9 +1,11 @@
 // The resolver's rules without a kernel or sockets: records, scoping,
 // rotation, empty AAAA, PTR, forwarding choices, truncation.
-import { decode, encode, RECURSION_DESIRED, type RecordType } from 'dns-packet';
+import { CHECKING_DISABLED, decode, encode, RECURSION_DESIRED, type RecordType } from 'dns-packet';
 import { describe, expect, it } from 'vitest';
 import { DnsIndex, ptrAddress, type DnsEndpoint, type DnsSnapshot } from '../src/dns/records.js';
-import { MAX_FORWARDS, Resolver } from '../src/dns/resolver.js';
+import { MAX_FORWARDS, MAX_FORWARDS_PER_CONTAINER, Resolver } from '../src/dns/resolver.js';
+import { DnsServer, TCP_MAX_PER_SOURCE } from '../src/dns/server.js';
+import { connect, type Socket } from 'node:net';
 
 const ep = (o: Partial<DnsEndpoint> & Pick<DnsEndpoint, 'containerId' | 'networkId'>): DnsEndpoint =>
   ({ containerName: o.containerId, names: [o.containerId], links: [], upstreams: [], ...o });
@@ -59,8 +61,11 @@ describe('embedded DNS resolver', () => {
     // A container on two networks sees both, whichever listener it asks.
     expect((await ask('n2', '10.0.2.3', 'in1')).data).toEqual(['10.0.3.2']);
     expect((await ask('n3', '10.0.3.3', 'lone')).data).toEqual(['10.0.2.2']);
-    // An unknown source sees only the network it asked on, and is not forwarded for.
-    expect((await ask('n1', '10.0.1.99', 'db')).data).toEqual(['10.0.1.3']);
+    // A source that is no endpoint of the network it asked on (the host, another
+    // network's container, anything routed to the gateway) learns nothing.
+    expect(await ask('n1', '10.0.1.99', 'db')).toMatchObject({ rcode: 'REFUSED', data: [] });
+    expect(await ask('n1', '10.0.2.2', 'db')).toMatchObject({ rcode: 'REFUSED', data: [] });
+    expect(await ask('n1', '10.0.1.99', '3.1.0.10.in-addr.arpa', 'PTR')).toMatchObject({ rcode: 'REFUSED', data: [] });
     expect((await ask('n1', '10.0.1.99', 'lone')).rcode).toBe('REFUSED');
     expect(forwarded).toHaveLength(2);
   });
@@ -113,10 +118,59 @@ describe('embedded DNS resolver', () => {
     };
     const r = new Resolver({ index: () => new DnsIndex(many), upstreams: () => [] });
     const q = encode({ type: 'query', id: 1, questions: [{ type: 'A', name: 'scaled' }] });
-    const udp = decode((await r.answer(q, 'n1', '10.0.1.10', false))!);
+    const raw = (await r.answer(q, 'n1', '10.0.1.10', false))!;
+    const udp = decode(raw);
+    // As many records as 512 bytes hold, each owner a pointer to the question (16 bytes an A record), and TC.
     expect(udp.flag_tc).toBe(true);
-    expect(udp.answers).toEqual([]);
+    expect(raw.length).toBeLessThanOrEqual(512);
+    expect(udp.answers).toHaveLength(Math.floor((512 - 12 - 'scaled'.length - 2 - 4) / 16));
+    expect(udp.answers!.every((a) => a.name === 'scaled' && a.type === 'A')).toBe(true);
+    // A larger EDNS size takes them all, without TC.
+    const edns = encode({ type: 'query', id: 2, questions: [{ type: 'A', name: 'scaled' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232 } as never] });
+    const big = decode((await r.answer(edns, 'n1', '10.0.1.10', false))!);
+    expect(big.answers).toHaveLength(60);
+    expect(big.flag_tc).toBe(false);
     expect(decode((await r.answer(q, 'n1', '10.0.1.10', true))!).answers).toHaveLength(60);
+  });
+
+  it('copies opcode, RD and CD into a reply; never answers a response, even a malformed one', async () => {
+    const r = new Resolver({ index: () => new DnsIndex(snap), upstreams: () => [] });
+    const notify = encode({ type: 'query', id: 3, flags: (4 << 11) | RECURSION_DESIRED | CHECKING_DISABLED, questions: [{ type: 'A', name: 'db' }] });
+    const d = decode((await r.answer(notify, 'n1', '10.0.1.2', false))!);
+    expect([(d as unknown as { opcode: string }).opcode, d.flag_rd, d.flag_cd, (d as unknown as { rcode: string }).rcode]).toEqual(['NOTIFY', true, true, 'NOTIMP']);
+    const cd = decode((await r.answer(encode({ type: 'query', id: 4, flags: CHECKING_DISABLED, questions: [{ type: 'A', name: 'db' }] }), 'n1', '10.0.1.2', false))!);
+    expect([cd.flag_cd, cd.flag_rd, cd.answers]).toEqual([true, false, [expect.objectContaining({ data: '10.0.1.3' })]]);
+    const badResponse = Buffer.alloc(14, 0xff);
+    expect(await r.answer(badResponse, 'n1', '10.0.1.2', false)).toBeUndefined();
+  });
+
+  it('a container\'s loopback --dns is never asked from the host; one container cannot use up every forward', async () => {
+    const snap2: DnsSnapshot = {
+      networks: [{ id: 'n1', name: 'app', internal: false, gateway: '10.0.1.1' }],
+      endpoints: [
+        ep({ containerId: 'lo', networkId: 'n1', ipv4: '10.0.1.2', upstreams: ['127.0.0.1', '::1'] }),
+        ep({ containerId: 'greedy', networkId: 'n1', ipv4: '10.0.1.3' }),
+        ep({ containerId: 'other', networkId: 'n1', ipv4: '10.0.1.4' }),
+      ],
+    };
+    const asked: string[][] = [];
+    const pending: (() => void)[] = [];
+    const r = new Resolver({ index: () => new DnsIndex(snap2), upstreams: () => ['127.0.0.53'] }, (q, servers) => new Promise((res) => {
+      asked.push(servers);
+      pending.push(() => res(q));
+    }));
+    const q = encode({ type: 'query', id: 5, questions: [{ type: 'A', name: 'far.test' }] });
+    const rcode = (b: Buffer | undefined) => (decode(b!) as unknown as { rcode: string }).rcode;
+    expect(rcode(await r.answer(q, 'n1', '10.0.1.2', false))).toBe('SERVFAIL');
+    expect(asked).toEqual([]);
+    const held = Array.from({ length: MAX_FORWARDS_PER_CONTAINER }, () => r.answer(q, 'n1', '10.0.1.3', false));
+    expect(rcode(await r.answer(q, 'n1', '10.0.1.3', false))).toBe('SERVFAIL');
+    // Another container still gets its forward (the daemon's upstreams: the host's, loopback allowed).
+    const theirs = r.answer(q, 'n1', '10.0.1.4', false);
+    expect(asked).toHaveLength(MAX_FORWARDS_PER_CONTAINER + 1);
+    expect(asked.at(-1)).toEqual(['127.0.0.53']);
+    for (const p of pending) p();
+    await Promise.all([...held, theirs]);
   });
 
   it('FORMERR for garbage with a header, silence for a response or a runt; SERVFAIL without upstreams', async () => {
@@ -134,19 +188,52 @@ describe('embedded DNS resolver', () => {
   });
 
   it('bounds the forwards in flight: beyond the limit a query gets SERVFAIL at once, local names still answer', async () => {
+    const crowd = MAX_FORWARDS / MAX_FORWARDS_PER_CONTAINER + 1;
+    const many: DnsSnapshot = {
+      networks: [{ id: 'n1', name: 'app', internal: false, gateway: '10.0.1.1' }],
+      endpoints: Array.from({ length: crowd }, (_, i) => ep({ containerId: `c${i}`, networkId: 'n1', ipv4: `10.0.1.${i + 10}` })),
+    };
     const pending: (() => void)[] = [];
-    const r = new Resolver({ index: () => new DnsIndex(snap), upstreams: () => ['198.51.100.1'] }, (q) => new Promise((res) => {
+    const r = new Resolver({ index: () => new DnsIndex(many), upstreams: () => ['198.51.100.1'] }, (q) => new Promise((res) => {
       pending.push(() => res(q));
     }));
     const q = (name: string) => encode({ type: 'query', id: 9, questions: [{ type: 'A', name }] });
-    const inFlight = Array.from({ length: MAX_FORWARDS }, () => r.answer(q('far.test'), 'n1', '10.0.1.2', false));
-    const over = decode((await r.answer(q('far.test'), 'n1', '10.0.1.2', false))!);
+    const inFlight = Array.from({ length: MAX_FORWARDS }, (_, i) => r.answer(q('far.test'), 'n1', `10.0.1.${10 + Math.floor(i / MAX_FORWARDS_PER_CONTAINER)}`, false));
+    const last = `10.0.1.${10 + crowd - 1}`;
+    const over = decode((await r.answer(q('far.test'), 'n1', last, false))!);
     expect((over as unknown as { rcode: string }).rcode).toBe('SERVFAIL');
-    expect(decode((await r.answer(q('db'), 'n1', '10.0.1.2', false))!).answers).toHaveLength(1);
+    expect(decode((await r.answer(q('c0'), 'n1', last, false))!).answers).toHaveLength(1);
     for (const p of pending) p();
     await Promise.all(inFlight);
-    void r.answer(q('far.test'), 'n1', '10.0.1.2', false); // the count came back down: forwarded again
+    void r.answer(q('far.test'), 'n1', last, false); // the count came back down: forwarded again
     expect(pending).toHaveLength(MAX_FORWARDS + 1);
     pending.at(-1)!();
+  });
+
+  it('TCP: a client address holds at most TCP_MAX_PER_SOURCE connections; the next is closed at once', async () => {
+    const r = new Resolver({ index: () => new DnsIndex(snap), upstreams: () => [] });
+    const port = 20000 + (process.pid % 20000);
+    const server = new DnsServer(r, port, () => {});
+    await server.sync([{ id: 'n1', gateway: '127.0.0.1' }]);
+    const open = (): Promise<{ sock: Socket; closed: Promise<void> }> => new Promise((resolve, reject) => {
+      const sock = connect({ host: '127.0.0.1', port }, () => resolve({ sock, closed }));
+      const closed = new Promise<void>((c) => sock.once('close', () => c()));
+      sock.once('error', reject);
+    });
+    try {
+      const held = [];
+      for (let i = 0; i < TCP_MAX_PER_SOURCE; i++) held.push(await open());
+      const extra = await open();
+      await extra.closed; // closed by the server, unasked
+      expect(held.every((h) => !h.sock.destroyed)).toBe(true);
+      held.pop()!.sock.destroy();
+      await new Promise((res) => setTimeout(res, 50));
+      const again = await open();
+      const shut = await Promise.race([again.closed.then(() => true), new Promise((res) => setTimeout(() => res(false), 200))]);
+      expect(shut).toBe(false);
+      for (const h of [...held, again]) h.sock.destroy();
+    } finally {
+      await server.close();
+    }
   });
 });

@@ -70,9 +70,11 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     ipc('link', 'set', upHost, 'up');
     ipc('-n', upNs, 'addr', 'add', '10.37.250.2/24', 'dev', 'eth0');
     ipc('-n', upNs, 'addr', 'add', '10.37.250.3/24', 'dev', 'eth0');
+    ipc('-n', upNs, 'addr', 'add', '10.37.250.4/24', 'dev', 'eth0'); // answers REFUSED
+    ipc('-n', upNs, 'addr', 'add', '10.37.250.5/24', 'dev', 'eth0'); // nothing listens: ICMP port unreachable
     ipc('-n', upNs, 'link', 'set', 'eth0', 'up');
     ipc('-n', upNs, 'link', 'set', 'lo', 'up');
-    upstream = spawn('ip', ['netns', 'exec', upNs, process.execPath, UPSTREAM, '10.37.250.2', '10.37.250.3'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    upstream = spawn('ip', ['netns', 'exec', upNs, process.execPath, UPSTREAM, '10.37.250.2', '10.37.250.3', '10.37.250.4'], { stdio: ['ignore', 'pipe', 'inherit'] });
     await new Promise<void>((r) => {
       upstream.stdout!.on('data', (d: Buffer) => {
         for (const l of d.toString().split('\n').filter(Boolean)) (l === 'ready' ? r() : upLog.push(l));
@@ -137,6 +139,9 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     ok('run', '-d', '--network', 'other', '--name', 'cx', 'img');
     expect(hosts('cx', 'cb').code).toBe(2);
     expect(query('cx', '10.37.2.1', 'cb').rcode).toBe('NXDOMAIN'); // forwarded: the upstream does not know it either
+    // Asking another network's resolver (routed through the host) tells nothing: not a name, not an address.
+    expect(query('cx', '10.37.1.1', 'cb')).toMatchObject({ rcode: 'REFUSED', answers: [] });
+    expect(query('cx', '10.37.1.1', `${ip('cb', 'app').split('.').reverse().join('.')}.in-addr.arpa`, 'PTR')).toMatchObject({ rcode: 'REFUSED', answers: [] });
     expect(hosts('ca', 'cx').code).toBe(2);
     ok('network', 'connect', '--alias', 'ex', 'app', 'cx');
     expect(hosts('ca', 'ex').out.split(/\s+/)).toEqual([ip('cx', 'app'), 'ex']);
@@ -160,6 +165,11 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     expect(tcp.answers).toHaveLength(60);
     await settle();
     expect(upLog).toEqual(expect.arrayContaining(['q udp big.nsnet.test A', 'q tcp big.nsnet.test A']));
+    // An upstream that refuses, and one whose port is closed, are passed over at once for the next.
+    ok('run', '-d', '--network', 'app', '--dns', '10.37.250.5', '--dns', '10.37.250.4', '--dns', '10.37.250.2', '--name', 'fo', 'img');
+    const over = query('fo', '10.37.1.1', 'ext.nsnet.test');
+    expect(over).toMatchObject({ rcode: 'NOERROR', answers: ['192.0.2.7'] });
+    expect(over.ms!).toBeLessThan(1000);
     // A container's own --dns replaces the daemon's upstreams for it (the silent one: SERVFAIL after the timeout).
     ok('run', '-d', '--network', 'app', '--dns', '10.37.250.3', '--name', 'slow', 'img');
     expect(ok('exec', 'slow', 'cat', '/etc/resolv.conf')).toMatch(/^nameserver 10\.37\.1\.1\n/);
@@ -181,6 +191,17 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     await settle();
     expect(JSON.parse(out)).toMatchObject({ rcode: 'SERVFAIL' });
     expect(upLog).toContain('q silent never.nsnet.test');
+  });
+
+  it('an IPv6-only network has its resolver on the IPv6 gateway', () => {
+    net('sixonly', 'fd37:6::/64', '--ipv4=false', '--ipv6');
+    ok('run', '-d', '--network', 'sixonly', '--name', 's1', 'img');
+    ok('run', '-d', '--network', 'sixonly', '--name', 's2', 'img');
+    expect(ok('exec', 's1', 'cat', '/etc/resolv.conf')).toMatch(/^nameserver fd37:6::1\n/);
+    const v6 = ok('inspect', '-f', '{{(index .NetworkSettings.Networks "sixonly").GlobalIPv6Address}}', 's2');
+    expect(query('s1', 'fd37:6::1', 's2', 'AAAA').answers).toEqual([v6]);
+    expect(hosts('s1', 's2').out.split(/\s+/)).toEqual([v6, 's2']);
+    ok('rm', '-f', 's1', 's2');
   });
 
   it('internal network: local names answer, nothing is forwarded', async () => {

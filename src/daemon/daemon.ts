@@ -593,7 +593,7 @@ export class Daemon {
     for (const n of this.controller.networks()) {
       if (!hasEmbeddedDns(n, this.config.defaultNetwork)) continue;
       const info = n.info();
-      const gateway = info.pools4[0]?.gateway;
+      const gateway = dnsGateway(info);
       if (gateway) out.push({ id: n.id, name: n.name, internal: info.internal, gateway });
     }
     return out;
@@ -954,7 +954,17 @@ const netRef = (n: Network): NetRef => ({ id: n.id, name: n.name, type: n.type }
  */
 function hasEmbeddedDns(n: Network, defaultNetwork: string): boolean {
   if (n.type === 'overlay') return true;
-  return n.type === 'bridge' && isUserDefined(n.name, defaultNetwork) && !parseBool(n.info().options[BridgeOption.InhibitIPv4], false);
+  return n.type === 'bridge' && isUserDefined(n.name, defaultNetwork) && dnsGateway(n.info()) !== undefined;
+}
+
+/**
+ * The address a network's resolver listens on: its IPv4 gateway, else (an
+ * IPv6-only network, or inhibit_ipv4, whose bridge has no IPv4 address) its
+ * IPv6 one.
+ */
+function dnsGateway(info: ReturnType<Network['info']>): string | undefined {
+  const v4 = parseBool(info.options[BridgeOption.InhibitIPv4], false) ? undefined : info.pools4[0]?.gateway;
+  return v4 ?? info.pools6[0]?.gateway;
 }
 
 /** The cluster membership the configuration asks for, if any. */

@@ -18,8 +18,10 @@ export const FORWARD_DEFAULTS: ForwardOptions = { timeoutMs: 2000, maxServers: 3
 /**
  * Sends `query` to the servers in turn (UDP unless `tcp`), returning the
  * first answer with the client's ID restored, or undefined when none
- * answered. A UDP answer with TC set is returned as it is: the client then
- * asks again over TCP, and that query goes upstream over TCP.
+ * answered. A server that answers SERVFAIL or REFUSED is passed over for the
+ * next, as libnetwork's forwardExtDNS does. A UDP answer with TC set is
+ * returned as it is: the client then asks again over TCP, and that query
+ * goes upstream over TCP.
  */
 export async function forward(query: Buffer, servers: string[], tcp: boolean, o: ForwardOptions = FORWARD_DEFAULTS): Promise<Buffer | undefined> {
   const clientId = query.readUInt16BE(0);
@@ -30,12 +32,34 @@ export async function forward(query: Buffer, servers: string[], tcp: boolean, o:
     const out = Buffer.from(query);
     out.writeUInt16BE(id, 0);
     const answer = await (tcp ? askTcp(out, server, o.timeoutMs) : askUdp(out, server, o.timeoutMs)).catch(() => undefined);
-    if (answer && answer.length >= 12 && answer.readUInt16BE(0) === id) {
-      answer.writeUInt16BE(clientId, 0);
-      return answer;
-    }
+    if (!answer || !answersQuestion(answer, out)) continue;
+    const rcode = answer.readUInt16BE(2) & 0xf;
+    if (rcode === SERVFAIL || rcode === REFUSED) continue;
+    answer.writeUInt16BE(clientId, 0);
+    return answer;
   }
   return undefined;
+}
+
+const SERVFAIL = 2;
+const REFUSED = 5;
+
+/** An answer to this query: a response, its ID, and the question as asked (RFC 5452 §9.1). */
+function answersQuestion(answer: Buffer, query: Buffer): boolean {
+  if (answer.length < 12 || answer.readUInt16BE(0) !== query.readUInt16BE(0) || !(answer[2]! & 0x80)) return false;
+  if (answer.readUInt16BE(4) !== 1) return false;
+  const qlen = questionLength(query);
+  return qlen > 0 && answer.length >= 12 + qlen && answer.subarray(12, 12 + qlen).toString('latin1').toLowerCase() === query.subarray(12, 12 + qlen).toString('latin1').toLowerCase();
+}
+
+/** Bytes of the (uncompressed) question at offset 12: its name, type and class; 0 when unreadable. */
+function questionLength(b: Buffer): number {
+  let i = 12;
+  while (i < b.length && b[i]! !== 0) {
+    if (b[i]! & 0xc0) return 0;
+    i += b[i]! + 1;
+  }
+  return i + 5 <= b.length ? i + 5 - 12 : 0;
 }
 
 function askUdp(msg: Buffer, server: string, timeoutMs: number): Promise<Buffer | undefined> {
@@ -47,11 +71,13 @@ function askUdp(msg: Buffer, server: string, timeoutMs: number): Promise<Buffer 
       resolve(b);
     };
     const timer = setTimeout(() => done(undefined), timeoutMs);
+    // Connected: datagrams from elsewhere are not taken, and a closed port's
+    // ICMP error ends the wait at once instead of after the timeout.
     s.on('error', () => done(undefined));
     s.on('message', (b) => {
       if (b.length >= 2 && b.readUInt16BE(0) === msg.readUInt16BE(0)) done(b);
     });
-    s.send(msg, 53, server);
+    s.connect(53, server, () => s.send(msg));
   });
 }
 

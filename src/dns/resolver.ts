@@ -3,7 +3,7 @@
 // rotation, empty AAAA, no forwarding from internal networks — are testable
 // without a kernel.
 import {
-  decode, encode, AUTHORITATIVE_ANSWER, RECURSION_AVAILABLE, RECURSION_DESIRED, TRUNCATED_RESPONSE,
+  decode, encode, AUTHORITATIVE_ANSWER, CHECKING_DISABLED, RECURSION_AVAILABLE, RECURSION_DESIRED, TRUNCATED_RESPONSE,
   type Answer, type DecodedPacket, type Question,
 } from 'dns-packet';
 import { forward as forwardQuery, FORWARD_DEFAULTS, type ForwardOptions } from './forwarder.js';
@@ -25,11 +25,14 @@ export type Forward = (query: Buffer, servers: string[], tcp: boolean) => Promis
 
 /** Forwards in flight at once (libnetwork's maxConcurrent): each holds a socket and a timer. */
 export const MAX_FORWARDS = 1024;
+/** Of those, one container's: a container flooding unanswered names must not cut off the others' forwarding. */
+export const MAX_FORWARDS_PER_CONTAINER = 128;
 
 export class Resolver {
   /** Per name and type: where the next answer's rotation starts. */
   private readonly turn = new Map<string, number>();
   private forwarding = 0;
+  private readonly forwardingBy = new Map<string, number>();
 
   constructor(
     private readonly src: ResolverSource,
@@ -46,7 +49,8 @@ export class Resolver {
     try {
       q = decode(msg);
     } catch {
-      return msg.length >= 12 ? rawError(msg, Rcode.FORMERR) : undefined;
+      // Never an answer to an answer (RFC 5452 §9.1), malformed or not.
+      return msg.length >= 12 && !(msg[2]! & 0x80) ? rawError(msg, Rcode.FORMERR) : undefined;
     }
     if (q.type === 'response') return undefined;
     const opcode = (q as DecodedPacket & { opcode?: string }).opcode;
@@ -54,28 +58,39 @@ export class Resolver {
     const question = q.questions?.[0];
     if (!question || (q.questions?.length ?? 0) > 1) return reply(q, Rcode.FORMERR, []);
     const idx = this.src.index();
-    const net = idx.networks.get(networkId);
-    if (!net) return reply(q, Rcode.REFUSED, []);
+    // Only containers get answers, each from its own networks, as Docker's
+    // resolver inside each container answers for that container alone. A
+    // source that is no endpoint of the network it asked on (the host, a
+    // container of another network, anything routed to the gateway) is
+    // refused: it must learn no name and find no open resolver.
+    const asker = idx.networks.has(networkId) ? idx.asker(networkId, source) : undefined;
+    if (!asker) return reply(q, Rcode.REFUSED, []);
 
     const local = this.local(idx, networkId, source, question);
-    if (local) return fit(reply(q, Rcode.NOERROR, local, true), q, tcp);
+    if (local) return localReply(q, local, tcp);
 
-    // libnetwork: a sandbox without a gateway (only internal networks) does
-    // not proxy. And only containers are proxied: a source that is no
-    // endpoint here (the host, or anything routed to the gateway) must not
-    // find an open resolver.
-    const asker = idx.asker(networkId, source);
-    const canForward = !!asker && [...asker.scope].some((id) => idx.networks.get(id)?.internal === false);
+    // libnetwork: a sandbox without a gateway (only internal networks) does not proxy.
+    const canForward = [...asker.scope].some((id) => idx.networks.get(id)?.internal === false);
     if (!canForward) return reply(q, Rcode.REFUSED, []);
     const own = new Set([...idx.networks.values()].map((n) => n.gateway));
-    const servers = (asker?.upstreams.length ? asker.upstreams : this.src.upstreams()).filter((s) => !own.has(s));
-    if (!servers.length) return reply(q, Rcode.SERVFAIL, []);
-    if (this.forwarding >= MAX_FORWARDS) return reply(q, Rcode.SERVFAIL, []);
+    // A container's own --dns servers would be asked from the host's
+    // namespace here, not the container's: a loopback one would reach the
+    // host's own services. Those are left out (Docker asks them from inside
+    // the container); the daemon's upstreams are the host's, loopback or not.
+    const servers = asker.upstreams.length ? asker.upstreams.filter((s) => !isLoopback(s)) : this.src.upstreams();
+    const usable = servers.filter((s) => !own.has(s));
+    if (!usable.length) return reply(q, Rcode.SERVFAIL, []);
+    const mine = this.forwardingBy.get(asker.containerId) ?? 0;
+    if (this.forwarding >= MAX_FORWARDS || mine >= MAX_FORWARDS_PER_CONTAINER) return reply(q, Rcode.SERVFAIL, []);
     this.forwarding++;
+    this.forwardingBy.set(asker.containerId, mine + 1);
     try {
-      return (await this.fwd(msg, servers, tcp)) ?? reply(q, Rcode.SERVFAIL, []);
+      return (await this.fwd(msg, usable, tcp)) ?? reply(q, Rcode.SERVFAIL, []);
     } finally {
       this.forwarding--;
+      const left = (this.forwardingBy.get(asker.containerId) ?? 1) - 1;
+      if (left > 0) this.forwardingBy.set(asker.containerId, left);
+      else this.forwardingBy.delete(asker.containerId);
     }
   }
 
@@ -107,15 +122,61 @@ export class Resolver {
   }
 }
 
+/** The query's opcode, RD and CD carried over (RFC 1035 §4.1.1, RFC 4035 §3.1.6), RA set. */
+const replyFlags = (q: DecodedPacket, rcode: number, authoritative: boolean): number =>
+  ((q.flags ?? 0) & (OPCODE_BITS | RECURSION_DESIRED | CHECKING_DISABLED)) | RECURSION_AVAILABLE | (authoritative ? AUTHORITATIVE_ANSWER : 0) | rcode;
+const OPCODE_BITS = 0x7800;
+
 function reply(q: DecodedPacket, rcode: number, answers: Answer[], authoritative = false): Buffer {
-  const flags = (q.flags ?? 0) & RECURSION_DESIRED;
-  return encode({
-    type: 'response',
-    id: q.id ?? 0,
-    flags: flags | RECURSION_AVAILABLE | (authoritative ? AUTHORITATIVE_ANSWER : 0) | rcode,
-    questions: q.questions ?? [],
-    answers,
-  });
+  return encode({ type: 'response', id: q.id ?? 0, flags: replyFlags(q, rcode, authoritative), questions: q.questions ?? [], answers });
+}
+
+/**
+ * A local answer: every record's owner is the question's name, written as a
+ * pointer to it (RFC 1035 §4.1.4; dns-packet does not compress), so a UDP
+ * answer holds about twice the records. Over UDP, as many records as fit
+ * the client's size (512, or its EDNS size), with TC set when some are left
+ * out: a client that does not retry over TCP still gets addresses.
+ */
+function localReply(q: DecodedPacket, answers: Answer[], tcp: boolean): Buffer {
+  const head = encode({ type: 'response', id: q.id ?? 0, flags: replyFlags(q, Rcode.NOERROR, true), questions: q.questions ?? [], answers: [] });
+  const limit = tcp ? 0xffff : udpLimit(q);
+  const records: Buffer[] = [];
+  let size = head.length;
+  for (const a of answers) {
+    const r = compressedRecord(a);
+    if (size + r.length > limit) break;
+    records.push(r);
+    size += r.length;
+  }
+  const out = Buffer.concat([head, ...records]);
+  out.writeUInt16BE(records.length, 6);
+  if (records.length < answers.length) out.writeUInt16BE(out.readUInt16BE(2) | TRUNCATED_RESPONSE, 2);
+  return out;
+}
+
+/** One answer record whose owner name is the question's (at offset 12). */
+function compressedRecord(a: Answer): Buffer {
+  // The record as dns-packet writes it, its owner name swapped for the pointer.
+  const full = encode({ type: 'response', id: 0, flags: 0, answers: [a] });
+  const owner = nameLength(full, 12);
+  return Buffer.concat([Buffer.from([0xc0, 0x0c]), full.subarray(12 + owner)]);
+}
+
+/** Bytes of the uncompressed name at `at`. */
+function nameLength(b: Buffer, at: number): number {
+  let i = at;
+  while (b[i]! !== 0) i += b[i]! + 1;
+  return i + 1 - at;
+}
+
+function udpLimit(q: DecodedPacket): number {
+  const opt = q.additionals?.find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
+  return Math.min(0xffff, Math.max(512, opt?.udpPayloadSize ?? 512));
+}
+
+function isLoopback(ip: string): boolean {
+  return /^127\./.test(ip) || ip === '::1' || /^::ffff:127\./i.test(ip);
 }
 
 /** An error for a message dns-packet could not read: the header echoed with QR and the rcode. */
@@ -126,12 +187,3 @@ function rawError(msg: Buffer, rcode: number): Buffer {
   return out;
 }
 
-/** Over UDP an answer larger than the client takes is sent empty with TC set: the client retries over TCP. */
-function fit(buf: Buffer, q: DecodedPacket, tcp: boolean): Buffer {
-  if (tcp) return buf;
-  const opt = q.additionals?.find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
-  const limit = Math.max(512, opt?.udpPayloadSize ?? 512);
-  if (buf.length <= limit) return buf;
-  const d = decode(buf);
-  return encode({ type: 'response', id: d.id ?? 0, flags: (d.flags ?? 0) | TRUNCATED_RESPONSE, questions: d.questions ?? [], answers: [] });
-}

@@ -13,14 +13,26 @@ interface Listener {
   tcp: Server;
 }
 
-/** An idle TCP client is dropped after this (RFC 7766 suggests seconds). */
+/**
+ * A TCP client is dropped when no whole query has come for this long (RFC
+ * 7766 suggests seconds): bytes that never make a message do not keep a
+ * connection open.
+ */
 const TCP_IDLE_MS = 10_000;
 /** Queries in flight per TCP connection, so one client cannot queue without bound. */
 const TCP_MAX_INFLIGHT = 64;
+/**
+ * Open TCP connections, in all and per client address: each is a file
+ * descriptor of the daemon's, whose API and forwards need them too. Over
+ * either limit a new connection is closed at once.
+ */
+export const TCP_MAX_CLIENTS = 512;
+export const TCP_MAX_PER_SOURCE = 16;
 
 export class DnsServer {
   private readonly listeners = new Map<string, Listener>();
   private readonly clients = new Set<Socket>();
+  private readonly perSource = new Map<string, number>();
 
   constructor(private readonly resolver: Resolver, private readonly port = 53, private readonly log: (m: string) => void = (m) => console.error(m)) {}
 
@@ -89,9 +101,19 @@ export class DnsServer {
 
   /** RFC 1035 4.2.2 framing (two-byte length), several queries per connection, answered as they complete. */
   private serveTcp(c: Socket, networkId: string): void {
+    const source = c.remoteAddress ?? '';
+    const fromSource = this.perSource.get(source) ?? 0;
+    if (this.clients.size >= TCP_MAX_CLIENTS || fromSource >= TCP_MAX_PER_SOURCE) return void c.destroy();
     this.clients.add(c);
-    c.setTimeout(TCP_IDLE_MS, () => c.destroy());
-    c.on('close', () => this.clients.delete(c));
+    this.perSource.set(source, fromSource + 1);
+    let idle = setTimeout(() => c.destroy(), TCP_IDLE_MS);
+    c.on('close', () => {
+      clearTimeout(idle);
+      this.clients.delete(c);
+      const n = (this.perSource.get(source) ?? 1) - 1;
+      if (n > 0) this.perSource.set(source, n);
+      else this.perSource.delete(source);
+    });
     c.on('error', () => c.destroy());
     let buf = Buffer.alloc(0);
     let inflight = 0;
@@ -100,6 +122,8 @@ export class DnsServer {
       while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
         const msg = buf.subarray(2, 2 + buf.readUInt16BE(0));
         buf = buf.subarray(2 + msg.length);
+        clearTimeout(idle);
+        idle = setTimeout(() => c.destroy(), TCP_IDLE_MS);
         if (++inflight > TCP_MAX_INFLIGHT) return void c.destroy();
         this.resolver.answer(Buffer.from(msg), networkId, c.remoteAddress ?? '', true).then((out) => {
           inflight--;
