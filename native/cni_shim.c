@@ -26,7 +26,15 @@
 /* CNI error codes (SPEC.md, "Error"). */
 enum { E_BAD_ENV = 4, E_IO = 5, E_DECODE = 6, E_CONFIG = 7, E_TRY_AGAIN = 11, E_NOT_AVAILABLE = 50 };
 
-#define INPUT_CAP (8 << 20)
+/* The daemon takes request bodies up to 1 MiB (MAX_BODY_BYTES in src/api/server.ts). */
+#define BODY_CAP (1 << 20)
+#define INPUT_CAP BODY_CAP
+/*
+ * How long the daemon may take to answer (NSNET_CNI_TIMEOUT, seconds): a
+ * first ADD that makes its network takes well under a second; a daemon that
+ * takes the request and never answers must not hang the runtime.
+ */
+#define ANSWER_TIMEOUT_S 120
 #define RESPONSE_CAP (8 << 20)
 #define ENVELOPE_CAP (256 << 10)
 static char input[INPUT_CAP];
@@ -68,6 +76,14 @@ static int same_bytes(const char *a, const char *b, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (a[i] != b[i]) return 0;
   return 1;
+}
+
+/* Whether `key` (quoted) occurs in the n bytes at p: enough to tell the spec's error object from another JSON body. */
+static int has_key(const char *p, size_t n, const char *key) {
+  size_t k = len(key);
+  for (size_t i = 0; i + k <= n; i++)
+    if (same_bytes(p + i, key, k)) return 1;
+  return 0;
 }
 
 static int same(const char *a, const char *b) {
@@ -464,6 +480,17 @@ static int run(void) {
     copy(socket_path, p, len(p) + 1);
   }
 
+  int timeout_s = ANSWER_TIMEOUT_S;
+  const char *t = getenv_("NSNET_CNI_TIMEOUT");
+  if (t && *t) {
+    long v = 0;
+    for (const char *c = t; *c; c++) {
+      if (*c < '0' || *c > '9' || v > 86400) fail(E_BAD_ENV, "NSNET_CNI_TIMEOUT must be a number of seconds (1-86400), not ", t, NULL);
+      v = v * 10 + (*c - '0');
+    }
+    if (v < 1 || v > 86400) fail(E_BAD_ENV, "NSNET_CNI_TIMEOUT must be a number of seconds (1-86400), not ", t, NULL);
+    timeout_s = (int)v;
+  }
   /* The envelope: everything but the configuration, which follows verbatim. */
   char n[21];
   size_t pos = 0;
@@ -479,6 +506,9 @@ static int run(void) {
   }
   ok = ok && append(envelope, sizeof envelope, &pos, ",\"config\":");
   if (!ok) fail(E_BAD_ENV, "the CNI_* environment is larger than ", num(n, sizeof envelope), " bytes", NULL);
+  /* Refused here, with the reason, rather than cut off by the daemon mid-send (which would read as "try again"). */
+  if (pos + input_len + 1 > BODY_CAP)
+    fail(E_DECODE, "the network configuration and CNI_* environment are larger than ", num(n, BODY_CAP), " bytes, the nsnet daemon's limit", NULL);
 
   char head[256];
   size_t hl = 0;
@@ -512,6 +542,10 @@ static int run(void) {
   long want = 0;
   while (want <= 0 || got < (size_t)want) {
     if (got == sizeof response - 1) fail(E_IO, "the nsnet daemon's answer is larger than ", num(n, sizeof response), " bytes", NULL);
+    struct cni_pollfd pfd = { (int)fd, CNI_POLLIN, 0 };
+    long ready = sys_poll(&pfd, 1, timeout_s * 1000);
+    if (ready == -EINTR) continue;
+    if (ready == 0) fail(E_TRY_AGAIN, "no answer from the nsnet daemon at ", socket_path, " within ", num(n, (unsigned long)timeout_s), " s", NULL);
     r = sys_read((int)fd, response + got, sizeof response - 1 - got);
     if (r < 0) {
       if (r == -EINTR) continue;
@@ -533,6 +567,19 @@ static int run(void) {
   size_t body = got;
   for (size_t i = 3; i < got; i++)
     if (response[i] == '\n' && response[i - 1] == '\r' && response[i - 2] == '\n' && response[i - 3] == '\r') { body = i + 1; break; }
+  /*
+   * Only a CNI answer is relayed: a result (or nothing) with 200, the
+   * spec's error object otherwise. Anything else means the socket is not an
+   * nsnet daemon's (dockerd's, say): reported as an error of our own.
+   */
+  struct scan sb = { response + body, response + got };
+  ws(&sb);
+  int empty = sb.p == sb.end;
+  int object = !empty && *sb.p == '{' && value(&sb, 0) && (ws(&sb), sb.p == sb.end);
+  int must_answer = same(cmd, "ADD");
+  if (code == 200 ? (empty ? must_answer : !object) : (!object || !has_key(response + body, got - body, "\"code\"")))
+    fail(E_IO, "the server at ", socket_path, " is not an nsnet daemon: it answered HTTP ", num(n, (unsigned long)code),
+         empty ? " with nothing" : " with something other than a CNI answer", NULL);
   write_all(1, response + body, got - body);
   return code == 200 ? 0 : 1;
 }

@@ -31,6 +31,14 @@ struct cni_msghdr {
   int flags;
 };
 
+/* The kernel's struct pollfd (the hosted build passes it to libc's poll). */
+struct cni_pollfd {
+  int fd;
+  short events;
+  short revents;
+};
+#define CNI_POLLIN 1
+
 #if defined(NSNET_CNI_FREESTANDING)
 
 #include <asm/errno.h>
@@ -55,6 +63,7 @@ static inline long sys_socket(int domain, int type, int proto) { return sys3(__N
 static inline long sys_connect(int fd, const void *addr, unsigned len) { return sys3(__NR_connect, fd, (long)addr, len); }
 
 static inline long sys_sendmsg(int fd, const struct cni_msghdr *m, int flags) { return sys3(__NR_sendmsg, fd, (long)m, flags); }
+static inline long sys_poll(struct cni_pollfd *fds, unsigned long n, int timeout_ms) { return sys3(__NR_poll, (long)fds, (long)n, timeout_ms); }
 static inline void __attribute__((noreturn)) sys_exit(int code) {
   for (;;) sys3(__NR_exit_group, code, 0, 0);
 }
@@ -66,6 +75,7 @@ void *memset(void *d, int c, size_t n);
 #else /* hosted: the same calls through libc */
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -82,6 +92,7 @@ static inline long sys_sendmsg(int fd, const struct cni_msghdr *m, int flags) {
   h.msg_iovlen = m->iovlen;
   return ret(sendmsg(fd, &h, flags));
 }
+static inline long sys_poll(struct cni_pollfd *fds, unsigned long n, int timeout_ms) { return ret(poll((struct pollfd *)fds, n, timeout_ms)); }
 static inline void __attribute__((noreturn)) sys_exit(int code) { _exit(code); }
 
 #endif

@@ -3,7 +3,11 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <linux/magic.h>
+#include <linux/nsfs.h>
 #include <sys/file.h>
+#include <sys/ioctl.h>
+#include <sys/vfs.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -83,6 +87,19 @@ NlError ThreadHome::enter(int nsfd) {
 }
 
 bool ThreadHome::leave() { return ::setns(fd_, CLONE_NEWNET) == 0; }
+
+NlError checkNetNs(const std::string& path) {
+  // O_NONBLOCK: a FIFO at the path must not hang the lane in open().
+  Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
+  if (f.fd < 0) return NlError::of(errno, "open", "network namespace " + path);
+  struct statfs sf;
+  if (::fstatfs(f.fd, &sf) < 0) return NlError::of(errno, "fstatfs", "network namespace " + path);
+  if (sf.f_type != NSFS_MAGIC) return NlError::of(EINVAL, "open", path + " is not a network namespace (not an nsfs file)");
+  int type = ::ioctl(f.fd, NS_GET_NSTYPE);
+  if (type < 0) return NlError::of(errno, "ioctl", "NS_GET_NSTYPE " + path);
+  if (type != CLONE_NEWNET) return NlError::of(EINVAL, "open", path + " is a namespace, but not a network namespace");
+  return NlError::none();
+}
 
 NlError statNs(const std::string& path, NsId& out) {
   struct stat st;

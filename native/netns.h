@@ -31,6 +31,9 @@ struct NsId {
   uint64_t ino = 0;
 };
 NlError statNs(const std::string& path, NsId& out);
+// That `path` is a network namespace file (nsfs, NS_GET_NSTYPE), not merely
+// something that exists: for paths a caller hands over.
+NlError checkNetNs(const std::string& path);
 
 // `ip netns add` on this thread: unshare, bind-mount the thread's namespace
 // onto dir/name (making dir a shared mount point first), return home.

@@ -207,7 +207,8 @@ void execute(LaneContext& ctx, Request& req, Result& res) {
       return;
     case Kind::NetnsInode: {
       NsId id;
-      res.err = statNs(req.ns, id);
+      res.err = checkNetNs(req.ns);
+      if (res.err.ok()) res.err = statNs(req.ns, id);
       res.ino = id.ino;
       return;
     }

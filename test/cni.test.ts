@@ -3,7 +3,7 @@
 // daemon` on a temporary socket and data directory, on namespaces the test
 // makes with `ip netns add`.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipFor } from '../src/driver-api/ownership.js';
@@ -400,11 +400,52 @@ c, a = s.accept(); c.recv(100); c.sendall(b'published'); c.close()
     expect(cni('ADD', base, { ns }).json).toMatchObject({ code: 4, msg: 'CNI_CONTAINERID is required for ADD' });
     expect(cni('BOGUS', base, { id: 'x', ns }).json).toMatchObject({ code: 4 });
     expect(cni('ADD', base, { id: 'x', ns: '/nonexistent/ns' }).json).toMatchObject({ code: 4 });
+    writeFileSync(`${dir.path}/plain-file`, '');
+    for (const notNs of [`${dir.path}/plain-file`, dir.path, '/dev/null', '/proc/self/ns/mnt'])
+      expect([notNs, cni('ADD', base, { id: 'x', ns: notNs }).json?.['code']]).toEqual([notNs, 4]);
     expect(cni('ADD', base, { id: 'x', ns: './relative/ns' }).json).toMatchObject({ code: 4, msg: expect.stringContaining('absolute') });
     expect(cni('ADD', base, { id: 'x', ns, args: 'IP=notanip' }).json).toMatchObject({ code: 4, msg: expect.stringContaining('notanip') });
     // Nothing was made: no network by that name, no interface in the namespace.
     expect((await api('GET', `/networks/${base['name'] as string}`)).status).toBe(404);
     expect(ipLinks(ns).map((l) => l.ifname)).toEqual(['lo']);
+  });
+
+  it('the shim relays only CNI answers: another server on the socket, one that never answers, a body over the daemon\'s limit', async () => {
+    const { createServer } = await import('node:net');
+    const fake = `${dir.path}/fake.sock`;
+    let answer = 'HTTP/1.1 404 Not Found\r\nContent-Type: application/json\r\nContent-Length: 29\r\n\r\n{"message":"page not found"}\n';
+    const server = createServer((c) => {
+      c.on('data', () => { if (answer) c.end(answer); });
+      c.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(fake, r));
+    // The shim blocks this thread; the server answers from the event loop only between calls, so each call runs in a child.
+    const call = (command: string, extra: Record<string, string> = {}) => new Promise<Out>((resolve) => {
+      const child = spawn(SHIM, [], { env: { PATH: process.env['PATH'] ?? '', CNI_COMMAND: command, CNI_CONTAINERID: 'x', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0', ...extra } });
+      let raw = '';
+      child.stdout!.on('data', (d: Buffer) => { raw += d.toString(); });
+      child.on('close', (code) => resolve({ code, json: raw.trim() ? JSON.parse(raw) as Record<string, unknown> : undefined, raw: raw.trim() }));
+      child.stdin!.end(JSON.stringify({ cniVersion: '1.0.0', name: 'x', type: 'nsnet', socket: fake }));
+    });
+    try {
+      expect(await call('DEL')).toMatchObject({ code: 1, json: { code: 5, msg: expect.stringContaining('not an nsnet daemon: it answered HTTP 404') } });
+      answer = 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello';
+      expect(await call('ADD')).toMatchObject({ code: 1, json: { code: 5, msg: expect.stringContaining('HTTP 200') } });
+      answer = 'HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n';
+      expect(await call('ADD')).toMatchObject({ code: 1, json: { code: 5, msg: expect.stringContaining('with nothing') } });
+      expect(await call('DEL')).toMatchObject({ code: 0, raw: '' });
+      // A daemon that takes the request and never answers: code 11 after NSNET_CNI_TIMEOUT, not a hung runtime.
+      answer = '';
+      const t0 = Date.now();
+      expect(await call('DEL', { NSNET_CNI_TIMEOUT: '1' })).toMatchObject({ code: 1, json: { code: 11, msg: expect.stringContaining('within 1 s') } });
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(await call('DEL', { NSNET_CNI_TIMEOUT: 'soon' })).toMatchObject({ code: 1, json: { code: 4 } });
+    } finally {
+      await new Promise((r) => server.close(r));
+    }
+    // Over the daemon's 1 MiB body limit: refused by the shim with the reason (not "try again later"), nothing sent.
+    const big = { ...conf('1.0.0'), args: { pad: 'x'.repeat(1_100_000) } };
+    expect(cni('DEL', big, { id: uniq('id') })).toMatchObject({ code: 1, json: { code: 6, msg: expect.stringContaining('1048576') } });
   });
 
   it('without a daemon: STATUS answers 50 and ADD 11, naming the socket', () => {

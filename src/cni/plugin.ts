@@ -8,7 +8,7 @@ import type { EndpointCreateOptions } from '../controller/options.js';
 import { holdsDefaultRoute } from '../driver-api/records.js';
 import type { PortBinding } from '../firewall/ports.js';
 import { formatPrefix, parseIP, parsePrefix } from '../ip/addr.js';
-import { addrList, isKernelError, linkGet, netnsOpen, netnsRelease, routeAdd, routeList } from '../netlink/index.js';
+import { addrList, isKernelError, linkGet, netnsOpen, netnsOpenOp, netnsRelease, routeAdd, routeList, run } from '../netlink/index.js';
 import { CniCode, CniError, errorBody, httpStatusOf } from './errors.js';
 import { parseRequest, versionOf, type CniRequest, type NetConf } from './config.js';
 import { ensureNetwork } from './network.js';
@@ -71,6 +71,16 @@ export class CniPlugin {
       if (this.endpointOf(sb, req.ifname))
         throw new CniError(CniCode.Conflict, `container ${req.containerId} already has interface ${req.ifname} (DEL it first)`);
       await sameNamespace(sb, req.netns);
+    }
+    // That CNI_NETNS is a network namespace, asked of the addon (nsfs and
+    // NS_GET_NSTYPE): a file, a directory or another kind of namespace is an
+    // environment error, before anything is made.
+    if (!sb) {
+      await run(netnsOpenOp(req.netns)).catch((e: unknown) => {
+        if (isKernelError(e) && (e.code === 'ENOENT' || e.code === 'EINVAL' || e.code === 'ENOTDIR' || e.code === 'EACCES'))
+          throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS ${req.netns} is not a network namespace (${e.code}${e.extack ? `: ${e.extack}` : ''})`);
+        throw e;
+      });
     }
     const { net, created: newNet } = await ensureNetwork(this.c, conf);
     // A failed first ADD leaves no network behind either.
