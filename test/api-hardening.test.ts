@@ -4,6 +4,7 @@
 // endpoint settings SDKs read.
 import { request, type ClientRequest } from 'node:http';
 import { connect } from 'node:net';
+import { availableParallelism, hostname, machine, totalmem } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Router } from '../src/api/router.js';
 import { MAX_BODY_BYTES, respond, TIMEOUTS } from '../src/api/server.js';
@@ -122,8 +123,18 @@ describe.skipIf(!gate.ok)(`API hardening against an in-process daemon ${gate.why
     expect([prune.status, msg(prune)]).toEqual([400, 'failed to parse value as time or duration: "soon"']);
     const twice = await t.call('POST', `/networks/prune?filters=${encodeURIComponent('{"until":["1h","2h"]}')}`);
     expect([twice.status, msg(twice)]).toEqual([400, 'more than one until filter specified']);
-    const psBad = await t.call('GET', `/containers/json?filters=${encodeURIComponent('{"ancestor":["x"]}')}`);
-    expect([psBad.status, msg(psBad)]).toEqual([400, "invalid filter 'ancestor'"]);
+    const psBad = await t.call('GET', `/containers/json?filters=${encodeURIComponent('{"pod":["x"]}')}`);
+    expect([psBad.status, msg(psBad)]).toEqual([400, "invalid filter 'pod'"]);
+    const health = await t.call('GET', `/containers/json?filters=${encodeURIComponent('{"health":["sick"]}')}`);
+    expect([health.status, msg(health)]).toEqual([400, 'Unrecognised filter value for health: sick']);
+  });
+
+  it('API versions outside 1.24-1.50 are 400 with dockerd\'s words; /info reports the host as dockerd does', async () => {
+    expect(await t.call('GET', '/v1.23/networks')).toMatchObject({ status: 400, body: { message: expect.stringContaining('client version 1.23 is too old') } });
+    expect(await t.call('GET', '/v1.99/networks')).toMatchObject({ status: 400, body: { message: 'client version 1.99 is too new. Maximum supported API version is 1.50' } });
+    expect((await t.call('GET', '/v1.50/networks')).status).toBe(200);
+    const info = (await t.call('GET', '/info')).body as Record<string, unknown>;
+    expect(info).toMatchObject({ Architecture: machine(), Name: hostname(), NCPU: availableParallelism(), MemTotal: totalmem() });
   });
 
   it('a bad percent escape in the path is 400, not a 500', async () => {

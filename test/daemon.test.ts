@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonConfig, type DaemonConfig } from '../src/daemon/config.js';
 import { Daemon } from '../src/daemon/daemon.js';
@@ -244,5 +244,16 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     expect(a2.NetworkSettings.Networks[n.name]!.IPAddress).not.toBe(bip);
     for (const x of [a, b, stopped]) await d.removeContainer(x.Id, true);
     await d.controller.network(n.id).delete();
+  });
+
+  it('a host-mode container\'s SandboxKey outlives the daemon\'s process (init\'s namespace path, as Docker\'s netns/default)', async () => {
+    const c = d.createContainer(uniq('h'), { HostConfig: { NetworkMode: 'host' } });
+    await d.startContainer(c.Id);
+    const key = d.container(c.Id).NetworkSettings.SandboxKey;
+    let initShares = false;
+    try { initShares = statSync('/proc/1/ns/net').ino === statSync('/proc/self/ns/net').ino; } catch { /* init's not ours to read */ }
+    expect(key).toBe(initShares ? '/proc/1/ns/net' : `/proc/${process.pid}/ns/net`);
+    expect(statSync(key).ino).toBe(statSync('/proc/self/ns/net').ino);
+    await d.removeContainer(c.Id, true);
   });
 });

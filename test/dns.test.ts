@@ -3,7 +3,9 @@
 // in a namespace it made (test/fixtures/dns-upstream.mjs); the daemon's
 // --dns points at it, so no query ever leaves the machine.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipFor } from '../src/driver-api/ownership.js';
@@ -211,7 +213,8 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     expect(hosts('i1', 'i2').out.split(/\s+/)).toEqual([ip('i2', 'inner'), 'i2']);
     await settle();
     const before = upLog.length;
-    expect(query('i1', '10.37.3.1', 'ext.nsnet.test')).toMatchObject({ rcode: 'REFUSED', answers: [] });
+    // libnetwork: a sandbox that cannot proxy answers SERVFAIL.
+    expect(query('i1', '10.37.3.1', 'ext.nsnet.test')).toMatchObject({ rcode: 'SERVFAIL', answers: [] });
     expect(hosts('i1', 'ext.nsnet.test').code).toBe(2);
     await settle();
     expect(upLog.slice(before)).toEqual([]);
@@ -223,8 +226,8 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     expect(ok('inspect', '-f', '{{.Name}}', 'i2new')).toBe('/i2new');
     expect((JSON.parse(ok('inspect', '-f', '{{json .NetworkSettings.Networks.inner.DNSNames}}', 'i2new')) as string[])[0]).toBe('i2new');
     expect(query('i1', '10.37.3.1', 'i2new').answers).toEqual([addr]);
-    // Internal network: a name the records do not hold is refused, never forwarded.
-    expect(query('i1', '10.37.3.1', 'i2')).toMatchObject({ rcode: 'REFUSED', answers: [] });
+    // Internal network: a name the records do not hold is SERVFAIL, never forwarded.
+    expect(query('i1', '10.37.3.1', 'i2')).toMatchObject({ rcode: 'SERVFAIL', answers: [] });
     expect(query('i1', '10.37.3.1', `${addr.split('.').reverse().join('.')}.in-addr.arpa`, 'PTR').answers).toEqual(['i2new.inner']);
     expect(docker('rename', 'i2new', 'i1').err).toMatch(/^Error response from daemon: Conflict\. The container name "\/i1" is already in use by container "[0-9a-f]{64}"/);
     // (the CLI adds its own "failed to rename" line)
@@ -240,8 +243,12 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     expect(query('ca', '10.37.1.1', 'svc').answers).toEqual([ip('cc', 'app')]);
     ok('start', 'cb');
     expect(hosts('ca', 'cb').out.split(/\s+/)[0]).toBe(ip('cb', 'app'));
+    ok('run', '-d', '--network', 'host', '--name', 'hc', 'img');
     await stopDaemon();
     await startDaemon();
+    // A host-mode container's SandboxKey still opens after the daemon's process changed.
+    expect(docker('exec', 'hc', 'true').code).toBe(0);
+    ok('rm', '-f', 'hc');
     expect(hosts('ca', 'db').out.split(/\s+/)).toEqual([ip('cb', 'app'), 'db']);
     expect(hosts('ca', 'ext.nsnet.test').out.split(/\s+/)[0]).toBe('192.0.2.7');
   });
@@ -253,6 +260,9 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     expect(bad.err).toContain('nosuchdev');
     expect(docker('exec', 'ca', 'sh', '-c', 'exit 7').code).toBe(7);
     expect(ok('exec', '-e', 'GREETING=hi there', 'ca', 'printenv', 'GREETING')).toBe('hi there');
+    // The container's hostname, in a UTS namespace of the exec's own; the host's stays.
+    expect(ok('exec', 'ca', 'cat', '/proc/sys/kernel/hostname')).toBe(ok('inspect', '-f', '{{.Config.Hostname}}', 'ca'));
+    expect(readFileSync('/proc/sys/kernel/hostname', 'utf8').trim()).toBe(hostname());
     expect(docker('exec', '-d', 'ca', 'true').code).toBe(0);
     expect(docker('exec', 'nosuch', 'true').err).toContain('No such container: nosuch');
     ok('stop', 'cx');
@@ -283,9 +293,14 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     expect((await call('GET', '/v1.50/exec/nosuchexec/json')).status).toBe(404);
   });
 
-  it('resolv.conf: --dns-search and --dns-option are written, ndots:0 only when the container set no ndots', () => {
+  it('resolv.conf: --dns-search and --dns-option are written, ndots:0 only when the container set no ndots', async () => {
     ok('run', '-d', '--network', 'app', '--dns-search', 'corp.example', '--dns-option', 'ndots:2', '--dns-option', 'timeout:1', '--name', 'opts', 'img');
     expect(ok('exec', 'opts', 'cat', '/etc/resolv.conf')).toBe('nameserver 10.37.1.1\nsearch corp.example\noptions ndots:2 timeout:1');
+    // With ndots set, a single-label name the records lack is an empty answer, not forwarded (libnetwork's NdotsSet).
+    const before = upLog.length;
+    expect(query('opts', '10.37.1.1', 'nosuchhost')).toMatchObject({ rcode: 'NOERROR', answers: [] });
+    await settle();
+    expect(upLog.slice(before)).toEqual([]);
     ok('run', '-d', '--network', 'app', '--dns-option', 'attempts:2', '--name', 'opts2', 'img');
     expect(ok('exec', 'opts2', 'cat', '/etc/resolv.conf')).toMatch(/\noptions attempts:2 ndots:0$/);
     // The default bridge has no embedded DNS: the container keeps its --dns as nameserver.

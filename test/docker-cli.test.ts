@@ -501,4 +501,49 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     docker('rm', '-f', c);
     expect(docker('network', 'rm', net).code).toBe(0);
   });
+
+  it('docker ps filters as dockerd: publish, expose, ancestor, before, since, exited, health, is-task, volume', () => {
+    const net = uniq('pf');
+    expect(docker('network', 'create', '--subnet', '10.35.73.0/24', '-o', `com.docker.network.bridge.name=${uniq('b')}`, net).code).toBe(0);
+    const [a, b] = [uniq('pa'), uniq('pb')];
+    expect(docker('run', '-d', '--name', a, '--network', net, '-p', '127.0.0.1::80', '--expose', '90', 'busybox').code).toBe(0);
+    expect(docker('run', '-d', '--name', b, '--network', net, 'alpine:3').code).toBe(0);
+    const hostPort = docker('port', a, '80').out.split(':').at(-1)!;
+    const ours = `name=^(${a}|${b})$`;
+    const q = (...f: string[]) => docker('ps', '-a', '--format', '{{.Names}}', '--filter', ours, ...f.flatMap((x) => ['--filter', x])).out.split('\n').filter(Boolean).sort();
+    expect(q()).toEqual([a, b].sort());
+    expect(q(`publish=${hostPort}`)).toEqual([a]);
+    expect(q(`publish=${hostPort}/udp`)).toEqual([]);
+    expect(q('expose=90')).toEqual([a]);
+    expect(q('expose=79-80/tcp')).toEqual([a]);
+    expect(q('expose=81')).toEqual([]);
+    expect(q('ancestor=busybox')).toEqual([a]);
+    expect(q('ancestor=alpine:3')).toEqual([b]);
+    expect(q(`before=${b}`)).toEqual([a]);
+    expect(q(`since=${a}`)).toEqual([b]);
+    expect(q('health=none')).toEqual([a, b].sort());
+    expect(q('health=healthy')).toEqual([]);
+    expect(q('is-task=true')).toEqual([]);
+    expect(q('is-task=false')).toEqual([a, b].sort());
+    expect(q('volume=data')).toEqual([]);
+    expect(docker('stop', b).code).toBe(0);
+    expect(q('exited=0')).toEqual([b]);
+    expect(q('exited=1')).toEqual([]);
+    expect(docker('ps', '--filter', 'before=nosuch').err).toContain('No such container: nosuch');
+    docker('rm', '-f', a, b);
+    expect(docker('network', 'rm', net).code).toBe(0);
+  });
+
+  it('docker rm --link removes only the parent\'s link; a container\'s own name is no link name', () => {
+    const [child, parent] = [uniq('lc'), uniq('lp')];
+    expect(docker('run', '-d', '--name', child, 'busybox').code).toBe(0);
+    expect(docker('run', '-d', '--name', parent, '--link', `${child}:db`, 'busybox').code).toBe(0);
+    const refused = docker('rm', '--link', child);
+    expect([refused.code, refused.err]).toEqual([1, expect.stringContaining('Conflict, cannot remove the default link name of the container')]);
+    expect(docker('inspect', '-f', '{{.Name}}', child).out).toBe(`/${child}`);
+    expect(docker('rm', '--link', `/${parent}/db`).code).toBe(0);
+    expect(docker('inspect', '-f', '{{json .HostConfig.Links}}', parent).out).not.toContain('db');
+    expect(docker('inspect', '-f', '{{.State.Running}}', child, parent).out).toBe('true\ntrue');
+    docker('rm', '-f', child, parent);
+  });
 });

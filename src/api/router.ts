@@ -52,6 +52,9 @@ export class Router {
     if (v) {
       if (compareVersions(v[1]!, MIN_API_VERSION) < 0)
         throw new InvalidInputError(`client version ${v[1]} is too old. Minimum supported API version is ${MIN_API_VERSION}, please upgrade your client to a newer version`);
+      // dockerd's versionMiddleware: a client newer than the daemon is told so (the CLI then negotiates down).
+      if (compareVersions(v[1]!, API_VERSION) > 0)
+        throw new InvalidInputError(`client version ${v[1]} is too new. Maximum supported API version is ${API_VERSION}`);
       path = v[2]!;
     }
     const method = req.method === 'HEAD' ? 'GET' : req.method;

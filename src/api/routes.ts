@@ -1,6 +1,6 @@
 // The Docker Engine API subset nsnet serves: system, networks, and the
 // networking part of containers.
-import { release } from 'node:os';
+import { availableParallelism, hostname, machine, release, totalmem } from 'node:os';
 import type { Daemon, ContainerCreateRequest } from '../daemon/daemon.js';
 import { WAIT_CONDITIONS, type WaitCondition } from '../daemon/daemon.js';
 import { EVENT_FILTERS, eventLine, parseEventTime } from '../daemon/events.js';
@@ -56,8 +56,9 @@ export function buildRouter(d: Daemon): Router {
       ID: c.marks().tag, Containers: d.containers.size,
       ContainersRunning: [...d.containers.values()].filter((x) => x.State.Running && !x.State.Paused).length,
       ContainersPaused: [...d.containers.values()].filter((x) => x.State.Paused).length, ContainersStopped: [...d.containers.values()].filter((x) => !x.State.Running).length,
-      Images: 0, Driver: 'nsnet', Name: 'nsnet', ServerVersion: VERSION, OperatingSystem: 'linux', OSType: 'linux',
-      Architecture: process.arch, KernelVersion: release(), NCPU: 0, MemTotal: 0, DockerRootDir: d.config.dataDir,
+      // As dockerd reports them: uname's machine, the CPUs and memory of the host, its hostname.
+      Images: 0, Driver: 'nsnet', Name: hostname(), ServerVersion: VERSION, OperatingSystem: 'linux', OSType: 'linux',
+      Architecture: machine(), KernelVersion: release(), NCPU: availableParallelism(), MemTotal: totalmem(), DockerRootDir: d.config.dataDir,
       Plugins: { Network: [...c.driverTypes()], Volume: [], Authorization: null, Log: [] }, Swarm: { LocalNodeState: 'inactive' },
       SecurityOptions: [], Warnings: null,
       // The pre-swarm cluster fields (dockerd's --cluster-store / --cluster-advertise).
@@ -182,7 +183,14 @@ export function buildRouter(d: Daemon): Router {
     return { status: 204 };
   });
   r.on('DELETE', '/containers/{id}', async (req, [id]) => {
-    await d.removeContainer(id!, bool(req.query, 'force'));
+    if (bool(req.query, 'link')) await d.removeLink(id!);
+    else await d.removeContainer(id!, bool(req.query, 'force'));
+    return { status: 204 };
+  });
+  // A link name (`docker rm --link /parent/alias`): the path holds its slashes.
+  r.on('DELETE', '/containers/(.+/.+)', async (req, [name]) => {
+    if (!bool(req.query, 'link')) throw new NotFoundError(`No such container: ${name}`);
+    await d.removeLink(name!);
     return { status: 204 };
   });
 

@@ -7,6 +7,7 @@
 // before the first await. Joins and leaves of one sandbox are serialised by
 // the sandbox's lock, so routes and interface numbering stay consistent.
 import { join } from 'node:path';
+import { hostNamespacePath } from './host-namespace.js';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
 import { randomHex, randomLocalMac } from '../random.js';
 import { Ipam } from '../ipam/index.js';
@@ -484,7 +485,7 @@ export class Core implements RestoreHost {
       await withUndo(async (u) => {
         u.push('forget sandbox', () => this.sbs.delete(id));
         if (opts.useHostNamespace) {
-          const host = await netnsOpen(`/proc/${process.pid}/ns/net`);
+          const host = await netnsOpen(hostNamespacePath());
           rec.key = host.path;
           rec.ino = host.ino;
         } else {

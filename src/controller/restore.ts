@@ -5,6 +5,7 @@
 // no longer knows.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { hostNamespacePath } from './host-namespace.js';
 import {
   isKernelError, linkDel, linkGet, linkList, linkSetOp, batch, netnsDelete, netnsOpen, Netns,
 } from '../netlink/index.js';
@@ -77,6 +78,8 @@ export async function restoreController(c: RestoreHost, active: Set<string>): Pr
   for (const rec of c.store.all<SandboxRecord>('sandbox')) {
     const live: LiveSandbox = { rec, ns: undefined, lock: Promise.resolve() };
     if (!rec.host && rec.key) live.ns = new Netns(rec.key, rec.ino);
+    // A host sandbox's key named the process that made it (records from before hostNamespacePath).
+    if (rec.host) rec.key = hostNamespacePath();
     c.sbs.set(rec.id, live);
     const wanted = active.has(rec.id) || active.has(rec.containerId);
     if (wanted && (await sandboxIntact(c, rec))) {

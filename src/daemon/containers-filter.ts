@@ -1,19 +1,44 @@
-// `docker ps` filters for the ones that mean something without processes:
-// id, name, label, status, network. Other keys dockerd knows are refused
-// rather than silently ignored.
+// `docker ps` filters, dockerd's set (daemon/list.go's acceptedPsFilterTags).
+// Those about what nsnet's containers do not have (a health check, volumes,
+// swarm tasks) are read the way dockerd would read them for such a
+// container, not refused: `health=none` matches every container, a volume
+// none.
 import { InvalidInputError } from '../errors.js';
-import { allLabelsMatch, filterMatch, type Filters } from './filters.js';
+import { allLabelsMatch, filterMatch, parseBoolFilter, type Filters } from './filters.js';
 import type { ContainerRecord } from './types.js';
 
-export const CONTAINER_FILTERS = ['id', 'label', 'name', 'network', 'status'] as const;
+export const CONTAINER_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'is-task', 'isolation', 'label', 'name', 'network',
+  'publish', 'since', 'status', 'volume'] as const;
 const STATUSES = ['created', 'restarting', 'running', 'removing', 'paused', 'exited', 'dead'];
+const HEALTH = ['starting', 'healthy', 'unhealthy', 'none'];
 
 export function filterContainers(list: ContainerRecord[], f: Filters, all: boolean): ContainerRecord[] {
   for (const s of f.get('status') ?? []) {
     if (!STATUSES.includes(s)) throw new InvalidInputError(`invalid filter 'status=${s}'`);
   }
-  // A status filter lists stopped containers without `all`, as dockerd does.
-  const everyone = all || !!f.get('status')?.length;
+  for (const h of f.get('health') ?? []) {
+    if (!HEALTH.includes(h)) throw new InvalidInputError(`Unrecognised filter value for health: ${h}`);
+  }
+  const exited = (f.get('exited') ?? []).map((v) => {
+    const n = Number(v);
+    if (!/^-?\d+$/.test(v)) throw new InvalidInputError(`invalid filter 'exited=${v}'`);
+    return n;
+  });
+  const isTask = parseBoolFilter(f.get('is-task'), 'is-task');
+  const publish = (f.get('publish') ?? []).map((v) => portFilter(v, 'publish'));
+  const expose = (f.get('expose') ?? []).map((v) => portFilter(v, 'expose'));
+  // before/since name a container; the list is cut at its creation time.
+  const ref = (k: 'before' | 'since') => {
+    const v = f.get(k)?.[0];
+    if (v === undefined) return undefined;
+    const r = list.find((x) => x.Id === v || x.Name === `/${v}` || x.Name === v) ?? list.find((x) => x.Id.startsWith(v));
+    if (!r) throw new InvalidInputError(`No such container: ${v}`);
+    return Date.parse(r.Created);
+  };
+  const before = ref('before');
+  const since = ref('since');
+  // A status filter lists stopped containers without `all`, as dockerd does; so do exited, before and since.
+  const everyone = all || !!f.get('status')?.length || exited.length > 0 || before !== undefined || since !== undefined;
   const any = (k: string, pred: (v: string) => boolean) => !f.get(k)?.length || f.get(k)!.some(pred);
   return list.filter((r) => {
     if (!everyone && !r.State.Running) return false;
@@ -22,6 +47,50 @@ export function filterContainers(list: ContainerRecord[], f: Filters, all: boole
     if (!any('name', (v) => filterMatch(r.Name, v) || filterMatch(r.Name.slice(1), v))) return false;
     if (!any('status', (v) => v === r.State.Status)) return false;
     if (!any('network', (v) => Object.entries(r.NetworkSettings.Networks).some(([name, s]) => name === v || (!!s.NetworkID && s.NetworkID.startsWith(v))))) return false;
+    if (!any('ancestor', (v) => sameImage(r.Image, v))) return false;
+    if (exited.length && (r.State.Status !== 'exited' || !exited.includes(r.State.ExitCode))) return false;
+    if (!any('health', (v) => v === 'none')) return false; // no container of nsnet's has a health check
+    if (!any('isolation', (v) => v === 'default' || v === '')) return false;
+    if (isTask === true) return false; // no swarm tasks here
+    if (f.get('volume')?.length) return false; // nor volumes
+    const created = Date.parse(r.Created);
+    if (before !== undefined && created >= before) return false;
+    if (since !== undefined && created <= since) return false;
+    if (publish.length && !publish.some((p) => published(r).some((x) => p.matches(x)))) return false;
+    if (expose.length && !expose.some((p) => exposed(r).some((x) => p.matches(x)))) return false;
     return allLabelsMatch(r.Config.Labels ?? {}, f.get('label'));
+  });
+}
+
+/** An image reference as given at create, against a filter's (a missing tag is latest). */
+function sameImage(image: string, wanted: string): boolean {
+  const tagged = (x: string) => (/:[^/]+$/.test(x) || x.includes('@') ? x : `${x}:latest`);
+  return image === wanted || tagged(image) === tagged(wanted);
+}
+
+interface PortOf { port: number; proto: string }
+
+/** "80", "80/udp", "8000-8080/tcp": dockerd's port filter (nat.ParsePortRangeToInt; tcp by default). */
+function portFilter(v: string, key: string): { matches(p: PortOf): boolean } {
+  const m = /^(\d{1,5})(?:-(\d{1,5}))?(?:\/(tcp|udp|sctp))?$/.exec(v);
+  const lo = m ? Number(m[1]) : NaN;
+  const hi = m?.[2] !== undefined ? Number(m[2]) : lo;
+  if (!m || hi < lo || hi > 65535) throw new InvalidInputError(`invalid filter '${key}=${v}'`);
+  const proto = m[3] ?? 'tcp';
+  return { matches: (p) => p.proto === proto && p.port >= lo && p.port <= hi };
+}
+
+/** The host ports a container publishes now. */
+function published(r: ContainerRecord): PortOf[] {
+  return Object.entries(r.NetworkSettings.Ports ?? {}).flatMap(([key, bindings]) =>
+    (bindings ?? []).map((b) => ({ port: Number(b.HostPort), proto: key.split('/')[1] ?? 'tcp' })));
+}
+
+/** The container ports it exposes or binds. */
+function exposed(r: ContainerRecord): PortOf[] {
+  return [...Object.keys(r.Config.ExposedPorts ?? {}), ...Object.keys(r.HostConfig.PortBindings ?? {})].flatMap((key) => {
+    const [range, proto = 'tcp'] = key.split('/');
+    const [a, b = a] = range!.split('-').map(Number);
+    return Array.from({ length: Math.max(0, b! - a! + 1) }, (_, i) => ({ port: a! + i, proto }));
   });
 }

@@ -6,7 +6,7 @@ import { internals } from '../controller/internals.js';
 import { dnsNames, findUnique, newId } from '../controller/ids.js';
 import { holdsDefaultRoute, type SandboxOptions, type SandboxRecord } from '../driver-api/records.js';
 import { validateSandboxOptions } from '../driver-api/validate.js';
-import { InvalidInputError, NotFoundError } from '../errors.js';
+import { ConflictError, InvalidInputError, NotFoundError } from '../errors.js';
 import { cidrContains, parseIP } from '../ip/addr.js';
 import type { DaemonConfig } from './config.js';
 import { checkContainerMode, checkHostGatewayIps, extraHosts, publishedPorts } from './container-settings.js';
@@ -110,6 +110,12 @@ export class Daemon {
         ? d.containers.get(r.NetworkSettings.SandboxID ? d.ownerOfSandbox(r.NetworkSettings.SandboxID) ?? '' : '')?.State.Running
         : !!controller.sandboxByContainer(r.Id);
       if (!alive) d.markStopped(r);
+      // A host-mode sandbox's key may have named the previous daemon process: the restored one's is current.
+      const key = alive ? controller.sandboxByContainer(r.Id)?.key : undefined;
+      if (key && key !== r.NetworkSettings.SandboxKey) {
+        r.NetworkSettings.SandboxKey = key;
+        d.save(r);
+      }
     }
     // A crash while ports moved to a new gateway (two commits) can leave
     // them on neither endpoint: published again where they belong, and the
@@ -327,6 +333,38 @@ export class Daemon {
       GwPriority: cfg.GwPriority ?? 0,
       NetworkID: info?.id ?? '',
     };
+  }
+
+  /**
+   * `docker rm --link /parent/alias` (dockerd's rmLink): the parent's link
+   * of that alias goes, both containers stay. A plain container name is no
+   * link name, and is refused without removing anything.
+   */
+  removeLink(name: string): Promise<void> {
+    const full = name.startsWith('/') ? name : `/${name}`;
+    const cut = full.lastIndexOf('/');
+    if (cut === 0) {
+      this.container(full.slice(1)); // an unknown name is still a 404
+      throw new ConflictError('Conflict, cannot remove the default link name of the container');
+    }
+    const parentName = full.slice(1, cut);
+    const alias = full.slice(cut + 1);
+    let parent: ContainerRecord;
+    try {
+      parent = this.container(parentName);
+    } catch {
+      throw new InvalidInputError(`Cannot get parent /${parentName} for link name ${full}`);
+    }
+    return this.withContainer(parent, parentName, async () => {
+      const keep = (links: string[] | null | undefined) => (links ?? []).filter((l) => parseLinks([l])[0]?.alias !== alias);
+      const before = JSON.stringify([parent.HostConfig.Links, Object.values(parent.NetworkSettings.Networks).map((s) => s.Links)]);
+      if (parent.HostConfig.Links) parent.HostConfig.Links = keep(parent.HostConfig.Links);
+      for (const s of Object.values(parent.NetworkSettings.Networks)) if (s.Links) s.Links = keep(s.Links).length ? keep(s.Links) : null;
+      if (JSON.stringify([parent.HostConfig.Links, Object.values(parent.NetworkSettings.Networks).map((s) => s.Links)]) === before)
+        throw new NotFoundError(`No such container: ${full}`);
+      this.save(parent);
+      this.dns.invalidate();
+    });
   }
 
   removeContainer(term: string, force = false): Promise<void> {
@@ -617,6 +655,7 @@ export class Daemon {
           ...(s.IPAddress ? { ipv4: s.IPAddress } : {}),
           ...(s.GlobalIPv6Address ? { ipv6: s.GlobalIPv6Address } : {}),
           upstreams: r.HostConfig.Dns,
+          ndotsSet: r.HostConfig.DnsOptions.some((o) => /^ndots:\d+$/.test(o)),
         });
       }
     }

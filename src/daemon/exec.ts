@@ -68,7 +68,9 @@ const MAX_EXECS = 1000;
  * The only shell text: fixed, and the user's argv reaches it as positional
  * parameters that `exec "$@"` passes on as they are.
  */
-const MOUNT_SCRIPT = 'mount --bind -- "$1" /etc/resolv.conf && mount --bind -- "$2" /etc/hosts && shift 2 && exec "$@"';
+// In its own mount and UTS namespaces: the container's resolv.conf and hosts
+// over the host's, and its hostname (what `hostname` and uname(2) say).
+const MOUNT_SCRIPT = 'printf %s "$3" > /proc/sys/kernel/hostname && mount --bind -- "$1" /etc/resolv.conf && mount --bind -- "$2" /etc/hosts && shift 3 && exec "$@"';
 
 export class ExecManager {
   private readonly execs = new Map<string, ExecRecord>();
@@ -118,8 +120,8 @@ export class ExecManager {
     if (t.paused) throw errPaused(rec.containerId);
     const files = t.filesDir && existsSync(join(t.filesDir, 'resolv.conf')) && existsSync(join(t.filesDir, 'hosts'));
     const argv = files
-      ? ['--', 'unshare', '--mount', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_SCRIPT, 'nsnet-exec',
-        join(t.filesDir, 'resolv.conf'), join(t.filesDir, 'hosts'), ...rec.cmd]
+      ? ['--', 'unshare', '--mount', '--uts', '--propagation', 'private', '--', '/bin/sh', '-c', MOUNT_SCRIPT, 'nsnet-exec',
+        join(t.filesDir, 'resolv.conf'), join(t.filesDir, 'hosts'), t.hostname, ...rec.cmd]
       : ['--', ...rec.cmd];
     const env: Record<string, string> = { PATH, HOSTNAME: t.hostname };
     for (const e of rec.env) {

@@ -18,6 +18,8 @@ export interface DnsEndpoint {
   ipv6?: string;
   /** The container's own --dns servers (forwarding targets ahead of the daemon's). */
   upstreams: string[];
+  /** The container set `ndots` itself (--dns-option): a single-label name is then not forwarded. */
+  ndotsSet?: boolean;
 }
 
 export interface DnsNetwork {
@@ -49,6 +51,7 @@ export interface Asker {
   scope: Set<string>;
   endpoints: DnsEndpoint[];
   upstreams: string[];
+  ndotsSet: boolean;
 }
 
 export class DnsIndex {
@@ -95,7 +98,7 @@ export class DnsIndex {
     let a = this.askers.get(e.containerId);
     if (!a) {
       const endpoints = this.byContainer.get(e.containerId) ?? [e];
-      a = { containerId: e.containerId, scope: new Set(endpoints.map((x) => x.networkId)), endpoints, upstreams: e.upstreams };
+      a = { containerId: e.containerId, scope: new Set(endpoints.map((x) => x.networkId)), endpoints, upstreams: e.upstreams, ndotsSet: !!e.ndotsSet };
       this.askers.set(e.containerId, a);
     }
     return a;

@@ -69,9 +69,14 @@ export class Resolver {
     const local = this.local(idx, networkId, source, question);
     if (local) return localReply(q, local, tcp);
 
-    // libnetwork: a sandbox without a gateway (only internal networks) does not proxy.
+    // libnetwork: a sandbox without a gateway (only internal networks) does
+    // not proxy, and what it cannot answer is SERVFAIL.
     const canForward = [...asker.scope].some((id) => idx.networks.get(id)?.internal === false);
-    if (!canForward) return reply(q, Rcode.REFUSED, []);
+    if (!canForward) return reply(q, Rcode.SERVFAIL, []);
+    // Nor is a single-label A/AAAA forwarded when the container set ndots:
+    // an empty answer, so its resolver goes on with the search domains.
+    if (asker.ndotsSet && (question.type === 'A' || question.type === 'AAAA') && !question.name.replace(/\.$/, '').includes('.'))
+      return reply(q, Rcode.NOERROR, []);
     const own = new Set([...idx.networks.values()].map((n) => n.gateway));
     // A container's own --dns servers would be asked from the host's
     // namespace here, not the container's: a loopback one would reach the
