@@ -538,14 +538,18 @@ static int run(void) {
     if (msg.iovlen) { msg.iov->base = (char *)msg.iov->base + w; msg.iov->len -= (size_t)w; }
   }
 
+  long deadline = sys_clock_ms() + (long)timeout_s * 1000;
   size_t got = 0;
   long want = 0;
   while (want <= 0 || got < (size_t)want) {
     if (got == sizeof response - 1) fail(E_IO, "the nsnet daemon's answer is larger than ", num(n, sizeof response), " bytes", NULL);
+    /* One deadline for the whole answer: a daemon that trickles bytes does not extend it. */
+    long left = deadline - sys_clock_ms();
     struct cni_pollfd pfd = { (int)fd, CNI_POLLIN, 0 };
-    long ready = sys_poll(&pfd, 1, timeout_s * 1000);
+    long ready = left > 0 ? sys_poll(&pfd, 1, (int)left) : 0;
     if (ready == -EINTR) continue;
     if (ready == 0) fail(E_TRY_AGAIN, "no answer from the nsnet daemon at ", socket_path, " within ", num(n, (unsigned long)timeout_s), " s", NULL);
+    if (ready < 0) fail(unreachable, "waiting for the nsnet daemon at ", socket_path, ": ", errtext(ready), NULL);
     r = sys_read((int)fd, response + got, sizeof response - 1 - got);
     if (r < 0) {
       if (r == -EINTR) continue;
@@ -577,9 +581,12 @@ static int run(void) {
   int empty = sb.p == sb.end;
   int object = !empty && *sb.p == '{' && value(&sb, 0) && (ws(&sb), sb.p == sb.end);
   int must_answer = same(cmd, "ADD");
-  if (code == 200 ? (empty ? must_answer : !object) : (!object || !has_key(response + body, got - body, "\"code\"")))
+  if (code == 200 ? (empty ? must_answer : !object) : (!object || !has_key(response + body, got - body, "\"code\""))) {
+    /* A daemon starting or stopping answers 503 without a CNI body: that one is worth retrying. */
+    if (code == 503) fail(unreachable, "the nsnet daemon at ", socket_path, " is not ready (HTTP 503)", NULL);
     fail(E_IO, "the server at ", socket_path, " is not an nsnet daemon: it answered HTTP ", num(n, (unsigned long)code),
          empty ? " with nothing" : " with something other than a CNI answer", NULL);
+  }
   write_all(1, response + body, got - body);
   return code == 200 ? 0 : 1;
 }

@@ -39,6 +39,12 @@ struct cni_pollfd {
 };
 #define CNI_POLLIN 1
 
+/* The kernel's struct timespec on 64-bit targets. */
+struct cni_timespec {
+  long sec;
+  long nsec;
+};
+
 #if defined(NSNET_CNI_FREESTANDING)
 
 #include <asm/errno.h>
@@ -64,6 +70,11 @@ static inline long sys_connect(int fd, const void *addr, unsigned len) { return 
 
 static inline long sys_sendmsg(int fd, const struct cni_msghdr *m, int flags) { return sys3(__NR_sendmsg, fd, (long)m, flags); }
 static inline long sys_poll(struct cni_pollfd *fds, unsigned long n, int timeout_ms) { return sys3(__NR_poll, (long)fds, (long)n, timeout_ms); }
+static inline long sys_clock_ms(void) {
+  struct cni_timespec ts = { 0, 0 };
+  sys3(__NR_clock_gettime, 1 /* CLOCK_MONOTONIC */, (long)&ts, 0);
+  return ts.sec * 1000 + ts.nsec / 1000000;
+}
 static inline void __attribute__((noreturn)) sys_exit(int code) {
   for (;;) sys3(__NR_exit_group, code, 0, 0);
 }
@@ -78,6 +89,7 @@ void *memset(void *d, int c, size_t n);
 #include <poll.h>
 #include <stdlib.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 static inline long ret(long r) { return r < 0 ? -errno : r; }
@@ -93,6 +105,11 @@ static inline long sys_sendmsg(int fd, const struct cni_msghdr *m, int flags) {
   return ret(sendmsg(fd, &h, flags));
 }
 static inline long sys_poll(struct cni_pollfd *fds, unsigned long n, int timeout_ms) { return ret(poll((struct pollfd *)fds, n, timeout_ms)); }
+static inline long sys_clock_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 static inline void __attribute__((noreturn)) sys_exit(int code) { _exit(code); }
 
 #endif

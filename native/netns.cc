@@ -89,13 +89,19 @@ NlError ThreadHome::enter(int nsfd) {
 bool ThreadHome::leave() { return ::setns(fd_, CLONE_NEWNET) == 0; }
 
 NlError checkNetNs(const std::string& path) {
-  // O_NONBLOCK: a FIFO at the path must not hang the lane in open().
+  // Looked at before it is opened: opening a device can do things (a watchdog's open arms it).
+  struct stat st;
+  if (::stat(path.c_str(), &st) < 0) return NlError::of(errno, "stat", "network namespace " + path);
+  struct statfs sf;
+  if (!S_ISREG(st.st_mode) || ::statfs(path.c_str(), &sf) < 0 || sf.f_type != NSFS_MAGIC)
+    return NlError::of(EINVAL, "open", path + " is not a network namespace (not an nsfs file)");
+  // O_NONBLOCK: whatever replaced the file meanwhile must not hang the lane in open().
   Fd f(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY));
   if (f.fd < 0) return NlError::of(errno, "open", "network namespace " + path);
-  struct statfs sf;
-  if (::fstatfs(f.fd, &sf) < 0) return NlError::of(errno, "fstatfs", "network namespace " + path);
-  if (sf.f_type != NSFS_MAGIC) return NlError::of(EINVAL, "open", path + " is not a network namespace (not an nsfs file)");
+  if (::fstatfs(f.fd, &sf) < 0 || sf.f_type != NSFS_MAGIC) return NlError::of(EINVAL, "open", path + " is not a network namespace (not an nsfs file)");
   int type = ::ioctl(f.fd, NS_GET_NSTYPE);
+  // A kernel before 4.11 has no NS_GET_NSTYPE: an nsfs file is taken as it is (setns will tell).
+  if (type < 0 && errno == ENOTTY) return NlError::none();
   if (type < 0) return NlError::of(errno, "ioctl", "NS_GET_NSTYPE " + path);
   if (type != CLONE_NEWNET) return NlError::of(EINVAL, "open", path + " is a namespace, but not a network namespace");
   return NlError::none();

@@ -148,7 +148,7 @@ describe('embedded DNS resolver', () => {
     const snap2: DnsSnapshot = {
       networks: [{ id: 'n1', name: 'app', internal: false, gateway: '10.0.1.1' }],
       endpoints: [
-        ep({ containerId: 'lo', networkId: 'n1', ipv4: '10.0.1.2', upstreams: ['127.0.0.1', '::1'] }),
+        ep({ containerId: 'lo', networkId: 'n1', ipv4: '10.0.1.2', upstreams: ['127.0.0.1', '::1', '0.0.0.0', '::', '0:0:0:0:0:0:0:1', '::ffff:127.0.0.1', '::ffff:7f00:1', '127.9.9.9'] }),
         ep({ containerId: 'greedy', networkId: 'n1', ipv4: '10.0.1.3' }),
         ep({ containerId: 'other', networkId: 'n1', ipv4: '10.0.1.4' }),
       ],
@@ -211,7 +211,10 @@ describe('embedded DNS resolver', () => {
   });
 
   it('TCP: a client address holds at most TCP_MAX_PER_SOURCE connections; the next is closed at once', async () => {
-    const r = new Resolver({ index: () => new DnsIndex(snap), upstreams: () => [] });
+    // The test's connections come from 127.0.0.1: a container of n1 as far as this index says.
+    const local: DnsSnapshot = { networks: [{ id: 'n1', name: 'app', internal: false, gateway: '127.0.0.1' }], endpoints: [ep({ containerId: 'me', networkId: 'n1', ipv4: '127.0.0.1' })] };
+    let index = new DnsIndex(local);
+    const r = new Resolver({ index: () => index, upstreams: () => [] });
     const port = 20000 + (process.pid % 20000);
     const server = new DnsServer(r, port, () => {});
     await server.sync([{ id: 'n1', gateway: '127.0.0.1' }]);
@@ -232,8 +235,30 @@ describe('embedded DNS resolver', () => {
       const shut = await Promise.race([again.closed.then(() => true), new Promise((res) => setTimeout(() => res(false), 200))]);
       expect(shut).toBe(false);
       for (const h of [...held, again]) h.sock.destroy();
+      // A source that is no container of the network is closed at once, whatever the counts.
+      index = new DnsIndex({ ...local, endpoints: [] });
+      await (await open()).closed;
     } finally {
       await server.close();
     }
+  });
+
+  it('EDNS: an OPT record comes back (sized in), a version above 0 is BADVERS', async () => {
+    const r = new Resolver({ index: () => new DnsIndex(snap), upstreams: () => [] });
+    const q = (version: number) => encode({ type: 'query', id: 6, questions: [{ type: 'A', name: 'db' }], additionals: [{ type: 'OPT', name: '.', udpPayloadSize: 1232, ednsVersion: version } as never] });
+    const ok = decode((await r.answer(q(0), 'n1', '10.0.1.2', false))!);
+    expect(ok.answers).toHaveLength(1);
+    expect(ok.additionals).toEqual([expect.objectContaining({ type: 'OPT', udpPayloadSize: 1232, ednsVersion: 0 })]);
+    const bad = decode((await r.answer(q(1), 'n1', '10.0.1.2', false))!);
+    expect([bad.answers, (bad as unknown as { rcode: string }).rcode, bad.additionals?.[0]]).toEqual([[], 'NOERROR', expect.objectContaining({ type: 'OPT', extendedRcode: 1, ednsVersion: 0 })]);
+    // Without EDNS, no OPT.
+    expect(decode((await r.answer(encode({ type: 'query', id: 7, questions: [{ type: 'A', name: 'db' }] }), 'n1', '10.0.1.2', false))!).additionals).toEqual([]);
+  });
+
+  it('an upstream the kernel cannot send to (broadcast) fails that forward only: the process lives on', async () => {
+    const { forward } = await import('../src/dns/forwarder.js');
+    const q = encode({ type: 'query', id: 8, questions: [{ type: 'A', name: 'far.test' }] });
+    expect(await forward(q, ['255.255.255.255'], false, { timeoutMs: 500, maxServers: 3 })).toBeUndefined();
+    await new Promise((res) => setTimeout(res, 50)); // an uncaught throw would surface by now
   });
 });

@@ -105,6 +105,13 @@ function sameConfiguration(n: NetworkInfo, conf: NetConf): void {
   for (const c of createOptions(conf).ipam?.config ?? []) {
     if (c.Subnet && !have.includes(c.Subnet))
       throw invalid(`network ${conf.name} exists with subnet ${have.join(', ') || '(none)'}, not ${c.Subnet}: delete the network or give the configuration another name`);
+    // Within the subnet, the gateway and the range it hands addresses from.
+    const pool = [...n.pools4, ...n.pools6].find((p) => p.subnet === c.Subnet);
+    const asked = n.ipam.config.find((x) => x.Subnet === c.Subnet);
+    if (c.Gateway && pool?.gateway !== c.Gateway)
+      throw invalid(`network ${conf.name} has gateway ${pool?.gateway ?? '(none)'} in ${c.Subnet}, not ${c.Gateway}: delete the network or give the configuration another name`);
+    if (c.IPRange && (asked?.IPRange ?? c.Subnet) !== c.IPRange)
+      throw invalid(`network ${conf.name} hands out ${asked?.IPRange ?? c.Subnet}, not ${c.IPRange}: delete the network or give the configuration another name`);
   }
 }
 

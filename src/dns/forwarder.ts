@@ -47,6 +47,8 @@ const REFUSED = 5;
 /** An answer to this query: a response, its ID, and the question as asked (RFC 5452 §9.1). */
 function answersQuestion(answer: Buffer, query: Buffer): boolean {
   if (answer.length < 12 || answer.readUInt16BE(0) !== query.readUInt16BE(0) || !(answer[2]! & 0x80)) return false;
+  // A server that cannot parse the query (FORMERR, NOTIMP: the EDNS fallback signal) may echo no question.
+  if (answer.readUInt16BE(4) === 0) return (answer.readUInt16BE(2) & 0xf) !== 0;
   if (answer.readUInt16BE(4) !== 1) return false;
   const qlen = questionLength(query);
   return qlen > 0 && answer.length >= 12 + qlen && answer.subarray(12, 12 + qlen).toString('latin1').toLowerCase() === query.subarray(12, 12 + qlen).toString('latin1').toLowerCase();
@@ -74,10 +76,15 @@ function askUdp(msg: Buffer, server: string, timeoutMs: number): Promise<Buffer 
     // Connected: datagrams from elsewhere are not taken, and a closed port's
     // ICMP error ends the wait at once instead of after the timeout.
     s.on('error', () => done(undefined));
+    // Another datagram with the right ID but not this question is passed over, not taken as the answer.
     s.on('message', (b) => {
-      if (b.length >= 2 && b.readUInt16BE(0) === msg.readUInt16BE(0)) done(b);
+      if (answersQuestion(b, msg)) done(b);
     });
-    s.connect(53, server, () => s.send(msg));
+    // No callback given: a server the kernel cannot connect to (a broadcast or
+    // link-local address, an unroutable family) then fails as an 'error'
+    // event, where a callback would get it and a send would throw.
+    s.once('connect', () => s.send(msg, (e) => { if (e) done(undefined); }));
+    s.connect(53, server);
   });
 }
 

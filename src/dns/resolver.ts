@@ -7,6 +7,7 @@ import {
   type Answer, type DecodedPacket, type Question,
 } from 'dns-packet';
 import { forward as forwardQuery, FORWARD_DEFAULTS, type ForwardOptions } from './forwarder.js';
+import { parseIP } from '../ip/addr.js';
 import { ptrAddress, type DnsIndex } from './records.js';
 
 /** Docker's (libnetwork's) TTL for its records. */
@@ -43,6 +44,12 @@ export class Resolver {
     return new Resolver(src, (q, s, tcp) => forwardQuery(q, s, tcp, o));
   }
 
+  /** Whether `source` is a container on `networkId`: the only ones a listener serves (TCP connections are refused otherwise). */
+  admits(networkId: string, source: string): boolean {
+    const idx = this.src.index();
+    return idx.networks.has(networkId) && !!idx.asker(networkId, source);
+  }
+
   /** The answer to `msg` from `source` on `networkId`'s listener; undefined = drop (not a query). */
   async answer(msg: Buffer, networkId: string, source: string, tcp: boolean): Promise<Buffer | undefined> {
     let q: DecodedPacket;
@@ -57,6 +64,7 @@ export class Resolver {
     if (opcode !== 'QUERY') return reply(q, Rcode.NOTIMP, []);
     const question = q.questions?.[0];
     if (!question || (q.questions?.length ?? 0) > 1) return reply(q, Rcode.FORMERR, []);
+    if ((queryOpt(q)?.ednsVersion ?? 0) > 0) return badVersion(q);
     const idx = this.src.index();
     // Only containers get answers, each from its own networks, as Docker's
     // resolver inside each container answers for that container alone. A
@@ -132,8 +140,25 @@ const replyFlags = (q: DecodedPacket, rcode: number, authoritative: boolean): nu
   ((q.flags ?? 0) & (OPCODE_BITS | RECURSION_DESIRED | CHECKING_DISABLED)) | RECURSION_AVAILABLE | (authoritative ? AUTHORITATIVE_ANSWER : 0) | rcode;
 const OPCODE_BITS = 0x7800;
 
+/** The UDP size this resolver takes, said in its OPT record (the DNS flag day's 1232). */
+const OUR_UDP_SIZE = 1232;
+
+/** The query's OPT record, if it has one (EDNS, RFC 6891). */
+const queryOpt = (q: DecodedPacket) => q.additionals?.find((a) => a.type === 'OPT') as { ednsVersion?: number; udpPayloadSize?: number } | undefined;
+
+/** RFC 6891 §7: an EDNS query gets an OPT record back (version 0, no options). */
+function optRecord(q: DecodedPacket, extendedRcode = 0): Answer[] {
+  if (!queryOpt(q)) return [];
+  return [{ type: 'OPT', name: '.', udpPayloadSize: OUR_UDP_SIZE, extendedRcode, ednsVersion: 0, flags: 0, options: [] } as unknown as Answer];
+}
+
 function reply(q: DecodedPacket, rcode: number, answers: Answer[], authoritative = false): Buffer {
-  return encode({ type: 'response', id: q.id ?? 0, flags: replyFlags(q, rcode, authoritative), questions: q.questions ?? [], answers });
+  return encode({ type: 'response', id: q.id ?? 0, flags: replyFlags(q, rcode, authoritative), questions: q.questions ?? [], answers, additionals: optRecord(q) });
+}
+
+/** RFC 6891 §6.1.3: a version above 0 is BADVERS (16: extended rcode 1, header rcode 0), with an OPT of version 0. */
+function badVersion(q: DecodedPacket): Buffer {
+  return encode({ type: 'response', id: q.id ?? 0, flags: replyFlags(q, 0, false), questions: q.questions ?? [], answers: [], additionals: optRecord(q, 1) });
 }
 
 /**
@@ -145,7 +170,9 @@ function reply(q: DecodedPacket, rcode: number, answers: Answer[], authoritative
  */
 function localReply(q: DecodedPacket, answers: Answer[], tcp: boolean): Buffer {
   const head = encode({ type: 'response', id: q.id ?? 0, flags: replyFlags(q, Rcode.NOERROR, true), questions: q.questions ?? [], answers: [] });
-  const limit = tcp ? 0xffff : udpLimit(q);
+  // The OPT record goes last (the additional section), inside the size too.
+  const opt = optRecord(q).length ? encode({ type: 'response', id: 0, flags: 0, additionals: optRecord(q) }).subarray(12) : Buffer.alloc(0);
+  const limit = (tcp ? 0xffff : udpLimit(q)) - opt.length;
   const records: Buffer[] = [];
   let size = head.length;
   for (const a of answers) {
@@ -154,8 +181,9 @@ function localReply(q: DecodedPacket, answers: Answer[], tcp: boolean): Buffer {
     records.push(r);
     size += r.length;
   }
-  const out = Buffer.concat([head, ...records]);
+  const out = Buffer.concat([head, ...records, opt]);
   out.writeUInt16BE(records.length, 6);
+  out.writeUInt16BE(opt.length ? 1 : 0, 10);
   if (records.length < answers.length) out.writeUInt16BE(out.readUInt16BE(2) | TRUNCATED_RESPONSE, 2);
   return out;
 }
@@ -176,12 +204,28 @@ function nameLength(b: Buffer, at: number): number {
 }
 
 function udpLimit(q: DecodedPacket): number {
-  const opt = q.additionals?.find((a) => a.type === 'OPT') as { udpPayloadSize?: number } | undefined;
-  return Math.min(0xffff, Math.max(512, opt?.udpPayloadSize ?? 512));
+  return Math.min(0xffff, Math.max(512, queryOpt(q)?.udpPayloadSize ?? 512));
 }
 
-function isLoopback(ip: string): boolean {
-  return /^127\./.test(ip) || ip === '::1' || /^::ffff:127\./i.test(ip);
+/**
+ * An address that reaches the host itself from the host namespace: loopback
+ * (127/8, ::1) and the unspecified addresses (0.0.0.0/8, ::), in any
+ * spelling, IPv4-mapped included. Unparsable counts as such (never asked).
+ */
+function isLoopback(text: string): boolean {
+  let ip;
+  try {
+    ip = parseIP(text);
+  } catch {
+    return true;
+  }
+  if (ip.family === 6) {
+    if (ip.value === 0n || ip.value === 1n) return true;
+    if (ip.value >> 32n !== 0xffffn) return false;
+    ip = { family: 4 as const, value: ip.value & 0xffffffffn };
+  }
+  const first = Number(ip.value >> 24n);
+  return first === 127 || first === 0;
 }
 
 /** An error for a message dns-packet could not read: the header echoed with QR and the rcode. */

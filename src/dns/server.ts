@@ -103,7 +103,8 @@ export class DnsServer {
   private serveTcp(c: Socket, networkId: string): void {
     const source = c.remoteAddress ?? '';
     const fromSource = this.perSource.get(source) ?? 0;
-    if (this.clients.size >= TCP_MAX_CLIENTS || fromSource >= TCP_MAX_PER_SOURCE) return void c.destroy();
+    // Only containers of the network hold connections: anyone else would get REFUSED anyway, and must not use up the slots.
+    if (this.clients.size >= TCP_MAX_CLIENTS || fromSource >= TCP_MAX_PER_SOURCE || !this.resolver.admits(networkId, source)) return void c.destroy();
     this.clients.add(c);
     this.perSource.set(source, fromSource + 1);
     let idle = setTimeout(() => c.destroy(), TCP_IDLE_MS);
