@@ -69,6 +69,52 @@ describe.skipIf(!gate.ok)(`API hardening against an in-process daemon ${gate.why
   const msg = (o: { body?: unknown }) => (o.body as { message?: string } | undefined)?.message;
   const create = (body: Record<string, unknown>) => t.call('POST', '/v1.50/networks/create', body);
 
+  it('container-wide MacAddress as moby\'s handleMACAddressBC; --link targets must exist; out-of-range HostPort, null endpoint config: 400', async () => {
+    const inspect = async (id: string) => (await t.call('GET', `/containers/${id}/json`)).body as { Config: { MacAddress?: string }; NetworkSettings: { Networks: Record<string, { MacAddress: string }> } };
+    // Below 1.44: the container-wide MAC goes to the network's endpoint, Config keeps it.
+    const old = await t.call('POST', `/v1.41/containers/create?name=${uniq('m')}`, { Image: 'x', MacAddress: '02:42:ac:11:00:0a' });
+    expect(old.status).toBe(201);
+    const o = await inspect((old.body as { Id: string }).Id);
+    expect([o.Config.MacAddress, o.NetworkSettings.Networks['bridge']!.MacAddress]).toEqual(['02:42:ac:11:00:0a', '02:42:ac:11:00:0a']);
+    expect(msg(await t.call('POST', '/v1.41/containers/create', { Image: 'x', MacAddress: '02:42:ac:11:00:0a', HostConfig: { NetworkMode: 'host' } })))
+      .toBe('conflicting options: mac-address and the network mode');
+    // From 1.44: moved too, with dockerd's deprecation warning, and it must agree with the endpoint's.
+    const now = await t.call('POST', `/containers/create?name=${uniq('m')}`, { Image: 'x', MacAddress: '02:42:ac:11:00:0b' });
+    expect((now.body as { Warnings: string[] }).Warnings).toEqual(['The container-wide MacAddress field is now deprecated. It should be specified in EndpointsConfig instead.']);
+    const n = await inspect((now.body as { Id: string }).Id);
+    expect([n.Config.MacAddress, n.NetworkSettings.Networks['bridge']!.MacAddress]).toEqual([undefined, '02:42:ac:11:00:0b']);
+    const clash = await t.call('POST', '/containers/create', { Image: 'x', MacAddress: '02:42:ac:11:00:0b', NetworkingConfig: { EndpointsConfig: { bridge: { MacAddress: '02:42:ac:11:00:0c' } } } });
+    expect([clash.status, msg(clash)]).toEqual([400, 'the container-wide MAC address must match the endpoint-specific MAC address for the main network, or be left empty']);
+    const link = await t.call('POST', '/containers/create', { Image: 'x', HostConfig: { Links: ['nosuchctr:db'] } });
+    expect([link.status, msg(link)]).toEqual([400, 'could not get container for nosuchctr: No such container: nosuchctr']);
+    const port = await t.call('POST', '/containers/create', { Image: 'x', HostConfig: { PortBindings: { '80/tcp': [{ HostPort: '99999' }] } } });
+    expect([port.status, msg(port)]).toEqual([400, 'invalid port specification: "99999"']);
+    const nil = await t.call('POST', '/containers/create', { Image: 'x', NetworkingConfig: { EndpointsConfig: { bridge: null } } });
+    expect([nil.status, msg(nil)]).toEqual([400, 'invalid config for network bridge: EndpointsConfig is nil']);
+    for (const id of [(old.body as { Id: string }).Id, (now.body as { Id: string }).Id]) await t.call('DELETE', `/containers/${id}`);
+  });
+
+  it('routes needing a process answer 501 for a container (404 if there is none); before/since as query parameters; connect to host is 400', async () => {
+    const a = (await t.call('POST', `/containers/create?name=${uniq('p')}`, { Image: 'x' })).body as { Id: string };
+    const b = (await t.call('POST', `/containers/create?name=${uniq('p')}`, { Image: 'x' })).body as { Id: string };
+    for (const [method, what] of [['GET', 'stats'], ['GET', 'top'], ['GET', 'changes'], ['POST', 'update'], ['POST', 'attach']] as const) {
+      expect([what, (await t.call(method, `/containers/${a.Id}/${what}`)).status]).toEqual([what, 501]);
+      expect([what, (await t.call(method, `/containers/nosuchctr/${what}`)).status]).toEqual([what, 404]);
+    }
+    const ids = async (q: string) => ((await t.call('GET', `/containers/json?all=1&${q}`)).body as { Id: string }[]).map((x) => x.Id);
+    expect(await ids(`before=${b.Id}`)).toContain(a.Id);
+    expect(await ids(`before=${b.Id}`)).not.toContain(b.Id);
+    expect(await ids(`since=${a.Id}`)).toEqual(expect.arrayContaining([b.Id]));
+    expect(await ids(`since=${a.Id}`)).not.toContain(a.Id);
+    expect((await t.call('GET', '/containers/json?before=nosuchctr')).status).toBe(404);
+    expect((await t.call('GET', '/info')).body).toMatchObject({ Debug: false });
+    const host = await t.call('POST', '/networks/host/connect', { Container: a.Id });
+    expect([host.status, msg(host)]).toEqual([400, 'container cannot be disconnected from host network or connected to host network']);
+    // A pattern JavaScript's engine could take exponential time on is refused, not run.
+    expect((await t.call('GET', `/containers/json?filters=${encodeURIComponent('{"name":["(a|aa)+$"]}')}`)).status).toBe(400);
+    for (const x of [a, b]) await t.call('DELETE', `/containers/${x.Id}`);
+  });
+
   it('null struct fields are left unset, as Go decodes them (docker-py sends "IPRange": null for every unset pool field)', async () => {
     const name = uniq('h');
     const res = await create({

@@ -256,4 +256,21 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     expect(statSync(key).ino).toBe(statSync('/proc/self/ns/net').ino);
     await d.removeContainer(c.Id, true);
   });
+
+  it('none with another network is refused at start; a stopped container leaves a network that was never made', async () => {
+    const n = await userNet('10.34.9.0/24');
+    const c = d.createContainer(uniq('nn'), { HostConfig: { NetworkMode: 'none' }, NetworkingConfig: { EndpointsConfig: { none: {}, [n.name]: {} } } });
+    await expect(d.startContainer(c.Id)).rejects.toThrow('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+    expect(d.controller.sandboxByContainer(c.Id)).toBeUndefined();
+    await d.removeContainer(c.Id, true);
+    // Named at create, never created: the entry can still be taken off a stopped container.
+    const ghost = uniq('ghost');
+    const g = d.createContainer(uniq('g'), { HostConfig: { NetworkMode: n.name }, NetworkingConfig: { EndpointsConfig: { [n.name]: {}, [ghost]: {} } } });
+    await expect(d.startContainer(g.Id)).rejects.toMatchObject({ code: 'ENOTFOUND' });
+    await d.disconnect(ghost, g.Id);
+    expect(Object.keys(d.container(g.Id).NetworkSettings.Networks)).toEqual([n.name]);
+    await d.startContainer(g.Id);
+    await d.removeContainer(g.Id, true);
+    await d.controller.network(n.id).delete();
+  });
 });

@@ -529,6 +529,11 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     expect(docker('stop', b).code).toBe(0);
     expect(q('exited=0')).toEqual([b]);
     expect(q('exited=1')).toEqual([]);
+    // Without -a only status lists stopped containers, as dockerd: since, before and exited do not.
+    const running = (...f: string[]) => docker('ps', '--format', '{{.Names}}', '--filter', ours, ...f.flatMap((x) => ['--filter', x])).out.split('\n').filter(Boolean).sort();
+    expect(running(`since=${a}`)).toEqual([]);
+    expect(running('exited=0')).toEqual([]);
+    expect(running('status=exited')).toEqual([b]);
     expect(docker('ps', '--filter', 'before=nosuch').err).toContain('No such container: nosuch');
     docker('rm', '-f', a, b);
     expect(docker('network', 'rm', net).code).toBe(0);

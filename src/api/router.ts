@@ -8,6 +8,8 @@ export interface ApiRequest {
   path: string;
   query: URLSearchParams;
   body: unknown;
+  /** The API version the client asked for in the path (/vX.Y/), else the daemon's. */
+  version?: string;
 }
 
 export interface ApiResponse {
@@ -64,7 +66,7 @@ export class Router {
       if (!m) continue;
       const params = m.slice(1).map(decodePathParam);
       const body = r.opts.body ? r.opts.body(req.body) : undefined;
-      return r.handler({ ...req, path, body }, params);
+      return r.handler({ ...req, path, body, version: v?.[1] ?? API_VERSION }, params);
     }
     return { status: 404, body: { message: 'page not found' } };
   }

@@ -60,7 +60,7 @@ export function buildRouter(d: Daemon): Router {
       Images: 0, Driver: 'nsnet', Name: hostname(), ServerVersion: VERSION, OperatingSystem: 'linux', OSType: 'linux',
       Architecture: machine(), KernelVersion: release(), NCPU: availableParallelism(), MemTotal: totalmem(), DockerRootDir: d.config.dataDir,
       Plugins: { Network: [...c.driverTypes()], Volume: [], Authorization: null, Log: [] }, Swarm: { LocalNodeState: 'inactive' },
-      SecurityOptions: [], Warnings: null,
+      SecurityOptions: [], Warnings: null, Debug: false,
       // The pre-swarm cluster fields (dockerd's --cluster-store / --cluster-advertise).
       ClusterStore: d.config.clusterStore ?? '', ClusterAdvertise: d.config.advertiseAddress ?? '',
     },
@@ -103,17 +103,32 @@ export function buildRouter(d: Daemon): Router {
 
   // ---- containers (networking only) ----
   r.on('POST', '/containers/create', (req) => {
-    const rec = d.createContainer(req.query.get('name') || undefined, body<ContainerCreateRequest>(req));
-    return { status: 201, body: { Id: rec.Id, Warnings: [] } };
+    const warnings: string[] = [];
+    const rec = d.createContainer(req.query.get('name') || undefined, body<ContainerCreateRequest>(req), { version: req.version, warnings });
+    return { status: 201, body: { Id: rec.Id, Warnings: warnings } };
   }, checks.containerCreate);
   r.on('GET', '/containers/json', (req) => {
     const f = parseFilters(req.query.get('filters'), CONTAINER_FILTERS);
+    // The query's own before/since (ListOptions.Before/Since, what docker-py sends) as their filters.
+    for (const k of ['before', 'since'] as const) {
+      const v = req.query.get(k);
+      if (v && !f.get(k)?.length) f.set(k, [v]);
+    }
     const limit = intQuery(req.query, 'limit');
     const list = filterContainers([...d.containers.values()], f, bool(req.query, 'all') || (limit ?? 0) > 0)
       .sort((a, b) => b.Created.localeCompare(a.Created));
     return { status: 200, body: (limit !== undefined && limit > 0 ? list.slice(0, limit) : list).map(containerSummary) };
   });
   r.on('GET', '/containers/{id}/json', (_req, [id]) => ({ status: 200, body: containerJson(d, d.container(id!)) }));
+  // What needs a process or a filesystem: the container is found (404 if not), then 501, so a client
+  // does not read a missing route (404) as a missing container.
+  for (const [method, what] of [['GET', 'stats'], ['GET', 'top'], ['GET', 'changes'], ['GET', 'export'], ['POST', 'update'], ['POST', 'attach'],
+    ['GET', 'attach/ws'], ['POST', 'resize'], ['GET', 'archive'], ['PUT', 'archive']] as const) {
+    r.on(method, `/containers/{id}/${what}`, (_req, [id]) => {
+      d.container(id!);
+      return { status: 501, body: { message: `nsnet containers are network sandboxes without a process or filesystem: ${what} is not supported` } };
+    });
+  }
   r.on('POST', '/containers/{id}/start', async (_req, [id]) => {
     const was = d.container(id!).State.Running;
     await d.startContainer(id!);

@@ -25,8 +25,9 @@ export const STATUS_BY_CODE: Readonly<Record<string, number>> = {
   EACTIVEENDPOINTS: 403,
   EENDPOINTEXISTS: 403,
   EENDPOINTINUSE: 403,
-  EHOSTMODE: 403,
-  ESHAREDNETNS: 403,
+  // runconfig's validationErrors in dockerd (InvalidParameter), not Forbidden.
+  EHOSTMODE: 400,
+  ESHAREDNETNS: 400,
   ENOTCONNECTED: 403,
   ENOTJOINED: 403,
   ESANDBOXEXISTS: 403,

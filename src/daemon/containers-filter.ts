@@ -3,8 +3,8 @@
 // swarm tasks) are read the way dockerd would read them for such a
 // container, not refused: `health=none` matches every container, a volume
 // none.
-import { InvalidInputError } from '../errors.js';
-import { allLabelsMatch, filterMatch, parseBoolFilter, type Filters } from './filters.js';
+import { InvalidInputError, NotFoundError } from '../errors.js';
+import { allLabelsMatch, checkPattern, filterMatch, parseBoolFilter, type Filters } from './filters.js';
 import type { ContainerRecord } from './types.js';
 
 export const CONTAINER_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'is-task', 'isolation', 'label', 'name', 'network',
@@ -16,6 +16,7 @@ export function filterContainers(list: ContainerRecord[], f: Filters, all: boole
   for (const s of f.get('status') ?? []) {
     if (!STATUSES.includes(s)) throw new InvalidInputError(`invalid filter 'status=${s}'`);
   }
+  for (const p of [...(f.get('name') ?? []), ...(f.get('id') ?? [])]) checkPattern(p);
   for (const h of f.get('health') ?? []) {
     if (!HEALTH.includes(h)) throw new InvalidInputError(`Unrecognised filter value for health: ${h}`);
   }
@@ -28,17 +29,19 @@ export function filterContainers(list: ContainerRecord[], f: Filters, all: boole
   const publish = (f.get('publish') ?? []).map((v) => portFilter(v, 'publish'));
   const expose = (f.get('expose') ?? []).map((v) => portFilter(v, 'expose'));
   // before/since name a container; the list is cut at its creation time.
+  // By position in creation order (the list's), not by timestamps two containers may share.
+  const order = new Map(list.map((r, i) => [r.Id, i]));
   const ref = (k: 'before' | 'since') => {
     const v = f.get(k)?.[0];
     if (v === undefined) return undefined;
     const r = list.find((x) => x.Id === v || x.Name === `/${v}` || x.Name === v) ?? list.find((x) => x.Id.startsWith(v));
-    if (!r) throw new InvalidInputError(`No such container: ${v}`);
-    return Date.parse(r.Created);
+    if (!r) throw new NotFoundError(`No such container: ${v}`);
+    return order.get(r.Id)!;
   };
   const before = ref('before');
   const since = ref('since');
-  // A status filter lists stopped containers without `all`, as dockerd does; so do exited, before and since.
-  const everyone = all || !!f.get('status')?.length || exited.length > 0 || before !== undefined || since !== undefined;
+  // A status filter lists stopped containers without `all`, as dockerd does (no other key does).
+  const everyone = all || !!f.get('status')?.length;
   const any = (k: string, pred: (v: string) => boolean) => !f.get(k)?.length || f.get(k)!.some(pred);
   return list.filter((r) => {
     if (!everyone && !r.State.Running) return false;
@@ -53,11 +56,12 @@ export function filterContainers(list: ContainerRecord[], f: Filters, all: boole
     if (!any('isolation', (v) => v === 'default' || v === '')) return false;
     if (isTask === true) return false; // no swarm tasks here
     if (f.get('volume')?.length) return false; // nor volumes
-    const created = Date.parse(r.Created);
-    if (before !== undefined && created >= before) return false;
-    if (since !== undefined && created <= since) return false;
-    if (publish.length && !publish.some((p) => published(r).some((x) => p.matches(x)))) return false;
-    if (expose.length && !expose.some((p) => exposed(r).some((x) => p.matches(x)))) return false;
+    const at = order.get(r.Id)!;
+    if (before !== undefined && at >= before) return false;
+    if (since !== undefined && at <= since) return false;
+    // dockerd: one of the container's ports matches a publish (its public side) or an expose (its private side).
+    if ((publish.length || expose.length) && !ports(r).some((x) =>
+      (x.public !== undefined && publish.some((p) => p.matches({ port: x.public!, proto: x.proto }))) || expose.some((p) => p.matches({ port: x.private, proto: x.proto })))) return false;
     return allLabelsMatch(r.Config.Labels ?? {}, f.get('label'));
   });
 }
@@ -80,17 +84,11 @@ function portFilter(v: string, key: string): { matches(p: PortOf): boolean } {
   return { matches: (p) => p.proto === proto && p.port >= lo && p.port <= hi };
 }
 
-/** The host ports a container publishes now. */
-function published(r: ContainerRecord): PortOf[] {
-  return Object.entries(r.NetworkSettings.Ports ?? {}).flatMap(([key, bindings]) =>
-    (bindings ?? []).map((b) => ({ port: Number(b.HostPort), proto: key.split('/')[1] ?? 'tcp' })));
-}
-
-/** The container ports it exposes or binds. */
-function exposed(r: ContainerRecord): PortOf[] {
-  return [...Object.keys(r.Config.ExposedPorts ?? {}), ...Object.keys(r.HostConfig.PortBindings ?? {})].flatMap((key) => {
-    const [range, proto = 'tcp'] = key.split('/');
-    const [a, b = a] = range!.split('-').map(Number);
-    return Array.from({ length: Math.max(0, b! - a! + 1) }, (_, i) => ({ port: a! + i, proto }));
+/** The container's ports as its list entry has them: each NetworkSettings.Ports key, with each binding's host port. */
+function ports(r: ContainerRecord): { private: number; public?: number; proto: string }[] {
+  return Object.entries(r.NetworkSettings.Ports ?? {}).flatMap(([key, bindings]) => {
+    const [port, proto = 'tcp'] = key.split('/');
+    const priv = Number(port);
+    return bindings?.length ? bindings.map((b) => ({ private: priv, public: Number(b.HostPort), proto })) : [{ private: priv, proto }];
   });
 }

@@ -117,6 +117,15 @@ export class Daemon {
         d.save(r);
       }
     }
+    // Containers sharing another's namespace (container:X) take its key as it is now.
+    for (const r of saved) {
+      if (!r.State.Running || !r.HostConfig.NetworkMode.startsWith('container:') || !r.NetworkSettings.SandboxID) continue;
+      const key = controller.sandbox(r.NetworkSettings.SandboxID)?.key;
+      if (key && key !== r.NetworkSettings.SandboxKey) {
+        r.NetworkSettings.SandboxKey = key;
+        d.save(r);
+      }
+    }
     // A crash while ports moved to a new gateway (two commits) can leave
     // them on neither endpoint: published again where they belong, and the
     // records say what the endpoints publish.
@@ -208,8 +217,10 @@ export class Daemon {
 
   // ---- create / remove --------------------------------------------------------
 
-  createContainer(name: string | undefined, req: ContainerCreateRequest): ContainerRecord {
+  createContainer(name: string | undefined, req: ContainerCreateRequest, api: { version?: string; warnings?: string[] } = {}): ContainerRecord {
     if (name && !NAME_RE.test(name)) throw errInvalid(`Invalid container name (${name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed`);
+    const warning = this.macAddressBC(req, api.version ?? '1.50');
+    if (warning) api.warnings?.push(warning);
     const id = newId();
     const cname = name ? name.replace(/^\//, '') : `nsnet_${id.slice(0, 8)}`;
     const clash = [...this.containers.values()].find((r) => r.Name === `/${cname}`);
@@ -241,6 +252,11 @@ export class Daemon {
       // On a user-defined network `--link` is a name the resolver gives only this container (daemon: Links copied to the endpoint).
       const main = networks[modeName];
       if (hc.Links?.length && main && !main.Links?.length && isUserDefined(modeName, this.config.defaultNetwork)) main.Links = [...hc.Links];
+    }
+    // dockerd's registerLinks (after the settings' validation): every --link target exists at create.
+    for (const l of parseLinks(hc.Links ?? [])) {
+      if (!this.findContainer(l.target))
+        throw errInvalid(`could not get container for ${l.target}: No such container: ${l.target}`);
     }
     // Malformed bindings are refused at create, as Docker does (-P's exposed ports included).
     for (const b of fromDockerPortBindings(publishedPorts(hc.PortBindings ?? {}, !!hc.PublishAllPorts, req.ExposedPorts))) checkHostPort(String(b.hostPort ?? ''));
@@ -282,6 +298,54 @@ export class Daemon {
     this.save(rec);
     this.containerEvent(rec, 'create');
     return rec;
+  }
+
+  /**
+   * moby's handleMACAddressBC: the container-wide MacAddress (Config, as
+   * `docker run --mac-address` and SDKs below API 1.44 send it) goes to the
+   * endpoint of the container's network; from 1.44 on it must agree with
+   * that endpoint's, and the answer carries dockerd's deprecation warning.
+   */
+  private macAddressBC(req: ContainerCreateRequest, version: string): string | undefined {
+    const mac = typeof req['MacAddress'] === 'string' ? req['MacAddress'] : '';
+    const mode = req.HostConfig?.NetworkMode || 'default';
+    const bridge = mode === 'default' || mode === 'bridge';
+    const userDefined = !bridge && !['host', 'none'].includes(mode) && !mode.startsWith('container:');
+    const main = bridge ? this.config.defaultNetwork : mode;
+    const nc = (req.NetworkingConfig ??= {});
+    const eps = (nc.EndpointsConfig ??= {});
+    if (compareApiVersions(version, '1.44') < 0) {
+      if (!mac) {
+        // The old API had no endpoint MAC: one given is ignored, as dockerd ignores it.
+        for (const ep of Object.values(eps)) if (ep) delete ep.MacAddress;
+        return undefined;
+      }
+      if (!bridge && !userDefined) throw errInvalid('conflicting options: mac-address and the network mode');
+      if (!Object.keys(eps).length) eps[main] = {};
+      for (const ep of Object.values(eps)) if (ep) ep.MacAddress = mac;
+      return undefined;
+    }
+    if (!mac) return undefined;
+    if (bridge || userDefined) {
+      if (!Object.keys(eps).length) eps[main] = { MacAddress: mac };
+      else {
+        const ep = eps[main] ?? (bridge ? eps['default'] : undefined);
+        if (!ep) throw errInvalid('if a container-wide MAC address is supplied, HostConfig.NetworkMode must match the identity of a network in NetworkSettings.Networks');
+        if (!ep.MacAddress) ep.MacAddress = mac;
+        else if (ep.MacAddress !== mac) throw errInvalid('the container-wide MAC address must match the endpoint-specific MAC address for the main network, or be left empty');
+      }
+    }
+    delete req['MacAddress'];
+    return 'The container-wide MacAddress field is now deprecated. It should be specified in EndpointsConfig instead.';
+  }
+
+  /** A container by name or ID (prefix), or undefined. */
+  private findContainer(term: string): ContainerRecord | undefined {
+    try {
+      return this.container(term);
+    } catch {
+      return undefined;
+    }
   }
 
   /** The network a term names, or undefined when there is none (yet). */
@@ -597,6 +661,11 @@ export class Daemon {
     }
     const defaultName = this.network(this.modeNetwork(mode)).name;
     const order = [...(nets[defaultName] ? [defaultName] : []), ...Object.keys(nets).filter((k) => k !== defaultName)];
+    // dockerd's updateNetworkSettings at start: `none` shares a container with no other network.
+    if (order.length > 1 && order.includes('none'))
+      throw errInvalid('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+    // Settings stored for a network that did not exist at create are checked now, against it.
+    for (const name of order) if (!nets[name]!.NetworkID) this.endpointConfig(this.network(name), nets[name]!);
     try {
       for (const name of order) {
         const s = nets[name]!;
@@ -868,7 +937,18 @@ export class Daemon {
   }
 
   async disconnect(networkTerm: string, containerTerm: string, force = false): Promise<void> {
-    const net = this.network(networkTerm);
+    const found = this.findNetwork(networkTerm);
+    if (!found) {
+      // A stopped container's entry for a network that does not exist (named at create, never made) goes by its name, as dockerd lets it.
+      const rec = this.findContainer(containerTerm);
+      if (rec && !rec.State.Running && rec.NetworkSettings.Networks[networkTerm] && !rec.NetworkSettings.Networks[networkTerm]!.NetworkID) {
+        return this.withContainer(rec, containerTerm, async () => {
+          delete rec.NetworkSettings.Networks[networkTerm];
+          this.save(rec);
+        });
+      }
+    }
+    const net = found ?? this.network(networkTerm);
     let rec: ContainerRecord;
     try {
       rec = this.container(containerTerm);
@@ -970,6 +1050,13 @@ function endpointDriverOpts(opts: Record<string, string>): { ifname?: string; sy
 }
 
 /** The ports the container asks to publish (-p, and -P's exposed ones), as the controller takes them. */
+/** Docker API versions ("1.44") in order. */
+function compareApiVersions(a: string, b: string): number {
+  const [am = 0, an = 0] = a.split('.').map(Number);
+  const [bm = 0, bn = 0] = b.split('.').map(Number);
+  return am - bm || an - bn;
+}
+
 /** nat.ParsePortRange's rule for a binding's HostPort: empty, a port, or a range, each 0-65535. */
 function checkHostPort(text: string): void {
   if (!text) return;

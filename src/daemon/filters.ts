@@ -41,12 +41,45 @@ const isBoolMap = (v: unknown): boolean =>
  */
 export function filterMatch(source: string, pattern: string): boolean {
   if (source === pattern) return true;
+  checkPattern(pattern);
   const ci = pattern.startsWith('(?i)');
   try {
     return new RegExp(ci ? pattern.slice(4) : pattern, ci ? 'i' : '').test(source);
   } catch {
     return false;
   }
+}
+
+/**
+ * JavaScript's engine backtracks where RE2 does not: a repeated group that
+ * itself repeats or alternates ((a|aa)+$) can take exponential time, and
+ * this thread also answers DNS. Such a pattern, or a long one, is refused
+ * (checked for every value, before any container is looked at).
+ */
+export function checkPattern(pattern: string): void {
+  if (pattern.length > 256 || nestedRepeat(pattern))
+    throw new InvalidInputError(`invalid filter: the pattern ${JSON.stringify(pattern)} repeats a group that repeats (nsnet's regular expressions backtrack)`);
+}
+
+/** Whether a group with a quantifier or an alternation inside is itself quantified. */
+function nestedRepeat(p: string): boolean {
+  const open: { inner: boolean }[] = [];
+  for (let i = 0; i < p.length; i++) {
+    const c = p[i]!;
+    if (c === '\\') { i++; continue; }
+    if (c === '[') { // a class: quantifier characters inside mean themselves
+      for (i++; i < p.length && p[i] !== ']'; i++) if (p[i] === '\\') i++;
+      continue;
+    }
+    if (c === '(') open.push({ inner: false });
+    else if (c === ')') {
+      const g = open.pop();
+      const next = p[i + 1];
+      if (g?.inner && (next === '*' || next === '+' || next === '{' || next === '?')) return true;
+      if (g?.inner && open.length) open[open.length - 1]!.inner = true;
+    } else if ((c === '*' || c === '+' || c === '{' || c === '|') && open.length) open[open.length - 1]!.inner = true;
+  }
+  return false;
 }
 
 /** A label filter value "k" or "k=v" against a label map. */
