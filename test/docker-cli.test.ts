@@ -191,7 +191,11 @@ describe.skipIf(!!why)(`docker CLI against nsnet daemon ${why}`, () => {
     expect(docker('inspect', '-f', `{{(index .NetworkSettings.Networks "${other}").IPAddress}}`, c1).out).toBe('10.35.3.9');
     expect(nsnet('exec', c1, '--', 'ip', '-br', 'addr', 'show', 'eth1').stdout).toContain('10.35.3.9/24');
     expect(docker('network', 'connect', other, c1).err).toBe(`Error response from daemon: endpoint with name ${c1} already exists in network ${other}`);
+    const key = docker('inspect', '-f', '{{.NetworkSettings.SandboxKey}}', c1).out;
     expect(docker('network', 'disconnect', other, c1).code).toBe(0);
+    // Gone from the container when disconnect returns, as with dockerd (not renamed and waiting for the reaper).
+    const links = spawnSync('nsenter', [`--net=${key}`, 'ip', '-o', 'link', 'show'], { encoding: 'utf8' }).stdout;
+    expect(links.trim().split('\n').map((l) => l.split(':')[1]!.trim().split('@')[0])).toEqual(['lo', 'eth0']);
     expect(docker('inspect', '-f', '{{len .NetworkSettings.Networks}}', c1).out).toBe('1');
     const [ni] = JSON.parse(docker('network', 'inspect', net).out) as { Containers: Record<string, { Name: string; IPv4Address: string }> }[];
     expect(Object.values(ni!.Containers).map((x) => x.Name).sort()).toEqual([c1, c2].sort());

@@ -968,6 +968,10 @@ export class Daemon {
         const ep = net.endpoints().find((x) => x.id === s.EndpointID);
         // Its published ports go with it; readPorts lists the port as null then, as dockerd shows it.
         if (ep) await this.deleteEndpoint(ep);
+        // The library defers the link's destruction (the kernel's RCU wait); the interface stays in
+        // the container, renamed and down, until then. `docker network disconnect` returns with it
+        // gone, as dockerd's does.
+        if (ep) await this.controller.flush().catch(() => undefined);
         this.readPorts(rec);
       }
       delete rec.NetworkSettings.Networks[net.name];
