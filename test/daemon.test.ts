@@ -271,6 +271,23 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     expect(Object.keys(d.container(g.Id).NetworkSettings.Networks)).toEqual([n.name]);
     await d.startContainer(g.Id);
     await d.removeContainer(g.Id, true);
+    // Removed since (a stopped container may keep naming it): the entry goes by name too.
+    const gone = await userNet('10.34.10.0/24');
+    const goneName = gone.name;
+    const k = d.createContainer(uniq('k'), { HostConfig: { NetworkMode: n.name }, NetworkingConfig: { EndpointsConfig: { [n.name]: {}, [goneName]: {} } } });
+    await d.controller.network(gone.id).delete();
+    await d.disconnect(goneName, k.Id);
+    expect(Object.keys(d.container(k.Id).NetworkSettings.Networks)).toEqual([n.name]);
+    await d.removeContainer(k.Id, true);
     await d.controller.network(n.id).delete();
+  });
+
+  it('after a restart, containers are listed in creation order (docker ps before/since), whatever their IDs', async () => {
+    const made = Array.from({ length: 6 }, () => d.createContainer(uniq('o'), { HostConfig: { NetworkMode: 'none' } }));
+    await d.stop();
+    d = await Daemon.start(config);
+    const ids = [...d.containers.keys()].filter((id) => made.some((m) => m.Id === id));
+    expect(ids).toEqual(made.map((m) => m.Id));
+    for (const m of made) await d.removeContainer(m.Id);
   });
 });

@@ -108,7 +108,10 @@ export function containerJson(d: Daemon, r: ContainerRecord) {
  * Aliases, Links, IPAMConfig, DriverOpts, MacAddress).
  */
 function completeNetworks(r: ContainerRecord): Record<string, EndpointSettings> {
-  return Object.fromEntries(Object.entries(r.NetworkSettings.Networks).map(([k, s]) => [k, { ...emptyEndpointSettings(), ...s }]));
+  return Object.fromEntries(Object.entries(r.NetworkSettings.Networks).map(([k, s]) => {
+    const { DesiredMacAddress: _desired, ...shown } = s;
+    return [k, { ...emptyEndpointSettings(), ...shown }];
+  }));
 }
 
 /** Top-level copies of the default bridge endpoint's data, as Docker still returns them. */

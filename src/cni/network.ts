@@ -108,9 +108,9 @@ function sameConfiguration(n: NetworkInfo, conf: NetConf): void {
     // Within the subnet, the gateway and the range it hands addresses from.
     const pool = [...n.pools4, ...n.pools6].find((p) => p.subnet === c.Subnet);
     const asked = n.ipam.config.find((x) => x.Subnet === c.Subnet);
-    if (c.Gateway && pool?.gateway !== c.Gateway)
+    if (c.Gateway && (!pool?.gateway || parseIP(pool.gateway).value !== parseIP(c.Gateway).value))
       throw invalid(`network ${conf.name} has gateway ${pool?.gateway ?? '(none)'} in ${c.Subnet}, not ${c.Gateway}: delete the network or give the configuration another name`);
-    if (c.IPRange && (asked?.IPRange ?? c.Subnet) !== c.IPRange)
+    if (c.IPRange && formatPrefix(parsePrefix(asked?.IPRange ?? c.Subnet!, true)) !== formatPrefix(parsePrefix(c.IPRange, true)))
       throw invalid(`network ${conf.name} hands out ${asked?.IPRange ?? c.Subnet}, not ${c.IPRange}: delete the network or give the configuration another name`);
   }
 }

@@ -4,7 +4,7 @@
 // container, not refused: `health=none` matches every container, a volume
 // none.
 import { InvalidInputError, NotFoundError } from '../errors.js';
-import { allLabelsMatch, checkPattern, filterMatch, parseBoolFilter, type Filters } from './filters.js';
+import { allLabelsMatch, filterMatch, parseBoolFilter, type Filters } from './filters.js';
 import type { ContainerRecord } from './types.js';
 
 export const CONTAINER_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'is-task', 'isolation', 'label', 'name', 'network',
@@ -16,7 +16,6 @@ export function filterContainers(list: ContainerRecord[], f: Filters, all: boole
   for (const s of f.get('status') ?? []) {
     if (!STATUSES.includes(s)) throw new InvalidInputError(`invalid filter 'status=${s}'`);
   }
-  for (const p of [...(f.get('name') ?? []), ...(f.get('id') ?? [])]) checkPattern(p);
   for (const h of f.get('health') ?? []) {
     if (!HEALTH.includes(h)) throw new InvalidInputError(`Unrecognised filter value for health: ${h}`);
   }

@@ -56,6 +56,17 @@ const SIGKILL = 9;
 export const WAIT_CONDITIONS = ['not-running', 'next-exit', 'removed'] as const;
 export type WaitCondition = (typeof WAIT_CONDITIONS)[number];
 const now = () => new Date().toISOString();
+let lastCreated = { ms: '', seq: 0 };
+/**
+ * A container's Created: RFC 3339 with nine fraction digits, as dockerd's,
+ * and strictly increasing, so containers made in the same millisecond keep
+ * their order (docker ps before/since) when listed from the store again.
+ */
+function createdNow(): string {
+  const ms = new Date().toISOString().slice(0, 23);
+  lastCreated = ms > lastCreated.ms ? { ms, seq: 0 } : { ms: lastCreated.ms, seq: lastCreated.seq + 1 };
+  return `${lastCreated.ms}${String(lastCreated.seq).padStart(6, '0')}Z`;
+}
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export class Daemon {
@@ -101,6 +112,8 @@ export class Daemon {
       return active;
     });
     const d = new Daemon(config, controller);
+    // In creation order, as they were made (the store returns them by ID): docker ps's before/since go by it.
+    saved.sort((a, b) => a.Created.localeCompare(b.Created));
     for (const r of saved) d.containers.set(r.Id, r);
     // Containers whose sandbox did not survive are no longer running.
     for (const r of saved) {
@@ -253,10 +266,15 @@ export class Daemon {
       const main = networks[modeName];
       if (hc.Links?.length && main && !main.Links?.length && isUserDefined(modeName, this.config.defaultNetwork)) main.Links = [...hc.Links];
     }
-    // dockerd's registerLinks (after the settings' validation): every --link target exists at create.
-    for (const l of parseLinks(hc.Links ?? [])) {
-      if (!this.findContainer(l.target))
-        throw errInvalid(`could not get container for ${l.target}: No such container: ${l.target}`);
+    // dockerd's registerLinks (after the settings' validation): on the default
+    // bridge every --link target exists at create; on a user network a link
+    // is only a name for the resolver, and its target may come later.
+    if (hc.Links?.length && !mode.startsWith('container:') && !isUserDefined(this.modeNetwork(mode), this.config.defaultNetwork)) {
+      if (mode === 'host') throw errInvalid('conflicting options: host type networking can\'t be used with links. This would result in undefined behavior');
+      for (const l of parseLinks(hc.Links)) {
+        if (!this.findContainer(l.target))
+          throw errInvalid(`could not get container for ${l.target}: No such container: ${l.target}`);
+      }
     }
     // Malformed bindings are refused at create, as Docker does (-P's exposed ports included).
     for (const b of fromDockerPortBindings(publishedPorts(hc.PortBindings ?? {}, !!hc.PublishAllPorts, req.ExposedPorts))) checkHostPort(String(b.hostPort ?? ''));
@@ -265,7 +283,7 @@ export class Daemon {
     const rec: ContainerRecord = {
       Id: id,
       Name: `/${cname}`,
-      Created: now(),
+      Created: createdNow(),
       Image: req.Image ?? '',
       Path: cmd?.[0] ?? '',
       Args: cmd?.slice(1) ?? [],
@@ -311,7 +329,7 @@ export class Daemon {
     const mode = req.HostConfig?.NetworkMode || 'default';
     const bridge = mode === 'default' || mode === 'bridge';
     const userDefined = !bridge && !['host', 'none'].includes(mode) && !mode.startsWith('container:');
-    const main = bridge ? this.config.defaultNetwork : mode;
+    const main = mode === 'default' ? this.config.defaultNetwork : mode;
     const nc = (req.NetworkingConfig ??= {});
     const eps = (nc.EndpointsConfig ??= {});
     if (compareApiVersions(version, '1.44') < 0) {
@@ -393,6 +411,7 @@ export class Daemon {
       Links: cfg.Links ?? null,
       Aliases: cfg.Aliases ?? null,
       MacAddress: cfg.MacAddress ?? '',
+      ...(cfg.MacAddress ? { DesiredMacAddress: cfg.MacAddress } : {}),
       DriverOpts: cfg.DriverOpts ?? null,
       GwPriority: cfg.GwPriority ?? 0,
       NetworkID: info?.id ?? '',
@@ -939,10 +958,12 @@ export class Daemon {
   async disconnect(networkTerm: string, containerTerm: string, force = false): Promise<void> {
     const found = this.findNetwork(networkTerm);
     if (!found) {
-      // A stopped container's entry for a network that does not exist (named at create, never made) goes by its name, as dockerd lets it.
+      // A stopped container's entry for a network that does not exist (never made, or removed since)
+      // goes by its name, as dockerd lets it.
       const rec = this.findContainer(containerTerm);
-      if (rec && !rec.State.Running && rec.NetworkSettings.Networks[networkTerm] && !rec.NetworkSettings.Networks[networkTerm]!.NetworkID) {
+      if (rec?.NetworkSettings.Networks[networkTerm]) {
         return this.withContainer(rec, containerTerm, async () => {
+          if (rec.State.Running) throw new NotFoundError(`network ${networkTerm} not found`);
           delete rec.NetworkSettings.Networks[networkTerm];
           this.save(rec);
         });
@@ -1134,7 +1155,8 @@ function clearOperational(s: EndpointSettings): void {
   s.IPv6Gateway = '';
   s.GlobalIPv6Address = '';
   s.GlobalIPv6PrefixLen = 0;
-  if (!s.IPAMConfig) s.MacAddress = '';
+  // Back to what was asked for (records from before DesiredMacAddress kept it only with a static IP).
+  s.MacAddress = s.DesiredMacAddress ?? (s.IPAMConfig ? s.MacAddress : '');
   s.DNSNames = null;
 }
 

@@ -2,6 +2,7 @@
 // Anything else is refused whole ("invalid filter"), as dockerd's
 // filters.FromJSON does; a value of null is refused too, where Go would
 // silently read it as no filter.
+import v8 from 'node:v8';
 import { InvalidInputError } from '../errors.js';
 
 export type Filters = Map<string, string[]>;
@@ -36,51 +37,30 @@ const isBoolMap = (v: unknown): boolean =>
  * dockerd's Args.Match: the value itself, or a regular expression found
  * anywhere in it (so a plain word still matches as a substring, and
  * `^name$` anchors). Go's RE2 syntax is read as JavaScript's, with a leading
- * `(?i)` as the i flag; a pattern neither can compile matches nothing, as
- * dockerd skips it.
+ * `(?i)` as the i flag; a pattern RE2 would not compile (backreferences,
+ * lookaround) or JavaScript cannot matches nothing, as dockerd skips it.
  */
 export function filterMatch(source: string, pattern: string): boolean {
   if (source === pattern) return true;
-  checkPattern(pattern);
   const ci = pattern.startsWith('(?i)');
+  const body = ci ? pattern.slice(4) : pattern;
+  if (NOT_RE2.test(body)) return false;
   try {
-    return new RegExp(ci ? pattern.slice(4) : pattern, ci ? 'i' : '').test(source);
+    return new RegExp(body, ci ? 'i' : '').test(source);
   } catch {
     return false;
   }
 }
 
-/**
- * JavaScript's engine backtracks where RE2 does not: a repeated group that
- * itself repeats or alternates ((a|aa)+$) can take exponential time, and
- * this thread also answers DNS. Such a pattern, or a long one, is refused
- * (checked for every value, before any container is looked at).
- */
-export function checkPattern(pattern: string): void {
-  if (pattern.length > 256 || nestedRepeat(pattern))
-    throw new InvalidInputError(`invalid filter: the pattern ${JSON.stringify(pattern)} repeats a group that repeats (nsnet's regular expressions backtrack)`);
-}
+/** What RE2 lacks: backreferences (\\1, \\k<name>) and lookaround. */
+const NOT_RE2 = /\\[1-9]|\\k<|\(\?<?[=!]/;
 
-/** Whether a group with a quantifier or an alternation inside is itself quantified. */
-function nestedRepeat(p: string): boolean {
-  const open: { inner: boolean }[] = [];
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === '\\') { i++; continue; }
-    if (c === '[') { // a class: quantifier characters inside mean themselves
-      for (i++; i < p.length && p[i] !== ']'; i++) if (p[i] === '\\') i++;
-      continue;
-    }
-    if (c === '(') open.push({ inner: false });
-    else if (c === ')') {
-      const g = open.pop();
-      const next = p[i + 1];
-      if (g?.inner && (next === '*' || next === '+' || next === '{' || next === '?')) return true;
-      if (g?.inner && open.length) open[open.length - 1]!.inner = true;
-    } else if ((c === '*' || c === '+' || c === '{' || c === '|') && open.length) open[open.length - 1]!.inner = true;
-  }
-  return false;
-}
+// JavaScript's engine backtracks where RE2 runs in linear time: a user's
+// pattern like (a|aa)+$ or .*.*.*= could hold this thread (which also
+// answers DNS) for seconds. V8 switches such a match to its linear-time
+// engine once it backtracks too much; that engine takes RE2's syntax, and
+// what RE2 cannot compile never gets here (NOT_RE2).
+v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
 /** A label filter value "k" or "k=v" against a label map. */
 export const labelMatches = (labels: Record<string, string>, f: string): boolean => {

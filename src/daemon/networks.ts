@@ -11,7 +11,7 @@ import { errPredefinedCreate, errPredefinedRemove, PREDEFINED } from './errors.j
 import { ConflictError, ForbiddenError } from '../errors.js';
 import { validateIpamConfig } from '../controller/ipam-config.js';
 import { configOnlyScopeError } from '../controller/config-network.js';
-import { allLabelsMatch, checkPattern, filterMatch, parseBoolFilter, pruneLabelsMatch, type Filters } from './filters.js';
+import { allLabelsMatch, filterMatch, parseBoolFilter, pruneLabelsMatch, type Filters } from './filters.js';
 import { parseUntil } from './until.js';
 
 /** dockerd's accepted keys: network list (daemon/network/filter.go) and network prune. */
@@ -105,7 +105,6 @@ export async function removeNetwork(c: Controller, term: string, cluster?: Clust
 
 export function filterNetworks(c: Controller, f: Filters): NetworkRecord[] {
   const dangling = parseBoolFilter(f.get('dangling'), 'dangling');
-  for (const p of [...(f.get('name') ?? []), ...(f.get('id') ?? [])]) checkPattern(p);
   for (const t of f.get('type') ?? []) if (t !== 'builtin' && t !== 'custom') throw new InvalidInputError(`invalid filter 'type=${t}'`);
   return c.networks().map((n) => n.info()).filter((n) => {
     const any = (k: string, pred: (v: string) => boolean) => !f.get(k)?.length || f.get(k)!.some(pred);

@@ -22,6 +22,8 @@ export interface EndpointSettings {
   GlobalIPv6Address: string;
   GlobalIPv6PrefixLen: number;
   DNSNames?: string[] | null;
+  /** The MAC the user asked for (moby's DesiredMacAddress): kept in the record, never shown; MacAddress is the one in use. */
+  DesiredMacAddress?: string;
 }
 
 export interface ContainerState {

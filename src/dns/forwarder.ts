@@ -48,7 +48,7 @@ const REFUSED = 5;
 function answersQuestion(answer: Buffer, query: Buffer): boolean {
   if (answer.length < 12 || answer.readUInt16BE(0) !== query.readUInt16BE(0) || !(answer[2]! & 0x80)) return false;
   // A server that cannot parse the query (FORMERR, NOTIMP: the EDNS fallback signal) may echo no question.
-  if (answer.readUInt16BE(4) === 0) return (answer.readUInt16BE(2) & 0xf) !== 0;
+  if (answer.readUInt16BE(4) === 0) return [1, 4].includes(answer.readUInt16BE(2) & 0xf);
   if (answer.readUInt16BE(4) !== 1) return false;
   const qlen = questionLength(query);
   return qlen > 0 && answer.length >= 12 + qlen && answer.subarray(12, 12 + qlen).toString('latin1').toLowerCase() === query.subarray(12, 12 + qlen).toString('latin1').toLowerCase();

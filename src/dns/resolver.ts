@@ -64,7 +64,6 @@ export class Resolver {
     if (opcode !== 'QUERY') return reply(q, Rcode.NOTIMP, []);
     const question = q.questions?.[0];
     if (!question || (q.questions?.length ?? 0) > 1) return reply(q, Rcode.FORMERR, []);
-    if ((queryOpt(q)?.ednsVersion ?? 0) > 0) return badVersion(q);
     const idx = this.src.index();
     // Only containers get answers, each from its own networks, as Docker's
     // resolver inside each container answers for that container alone. A
@@ -73,6 +72,7 @@ export class Resolver {
     // refused: it must learn no name and find no open resolver.
     const asker = idx.networks.has(networkId) ? idx.asker(networkId, source) : undefined;
     if (!asker) return reply(q, Rcode.REFUSED, []);
+    if ((queryOpt(q)?.ednsVersion ?? 0) > 0) return badVersion(q);
 
     const local = this.local(idx, networkId, source, question);
     if (local) return localReply(q, local, tcp);
