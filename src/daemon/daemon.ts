@@ -985,22 +985,25 @@ export class Daemon {
       if (!s) throw errNotConnected(rec.Name.slice(1), net.name);
       if (rec.HostConfig.NetworkMode === 'host' && net.type === 'host' && !force)
         throw new ForbiddenError('container cannot be disconnected from host network or connected to host network', 'EHOSTMODE');
+      let left = false;
       if (rec.State.Running && s.EndpointID) {
         const ep = net.endpoints().find((x) => x.id === s.EndpointID);
         // Its published ports go with it; readPorts lists the port as null then, as dockerd shows it.
         if (ep) await this.deleteEndpoint(ep);
-        // The library defers the link's destruction (the kernel's RCU wait); the interface stays in
-        // the container, renamed and down, until then. `docker network disconnect` returns with it
-        // gone, as dockerd's does.
-        if (ep) await this.controller.flush().catch(() => undefined);
+        left = !!ep;
         this.readPorts(rec);
       }
       delete rec.NetworkSettings.Networks[net.name];
+      // In the same turn as the endpoint's removal, so one commit holds both (a crash never separates them).
       this.save(rec);
       if (rec.State.Running) await this.movePorts(rec);
       this.dns.invalidate();
       this.writeResolvConf(rec);
       this.networkEvent(net, 'disconnect', { container: rec.Id });
+      // The library defers the link's destruction (the kernel's RCU wait); the interface stays in
+      // the container, renamed and down, until then. `docker network disconnect` returns with it
+      // gone, as dockerd's does; waited for last, after the records.
+      if (left) await this.controller.flush().catch(() => undefined);
     });
   }
 
