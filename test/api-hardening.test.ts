@@ -130,8 +130,11 @@ describe.skipIf(!gate.ok)(`API hardening against an in-process daemon ${gate.why
     const longName = `${'a'.repeat(40)}-x`;
     const c = (await t.call('POST', `/containers/create?name=${longName}`, { Image: 'x' })).body as { Id: string };
     const t0 = Date.now();
-    const slow = await t.call('GET', `/containers/json?all=1&filters=${encodeURIComponent('{"name":["^(a+)+$"]}')}`);
+    const slow = await t.call('GET', `/containers/json?all=1&filters=${encodeURIComponent('{"name":["^(a+)+$","(?i)^(A+)+$"]}')}`);
     expect([slow.status, slow.body, Date.now() - t0 < 2000]).toEqual([200, [], true]);
+    // A counted repeat inside a repeated group is what that engine cannot take: refused rather than run.
+    const counted = await t.call('GET', `/containers/json?all=1&filters=${encodeURIComponent('{"name":["^(a{1,9})+$"]}')}`);
+    expect([counted.status, msg(counted)]).toEqual([400, expect.stringContaining('counted repeat')]);
     const names = async (p: string) => ((await t.call('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [p] }))}`)).body as { Names: string[] }[]).map((x) => x.Names[0]);
     expect(await names('^(a+)+-x$')).toEqual([`/${longName}`]);
     expect(await names('(a)\\1')).toEqual([]);

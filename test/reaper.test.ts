@@ -31,4 +31,37 @@ describe('link reaper', () => {
     fail = false;
     await expect(r.flush()).resolves.toBeUndefined();
   });
+
+  it('a link buried while a flush runs is reaped by its own round soon after, not left for the next caller', async () => {
+    let calls = 0;
+    const r = new LinkReaper(7, 20, async () => {
+      calls++;
+      await new Promise((res) => setTimeout(res, 30));
+    });
+    r.bury();
+    const f = r.flush();
+    await new Promise((res) => setTimeout(res, 5));
+    r.bury(); // while the flush's round runs
+    await f;
+    expect(r.backlog).toBe(1);
+    await new Promise((res) => setTimeout(res, 120));
+    expect([r.backlog, r.reapedLinks, calls]).toEqual([0, 2, 2]);
+  });
+
+  it('a flush that meets the timer\'s round waits for it: never two rounds at once', async () => {
+    let inFlight = 0;
+    let most = 0;
+    const r = new LinkReaper(7, 5, async () => {
+      most = Math.max(most, ++inFlight);
+      await new Promise((res) => setTimeout(res, 25));
+      inFlight--;
+    });
+    r.bury();
+    await new Promise((res) => setTimeout(res, 10)); // the timer's round is running
+    r.bury();
+    await r.flush();
+    await new Promise((res) => setTimeout(res, 60));
+    expect(most).toBe(1);
+    expect([r.backlog, r.reapedLinks]).toEqual([0, 2]);
+  });
 });

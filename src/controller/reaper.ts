@@ -42,6 +42,9 @@ export class LinkReaper {
 
   private async reap(): Promise<void> {
     this.timer = undefined;
+    // One round at a time: a round asked for while one runs is that one (links
+    // buried meanwhile get the next, armed by its tail).
+    if (this.running) return this.running;
     const links = this.pending;
     this.pending = 0;
     const t0 = process.hrtime.bigint();
@@ -75,12 +78,16 @@ export class LinkReaper {
   private flushing: Promise<void> = Promise.resolve();
 
   private async flushNow(): Promise<void> {
+    // Wait out the round in progress (a timer's, too), then run one for what is left.
+    while (this.running) await this.running;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    if (this.running) await this.running;
     await this.reap();
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = undefined;
+    // Links buried during that round keep the timer their round's tail armed.
+    if (!this.pending && this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
     if (this.lastError) {
       const e = this.lastError;
       this.lastError = undefined;

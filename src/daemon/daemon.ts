@@ -67,6 +67,17 @@ function createdNow(): string {
   lastCreated = ms > lastCreated.ms ? { ms, seq: 0 } : { ms: lastCreated.ms, seq: lastCreated.seq + 1 };
   return `${lastCreated.ms}${String(lastCreated.seq).padStart(6, '0')}Z`;
 }
+
+/** A Created of either form (three or nine fraction digits) as nine, so strings compare in time order. */
+const createdKey = (c: string): string => (/\.\d{3}Z$/.test(c) ? `${c.slice(0, -1)}000000Z` : c);
+
+/** After a restart: new containers come after the newest kept one, even if the clock stepped back. */
+function seedCreated(newest: string): void {
+  const k = createdKey(newest);
+  const ms = k.slice(0, 23);
+  const seq = Number(k.slice(23, 29)) || 0;
+  if (ms > lastCreated.ms || (ms === lastCreated.ms && seq > lastCreated.seq)) lastCreated = { ms, seq };
+}
 const ZERO_TIME = '0001-01-01T00:00:00Z';
 
 export class Daemon {
@@ -113,8 +124,13 @@ export class Daemon {
     });
     const d = new Daemon(config, controller);
     // In creation order, as they were made (the store returns them by ID): docker ps's before/since go by it.
-    saved.sort((a, b) => a.Created.localeCompare(b.Created));
-    for (const r of saved) d.containers.set(r.Id, r);
+    saved.sort((a, b) => (createdKey(a.Created) < createdKey(b.Created) ? -1 : createdKey(a.Created) > createdKey(b.Created) ? 1 : 0));
+    for (const r of saved) {
+      d.containers.set(r.Id, r);
+      // A never-started container of an older record: the MAC it has is the one asked for.
+      if (r.State.Status === 'created') for (const s of Object.values(r.NetworkSettings.Networks)) s.DesiredMacAddress ??= s.MacAddress;
+    }
+    if (saved.length) seedCreated(saved.at(-1)!.Created);
     // Containers whose sandbox did not survive are no longer running.
     for (const r of saved) {
       if (!r.State.Running) continue;
@@ -411,7 +427,7 @@ export class Daemon {
       Links: cfg.Links ?? null,
       Aliases: cfg.Aliases ?? null,
       MacAddress: cfg.MacAddress ?? '',
-      ...(cfg.MacAddress ? { DesiredMacAddress: cfg.MacAddress } : {}),
+      DesiredMacAddress: cfg.MacAddress ?? '',
       DriverOpts: cfg.DriverOpts ?? null,
       GwPriority: cfg.GwPriority ?? 0,
       NetworkID: info?.id ?? '',
@@ -986,16 +1002,20 @@ export class Daemon {
       if (rec.HostConfig.NetworkMode === 'host' && net.type === 'host' && !force)
         throw new ForbiddenError('container cannot be disconnected from host network or connected to host network', 'EHOSTMODE');
       let left = false;
+      let held: ReturnType<Daemon['globalHold']>;
       if (rec.State.Running && s.EndpointID) {
         const ep = net.endpoints().find((x) => x.id === s.EndpointID);
+        held = ep ? this.globalHold(ep.id) : undefined;
         // Its published ports go with it; readPorts lists the port as null then, as dockerd shows it.
-        if (ep) await this.deleteEndpoint(ep);
+        if (ep) await ep.delete(true);
         left = !!ep;
         this.readPorts(rec);
       }
       delete rec.NetworkSettings.Networks[net.name];
-      // In the same turn as the endpoint's removal, so one commit holds both (a crash never separates them).
+      // In the same turn as the endpoint's removal, so one commit holds both (a crash never separates them);
+      // the cluster's hold (etcd, on a global network) is given back after.
       this.save(rec);
+      if (held) await this.cluster?.release(held.netId, held.ip, held.epId);
       if (rec.State.Running) await this.movePorts(rec);
       this.dns.invalidate();
       this.writeResolvConf(rec);
