@@ -130,13 +130,17 @@ describe.skipIf(!gate.ok)(`API hardening against an in-process daemon ${gate.why
     const longName = `${'a'.repeat(40)}-x`;
     const c = (await t.call('POST', `/containers/create?name=${longName}`, { Image: 'x' })).body as { Id: string };
     const t0 = Date.now();
-    const slow = await t.call('GET', `/containers/json?all=1&filters=${encodeURIComponent('{"name":["^(a+)+$","(?i)^(A+)+$"]}')}`);
+    const slow = await t.call('GET', `/containers/json?all=1&filters=${encodeURIComponent('{"name":["^(a+)+$"]}')}`);
     expect([slow.status, slow.body, Date.now() - t0 < 2000]).toEqual([200, [], true]);
-    // A counted repeat inside a repeated group is what that engine cannot take: refused rather than run.
-    const counted = await t.call('GET', `/containers/json?all=1&filters=${encodeURIComponent('{"name":["^(a{1,9})+$"]}')}`);
-    expect([counted.status, msg(counted)]).toEqual([400, expect.stringContaining('counted repeat')]);
+    // What that engine does not take (the i flag, counted repeats) runs under a 100 ms budget: over it, refused, at once.
+    for (const p of ['(?i)^(A+)+$', '^(a{1,9})+$']) {
+      const t1 = Date.now();
+      const over = await t.call('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [p] }))}`);
+      expect([p, over.status, msg(over), Date.now() - t1 < 2000]).toEqual([p, 400, expect.stringContaining('takes more than 100 ms'), true]);
+    }
     const names = async (p: string) => ((await t.call('GET', `/containers/json?all=1&filters=${encodeURIComponent(JSON.stringify({ name: [p] }))}`)).body as { Names: string[] }[]).map((x) => x.Names[0]);
     expect(await names('^(a+)+-x$')).toEqual([`/${longName}`]);
+    expect(await names('(?i)^A+-X$')).toEqual([`/${longName}`]);
     expect(await names('(a)\\1')).toEqual([]);
     for (const x of [a, b, c]) await t.call('DELETE', `/containers/${x.Id}`);
   });

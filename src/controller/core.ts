@@ -161,7 +161,11 @@ export class Core implements RestoreHost {
     this.stopped = true;
     await Promise.allSettled([...this.sbs.values()].map((s) => s.lock));
     await this.pool?.stop();
-    await this.reaper.flush().catch(() => undefined);
+    // Until nothing is left: a link buried while a round ran waits for the next.
+    for (let i = 0; i < 5; i++) {
+      await this.reaper.flush().catch(() => undefined);
+      if (!this.reaper.backlog) break;
+    }
     try {
       this.store.close();
     } finally {

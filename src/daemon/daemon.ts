@@ -69,7 +69,7 @@ function createdNow(): string {
 }
 
 /** A Created of either form (three or nine fraction digits) as nine, so strings compare in time order. */
-const createdKey = (c: string): string => (/\.\d{3}Z$/.test(c) ? `${c.slice(0, -1)}000000Z` : c);
+export const createdKey = (c: string): string => (/\.\d{3}Z$/.test(c) ? `${c.slice(0, -1)}000000Z` : c);
 
 /** After a restart: new containers come after the newest kept one, even if the clock stepped back. */
 function seedCreated(newest: string): void {
@@ -1015,11 +1015,11 @@ export class Daemon {
       // In the same turn as the endpoint's removal, so one commit holds both (a crash never separates them);
       // the cluster's hold (etcd, on a global network) is given back after.
       this.save(rec);
-      if (held) await this.cluster?.release(held.netId, held.ip, held.epId);
       if (rec.State.Running) await this.movePorts(rec);
       this.dns.invalidate();
       this.writeResolvConf(rec);
       this.networkEvent(net, 'disconnect', { container: rec.Id });
+      if (held) await this.cluster?.release(held.netId, held.ip, held.epId);
       // The library defers the link's destruction (the kernel's RCU wait); the interface stays in
       // the container, renamed and down, until then. `docker network disconnect` returns with it
       // gone, as dockerd's does; waited for last, after the records.

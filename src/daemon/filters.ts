@@ -3,6 +3,7 @@
 // filters.FromJSON does; a value of null is refused too, where Go would
 // silently read it as no filter.
 import v8 from 'node:v8';
+import vm from 'node:vm';
 import { InvalidInputError } from '../errors.js';
 
 export type Filters = Map<string, string[]>;
@@ -36,68 +37,54 @@ const isBoolMap = (v: unknown): boolean =>
 /**
  * dockerd's Args.Match: the value itself, or a regular expression found
  * anywhere in it (so a plain word still matches as a substring, and
- * `^name$` anchors). Go's RE2 syntax is read as JavaScript's; a leading
- * `(?i)` matches both lower-cased. A pattern RE2 would not compile
- * (backreferences, lookaround) or JavaScript cannot matches nothing, as
- * dockerd skips it.
+ * `^name$` anchors). Go's RE2 syntax is read as JavaScript's, with a leading
+ * `(?i)` as the i flag; a pattern RE2 would not compile (backreferences,
+ * lookaround) or JavaScript cannot matches nothing, as dockerd skips it.
  */
 export function filterMatch(source: string, pattern: string): boolean {
   if (source === pattern) return true;
-  const ci = pattern.startsWith('(?i)');
-  const body = ci ? lowerOutsideEscapes(pattern.slice(4)) : pattern;
-  if (NOT_RE2.test(body)) return false;
-  // What V8's linear engine cannot take (a counted repeat, {n,m}) inside a repeated group would backtrack.
-  if (/\{\d/.test(body) && nestedRepeat(body))
-    throw new InvalidInputError(`invalid filter: ${JSON.stringify(pattern)} repeats a group that holds a counted repeat, which nsnet cannot match in linear time`);
+  const re = compiled(pattern);
+  if (!re) return false;
+  // JavaScript's engine backtracks where RE2 runs in linear time, and this
+  // thread also answers DNS: a match runs under a time budget, and a
+  // pattern that overruns it is refused (V8's linear-time fallback, below,
+  // keeps the usual offenders such as ^(a+)+$ well inside it).
+  budget.re = re;
+  budget.s = source;
   try {
-    return new RegExp(body).test(ci ? source.toLowerCase() : source);
-  } catch {
-    return false;
+    return MATCH.runInContext(budget, { timeout: MATCH_BUDGET_MS }) as boolean;
+  } catch (e) {
+    if ((e as { code?: string }).code !== 'ERR_SCRIPT_EXECUTION_TIMEOUT') throw e;
+    throw new InvalidInputError(`invalid filter: ${JSON.stringify(pattern)} takes more than ${MATCH_BUDGET_MS} ms to match one name`);
   }
 }
+
+const MATCH_BUDGET_MS = 100;
+const budget = vm.createContext({ re: /$/, s: '' });
+const MATCH = new vm.Script('re.test(s)');
 
 /** What RE2 lacks: backreferences (\\1, \\k<name>) and lookaround. */
 const NOT_RE2 = /\\[1-9]|\\k<|\(\?<?[=!]/;
 
-/** The i flag by hand (V8's linear engine does not take it): letters lower-cased, except an escape's (\\W is not \\w). */
-function lowerOutsideEscapes(p: string): string {
-  let out = '';
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === '\\') {
-      out += p.slice(i, i + 2);
-      i++;
-    } else out += p[i]!.toLowerCase();
+const cache = new Map<string, RegExp | undefined>();
+/** The pattern as a RegExp (undefined: one RE2 or JavaScript would not compile), kept for the next name. */
+function compiled(pattern: string): RegExp | undefined {
+  if (cache.has(pattern)) return cache.get(pattern);
+  const ci = pattern.startsWith('(?i)');
+  const body = ci ? pattern.slice(4) : pattern;
+  let re: RegExp | undefined;
+  try {
+    re = NOT_RE2.test(body) ? undefined : new RegExp(body, ci ? 'i' : '');
+  } catch {
+    re = undefined;
   }
-  return out;
+  if (cache.size > 256) cache.clear();
+  cache.set(pattern, re);
+  return re;
 }
 
-/** Whether a group with a quantifier or an alternation inside is itself quantified. */
-function nestedRepeat(p: string): boolean {
-  const open: { inner: boolean }[] = [];
-  for (let i = 0; i < p.length; i++) {
-    const c = p[i]!;
-    if (c === '\\') { i++; continue; }
-    if (c === '[') { // a class: quantifier characters inside mean themselves
-      for (i++; i < p.length && p[i] !== ']'; i++) if (p[i] === '\\') i++;
-      continue;
-    }
-    if (c === '(') open.push({ inner: false });
-    else if (c === ')') {
-      const g = open.pop();
-      const next = p[i + 1];
-      if (g?.inner && (next === '*' || next === '+' || next === '{' || next === '?')) return true;
-      if (g?.inner && open.length) open[open.length - 1]!.inner = true;
-    } else if ((c === '*' || c === '+' || c === '{' || c === '|') && open.length) open[open.length - 1]!.inner = true;
-  }
-  return false;
-}
-
-// JavaScript's engine backtracks where RE2 runs in linear time: a user's
-// pattern like (a|aa)+$ or .*.*.*= could hold this thread (which also
-// answers DNS) for seconds. V8 switches such a match to its linear-time
-// engine once it backtracks too much; that engine takes RE2's syntax
-// without the i flag (done by hand above) or counted repeats (refused
-// above where they could backtrack).
+// V8 switches a match that backtracks too much to its linear-time engine
+// (for the syntax that engine takes), so most patterns never come near the budget.
 v8.setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
 /** A label filter value "k" or "k=v" against a label map. */
