@@ -1,7 +1,7 @@
 // The Docker Engine API subset nsnet serves: system, networks, and the
 // networking part of containers.
 import { availableParallelism, hostname, machine, release, totalmem } from 'node:os';
-import { createdKey, type Daemon, type ContainerCreateRequest } from '../daemon/daemon.js';
+import { compareCreated, type Daemon, type ContainerCreateRequest } from '../daemon/daemon.js';
 import { WAIT_CONDITIONS, type WaitCondition } from '../daemon/daemon.js';
 import { EVENT_FILTERS, eventLine, parseEventTime } from '../daemon/events.js';
 import { filterNetworks, NETWORK_FILTERS, PRUNE_FILTERS, type NetworkCreateRequest } from '../daemon/networks.js';
@@ -116,7 +116,7 @@ export function buildRouter(d: Daemon): Router {
     }
     const limit = intQuery(req.query, 'limit');
     const list = filterContainers([...d.containers.values()], f, bool(req.query, 'all') || (limit ?? 0) > 0)
-      .sort((a, b) => (createdKey(b.Created) < createdKey(a.Created) ? -1 : createdKey(b.Created) > createdKey(a.Created) ? 1 : 0));
+      .sort((a, b) => compareCreated(b, a));
     return { status: 200, body: (limit !== undefined && limit > 0 ? list.slice(0, limit) : list).map(containerSummary) };
   });
   r.on('GET', '/containers/{id}/json', (_req, [id]) => ({ status: 200, body: containerJson(d, d.container(id!)) }));

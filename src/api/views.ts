@@ -3,6 +3,7 @@
 // records.
 import type { Controller, NetworkInfo } from '../controller/controller.js';
 import type { Daemon } from '../daemon/daemon.js';
+import { portSummaries } from '../daemon/container-settings.js';
 import { emptyEndpointSettings, type ContainerRecord, type EndpointSettings } from '../daemon/types.js';
 
 export interface ContainerRef {
@@ -143,25 +144,6 @@ export function humanDuration(ms: number): string {
   return `${Math.round(h / 24)} days`;
 }
 
-/** `docker ps`'s PORTS: each binding of NetworkSettings.Ports, an exposed port without one as its private port alone (moby's list transform). */
-function summaryPorts(ports: ContainerRecord['NetworkSettings']['Ports']) {
-  const out: { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }[] = [];
-  for (const [key, bindings] of Object.entries(ports ?? {})) {
-    const [port, proto = 'tcp'] = key.split('/');
-    const privatePort = Number(port);
-    if (!Number.isInteger(privatePort)) continue;
-    if (!bindings?.length) {
-      out.push({ PrivatePort: privatePort, Type: proto });
-      continue;
-    }
-    for (const b of bindings) {
-      const publicPort = Number(b.HostPort);
-      out.push({ ...(b.HostIp ? { IP: b.HostIp } : {}), PrivatePort: privatePort, ...(publicPort ? { PublicPort: publicPort } : {}), Type: proto });
-    }
-  }
-  return out;
-}
-
 export function containerSummary(r: ContainerRecord) {
   const since = (t: string) => humanDuration(Date.now() - Date.parse(t));
   const status = r.State.Running ? `Up ${since(r.State.StartedAt)}${r.State.Paused ? ' (Paused)' : ''}`
@@ -173,7 +155,7 @@ export function containerSummary(r: ContainerRecord) {
     ImageID: '',
     Command: [r.Path, ...r.Args].join(' ').trim(),
     Created: Math.floor(Date.parse(r.Created) / 1000),
-    Ports: summaryPorts(r.NetworkSettings.Ports),
+    Ports: portSummaries(r.NetworkSettings.Ports),
     Labels: r.Config.Labels,
     State: r.State.Status,
     Status: status,

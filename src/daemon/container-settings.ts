@@ -72,3 +72,23 @@ export function extraHosts(list: readonly string[], gateways: () => string[]): {
   });
 }
 
+export interface PortSummary { IP?: string; PrivatePort: number; PublicPort?: number; Type: string }
+
+/** A list entry's Ports (`docker ps`'s PORTS, and what its publish/expose filters match): each binding of NetworkSettings.Ports, an exposed port without one as its private port alone (moby's list transform). */
+export function portSummaries(ports: ContainerRecord['NetworkSettings']['Ports']): PortSummary[] {
+  const out: PortSummary[] = [];
+  for (const [key, bindings] of Object.entries(ports ?? {})) {
+    const [port, proto = 'tcp'] = key.split('/');
+    const privatePort = Number(port);
+    if (!Number.isInteger(privatePort)) continue;
+    if (!bindings?.length) {
+      out.push({ PrivatePort: privatePort, Type: proto });
+      continue;
+    }
+    for (const b of bindings) {
+      const publicPort = Number(b.HostPort);
+      out.push({ ...(b.HostIp ? { IP: b.HostIp } : {}), PrivatePort: privatePort, ...(publicPort ? { PublicPort: publicPort } : {}), Type: proto });
+    }
+  }
+  return out;
+}

@@ -5,6 +5,7 @@
 // none.
 import { InvalidInputError, NotFoundError } from '../errors.js';
 import { allLabelsMatch, filterMatch, parseBoolFilter, type Filters } from './filters.js';
+import { portSummaries } from './container-settings.js';
 import type { ContainerRecord } from './types.js';
 
 export const CONTAINER_FILTERS = ['ancestor', 'before', 'expose', 'exited', 'health', 'id', 'is-task', 'isolation', 'label', 'name', 'network',
@@ -59,8 +60,8 @@ export function filterContainers(list: ContainerRecord[], f: Filters, all: boole
     if (before !== undefined && at >= before) return false;
     if (since !== undefined && at <= since) return false;
     // dockerd: one of the container's ports matches a publish (its public side) or an expose (its private side).
-    if ((publish.length || expose.length) && !ports(r).some((x) =>
-      (x.public !== undefined && publish.some((p) => p.matches({ port: x.public!, proto: x.proto }))) || expose.some((p) => p.matches({ port: x.private, proto: x.proto })))) return false;
+    if ((publish.length || expose.length) && !portSummaries(r.NetworkSettings.Ports).some((x) =>
+      (x.PublicPort !== undefined && publish.some((p) => p.matches({ port: x.PublicPort!, proto: x.Type }))) || expose.some((p) => p.matches({ port: x.PrivatePort, proto: x.Type })))) return false;
     return allLabelsMatch(r.Config.Labels ?? {}, f.get('label'));
   });
 }
@@ -81,13 +82,4 @@ function portFilter(v: string, key: string): { matches(p: PortOf): boolean } {
   if (!m || hi < lo || hi > 65535) throw new InvalidInputError(`invalid filter '${key}=${v}'`);
   const proto = m[3] ?? 'tcp';
   return { matches: (p) => p.proto === proto && p.port >= lo && p.port <= hi };
-}
-
-/** The container's ports as its list entry has them: each NetworkSettings.Ports key, with each binding's host port. */
-function ports(r: ContainerRecord): { private: number; public?: number; proto: string }[] {
-  return Object.entries(r.NetworkSettings.Ports ?? {}).flatMap(([key, bindings]) => {
-    const [port, proto = 'tcp'] = key.split('/');
-    const priv = Number(port);
-    return bindings?.length ? bindings.map((b) => ({ private: priv, public: Number(b.HostPort), proto })) : [{ private: priv, proto }];
-  });
 }

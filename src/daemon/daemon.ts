@@ -12,6 +12,7 @@ import type { DaemonConfig } from './config.js';
 import { checkContainerMode, checkHostGatewayIps, extraHosts, publishedPorts } from './container-settings.js';
 import {
   errAlreadyConnected, errAlreadyPaused, errInvalid, errNotPaused, errNameInUse, errNoSuchContainer, errNotConnected, errNotRunning, errRunningRemove, errSharedNetwork,
+  errConflictNoNetwork,
 } from './errors.js';
 import { initNetworkController } from './init.js';
 import { fromDockerPortBindings, type PortBinding } from '../firewall/ports.js';
@@ -69,7 +70,13 @@ function createdNow(): string {
 }
 
 /** A Created of either form (three or nine fraction digits) as nine, so strings compare in time order. */
-export const createdKey = (c: string): string => (/\.\d{3}Z$/.test(c) ? `${c.slice(0, -1)}000000Z` : c);
+const createdKey = (c: string): string => (/\.\d{3}Z$/.test(c) ? `${c.slice(0, -1)}000000Z` : c);
+
+/** Two containers in creation order (Array.prototype.sort's comparator). */
+export function compareCreated(a: { Created: string }, b: { Created: string }): number {
+  const [x, y] = [createdKey(a.Created), createdKey(b.Created)];
+  return x < y ? -1 : x > y ? 1 : 0;
+}
 
 /** After a restart: new containers come after the newest kept one, even if the clock stepped back. */
 function seedCreated(newest: string): void {
@@ -124,7 +131,7 @@ export class Daemon {
     });
     const d = new Daemon(config, controller);
     // In creation order, as they were made (the store returns them by ID): docker ps's before/since go by it.
-    saved.sort((a, b) => (createdKey(a.Created) < createdKey(b.Created) ? -1 : createdKey(a.Created) > createdKey(b.Created) ? 1 : 0));
+    saved.sort(compareCreated);
     for (const r of saved) {
       d.containers.set(r.Id, r);
       // A never-started container of an older record: the MAC it has is the one asked for.
@@ -139,16 +146,11 @@ export class Daemon {
         ? d.containers.get(r.NetworkSettings.SandboxID ? d.ownerOfSandbox(r.NetworkSettings.SandboxID) ?? '' : '')?.State.Running
         : !!controller.sandboxByContainer(r.Id);
       if (!alive) d.markStopped(r);
-      // A host-mode sandbox's key may have named the previous daemon process: the restored one's is current.
-      const key = alive ? controller.sandboxByContainer(r.Id)?.key : undefined;
-      if (key && key !== r.NetworkSettings.SandboxKey) {
-        r.NetworkSettings.SandboxKey = key;
-        d.save(r);
-      }
     }
-    // Containers sharing another's namespace (container:X) take its key as it is now.
+    // A host-mode sandbox's key may have named the previous daemon process: each
+    // running container (its own sandbox, or a container:X one's) takes the key as it is now.
     for (const r of saved) {
-      if (!r.State.Running || !r.HostConfig.NetworkMode.startsWith('container:') || !r.NetworkSettings.SandboxID) continue;
+      if (!r.State.Running || !r.NetworkSettings.SandboxID) continue;
       const key = controller.sandbox(r.NetworkSettings.SandboxID)?.key;
       if (key && key !== r.NetworkSettings.SandboxKey) {
         r.NetworkSettings.SandboxKey = key;
@@ -293,7 +295,7 @@ export class Daemon {
       }
     }
     // Malformed bindings are refused at create, as Docker does (-P's exposed ports included).
-    for (const b of fromDockerPortBindings(publishedPorts(hc.PortBindings ?? {}, !!hc.PublishAllPorts, req.ExposedPorts))) checkHostPort(String(b.hostPort ?? ''));
+    fromDockerPortBindings(publishedPorts(hc.PortBindings ?? {}, !!hc.PublishAllPorts, req.ExposedPorts));
     for (const h of hc.ExtraHosts ?? []) if (!h.includes(':')) throw errInvalid(`invalid extra host: ${h}`);
     const cmd = req.Cmd == null ? null : Array.isArray(req.Cmd) ? req.Cmd : [req.Cmd];
     const rec: ContainerRecord = {
@@ -455,12 +457,19 @@ export class Daemon {
       throw new InvalidInputError(`Cannot get parent /${parentName} for link name ${full}`);
     }
     return this.withContainer(parent, parentName, async () => {
-      const keep = (links: string[] | null | undefined) => (links ?? []).filter((l) => parseLinks([l])[0]?.alias !== alias);
-      const before = JSON.stringify([parent.HostConfig.Links, Object.values(parent.NetworkSettings.Networks).map((s) => s.Links)]);
+      let removed = false;
+      const keep = (links: string[]) => {
+        const kept = links.filter((l) => parseLinks([l])[0]?.alias !== alias);
+        removed ||= kept.length < links.length;
+        return kept;
+      };
       if (parent.HostConfig.Links) parent.HostConfig.Links = keep(parent.HostConfig.Links);
-      for (const s of Object.values(parent.NetworkSettings.Networks)) if (s.Links) s.Links = keep(s.Links).length ? keep(s.Links) : null;
-      if (JSON.stringify([parent.HostConfig.Links, Object.values(parent.NetworkSettings.Networks).map((s) => s.Links)]) === before)
-        throw new NotFoundError(`No such container: ${full}`);
+      for (const s of Object.values(parent.NetworkSettings.Networks)) {
+        if (!s.Links) continue;
+        const kept = keep(s.Links);
+        s.Links = kept.length ? kept : null;
+      }
+      if (!removed) throw new NotFoundError(`No such container: ${full}`);
       this.save(parent);
       this.dns.invalidate();
     });
@@ -697,8 +706,7 @@ export class Daemon {
     const defaultName = this.network(this.modeNetwork(mode)).name;
     const order = [...(nets[defaultName] ? [defaultName] : []), ...Object.keys(nets).filter((k) => k !== defaultName)];
     // dockerd's updateNetworkSettings at start: `none` shares a container with no other network.
-    if (order.length > 1 && order.includes('none'))
-      throw errInvalid('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+    if (order.length > 1 && order.includes('none')) throw errConflictNoNetwork();
     // Settings stored for a network that did not exist at create are checked now, against it.
     for (const name of order) if (!nets[name]!.NetworkID) this.endpointConfig(this.network(name), nets[name]!);
     try {
@@ -957,8 +965,7 @@ export class Daemon {
       const settings = this.endpointConfig(net, cfg);
       // dockerd's updateNetworkSettings (after the settings' validation): `none` shares a container with no other network.
       const joined = Object.keys(rec.NetworkSettings.Networks);
-      if (joined.length && (net.name === 'none' || joined.includes('none')))
-        throw errInvalid('container cannot be connected to multiple networks with one of the networks in private (none) mode');
+      if (joined.length && (net.name === 'none' || joined.includes('none'))) throw errConflictNoNetwork();
       if (rec.State.Running) await this.connectToNetwork(rec, net.id, settings);
       rec.NetworkSettings.Networks[net.name] = settings;
       // Saved in the same turn as the join's records, so one commit holds both (a crash never separates them).
@@ -1103,15 +1110,6 @@ function compareApiVersions(a: string, b: string): number {
   const [am = 0, an = 0] = a.split('.').map(Number);
   const [bm = 0, bn = 0] = b.split('.').map(Number);
   return am - bm || an - bn;
-}
-
-/** nat.ParsePortRange's rule for a binding's HostPort: empty, a port, or a range, each 0-65535. */
-function checkHostPort(text: string): void {
-  if (!text) return;
-  const m = /^(\d{1,5})(?:-(\d{1,5}))?$/.exec(text);
-  const lo = m ? Number(m[1]) : NaN;
-  const hi = m?.[2] !== undefined ? Number(m[2]) : lo;
-  if (!m || lo > 65535 || hi > 65535 || hi < lo) throw errInvalid(`invalid port specification: "${text}"`);
 }
 
 const wantedPorts = (rec: ContainerRecord): PortBinding[] =>

@@ -14,6 +14,9 @@ export const errRunningRemove = (id: string) =>
   new ConflictError(`cannot remove container "${id}": container is running: stop the container before removing or force remove`, 'ECONTAINERRUNNING');
 export const errSharedNetwork = () =>
   new ForbiddenError('container sharing network namespace with another container or host cannot be connected to any other network', 'ESHAREDNETNS');
+/** dockerd's ErrConflictNoNetwork: `none` shares a container with no other network. */
+export const errConflictNoNetwork = () =>
+  new InvalidInputError('container cannot be connected to multiple networks with one of the networks in private (none) mode');
 export const errNotConnected = (container: string, network: string) =>
   new ForbiddenError(`container ${container} is not connected to network ${network}`, 'ENOTCONNECTED');
 export const errAlreadyConnected = (container: string, network: string) =>

@@ -174,9 +174,11 @@ function localReply(q: DecodedPacket, answers: Answer[], tcp: boolean): Buffer {
   const opt = optRecord(q).length ? encode({ type: 'response', id: 0, flags: 0, additionals: optRecord(q) }).subarray(12) : Buffer.alloc(0);
   const limit = (tcp ? 0xffff : udpLimit(q)) - opt.length;
   const records: Buffer[] = [];
+  // The owner of every record is the question's name: its bytes are the question's, less type and class.
+  const ownerBytes = head.length - 12 - 4;
   let size = head.length;
   for (const a of answers) {
-    const r = compressedRecord(a);
+    const r = compressedRecord(a, ownerBytes);
     if (size + r.length > limit) break;
     records.push(r);
     size += r.length;
@@ -188,19 +190,11 @@ function localReply(q: DecodedPacket, answers: Answer[], tcp: boolean): Buffer {
   return out;
 }
 
-/** One answer record whose owner name is the question's (at offset 12). */
-function compressedRecord(a: Answer): Buffer {
+/** One answer record whose owner name is the question's (at offset 12), of `ownerBytes` uncompressed. */
+function compressedRecord(a: Answer, ownerBytes: number): Buffer {
   // The record as dns-packet writes it, its owner name swapped for the pointer.
   const full = encode({ type: 'response', id: 0, flags: 0, answers: [a] });
-  const owner = nameLength(full, 12);
-  return Buffer.concat([Buffer.from([0xc0, 0x0c]), full.subarray(12 + owner)]);
-}
-
-/** Bytes of the uncompressed name at `at`. */
-function nameLength(b: Buffer, at: number): number {
-  let i = at;
-  while (b[i]! !== 0) i += b[i]! + 1;
-  return i + 1 - at;
+  return Buffer.concat([Buffer.from([0xc0, 0x0c]), full.subarray(12 + ownerBytes)]);
 }
 
 function udpLimit(q: DecodedPacket): number {

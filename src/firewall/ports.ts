@@ -38,6 +38,14 @@ export function fromDockerPortBindings(pb: Record<string, { HostIp?: string; Hos
     if (proto !== 'tcp' && proto !== 'udp') throw new InvalidInputError(`unsupported protocol '${proto}' in ${key}`);
     const [a, b] = range(p!, 'container port');
     for (const h of list ?? [{}]) {
+      // nat.ParsePortRange's rule, in dockerd's words: empty, a port, or a range.
+      if (h.HostPort) {
+        try {
+          range(h.HostPort, 'host port');
+        } catch {
+          throw new InvalidInputError(`invalid port specification: "${h.HostPort}"`);
+        }
+      }
       out.push({ proto, containerPort: a, ...(b !== a ? { containerPortEnd: b } : {}), hostIp: h.HostIp ?? '', hostPort: h.HostPort ?? '' });
     }
   }
