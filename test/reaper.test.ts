@@ -21,15 +21,40 @@ describe('link reaper', () => {
     expect([r.rounds, r.reapedLinks, r.backlog]).toEqual([3, 2, 0]);
   });
 
-  it('a failed round is reported by the next flush, once', async () => {
+  it('a flush rejects with its own round\'s error; the links stay buried and counted, and go with the next round', async () => {
     let fail = true;
     const r = new LinkReaper(7, 10_000, async () => {
       if (fail) throw new Error('EPERM');
     });
     r.bury();
     await expect(r.flush()).rejects.toThrow('EPERM');
+    expect([r.backlog, r.started, r.completed, r.failures]).toEqual([1, 1, 0, 1]);
     fail = false;
     await expect(r.flush()).resolves.toBeUndefined();
+    expect([r.backlog, r.reapedLinks, r.started, r.completed]).toEqual([0, 1, 2, 2]);
+  });
+
+  it('a timer round that fails is retried by the timer, later each time, and its error is not thrown by a flush that made it good', async () => {
+    const at: number[] = [];
+    let fail = 2;
+    const r = new LinkReaper(7, 10, async () => {
+      at.push(Date.now());
+      if (fail-- > 0) throw new Error('EBUSY');
+    });
+    r.bury();
+    r.bury();
+    for (let t = 0; t < 200 && r.rounds === 0; t++) await new Promise((res) => setTimeout(res, 10));
+    // Two failures (10 ms, then 20 ms later), then a retry 40 ms after that which succeeded.
+    expect(at).toHaveLength(3);
+    expect(at[2]! - at[1]!).toBeGreaterThan(at[1]! - at[0]!);
+    expect([r.backlog, r.reapedLinks, r.failures, r.completed]).toEqual([0, 2, 2, 3]);
+    expect((r.lastError as Error).message).toBe('EBUSY');
+    fail = 1;
+    r.bury();
+    for (let t = 0; t < 200 && r.failures < 3; t++) await new Promise((res) => setTimeout(res, 5)); // the timer's round fails
+    expect([r.backlog, r.failures]).toEqual([1, 3]);
+    await expect(r.flush()).resolves.toBeUndefined();
+    expect([r.backlog, r.reapedLinks]).toEqual([0, 3]);
   });
 
   it('a link buried while a flush runs is reaped by its own round soon after, not left for the next caller', async () => {

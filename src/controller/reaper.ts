@@ -9,12 +9,18 @@ import { isKernelError, linkDelGroup } from '../netlink/index.js';
 export class LinkReaper {
   private pending = 0;
   private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private lastError: unknown;
+  private running: Promise<unknown> | undefined;
+  /** Rounds failed in a row: the retry waits longer each time (a kernel that keeps refusing is not asked in a loop). */
+  private failStreak = 0;
+  /** The ordinal (in `started`) of the last round that succeeded: every link buried before it began is gone. */
+  private doneThrough = 0;
   /** Completed batch deletions (for tests and stats). */
   rounds = 0;
   /** Batch deletions begun: they run one at a time, in order. */
   started = 0;
+  /** Rounds that failed (their links stay buried and go with a later round), and the last such error. */
+  failures = 0;
+  lastError: unknown;
   /** Links handed to completed rounds, and the wall time those rounds took on the slow lane (the reaper's own cost). */
   reapedLinks = 0;
   busyNs = 0;
@@ -29,18 +35,28 @@ export class LinkReaper {
   /** A link was moved to the dead group. */
   bury(): void {
     this.pending++;
-    if (!this.timer && !this.running) this.timer = setTimeout(() => void this.reap(), this.delayMs);
+    if (!this.timer && !this.running) this.arm();
   }
 
   get backlog(): number {
     return this.pending;
   }
 
+  /**
+   * Links buried before round `completed` began (see `started`) are gone. A
+   * failed round completes nothing: its links are still there, enslaved.
+   */
   get completed(): number {
-    return this.rounds;
+    return this.doneThrough;
   }
 
-  private async reap(): Promise<void> {
+  private arm(): void {
+    const wait = Math.min(this.delayMs * 2 ** this.failStreak, 5_000);
+    this.timer = setTimeout(() => void this.reap(), wait);
+  }
+
+  /** One deletion round; resolves with its error (undefined when it succeeded). */
+  private async reap(): Promise<unknown> {
     this.timer = undefined;
     // One round at a time: a round asked for while one runs is that one (links
     // buried meanwhile get the next, armed by its tail).
@@ -48,26 +64,41 @@ export class LinkReaper {
     const links = this.pending;
     this.pending = 0;
     const t0 = process.hrtime.bigint();
-    this.started++;
+    const ordinal = ++this.started;
     this.running = this.deleteGroup(this.group)
-      .then(() => {
-        this.rounds++;
-        this.reapedLinks += links;
-        this.busyNs += Number(process.hrtime.bigint() - t0);
-      })
       .catch((e: unknown) => {
         // ENODEV: nothing was left in the group (e.g. a namespace took them).
-        if (!(isKernelError(e) && e.code === 'ENODEV')) this.lastError = e;
-      });
-    await this.running;
+        if (!(isKernelError(e) && e.code === 'ENODEV')) throw e;
+      })
+      .then(
+        () => {
+          this.rounds++;
+          this.doneThrough = ordinal;
+          this.failStreak = 0;
+          this.reapedLinks += links;
+          this.busyNs += Number(process.hrtime.bigint() - t0);
+          return undefined;
+        },
+        (e: unknown) => {
+          // The links are still in the group: counted again, for a later round.
+          this.pending += links;
+          this.failures++;
+          this.failStreak++;
+          this.lastError = e;
+          return e;
+        },
+      );
+    const error = await this.running;
     this.running = undefined;
-    if (this.pending && !this.timer) this.timer = setTimeout(() => void this.reap(), this.delayMs);
+    if (this.pending && !this.timer) this.arm();
+    return error;
   }
 
   /**
-   * Deletes every dead link now and waits for it. Flushes run one after
-   * another: two at once would both start a round, and rounds run one at a
-   * time.
+   * Deletes every dead link now and waits for it; rejects with the error of
+   * its own round (one that failed before it and that it made good is not
+   * its error). Flushes run one after another: two at once would both start
+   * a round, and rounds run one at a time.
    */
   flush(): Promise<void> {
     const run = this.flushing.then(() => this.flushNow());
@@ -82,16 +113,12 @@ export class LinkReaper {
     while (this.running) await this.running;
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    await this.reap();
+    const error = await this.reap();
     // Links buried during that round keep the timer their round's tail armed.
     if (!this.pending && this.timer) {
       clearTimeout(this.timer);
       this.timer = undefined;
     }
-    if (this.lastError) {
-      const e = this.lastError;
-      this.lastError = undefined;
-      throw e;
-    }
+    if (error !== undefined) throw error;
   }
 }
