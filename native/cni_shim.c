@@ -516,11 +516,23 @@ static int run(void) {
   append(head, sizeof head, &hl, num(n, pos + input_len + 1));
   append(head, sizeof head, &hl, "\r\nConnection: close\r\n\r\n");
 
-  long fd = sys_socket(CNI_AF_UNIX, CNI_SOCK_STREAM | CNI_SOCK_CLOEXEC, 0);
+  /*
+   * One deadline from here to the end of the answer. The socket does not
+   * block, so a daemon whose listen backlog is full (it accepts nothing) or
+   * that stops reading the request cannot hold the runtime past it either.
+   */
+  long deadline = sys_clock_ms() + (long)timeout_s * 1000;
+  long fd = sys_socket(CNI_AF_UNIX, CNI_SOCK_STREAM | CNI_SOCK_CLOEXEC | CNI_SOCK_NONBLOCK, 0);
   if (fd < 0) fail(unreachable, "socket: ", errtext(fd), NULL);
   struct cni_sockaddr_un addr = { .family = CNI_AF_UNIX };
   copy(addr.path, socket_path, len(socket_path) + 1);
-  long r = sys_connect((int)fd, &addr, sizeof addr);
+  long r;
+  /* A unix socket's connect does not go on in the background: a full backlog is EAGAIN, asked again shortly. */
+  while ((r = sys_connect((int)fd, &addr, sizeof addr)) == -EAGAIN || r == -EINTR) {
+    long left = deadline - sys_clock_ms();
+    if (left <= 0) fail(E_TRY_AGAIN, "the nsnet daemon at ", socket_path, " accepted no connection within ", num(n, (unsigned long)timeout_s), " s", NULL);
+    sys_poll(NULL, 0, left < 5 ? (int)left : 5);
+  }
   if (r < 0) fail(unreachable, "the nsnet daemon is not reachable at ", socket_path, ": ", errtext(r), NULL);
 
   /* No SIGPIPE: a daemon that goes away mid-request is reported like any other failure. */
@@ -530,6 +542,13 @@ static int run(void) {
   struct cni_msghdr msg = { .iov = iov, .iovlen = 4 };
   while (msg.iovlen) {
     long w = sys_sendmsg((int)fd, &msg, CNI_MSG_NOSIGNAL);
+    if (w == -EAGAIN) {
+      long left = deadline - sys_clock_ms();
+      struct cni_pollfd pfd = { (int)fd, CNI_POLLOUT, 0 };
+      if (left <= 0 || sys_poll(&pfd, 1, (int)left) == 0)
+        fail(E_TRY_AGAIN, "the nsnet daemon at ", socket_path, " took no request within ", num(n, (unsigned long)timeout_s), " s", NULL);
+      continue;
+    }
     if (w < 0) {
       if (w == -EINTR) continue;
       fail(unreachable, "sending to the nsnet daemon at ", socket_path, ": ", errtext(w), NULL);
@@ -538,7 +557,6 @@ static int run(void) {
     if (msg.iovlen) { msg.iov->base = (char *)msg.iov->base + w; msg.iov->len -= (size_t)w; }
   }
 
-  long deadline = sys_clock_ms() + (long)timeout_s * 1000;
   size_t got = 0;
   long want = 0;
   while (want <= 0 || got < (size_t)want) {
@@ -552,7 +570,7 @@ static int run(void) {
     if (ready < 0) fail(unreachable, "waiting for the nsnet daemon at ", socket_path, ": ", errtext(ready), NULL);
     r = sys_read((int)fd, response + got, sizeof response - 1 - got);
     if (r < 0) {
-      if (r == -EINTR) continue;
+      if (r == -EINTR || r == -EAGAIN) continue;
       fail(unreachable, "reading from the nsnet daemon at ", socket_path, ": ", errtext(r), NULL);
     }
     if (r == 0) break;

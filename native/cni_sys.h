@@ -38,6 +38,7 @@ struct cni_pollfd {
   short revents;
 };
 #define CNI_POLLIN 1
+#define CNI_POLLOUT 4
 
 /* The kernel's struct timespec on 64-bit targets. */
 struct cni_timespec {
@@ -117,6 +118,7 @@ static inline void __attribute__((noreturn)) sys_exit(int code) { _exit(code); }
 #define CNI_AF_UNIX 1
 #define CNI_SOCK_STREAM 1
 #define CNI_SOCK_CLOEXEC 02000000
+#define CNI_SOCK_NONBLOCK 04000
 #define CNI_MSG_NOSIGNAL 0x4000
 
 struct cni_sockaddr_un {

@@ -440,6 +440,33 @@ c, a = s.accept(); c.recv(100); c.sendall(b'published'); c.close()
       expect(await call('DEL', { NSNET_CNI_TIMEOUT: '1' })).toMatchObject({ code: 1, json: { code: 11, msg: expect.stringContaining('within 1 s') } });
       expect(Date.now() - t0).toBeLessThan(5000);
       expect(await call('DEL', { NSNET_CNI_TIMEOUT: 'soon' })).toMatchObject({ code: 1, json: { code: 4 } });
+      // A daemon that accepts no connection (its listen backlog full): the same deadline covers the connect.
+      const stuck = `${dir.path}/stuck.sock`;
+      const listener = spawn('python3', ['-c', [
+        'import socket, sys',
+        's = socket.socket(socket.AF_UNIX); s.bind(sys.argv[1]); s.listen(0)',
+        'held = []',
+        'while True:',
+        '    c = socket.socket(socket.AF_UNIX); c.setblocking(False)',
+        '    try: c.connect(sys.argv[1]); held.append(c)',
+        '    except BlockingIOError: break',
+        'print("full", flush=True); sys.stdin.read()'].join('\n'), stuck], { stdio: ['pipe', 'pipe', 'inherit'] });
+      try {
+        await new Promise<void>((r) => listener.stdout!.once('data', () => r()));
+        const t1 = Date.now();
+        const stuckCall = new Promise<Out>((resolve) => {
+          const child = spawn(SHIM, [], { env: { PATH: process.env['PATH'] ?? '', CNI_COMMAND: 'DEL', CNI_CONTAINERID: 'x', CNI_NETNS: '/run/netns/x', CNI_IFNAME: 'eth0', NSNET_CNI_TIMEOUT: '1' } });
+          let raw = '';
+          const killer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+          child.stdout!.on('data', (d: Buffer) => { raw += d.toString(); });
+          child.on('close', (code) => { clearTimeout(killer); resolve({ code, json: raw.trim() ? JSON.parse(raw) as Record<string, unknown> : undefined, raw: raw.trim() }); });
+          child.stdin!.end(JSON.stringify({ cniVersion: '1.0.0', name: 'x', type: 'nsnet', socket: stuck }));
+        });
+        expect(await stuckCall).toMatchObject({ code: 1, json: { code: 11, msg: expect.stringContaining('accepted no connection within 1 s') } });
+        expect(Date.now() - t1).toBeLessThan(5000);
+      } finally {
+        listener.kill();
+      }
       // A daemon that is not ready (503 without a CNI body) is worth retrying.
       answer = 'HTTP/1.1 503 Service Unavailable\r\nContent-Length: 27\r\n\r\n{"message":"shutting down"}';
       expect(await call('DEL')).toMatchObject({ code: 1, json: { code: 11, msg: expect.stringContaining('not ready') } });
