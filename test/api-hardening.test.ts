@@ -2,7 +2,7 @@
 // behaviour: wrong JSON types, bad escapes, malformed filters, oversized
 // bodies, leaked error text, swarm routes, network names, filters, and the
 // endpoint settings SDKs read.
-import { request, type ClientRequest } from 'node:http';
+import { request, type ClientRequest, type Server } from 'node:http';
 import { connect } from 'node:net';
 import { availableParallelism, hostname, machine, totalmem } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -315,12 +315,14 @@ describe.skipIf(!gate.ok)(`API hardening against an in-process daemon ${gate.why
 
   describe('over HTTP', () => {
     let socket: string;
-    // The daemon's timeouts, with headersTimeout shortened so the test does not wait 10 s.
-    const timeouts = { ...TIMEOUTS, headersTimeout: 1500 };
+    let server: Server;
+    // The daemon's timeouts, shortened so the tests do not wait 10 and 30 s.
+    const timeouts = { ...TIMEOUTS, headersTimeout: 1500, requestTimeout: 3000 };
     beforeAll(async () => {
       expect(TIMEOUTS).toEqual({ headersTimeout: 10_000, requestTimeout: 30_000, keepAliveTimeout: 5_000 });
       const l = await t.listen(timeouts);
       socket = l.socket;
+      server = l.server.server;
       expect([l.server.server.headersTimeout, l.server.server.requestTimeout, l.server.server.keepAliveTimeout])
         .toEqual([timeouts.headersTimeout, timeouts.requestTimeout, timeouts.keepAliveTimeout]);
     });
@@ -374,6 +376,45 @@ describe.skipIf(!gate.ok)(`API hardening against an in-process daemon ${gate.why
       expect(past.text.trim().split('\n').map((l) => (JSON.parse(l) as { Action: string }).Action)).toEqual(['create', 'start']);
       expect(past.text).toMatch(/"timeNano":\d{19}}\n$/);
       expect((await t.call('DELETE', `/containers/${name}?force=1`)).status).toBe(204);
+    });
+
+    it('upgrade requests: an ordinary route answers as without the upgrade (and does its work once), a client gone early does not take the daemon down, a stalled body is cut off', async () => {
+      const raw = (bytes: string, closeAfterMs?: number) => new Promise<string>((resolve) => {
+        const s = connect(socket);
+        let got = '';
+        s.on('data', (c) => { got += c.toString(); });
+        s.on('error', () => undefined);
+        s.on('close', () => resolve(got));
+        s.write(bytes);
+        if (closeAfterMs !== undefined) setTimeout(() => s.destroy(), closeAfterMs);
+      });
+      const up = 'Connection: Upgrade\r\nUpgrade: tcp\r\n';
+      const name = uniq('upn');
+      const body = JSON.stringify({ Name: name });
+      const created = await raw(`POST /networks/create HTTP/1.1\r\nHost: x\r\n${up}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+      expect(created).toMatch(/^HTTP\/1\.1 201 /);
+      expect(JSON.parse(created.slice(created.indexOf('\r\n\r\n') + 4)).Id).toMatch(/^[0-9a-f]{64}$/);
+      expect(t.d.controller.networks().filter((n) => n.name === name)).toHaveLength(1);
+      expect(await raw(`GET /_ping HTTP/1.1\r\nHost: x\r\n${up}\r\n`)).toMatch(/^HTTP\/1\.1 200 [^]*\r\n\r\nOK$/);
+      // Clients that leave before their answer: the daemon must outlive every one of them.
+      await Promise.all(Array.from({ length: 20 }, () => raw(`GET /_ping HTTP/1.1\r\nHost: x\r\n${up}Content-Length: 10\r\n\r\n`, 5)));
+      await Promise.all(Array.from({ length: 20 }, () => raw(`GET /networks HTTP/1.1\r\nHost: x\r\n${up}\r\n`, 0)));
+      await new Promise((r) => setTimeout(r, 100));
+      expect((await rawRequest(socket, 'GET', '/_ping')).text).toBe('OK');
+      // A body that never arrives in full: closed after requestTimeout, nothing run.
+      const started = Date.now();
+      const stalled = await raw(`POST /networks/create HTTP/1.1\r\nHost: x\r\n${up}Content-Length: 1000\r\n\r\n{`);
+      expect(stalled).toBe('');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(timeouts.requestTimeout - 100);
+      expect(Date.now() - started).toBeLessThan(timeouts.requestTimeout + 2500);
+      // A request target that is no URL path: 400, upgraded or not.
+      expect(await raw(`GET http://[/_ping HTTP/1.1\r\nHost: x\r\n\r\n`)).toMatch(/^HTTP\/1\.1 400 /);
+      expect(await raw(`GET http://[/_ping HTTP/1.1\r\nHost: x\r\n${up}\r\n`)).toMatch(/^HTTP\/1\.1 400 /);
+      expect((await t.call('DELETE', `/networks/${name}`)).status).toBe(204);
+      // Every one of those connections is closed on the daemon's side too.
+      const open = () => new Promise<number>((r) => server.getConnections((_e, n) => r(n)));
+      for (let i = 0; i < 50 && (await open()) > 0; i++) await new Promise((r) => setTimeout(r, 20));
+      expect(await open()).toBe(0);
     });
 
     it('a client that never finishes its headers is cut off after headersTimeout', async () => {

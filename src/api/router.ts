@@ -25,7 +25,12 @@ export interface ApiResponse {
    * called once the connection closes, however it closes (the client
    * leaving a long stream: events, wait).
    */
-  attach?: { contentType: string; run: (write: (b: Buffer) => void, end: () => void) => (() => void) | void };
+  attach?: {
+    contentType: string;
+    run: (write: (b: Buffer) => void, end: () => void) => (() => void) | void;
+    /** The connection is taken over (101 when the client asked to upgrade), as dockerd hijacks exec start's; other streams are plain bodies either way. */
+    hijack?: boolean;
+  };
 }
 
 type Handler = (req: ApiRequest, params: string[]) => Promise<ApiResponse> | ApiResponse;

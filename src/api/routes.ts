@@ -232,6 +232,7 @@ export function buildRouter(d: Daemon): Router {
       status: 200,
       attach: {
         contentType: 'application/vnd.docker.multiplexed-stream',
+        hijack: true,
         run: (write, close) => {
           end = close;
           child.stdout?.on('data', (c: Buffer) => { if (x.attachStdout) write(frame(1, c)); });

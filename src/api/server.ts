@@ -88,26 +88,67 @@ async function readBody(req: IncomingMessage): Promise<{ ok: true; value: unknow
   }
 }
 
-/** The JSON body of an upgrade request: Content-Length bytes, part of which may already be in `head`. */
-async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<unknown> {
+/**
+ * The JSON body of an upgrade request: Content-Length bytes, part of which
+ * may already be in `head`; undefined when the connection went first.
+ */
+async function readUpgradeBody(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<{ value: unknown } | undefined> {
   const want = Math.min(Number(req.headers['content-length'] ?? 0) || 0, MAX_BODY_BYTES);
   let got = head;
   while (got.length < want) {
     const chunk = await new Promise<Buffer | undefined>((resolve) => {
       const onData = (c: Buffer) => { cleanup(); resolve(c); };
       const onEnd = () => { cleanup(); resolve(undefined); };
-      const cleanup = () => { socket.off('data', onData); socket.off('end', onEnd); socket.off('error', onEnd); socket.pause(); };
+      const cleanup = () => {
+        socket.off('data', onData);
+        socket.off('end', onEnd);
+        socket.off('error', onEnd);
+        socket.off('close', onEnd);
+        socket.pause();
+      };
       socket.on('data', onData);
       socket.once('end', onEnd);
       socket.once('error', onEnd);
+      socket.once('close', onEnd);
       socket.resume();
     });
-    if (!chunk) break;
+    if (!chunk) return undefined;
     got = Buffer.concat([got, chunk]);
   }
   const text = got.subarray(0, want).toString('utf8');
-  if (!text.trim()) return undefined;
-  try { return JSON.parse(text); } catch { return 'invalid JSON'; }
+  if (!text.trim()) return { value: undefined };
+  try { return { value: JSON.parse(text) }; } catch { return { value: 'invalid JSON' }; }
+}
+
+/** The request target, or undefined for one that is no URL path (Go's server answers 400). */
+function target(req: IncomingMessage): URL | undefined {
+  try {
+    return new URL(req.url ?? '/', 'http://nsnet');
+  } catch {
+    return undefined;
+  }
+}
+
+const BAD_TARGET: ApiResponse = { status: 400, body: { message: 'invalid request target' } };
+
+/** An answer written on a connection the HTTP server has handed over (an upgrade request), then closed. */
+function sendRaw(socket: Duplex, out: ApiResponse, head: boolean): void {
+  const headers: Record<string, string> = { ...COMMON_HEADERS, ...(out.headers ?? {}), Connection: 'close' };
+  const line = (status: number) => `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
+  const fields = () => Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  if (out.attach) {
+    // A stream that is not taken over: a plain body, ended by closing the connection.
+    headers['Content-Type'] = out.attach.contentType;
+    socket.write(`${line(out.status)}${fields()}\r\n`);
+    const gone = out.attach.run((b) => { if (!socket.destroyed) socket.write(b); }, () => socket.end());
+    if (gone) socket.once('close', gone);
+    return;
+  }
+  const payload = bodyOf(out, head, headers);
+  socket.end(`${line(out.status)}${fields()}\r\n${payload}`);
+  // Sockets handed over stay half-open: a client that never closes its side is not kept past this.
+  const linger = setTimeout(() => socket.destroy(), 5_000);
+  socket.once('close', () => clearTimeout(linger));
 }
 
 function send(res: ServerResponse, out: ApiResponse, head: boolean): void {
@@ -121,6 +162,13 @@ function send(res: ServerResponse, out: ApiResponse, head: boolean): void {
     if (gone) res.once('close', gone);
     return;
   }
+  const payload = bodyOf(out, head, headers);
+  res.writeHead(out.status, headers);
+  res.end(payload || undefined);
+}
+
+/** The bytes of a non-stream answer (none for HEAD, 204 and 304), its Content-Type and Content-Length set in `headers`. */
+function bodyOf(out: ApiResponse, head: boolean, headers: Record<string, string>): string {
   let payload = '';
   if (out.text !== undefined) {
     payload = out.text;
@@ -129,9 +177,9 @@ function send(res: ServerResponse, out: ApiResponse, head: boolean): void {
     payload = `${JSON.stringify(out.body)}\n`;
     headers['Content-Type'] = 'application/json';
   }
-  headers['Content-Length'] = String(head ? 0 : Buffer.byteLength(payload));
-  res.writeHead(out.status, headers);
-  res.end(head || out.status === 204 || out.status === 304 ? undefined : payload);
+  if (head || out.status === 204 || out.status === 304) payload = '';
+  headers['Content-Length'] = String(Buffer.byteLength(payload));
+  return payload;
 }
 
 export interface ApiServer {
@@ -145,7 +193,8 @@ export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Ti
   // connectionsCheckingInterval: how often the timeouts below are enforced.
   const server = createServer({ connectionsCheckingInterval: 1000, ...timeouts }, (req, res) => {
     void (async () => {
-      const url = new URL(req.url ?? '/', 'http://nsnet');
+      const url = target(req);
+      if (!url) return send(res, BAD_TARGET, false);
       const body = await readBody(req);
       if (!body.ok) return send(res, body.out, req.method === 'HEAD');
       const out = await respond(router, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: body.value }, durably);
@@ -154,25 +203,29 @@ export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Ti
       if (!res.headersSent) send(res, internalError(e), false);
     });
   });
-  // A client that asks to upgrade (docker exec's hijacked connection) gets
-  // 101 and the raw socket; every other route refuses an upgrade.
+  // A client that asks to upgrade gets 101 and the raw socket from a route
+  // that takes the connection over (docker exec's); any other route answers
+  // as it would without the upgrade (as Go's server does), then closes.
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // A client gone before its answer is written must not take the daemon with it.
+    socket.on('error', () => socket.destroy());
+    // The server's own timeouts no longer reach a socket handed over here: the whole request still arrives within requestTimeout.
+    const late = setTimeout(() => socket.destroy(), timeouts.requestTimeout);
     void (async () => {
-      const url = new URL(req.url ?? '/', 'http://nsnet');
+      const url = target(req);
+      if (!url) return sendRaw(socket, BAD_TARGET, false);
       const body = await readUpgradeBody(req, socket, head);
-      let out = await respond(router, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body }, durably);
-      if (!out.attach && out.status < 300) out = { status: 400, body: { message: 'this endpoint does not upgrade' } };
-      if (!out.attach) {
-        const text = `${JSON.stringify(out.body ?? {})}\n`;
-        socket.end(`HTTP/1.1 ${out.status} ${STATUS_CODES[out.status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
-        return;
-      }
+      clearTimeout(late);
+      // The client left (its half of the connection is closed; the server keeps sockets half-open): close ours.
+      if (!body) return void socket.destroy();
+      const out = await respond(router, { method: req.method ?? 'GET', path: url.pathname, query: url.searchParams, body: body.value }, durably);
+      if (!out.attach?.hijack) return sendRaw(socket, out, req.method === 'HEAD');
       const hdr = { ...COMMON_HEADERS, 'Content-Type': out.attach.contentType, Connection: 'Upgrade', Upgrade: 'tcp' };
       socket.write(`HTTP/1.1 101 UPGRADED\r\n${Object.entries(hdr).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
-      socket.on('error', () => socket.destroy());
       const gone = out.attach.run((b) => { if (!socket.destroyed) socket.write(b); }, () => socket.end());
       if (gone) socket.once('close', gone);
     })().catch((e: unknown) => {
+      clearTimeout(late);
       internalError(e);
       socket.destroy();
     });
