@@ -9,7 +9,7 @@ import { hostNamespacePath } from './host-namespace.js';
 import {
   isKernelError, linkDel, linkGet, linkList, linkSetOp, batch, netnsDelete, netnsOpen, Netns,
 } from '../netlink/index.js';
-import type { Driver, EndpointRecord, NetworkRecord, Ownership, SandboxRecord } from '../driver-api/index.js';
+import { holdsDefaultRoute, type Driver, type EndpointRecord, type NetworkRecord, type Ownership, type SandboxRecord } from '../driver-api/index.js';
 import type { Ipam } from '../ipam/index.js';
 import type { Store } from '../store/store.js';
 import { replayPools } from './ipam-config.js';
@@ -107,7 +107,26 @@ export async function restoreController(c: RestoreHost, active: Set<string>): Pr
   // 5. Kernel objects nsnet made that the store does not know.
   await sweepKernel(c, report).catch((e: unknown) => note('kernel sweep', e));
 
-  // 6. State that spans networks (the bridge's firewall, which overlay
+  // 6. Default routes, as the records have them. A crash between a connect's
+  // route move and its record leaves the route on an interface the steps
+  // above deleted (the endpoint was never recorded as joined): the holders
+  // the records name take their routes back. A replace, so a route already
+  // in place is left as it is.
+  for (const id of report.keptSandboxes) {
+    const s = c.sbs.get(id);
+    if (!s || s.rec.host) continue;
+    for (const epId of s.rec.endpoints) {
+      const ep = c.eps.get(epId);
+      const net = ep && c.nets.get(ep.networkId);
+      if (!ep || !net) continue;
+      const gateway = { v4: holdsDefaultRoute(ep, 4), v6: holdsDefaultRoute(ep, 6) };
+      if (!gateway.v4 && !gateway.v6) continue;
+      await c.driver(net.driver).setGateway(net, ep, { sandbox: s.rec, ns: s.ns, gateway })
+        .catch((e: unknown) => note(`default route of sandbox ${id.slice(0, 12)}`, e));
+    }
+  }
+
+  // 7. State that spans networks (the bridge's firewall, which overlay
   // networks share), rebuilt from the records: each driver picks the
   // networks it serves. A firewall that cannot be rebuilt fails the start:
   // running on with rules nsnet cannot vouch for would be failing open.
@@ -133,7 +152,8 @@ async function sandboxIntact(c: RestoreHost, rec: SandboxRecord): Promise<boolea
       const net = c.nets.get(ep.networkId);
       if (!net || !['bridge', 'overlay', 'macvlan'].includes(net.driver)) continue;
       const inside = await linkGet(ns, ep.peerIndex ?? ep.ifname!);
-      if (inside.name !== ep.ifname) return false;
+      // Down: a leave the crash cut short (a joined container end is always up).
+      if (inside.name !== ep.ifname || !inside.up) return false;
       // A macvlan has no host end: its container end is all there is.
       if (net.driver === 'macvlan') continue;
       if (!ep.hostIfname) return false;

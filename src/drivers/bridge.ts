@@ -472,13 +472,15 @@ export class BridgeDriver implements Driver {
     // The container end gets a grave name so the sandbox can reuse its
     // interface name at once (host ends have a fresh name per join).
     const grave = () => `nsd${randomHex(6)}`;
-    const ops: Op<unknown>[] = [];
+    // The host end first, still a bridge port until the reaper deletes it
+    // (see leftEnslaved): a crash after any of these requests then leaves a
+    // host end in the dead group, which restore reads as a leave begun,
+    // never a container end half taken apart under its live name.
+    const ops: Op<unknown>[] = [linkSetOp(undefined, host, { up: false, group: this.ctx.ownership.dead })];
     const index = typeof peer === 'number' ? peer : 0;
     for (const cidr of [ep.ipv4, ep.ipv6, ...(ep.linkLocal ?? [])]) if (cidr) ops.push(addrDelOp(target.ns, index, cidr));
     ops.push(linkSetOp(target.ns, peer, { up: false }));
     if (typeof peer === 'number') ops.push(linkSetOp(target.ns, peer, { name: grave() }));
-    // Still a bridge port until the reaper deletes it (see leftEnslaved).
-    ops.push(linkSetOp(undefined, host, { up: false, group: this.ctx.ownership.dead }));
     const res = await batch(ops);
     const bad = res.filter((r) => !r.ok && !isKernelError(r.error, 'EADDRNOTAVAIL', 'ENODEV', 'ENOENT', 'ESTALE'));
     if (bad.length) {
