@@ -53,30 +53,55 @@ export function fromDockerPortBindings(pb: Record<string, { HostIp?: string; Hos
 }
 
 const anyIp = (ip: string) => ip === '' || ip === '0.0.0.0' || ip === '::';
+/** A key's proto and port: "tcp/10.0.0.1/80" (or the any-address key) -> "tcp/80". */
+const portOf = (k: string): string => `${k.slice(0, k.indexOf('/'))}${k.slice(k.lastIndexOf('/'))}`;
+
+/** The kernel's local port range, where host port 0 is taken from. */
+function localPortRange(): [number, number] {
+  try {
+    const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
+    if (a && b) return [a, b];
+  } catch { /* defaults */ }
+  return [32768, 60999];
+}
 
 export class PortRegistry {
   private readonly taken = new Map<string, string>(); // key -> owner
+  /**
+   * How many keys each proto/port has, over every host IP: a binding on all
+   * addresses clashes with any of them, and is checked in constant time
+   * (a range of thousands of ports is thousands of checks, on the thread
+   * that also answers the API and DNS).
+   */
+  private readonly perPort = new Map<string, number>();
   private cursor = 0;
 
   private key(proto: string, hostIp: string, p: number): string {
     return `${proto}/${anyIp(hostIp) ? '*' : hostIp}/${p}`;
   }
 
-  private clash(proto: string, hostIp: string, p: number): boolean {
-    if (anyIp(hostIp)) {
-      for (const k of this.taken.keys()) if (k.startsWith(`${proto}/`) && k.endsWith(`/${p}`)) return true;
-      return false;
+  private take(k: string, owner: string): void {
+    if (!this.taken.has(k)) {
+      const pp = portOf(k);
+      this.perPort.set(pp, (this.perPort.get(pp) ?? 0) + 1);
     }
+    this.taken.set(k, owner);
+  }
+
+  private free(k: string): void {
+    if (!this.taken.delete(k)) return;
+    const pp = portOf(k);
+    const n = (this.perPort.get(pp) ?? 1) - 1;
+    if (n > 0) this.perPort.set(pp, n);
+    else this.perPort.delete(pp);
+  }
+
+  private clash(proto: string, hostIp: string, p: number): boolean {
+    if (anyIp(hostIp)) return this.perPort.has(`${proto}/${p}`);
     return this.taken.has(this.key(proto, hostIp, p)) || this.taken.has(this.key(proto, '', p));
   }
 
-  private ephemeral(proto: string, hostIp: string): number {
-    let lo = 32768;
-    let hi = 60999;
-    try {
-      const [a, b] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-      if (a && b) { lo = a; hi = b; }
-    } catch { /* defaults */ }
+  private ephemeral(proto: string, hostIp: string, [lo, hi]: [number, number]): number {
     const n = hi - lo + 1;
     for (let i = 0; i < n; i++) {
       const p = lo + ((this.cursor + i) % n);
@@ -96,6 +121,7 @@ export class PortRegistry {
   reserve(owner: string, containerIps: { v4?: string; v6?: string }, bindings: readonly PortBinding[]): PortMapping[] {
     const out: PortMapping[] = [];
     const keys: string[] = [];
+    let local: [number, number] | undefined;
     try {
       for (const b of bindings) {
         const hostIp = b.hostIp ?? '';
@@ -113,7 +139,7 @@ export class PortRegistry {
           if (hEnd - hStart + 1 !== count && count !== 1) throw new InvalidInputError(`host port range ${hp} does not match container ports ${b.containerPort}-${cEnd}`);
         }
         for (let i = 0; i < count; i++) {
-          let h = hStart < 0 ? this.ephemeral(b.proto, hostIp) : hStart + i;
+          let h = hStart < 0 ? this.ephemeral(b.proto, hostIp, (local ??= localPortRange())) : hStart + i;
           if (hStart >= 0 && count === 1 && hEnd > hStart) {
             // One container port, a host range: the first free port of the range.
             let found = -1;
@@ -124,7 +150,7 @@ export class PortRegistry {
           if (this.clash(b.proto, hostIp, h))
             throw new ConflictError(`Bind for ${anyIp(hostIp) ? '0.0.0.0' : hostIp}:${h} failed: port is already allocated`, 'EPORTINUSE');
           const k = this.key(b.proto, hostIp, h);
-          this.taken.set(k, owner);
+          this.take(k, owner);
           keys.push(k);
           const families = anyIp(hostIp) ? (['v4', 'v6'] as const) : hostIp.includes(':') ? (['v6'] as const) : (['v4'] as const);
           const targets = families.map((f) => containerIps[f]).filter((x): x is string => !!x);
@@ -134,7 +160,7 @@ export class PortRegistry {
         }
       }
     } catch (e) {
-      for (const k of keys) this.taken.delete(k);
+      for (const k of keys) this.free(k);
       throw e;
     }
     return out;
@@ -144,7 +170,7 @@ export class PortRegistry {
   release(owner: string, maps: readonly PortMapping[]): void {
     for (const m of maps) {
       const k = this.key(m.proto, m.hostIp, m.hostPort);
-      if (this.taken.get(k) === owner) this.taken.delete(k);
+      if (this.taken.get(k) === owner) this.free(k);
     }
   }
 
@@ -155,6 +181,6 @@ export class PortRegistry {
 
   /** Re-reserve exactly (restart). */
   restore(owner: string, maps: readonly PortMapping[]): void {
-    for (const m of maps) this.taken.set(this.key(m.proto, m.hostIp, m.hostPort), owner);
+    for (const m of maps) this.take(this.key(m.proto, m.hostIp, m.hostPort), owner);
   }
 }
