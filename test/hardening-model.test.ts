@@ -38,7 +38,7 @@ describe.skipIf(!gate.ok)(`hardening: model and bridge driver ${gate.why}`, () =
     it('bridge names the kernel would expand or that would harm a ruleset are refused before the kernel: nothing is left', async () => {
       const before = linkNames();
       const nets = c.networks().length;
-      for (const name of ['nsx%d', `${uniq().slice(0, 10)}%d`, 'a/b', 'a b', 'a:b', '.', '..', 'x'.repeat(16), 'a"b', 'a\nb', '']) {
+      for (const name of ['nsx%d', `${uniq().slice(0, 10)}%d`, 'a/b', 'a b', 'a:b', '.', '..', 'x'.repeat(16), 'a"b', 'a\nb', 'all', 'default', '']) {
         const r = c.newNetwork({ name: uniq('n'), options: bridgeOpt(name), ipam: { config: [{ Subnet: '10.47.1.0/24' }] } });
         // An empty name means "the default name", which is valid: that one is made and removed.
         if (name === '') { await (await r).delete(); continue; }
@@ -203,6 +203,20 @@ describe.skipIf(!gate.ok)(`hardening: model and bridge driver ${gate.why}`, () =
       expect(ipAddrs(undefined, br)).toEqual(['10.47.9.1/24']);
       expect(ipLink(br)).toBeDefined();
       expect(ipLink(br)!.flags).not.toContain('UP');
+    });
+
+    it('a bridge another nsnet controller made is refused (409), and left as it was', async () => {
+      const other = uniq('obr');
+      ip('link', 'add', other, 'type', 'bridge');
+      ip('link', 'set', other, 'alias', `nsnet:abcdef:${'1'.repeat(64)}`);
+      try {
+        const r = c.newNetwork({ name: uniq('n'), options: bridgeOpt(other), ipam: { config: [{ Subnet: '10.47.12.0/24' }] } });
+        await expect(r).rejects.toMatchObject({ code: 'ECONFLICT', message: expect.stringContaining('another nsnet network') });
+        expect(ipAddrs(undefined, other)).toEqual([]);
+        expect(ipLink(other)!.flags).not.toContain('UP');
+      } finally {
+        ip('link', 'del', other);
+      }
     });
 
     it('a user bridge that was up stays up', async () => {

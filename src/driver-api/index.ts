@@ -6,4 +6,4 @@ export { holdsDefaultRoute } from './records.js';
 export { Undo, withUndo, collect } from './undo.js';
 export { fault, faults, InjectedFault } from './faults.js';
 export { BridgeOption, parseBool } from './options.js';
-export { ownershipFor, type Ownership } from './ownership.js';
+export { isNsnetBridgeAlias, ownershipFor, type Ownership } from './ownership.js';

@@ -10,6 +10,11 @@
 // recognising its own objects.
 import { createHash } from 'node:crypto';
 
+const BRIDGE_ALIAS = /^nsnet:([0-9a-f]{6}):([0-9a-f]{64})$/;
+
+/** Whether a bridge's alias marks it as made by an nsnet controller (any one). */
+export const isNsnetBridgeAlias = (alias: string | undefined): boolean => BRIDGE_ALIAS.test(alias ?? '');
+
 export interface Ownership {
   tag: string;
   live: number;
@@ -51,7 +56,7 @@ export function ownershipOf({ tag, live }: OwnershipSeed): Ownership {
     netnsPrefix: `nsn${tag}-`,
     bridgeAlias: (id) => `nsnet:${tag}:${id}`,
     parseBridgeAlias: (alias) => {
-      const m = /^nsnet:([0-9a-f]{6}):([0-9a-f]{64})$/.exec(alias ?? '');
+      const m = BRIDGE_ALIAS.exec(alias ?? '');
       return m && m[1] === tag ? m[2] : undefined;
     },
   };

@@ -21,6 +21,9 @@ export function checkInterfaceName(what: string, name: unknown, room = 0): strin
   if (typeof name !== 'string' || !name) throw new InvalidInputError(`invalid interface name in ${what}: it must be a non-empty string`);
   if (!IFNAME_RE.test(name) || name === '.' || name === '..')
     throw new InvalidInputError(`invalid interface name "${printable(name)}" in ${what}: only [A-Za-z0-9_.-] are allowed, and not "." or ".."`);
+  // The kernel refuses them (EINVAL): each interface's sysctl directory would clash with conf/all and conf/default.
+  if (name === 'all' || name === 'default')
+    throw new InvalidInputError(`invalid interface name "${name}" in ${what}: "all" and "default" are the kernel's own (net.*.conf.${name})`);
   const max = IFNAMSIZ - 1 - room;
   if (Buffer.byteLength(name) > max)
     throw new InvalidInputError(`invalid interface name "${name}" in ${what}: longer than ${max} bytes${room ? ` (the kernel's limit less ${room} for the index suffix)` : ''}`);

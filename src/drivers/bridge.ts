@@ -12,7 +12,7 @@ import {
   type BridgeAttrs, type Op,
 } from '../netlink/index.js';
 import {
-  BridgeOption, collect, fault, parseBool, type Driver, type JoinPlan, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
+  BridgeOption, collect, fault, isNsnetBridgeAlias, parseBool, type Driver, type JoinPlan, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
 } from '../driver-api/index.js';
 import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
 import { defaultRouteOps, moveDefaultRoute, NO_ROUTES } from '../driver-api/default-route.js';
@@ -213,6 +213,8 @@ export class BridgeDriver implements Driver {
       throw e;
     });
     if (existing && existing.kind !== 'bridge') throw new ConflictError(`interface ${name} exists and is not a bridge`);
+    // Another nsnet network's bridge (of this controller or another one): its owner deletes it with its network.
+    if (existing && isNsnetBridgeAlias(existing.alias)) throw new ConflictError(`bridge ${name} belongs to another nsnet network`);
     if (!existing) {
       fault('bridge.create.link');
       await linkAddBridge(undefined, this.bridgeAttrs(net, name));
