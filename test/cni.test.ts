@@ -403,6 +403,8 @@ c, a = s.accept(); c.recv(100); c.sendall(b'published'); c.close()
     writeFileSync(`${dir.path}/plain-file`, '');
     for (const notNs of [`${dir.path}/plain-file`, dir.path, '/dev/null', '/proc/self/ns/mnt'])
       expect([notNs, cni('ADD', base, { id: 'x', ns: notNs }).json?.['code']]).toEqual([notNs, 4]);
+    // The daemon's own namespace (the host's) is no container's: a container end there would take the host's default route.
+    expect(cni('ADD', base, { id: 'x', ns: '/proc/self/ns/net' }).json).toMatchObject({ code: 4, msg: expect.stringContaining("host's network namespace") });
     expect(cni('ADD', base, { id: 'x', ns: './relative/ns' }).json).toMatchObject({ code: 4, msg: expect.stringContaining('absolute') });
     expect(cni('ADD', base, { id: 'x', ns, args: 'IP=notanip' }).json).toMatchObject({ code: 4, msg: expect.stringContaining('notanip') });
     // Nothing was made: no network by that name, no interface in the namespace.

@@ -10,6 +10,7 @@ import type { PortBinding } from '../firewall/ports.js';
 import { formatPrefix, parseIP, parsePrefix } from '../ip/addr.js';
 import { addrList, isKernelError, linkGet, netnsOpen, netnsOpenOp, netnsRelease, routeAdd, routeList, run } from '../netlink/index.js';
 import { CniCode, CniError, errorBody, httpStatusOf } from './errors.js';
+import { InvalidInputError } from '../errors.js';
 import { parseRequest, versionOf, type CniRequest, type NetConf } from './config.js';
 import { ensureNetwork } from './network.js';
 import { buildResult, type Attachment, type CniRoute } from './result.js';
@@ -90,6 +91,8 @@ export class CniPlugin {
       await dropNet();
       if (isKernelError(e) && (e.code === 'ENOENT' || e.code === 'EINVAL' || e.code === 'ENOTDIR'))
         throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS ${req.netns} is not a network namespace (${e.code})`);
+      // The daemon's own (the host's) namespace is no container's.
+      if (e instanceof InvalidInputError) throw new CniError(CniCode.InvalidEnvironment, `CNI_NETNS: ${e.message}`);
       throw e;
     });
     let ep: Endpoint | undefined;

@@ -7,7 +7,7 @@
 // before the first await. Joins and leaves of one sandbox are serialised by
 // the sandbox's lock, so routes and interface numbering stay consistent.
 import { join } from 'node:path';
-import { hostNamespacePath } from './host-namespace.js';
+import { hostNamespacePath, isOwnNamespace } from './host-namespace.js';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
 import { randomHex, randomLocalMac } from '../random.js';
 import { Ipam } from '../ipam/index.js';
@@ -497,6 +497,9 @@ export class Core implements RestoreHost {
           if (opts.netnsPath) {
             ns = await netnsOpen(opts.netnsPath);
             u.push('release namespace', () => netnsRelease(ns));
+            // Adopted as a container's, the host's namespace would get a container end and lose its default route.
+            if (isOwnNamespace(ns.ino))
+              throw new InvalidInputError(`${opts.netnsPath} is the host's network namespace (nsnet's own): a sandbox there is useHostNamespace`);
           } else {
             ns = this.pool?.take() ?? (await this.makeNetns(id.slice(0, 12)));
             rec.owned = true;

@@ -13,3 +13,12 @@ export function hostNamespacePath(): string {
   } catch { /* a /proc without pid 1 in view: our own then */ }
   return `/proc/${process.pid}/ns/net`;
 }
+
+/** Whether a namespace (by inode) is this process's own: the host's, never a container's to adopt. */
+export function isOwnNamespace(ino: number): boolean {
+  try {
+    return statSync('/proc/self/ns/net').ino === ino;
+  } catch {
+    return false;
+  }
+}
