@@ -92,7 +92,9 @@ describe.skipIf(!gate.ok)(`hardening: model and bridge driver ${gate.why}`, () =
     it('endpoint MAC, aliases and port bindings are checked before an address is taken', async () => {
       const net = await c.newNetwork({ name: uniq('n'), options: bridgeOpt(uniq('b')), ipam: { config: [{ Subnet: '10.47.3.0/24' }] } });
       const bad = [
-        { macAddress: '01:00:5e:00:00:01' }, { macAddress: '02:42:zz:00:00:01' }, { aliases: ['a\nb'] },
+        { macAddress: '01:00:5e:00:00:01' }, { macAddress: '02:42:zz:00:00:01' }, { macAddress: '00:00:00:00:00:00' }, { aliases: ['a\nb'] },
+        // Names and addresses the kernel would refuse only at the join.
+        { ifname: 'lo' }, { ifname: 'all' }, { ifname: 'x'.repeat(16) }, { linkLocalIps: ['169.254.9.9', '169.254.9.9'] },
         { ports: [{ proto: 'sctp' as 'tcp', containerPort: 80 }] }, { ports: [{ proto: 'tcp' as const, containerPort: 0 }] },
         { ports: [{ proto: 'tcp' as const, containerPort: 80, hostIp: '0.0.0.0\n' }] },
         { ports: [{ proto: 'tcp' as const, containerPort: 80, hostPort: '80; drop' }] },

@@ -383,7 +383,10 @@ export class Core implements RestoreHost {
       if (Object.keys(sysctls).length) rec.sysctls = sysctls;
     }
     driver.validateEndpoint?.(net, rec);
-    if (o.ifname !== undefined) rec.requestedIfname = checkIfName(o.ifname);
+    if (o.ifname !== undefined) {
+      rec.requestedIfname = checkInterfaceName('endpoint interface name', checkIfName(o.ifname));
+      if (o.ifname === 'lo') throw new InvalidInputError('invalid endpoint interface name "lo": every network namespace has its own loopback by that name');
+    }
     const taken: [string, string][] = [];
     try {
       if (driver.needsAddresses) {
@@ -996,6 +999,9 @@ function linkLocalCidrs(ips: unknown, net: NetworkRecord): string[] {
     if (ip.family === 6 && !(net.enableIPv6 && net.pools6.length))
       throw new InvalidInputError(`link-local IPv6 address ${String(a)} needs an IPv6-enabled network: ${net.name} is not`);
     return `${formatIP(ip)}/${ip.family === 4 ? 16 : 64}`;
+  }).filter((cidr, i, all) => {
+    if (all.indexOf(cidr) !== i) throw new InvalidInputError(`link-local IP address ${cidr.split('/')[0]!} given twice`);
+    return true;
   });
 }
 

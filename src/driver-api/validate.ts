@@ -141,6 +141,7 @@ export function checkMtuOption(v: string | undefined): void {
 export function checkMac(mac: unknown): string {
   if (typeof mac !== 'string' || !/^([0-9a-fA-F]{2}:){5}[0-9a-fA-F]{2}$/.test(mac)) throw new InvalidInputError(`invalid MAC address ${printable(mac)}`);
   if (parseInt(mac.slice(0, 2), 16) & 1) throw new InvalidInputError(`invalid MAC address ${mac}: a multicast address`);
+  if (/^(00:){5}00$/.test(mac)) throw new InvalidInputError(`invalid MAC address ${mac}: the all-zero address`);
   return mac;
 }
 
