@@ -253,6 +253,10 @@ describe('embedded DNS resolver', () => {
     expect([bad.answers, (bad as unknown as { rcode: string }).rcode, bad.additionals?.[0]]).toEqual([[], 'NOERROR', expect.objectContaining({ type: 'OPT', extendedRcode: 1, ednsVersion: 0 })]);
     // Without EDNS, no OPT.
     expect(decode((await r.answer(encode({ type: 'query', id: 7, questions: [{ type: 'A', name: 'db' }] }), 'n1', '10.0.1.2', false))!).additionals).toEqual([]);
+    // Two OPT records: FORMERR (RFC 6891 §6.1.1), no answer.
+    const opt = { type: 'OPT', name: '.', udpPayloadSize: 1232, ednsVersion: 0 } as never;
+    const two = decode((await r.answer(encode({ type: 'query', id: 8, questions: [{ type: 'A', name: 'db' }], additionals: [opt, opt] }), 'n1', '10.0.1.2', false))!);
+    expect([two.answers, (two as unknown as { rcode: string }).rcode]).toEqual([[], 'FORMERR']);
   });
 
   it('an upstream the kernel cannot send to (broadcast) fails that forward only: the process lives on', async () => {

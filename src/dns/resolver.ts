@@ -64,6 +64,8 @@ export class Resolver {
     if (opcode !== 'QUERY') return reply(q, Rcode.NOTIMP, []);
     const question = q.questions?.[0];
     if (!question || (q.questions?.length ?? 0) > 1) return reply(q, Rcode.FORMERR, []);
+    // RFC 6891 §6.1.1: more than one OPT record is a format error.
+    if ((q.additionals?.filter((a) => a.type === 'OPT').length ?? 0) > 1) return reply(q, Rcode.FORMERR, []);
     const idx = this.src.index();
     // Only containers get answers, each from its own networks, as Docker's
     // resolver inside each container answers for that container alone. A
