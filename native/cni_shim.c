@@ -530,7 +530,7 @@ static int run(void) {
   /* A unix socket's connect does not go on in the background: a full backlog is EAGAIN, asked again shortly. */
   while ((r = sys_connect((int)fd, &addr, sizeof addr)) == -EAGAIN || r == -EINTR) {
     long left = deadline - sys_clock_ms();
-    if (left <= 0) fail(E_TRY_AGAIN, "the nsnet daemon at ", socket_path, " accepted no connection within ", num(n, (unsigned long)timeout_s), " s", NULL);
+    if (left <= 0) fail(unreachable, "the nsnet daemon at ", socket_path, " accepted no connection within ", num(n, (unsigned long)timeout_s), " s", NULL);
     sys_poll(NULL, 0, left < 5 ? (int)left : 5);
   }
   if (r < 0) fail(unreachable, "the nsnet daemon is not reachable at ", socket_path, ": ", errtext(r), NULL);

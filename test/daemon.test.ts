@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonConfig, type DaemonConfig } from '../src/daemon/config.js';
 import { Daemon } from '../src/daemon/daemon.js';
 import { createNetwork, removeNetwork } from '../src/daemon/networks.js';
-import { gate, ipAddrs, ipLinks, nsName, sh, tcpEcho, tempDir, uniq } from './helpers.js';
+import { gate, ipAddrs, ipLink, ipLinks, nsName, sh, tcpEcho, tempDir, uniq } from './helpers.js';
 
 describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () => {
   const dir = tempDir('daemon');
@@ -246,13 +246,15 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     await d.controller.network(n.id).delete();
   });
 
-  it('restart after a crash mid-connect or mid-disconnect: default routes as the records have them; a container end left down is no running container', async () => {
+  it('restart after a crash mid-connect or mid-disconnect: a missing default route is put back as the records have it; a container end left down without its address is no running container, one merely down is', async () => {
     const n = await userNet('10.34.8.0/24');
     const m = await userNet('10.34.9.0/24');
     const a = d.createContainer(uniq('a'), { HostConfig: { NetworkMode: n.name } });
     const b = d.createContainer(uniq('b'), { HostConfig: { NetworkMode: n.name } });
+    const c = d.createContainer(uniq('c'), { HostConfig: { NetworkMode: n.name } });
     await d.startContainer(a.Id);
     await d.startContainer(b.Id);
+    await d.startContainer(c.Id);
     await d.connect(m.id, b.Id);
     const ns = (id: string) => nsName(d.container(id).NetworkSettings.SandboxKey);
     const [nsA, nsB] = [ns(a.Id), ns(b.Id)];
@@ -265,7 +267,12 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     const bIp = d.container(b.Id).NetworkSettings.Networks[m.name]!.IPAddress;
     sh('ip', ['-n', nsB, 'addr', 'del', `${bIp}/24`, 'dev', 'eth1']);
     sh('ip', ['-n', nsB, 'link', 'set', 'eth1', 'down']);
+    // The container's own doing (its interface down, its address kept) is left to it.
+    const nsC = ns(c.Id);
+    sh('ip', ['-n', nsC, 'link', 'set', 'eth0', 'down']);
     d = await Daemon.start(config);
+    expect(d.container(c.Id).State.Running).toBe(true);
+    expect(ipLink('eth0', nsC)!.flags).not.toContain('UP');
     expect(d.container(a.Id).State.Running).toBe(true);
     expect(defaults(nsA)).toMatchObject([{ gateway: '10.34.8.1', dev: 'eth0' }]);
     expect(d.container(b.Id).State.Running).toBe(false);
@@ -274,7 +281,7 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     expect(Object.keys(b2.Networks).sort()).toEqual([m.name, n.name].sort());
     expect(ipAddrs(nsName(b2.SandboxKey), 'eth1')).toEqual([`${b2.Networks[m.name]!.IPAddress}/24`]);
     expect(await tcpEcho(nsName(b2.SandboxKey), b2.Networks[n.name]!.IPAddress, ns(a.Id), 'b again')).toBe('echo:b again');
-    for (const x of [a, b]) await d.removeContainer(x.Id, true);
+    for (const x of [a, b, c]) await d.removeContainer(x.Id, true);
     for (const x of [n, m]) await d.controller.network(x.id).delete();
   });
 

@@ -138,6 +138,8 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     const n1 = await net('10.77.2.0/24', `${tag}-a`);
     const n2 = await net('10.77.3.0/24', `${tag}-b`);
     const sbs = [await c.newSandbox(uniq('cm')), await c.newSandbox(uniq('cm')), await runtimeSandbox()];
+    // A name taken inside one sandbox by an interface nsnet does not know of: only the kernel refuses it.
+    sh('ip', ['-n', nsName(sbs[1]!.key), 'link', 'add', 'taken0', 'type', 'bridge']);
     await c.flush();
     const before = nativeStats().executed;
     // Every crossing the call makes, by its number of requests.
@@ -156,7 +158,7 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
         ]),
         { network: 'no-such-network', sandbox: sbs[0]!, name: 'x' },
         // Refused by the kernel (the name is taken inside the sandbox): that one fails alone.
-        { network: n1, sandbox: sbs[1]!, name: 'bad', options: { ifname: 'lo' } },
+        { network: n1, sandbox: sbs[1]!, name: 'bad', options: { ifname: 'taken0' } },
       ]);
     } finally {
       native.submit = submit;
@@ -175,7 +177,7 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     expect(n1.endpoints().map((e) => e.name).sort()).toEqual(['a0', 'a1', 'a2']);
     for (const [i, sb] of sbs.entries()) {
       const ns = nsName(sb.key);
-      expect(ipLinks(ns).map((l) => l.ifname).sort()).toEqual(['eth0', 'eth1', 'lo']);
+      expect(ipLinks(ns).map((l) => l.ifname).filter((x) => x !== 'taken0').sort()).toEqual(['eth0', 'eth1', 'lo']);
       const defaults = ipJson<{ dst: string; gateway?: string }[]>(['-n', ns, 'route', 'show']).filter((r) => r.dst === 'default');
       expect(defaults).toEqual([expect.objectContaining({ gateway: '10.77.2.1' })]);
       const ok = res[2 * i]!;
@@ -192,13 +194,14 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
   it('joinMany creates each endpoint just before its join: a refused creation or a failed join leaves nothing, the rest join', async () => {
     const n1 = await net('10.77.5.0/24');
     const sbs = [await c.newSandbox(uniq('cm')), await c.newSandbox(uniq('cm'))];
+    sh('ip', ['-n', nsName(sbs[1]!.key), 'link', 'add', 'taken0', 'type', 'bridge']);
     const res = await c.joinMany([
       { network: n1, sandbox: sbs[0]!, name: 'same' },
       // The name is taken by the first of this very batch.
       { network: n1, sandbox: sbs[1]!, name: 'same' },
       { network: n1, sandbox: sbs[1]!, name: 'badmac', options: { macAddress: 'zz:zz' } },
       // Created, then refused by the kernel: deleted again.
-      { network: n1, sandbox: sbs[1]!, name: 'taken', options: { ifname: 'lo' } },
+      { network: n1, sandbox: sbs[1]!, name: 'taken', options: { ifname: 'taken0' } },
       { network: n1, sandbox: sbs[1]!, name: 'fine' },
     ]);
     expect(res.map((r) => r.ok)).toEqual([true, false, false, false, true]);

@@ -57,6 +57,20 @@ describe('link reaper', () => {
     expect([r.backlog, r.reapedLinks]).toEqual([0, 3]);
   });
 
+  it('dispose: a timer armed by a failed round is cleared, and no round runs after it', async () => {
+    let calls = 0;
+    const r = new LinkReaper(7, 5, async () => {
+      calls++;
+      throw new Error('EBUSY');
+    });
+    r.bury();
+    await expect(r.flush()).rejects.toThrow('EBUSY');
+    r.dispose();
+    r.bury();
+    await new Promise((res) => setTimeout(res, 60));
+    expect(calls).toBe(1);
+  });
+
   it('a link buried while a flush runs is reaped by its own round soon after, not left for the next caller', async () => {
     let calls = 0;
     const r = new LinkReaper(7, 20, async () => {

@@ -133,6 +133,7 @@ const BAD_TARGET: ApiResponse = { status: 400, body: { message: 'invalid request
 
 /** An answer written on a connection the HTTP server has handed over (an upgrade request), then closed. */
 function sendRaw(socket: Duplex, out: ApiResponse, head: boolean): void {
+  if (socket.destroyed) return;
   const headers: Record<string, string> = { ...COMMON_HEADERS, ...(out.headers ?? {}), Connection: 'close' };
   const line = (status: number) => `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n`;
   const fields = () => Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
@@ -209,8 +210,9 @@ export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Ti
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     // A client gone before its answer is written must not take the daemon with it.
     socket.on('error', () => socket.destroy());
-    // The server's own timeouts no longer reach a socket handed over here: the whole request still arrives within requestTimeout.
+    // The server's own timeouts no longer reach a socket handed over here: its body still arrives within requestTimeout.
     const late = setTimeout(() => socket.destroy(), timeouts.requestTimeout);
+    socket.once('close', () => clearTimeout(late));
     void (async () => {
       const url = target(req);
       if (!url) return sendRaw(socket, BAD_TARGET, false);

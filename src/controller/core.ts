@@ -166,6 +166,8 @@ export class Core implements RestoreHost {
       await this.reaper.flush().catch(() => undefined);
       if (!this.reaper.backlog) break;
     }
+    // What a refused round left goes on the next start (the dead group is swept then).
+    this.reaper.dispose();
     try {
       this.store.close();
     } finally {
@@ -384,8 +386,10 @@ export class Core implements RestoreHost {
     }
     driver.validateEndpoint?.(net, rec);
     if (o.ifname !== undefined) {
-      rec.requestedIfname = checkInterfaceName('endpoint interface name', checkIfName(o.ifname));
+      rec.requestedIfname = checkIfName(o.ifname);
       if (o.ifname === 'lo') throw new InvalidInputError('invalid endpoint interface name "lo": every network namespace has its own loopback by that name');
+      if (o.ifname === 'all' || o.ifname === 'default')
+        throw new InvalidInputError(`invalid endpoint interface name "${o.ifname}": the kernel's own (net.*.conf.${o.ifname})`);
     }
     const taken: [string, string][] = [];
     try {

@@ -50,7 +50,17 @@ export class LinkReaper {
     return this.doneThrough;
   }
 
+  /** No round after this (the controller stopped): a timer armed by a failed round is cleared, and none is armed again. */
+  dispose(): void {
+    this.disposed = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private disposed = false;
+
   private arm(): void {
+    if (this.disposed) return;
     const wait = Math.min(this.delayMs * 2 ** this.failStreak, 5_000);
     this.timer = setTimeout(() => void this.reap(), wait);
   }

@@ -7,8 +7,10 @@ import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hostNamespacePath } from './host-namespace.js';
 import {
-  isKernelError, linkDel, linkGet, linkList, linkSetOp, batch, netnsDelete, netnsOpen, Netns,
+  addrList, isKernelError, linkDel, linkGet, linkList, linkSetOp, batch, netnsDelete, netnsOpen, Netns,
 } from '../netlink/index.js';
+import { normCidr } from '../ip/addr.js';
+import { defaultRouteOps } from '../driver-api/default-route.js';
 import { holdsDefaultRoute, type Driver, type EndpointRecord, type NetworkRecord, type Ownership, type SandboxRecord } from '../driver-api/index.js';
 import type { Ipam } from '../ipam/index.js';
 import type { Store } from '../store/store.js';
@@ -110,19 +112,20 @@ export async function restoreController(c: RestoreHost, active: Set<string>): Pr
   // 6. Default routes, as the records have them. A crash between a connect's
   // route move and its record leaves the route on an interface the steps
   // above deleted (the endpoint was never recorded as joined): the holders
-  // the records name take their routes back. A replace, so a route already
-  // in place is left as it is.
+  // the records name get theirs back. Added only where none is (EEXIST is
+  // fine): a route the container set itself (a VPN's, say) stays.
   for (const id of report.keptSandboxes) {
     const s = c.sbs.get(id);
     if (!s || s.rec.host) continue;
-    for (const epId of s.rec.endpoints) {
+    const ops = s.rec.endpoints.flatMap((epId) => {
       const ep = c.eps.get(epId);
       const net = ep && c.nets.get(ep.networkId);
-      if (!ep || !net) continue;
-      const gateway = { v4: holdsDefaultRoute(ep, 4), v6: holdsDefaultRoute(ep, 6) };
-      if (!gateway.v4 && !gateway.v6) continue;
-      await c.driver(net.driver).setGateway(net, ep, { sandbox: s.rec, ns: s.ns, gateway })
-        .catch((e: unknown) => note(`default route of sandbox ${id.slice(0, 12)}`, e));
+      if (!ep || !net || ep.peerIndex === undefined) return [];
+      return defaultRouteOps(net, s.ns, ep.peerIndex, { v4: holdsDefaultRoute(ep, 4), v6: holdsDefaultRoute(ep, 6) });
+    });
+    if (!ops.length) continue;
+    for (const r of await batch(ops)) {
+      if (!r.ok && !isKernelError(r.error, 'EEXIST')) note(`default route of sandbox ${id.slice(0, 12)}`, r.error);
     }
   }
 
@@ -152,8 +155,13 @@ async function sandboxIntact(c: RestoreHost, rec: SandboxRecord): Promise<boolea
       const net = c.nets.get(ep.networkId);
       if (!net || !['bridge', 'overlay', 'macvlan'].includes(net.driver)) continue;
       const inside = await linkGet(ns, ep.peerIndex ?? ep.ifname!);
-      // Down: a leave the crash cut short (a joined container end is always up).
-      if (inside.name !== ep.ifname || !inside.up) return false;
+      if (inside.name !== ep.ifname) return false;
+      // Down and without its address: a leave the crash cut short. Down
+      // alone may be the container's own doing, and is left to it.
+      if (!inside.up && (ep.ipv4 || ep.ipv6)) {
+        const have = new Set((await addrList(ns, { index: inside.index })).map((a) => normCidr(a.cidr)));
+        if ((ep.ipv4 && !have.has(normCidr(ep.ipv4))) || (ep.ipv6 && !have.has(normCidr(ep.ipv6)))) return false;
+      }
       // A macvlan has no host end: its container end is all there is.
       if (net.driver === 'macvlan') continue;
       if (!ep.hostIfname) return false;

@@ -22,7 +22,7 @@ export function checkInterfaceName(what: string, name: unknown, room = 0): strin
   if (!IFNAME_RE.test(name) || name === '.' || name === '..')
     throw new InvalidInputError(`invalid interface name "${printable(name)}" in ${what}: only [A-Za-z0-9_.-] are allowed, and not "." or ".."`);
   // The kernel refuses them (EINVAL): each interface's sysctl directory would clash with conf/all and conf/default.
-  if (name === 'all' || name === 'default')
+  if (!room && (name === 'all' || name === 'default'))
     throw new InvalidInputError(`invalid interface name "${name}" in ${what}: "all" and "default" are the kernel's own (net.*.conf.${name})`);
   const max = IFNAMSIZ - 1 - room;
   if (Buffer.byteLength(name) > max)

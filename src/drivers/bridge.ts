@@ -19,7 +19,7 @@ import { defaultRouteOps, moveDefaultRoute, NO_ROUTES } from '../driver-api/defa
 import { bornDown, bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
 import { endpointSysctlOps } from '../driver-api/endpoint-sysctls.js';
 import { linkLocalOps } from '../driver-api/link-local.js';
-import { formatIP, parseCIDR, parseIP } from '../ip/addr.js';
+import { formatIP, normCidr, parseIP } from '../ip/addr.js';
 import type { FwNetwork, GatewayMode } from '../firewall/firewall.js';
 
 /**
@@ -45,12 +45,6 @@ interface BridgeState {
    */
   found?: { addresses: string[]; up: boolean; mtu: number; routeLocalnet?: string };
 }
-
-/** One spelling per address, so the kernel's and IPAM's forms compare equal. */
-const normCidr = (cidr: string): string => {
-  const { ip, bits } = parseCIDR(cidr);
-  return `${formatIP(ip)}/${bits}`;
-};
 
 /** What the firewall needs to know of a bridge network. */
 function firewallView(net: NetworkRecord): FwNetwork {
@@ -214,7 +208,8 @@ export class BridgeDriver implements Driver {
     });
     if (existing && existing.kind !== 'bridge') throw new ConflictError(`interface ${name} exists and is not a bridge`);
     // Another nsnet network's bridge (of this controller or another one): its owner deletes it with its network.
-    if (existing && isNsnetBridgeAlias(existing.alias)) throw new ConflictError(`bridge ${name} belongs to another nsnet network`);
+    if (existing && isNsnetBridgeAlias(existing.alias))
+      throw new ConflictError(`bridge ${name} belongs to another nsnet network (alias ${existing.alias!.slice(0, 12)}…): remove that network, or the bridge (ip link del ${name}) if the nsnet that made it is gone`);
     if (!existing) {
       fault('bridge.create.link');
       await linkAddBridge(undefined, this.bridgeAttrs(net, name));

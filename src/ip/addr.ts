@@ -166,6 +166,12 @@ export function parsePrefix(text: string, loose = false): Prefix {
 
 export const formatPrefix = (p: Prefix): string => `${formatIP(p.ip)}/${p.bits}`;
 
+/** One spelling per interface address ("fd00:0::5/64" and "fd00::5/64" alike), so the kernel's and IPAM's forms compare equal. */
+export const normCidr = (cidr: string): string => {
+  const { ip, bits } = parseCIDR(cidr);
+  return `${formatIP(ip)}/${bits}`;
+};
+
 export const prefixSize = (p: Prefix): bigint => 1n << BigInt(bitsOf(p.ip.family) - p.bits);
 export const prefixLast = (p: Prefix): bigint => p.ip.value + prefixSize(p) - 1n;
 
