@@ -244,7 +244,13 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     ok('start', 'cb');
     expect(hosts('ca', 'cb').out.split(/\s+/)[0]).toBe(ip('cb', 'app'));
     ok('run', '-d', '--network', 'host', '--name', 'hc', 'img');
-    await stopDaemon();
+    // A quiet exec stream (its connection taken over) does not hold the daemon's shutdown.
+    const quiet = spawn('docker', ['exec', 'ca', 'sleep', '31.7'], { env: { ...process.env, DOCKER_HOST: `unix://${socket}` }, stdio: 'ignore' });
+    await new Promise((r) => setTimeout(r, 700));
+    const stopped = stopDaemon().then(() => 'stopped');
+    expect(await Promise.race([stopped, new Promise((r) => setTimeout(() => r('still running'), 15_000))])).toBe('stopped');
+    quiet.kill();
+    spawnSync('pkill', ['-f', '^sleep 31.7$']);
     await startDaemon();
     // A host-mode container's SandboxKey still opens after the daemon's process changed.
     expect(docker('exec', 'hc', 'true').code).toBe(0);

@@ -207,7 +207,11 @@ export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Ti
   // A client that asks to upgrade gets 101 and the raw socket from a route
   // that takes the connection over (docker exec's); any other route answers
   // as it would without the upgrade (as Go's server does), then closes.
+  // Connections handed over: the server no longer closes them, close() does.
+  const handedOver = new Set<Duplex>();
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    handedOver.add(socket);
+    socket.once('close', () => handedOver.delete(socket));
     // A client gone before its answer is written must not take the daemon with it.
     socket.on('error', () => socket.destroy());
     // The server's own timeouts no longer reach a socket handed over here: its body still arrives within requestTimeout.
@@ -242,6 +246,8 @@ export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Ti
       socket.release();
       server.close(() => resolve());
       server.closeAllConnections();
+      // A quiet exec stream (docker exec c sleep 1000) would otherwise hold the shutdown.
+      for (const sock of handedOver) sock.destroy();
     }),
   };
 }

@@ -177,6 +177,7 @@ export class Daemon {
   }
 
   async stop(): Promise<void> {
+    this.execs.stopAll();
     await Promise.allSettled([...this.locks.values()]);
     await this.cluster?.stop();
     await this.dns.close();

@@ -74,6 +74,8 @@ const MOUNT_SCRIPT = 'printf %s "$3" > /proc/sys/kernel/hostname && mount --bind
 
 export class ExecManager {
   private readonly execs = new Map<string, ExecRecord>();
+  /** Commands still running, for stopAll. */
+  private readonly running = new Set<ChildProcess>();
 
   constructor(
     private readonly target: (containerTerm: string) => { id: string } & ExecTarget,
@@ -140,9 +142,26 @@ export class ExecManager {
       this.log(rec.containerId, 'exec_die', { execID: rec.id, exitCode: String(code) });
       done?.(code);
     };
-    child.on('error', () => finish(126));
-    child.on('close', (code, signal) => finish(code ?? 128 + (signal ? constants.signals[signal] : 0)));
+    this.running.add(child);
+    child.on('error', () => { this.running.delete(child); finish(126); });
+    child.on('close', (code, signal) => { this.running.delete(child); finish(code ?? 128 + (signal ? constants.signals[signal] : 0)); });
     return child;
+  }
+
+  /**
+   * The daemon is stopping: every running command gets SIGTERM, as a
+   * container's processes do from dockerd without live restore (its
+   * streams' connections close with the API), and none holds the daemon's
+   * exit: one that ignores the signal runs on, detached.
+   */
+  stopAll(): void {
+    for (const child of this.running) {
+      child.kill('SIGTERM');
+      child.stdout?.destroy();
+      child.stderr?.destroy();
+      child.unref();
+    }
+    this.running.clear();
   }
 
   private trim(): void {
