@@ -119,6 +119,9 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     const b = await bridgeNet('10.31.21.0/24', { name: `${tag}-b` });
     const c3 = await bridgeNet('10.31.22.0/24', { name: `${tag}-c` });
     expect(() => a.createEndpoint('bad', { gwPriority: 1.5 })).toThrow(/invalid gateway priority 1.5/);
+    // Go's int64 range, as dockerd takes it (beyond 2^53 the JSON number is inexact but orders the same).
+    expect(() => a.createEndpoint('huge', { gwPriority: 2 ** 64 })).toThrow(/invalid gateway priority/);
+    await a.createEndpoint('big', { gwPriority: -(2 ** 62) }).delete();
     const sb = await c.newSandbox(uniq('el'));
     const routes = () => ipJson<{ dst: string; gateway?: string; dev: string }[]>(['-n', nsName(sb.key), 'route', 'show']).filter((r) => r.dst === 'default');
     // c first (it takes the route), then b: b's name comes first, so the route moves to b.

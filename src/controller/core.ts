@@ -370,7 +370,8 @@ export class Core implements RestoreHost {
     if (o.aliases !== undefined && !Array.isArray(o.aliases)) throw new InvalidInputError('aliases must be a list');
     for (const a of o.aliases ?? []) checkText('alias', a);
     if (o.macAddress !== undefined) checkMac(o.macAddress);
-    if (o.gwPriority !== undefined && !Number.isSafeInteger(o.gwPriority))
+    // Go's int64, as dockerd takes it: beyond 2^53 a JSON number is no longer exact, but it still orders the same.
+    if (o.gwPriority !== undefined && !(Number.isInteger(o.gwPriority) && Math.abs(o.gwPriority) <= 2 ** 63))
       throw new InvalidInputError(`invalid gateway priority ${JSON.stringify(o.gwPriority) ?? String(o.gwPriority)}: an integer`);
     checkPortBindings(o.ports);
     const linkLocal = linkLocalCidrs(o.linkLocalIps, net);
