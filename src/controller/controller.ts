@@ -17,6 +17,8 @@ export interface OwnershipMarks {
   liveGroup: number;
   /** Interface group of left host ends awaiting deletion. */
   deadGroup: number;
+  /** Interface group its bridges and VXLAN devices are created in. */
+  madeGroup: number;
   /** Prefix of the namespaces it creates in the run directory. */
   netnsPrefix: string;
 }
@@ -87,7 +89,7 @@ export class Controller {
 
   marks(): OwnershipMarks {
     const o = this.#core.ownership;
-    return { tag: o.tag, liveGroup: o.live, deadGroup: o.dead, netnsPrefix: o.netnsPrefix };
+    return { tag: o.tag, liveGroup: o.live, deadGroup: o.dead, madeGroup: o.made, netnsPrefix: o.netnsPrefix };
   }
 
   /** Network driver types this controller serves. */

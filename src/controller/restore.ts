@@ -195,7 +195,9 @@ async function sweepKernel(c: RestoreHost, report: RestoreReport): Promise<void>
   }
   for (const l of links) {
     const netId = own.parseBridgeAlias(l.alias);
-    if (netId && !knownNets.has(netId)) {
+    // Made here and never marked (a crash between its creation and its alias): no network has it.
+    const unmarked = l.group === own.made && !l.alias;
+    if (unmarked || (netId && !knownNets.has(netId))) {
       await linkDel(undefined, l.index).catch(() => undefined);
       report.sweptLinks.push(l.name);
     }

@@ -4,7 +4,9 @@
 //   and are deleted in batches by group;
 // - namespaces nsnet creates are named `nsn<tag>-<sandbox id prefix>`;
 // - bridges (and overlay VXLAN devices) nsnet creates carry the alias
-//   `nsnet:<tag>:<network id>`.
+//   `nsnet:<tag>:<network id>`, and are born in interface group `made`
+//   (the kernel ignores an alias at creation: the group marks one whose
+//   alias a crash kept from being set).
 // The tag and groups are derived once, from a hash of the data directory's
 // canonical path, and kept in its store: a moved or renamed directory keeps
 // recognising its own objects.
@@ -19,6 +21,8 @@ export interface Ownership {
   tag: string;
   live: number;
   dead: number;
+  /** Group of the bridges and VXLAN devices it creates (live's low bits, in 0x6f000000..0x6fffffff). */
+  made: number;
   netnsPrefix: string;
   bridgeAlias(networkId: string): string;
   parseBridgeAlias(alias: string | undefined): string | undefined;
@@ -53,6 +57,7 @@ export function ownershipOf({ tag, live }: OwnershipSeed): Ownership {
     tag,
     live,
     dead: live + 1,
+    made: (0x6f000000 | (live & 0x00ffffff)) >>> 0,
     netnsPrefix: `nsn${tag}-`,
     bridgeAlias: (id) => `nsnet:${tag}:${id}`,
     parseBridgeAlias: (alias) => {

@@ -152,7 +152,7 @@ export class BridgeDriver implements Driver {
       // Docker's setupDevice gives it: without one a bridge takes the lowest MAC
       // of its ports and changes it when that port goes, and containers' cached
       // neighbour entry for the gateway points nowhere until ARP notices.
-      name, mtu: this.mtu(net), up: true, mac: randomLocalMac(),
+      name, mtu: this.mtu(net), up: true, mac: randomLocalMac(), group: this.ctx.ownership.made,
       multicastSnooping: parseBool(net.options[BridgeOption.MulticastSnooping], false),
     };
   }

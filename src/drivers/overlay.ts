@@ -111,11 +111,12 @@ export class OverlayDriver implements Driver {
     const [made, ...rest] = await batch([
       linkAddVxlanOp(undefined, {
         name: st.vxlan, vni: st.vni, local, port: VXLAN_PORT, learning: false, proxy: true, l2miss: false, l3miss: false, mtu: st.mtu, master,
+        group: this.ctx.ownership.made,
       }),
       // As the bridge's veth ends: a port needs no IPv6 link-local address
       // (set before up, in a request of its own: the kernel refuses it at creation).
       linkSetOp(undefined, st.vxlan, { noIpv6AddrGen: true }),
-      // The kernel ignores an alias at creation. The alias lets a restart's sweep find a stray one.
+      // The kernel ignores an alias at creation. The alias lets a restart's sweep find a stray one (the group, one whose alias a crash kept from being set).
       linkSetOp(undefined, st.vxlan, { alias: this.ctx.ownership.bridgeAlias(net.id), up: true }),
     ], { stopOnError: true });
     if (!made?.ok) {
