@@ -13,7 +13,7 @@ import { cleanupDaemonLeftovers } from './api-support.js';
 import {
   linksInGroups, namespacesWith, publishedElements, rng, startDaemonChild, stopDaemonChild, storeRows, vethsOn, type DaemonChild,
 } from './chaos-support.js';
-import { gate, ipLink, tempDir, uniq } from './helpers.js';
+import { gate, ipJson, ipLink, tempDir, uniq } from './helpers.js';
 
 const SEED = Number(process.env['NSNET_CHAOS_SEED'] ?? Date.now() % 1_000_000);
 const ROUNDS = 4;
@@ -139,6 +139,23 @@ describe.skipIf(!gate.ok)(`chaos: SIGKILL under concurrent clients ${gate.why}`,
     // Namespaces: exactly the running containers' sandboxes.
     const keys = running.map((i) => i.NetworkSettings.SandboxKey.split('/').pop()!).sort();
     expect(namespacesWith('/run/netns', `nsn${tag}-`).sort(), `${ctx}: namespaces`).toEqual(keys);
+    // Inside each running container: every listed address on an interface that is up, and the
+    // default route via the gateway of the network libnetwork elects (no priorities here: the
+    // name that sorts first), whatever moment a connect or disconnect was cut at.
+    for (const i of running) {
+      const ns = i.NetworkSettings.SandboxKey.split('/').pop()!;
+      const ifaces = ipJson<{ ifname: string; flags: string[]; addr_info: { family: string; local: string }[] }[]>(['-n', ns, 'addr', 'show']);
+      const attached = Object.entries(i.NetworkSettings.Networks);
+      for (const [netName, s] of attached) {
+        const holder = ifaces.find((x) => x.addr_info.some((a) => a.family === 'inet' && a.local === s.IPAddress));
+        expect(holder, `${ctx}: ${i.Name}'s ${s.IPAddress} (${netName}) on no interface`).toBeDefined();
+        expect(holder!.flags, `${ctx}: ${i.Name}'s interface for ${netName}`).toContain('UP');
+      }
+      if (!attached.length) continue;
+      const elected = attached.map(([n]) => n).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[0]!;
+      const routes = ipJson<{ gateway?: string }[]>(['-n', ns, 'route', 'show', 'default']);
+      expect(routes.map((r) => r.gateway), `${ctx}: ${i.Name}'s default route`).toEqual([i.NetworkSettings.Networks[elected]!.Gateway]);
+    }
     // Published ports: one map element per published binding of a running container.
     const published = running.flatMap((i) => Object.values(i.NetworkSettings.Ports ?? {}).flatMap((b) => b ?? [])
       .map((b) => `${i.Name}:${b.HostPort} on ${Object.entries(i.NetworkSettings.Networks).map(([k, v]) => `${k}=${v.IPAddress}`).join('+') || 'no network'}`));
