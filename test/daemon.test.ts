@@ -1,4 +1,5 @@
 import { readFileSync, statSync } from 'node:fs';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { daemonConfig, type DaemonConfig } from '../src/daemon/config.js';
 import { Daemon } from '../src/daemon/daemon.js';
@@ -283,6 +284,27 @@ describe.skipIf(!gate.ok)(`daemon: the seed's container flows ${gate.why}`, () =
     expect(await tcpEcho(nsName(b2.SandboxKey), b2.Networks[n.name]!.IPAddress, ns(a.Id), 'b again')).toBe('echo:b again');
     for (const x of [a, b, c]) await d.removeContainer(x.Id, true);
     for (const x of [n, m]) await d.controller.network(x.id).delete();
+  });
+
+  it('restart after a crash between a gateway endpoint recording its ports and publishing them: they are published again', async () => {
+    const n = await userNet('10.34.10.0/24');
+    const c = d.createContainer(uniq('c'), { HostConfig: { NetworkMode: n.name, PortBindings: { '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '40872' }] } } });
+    await d.startContainer(c.Id);
+    const epId = d.container(c.Id).NetworkSettings.Networks[n.name]!.EndpointID;
+    await d.stop();
+    // The record as such a crash commits it: the ports, and nothing published.
+    const db = new Database(`${dir.path}/nsnet.db`);
+    const row = db.prepare("SELECT json FROM objects WHERE kind = 'endpoint' AND id = ?").get(epId) as { json: string };
+    const rec = JSON.parse(row.json) as Record<string, unknown>;
+    expect(rec['published']).toBeDefined();
+    delete rec['published'];
+    db.prepare("UPDATE objects SET json = ? WHERE kind = 'endpoint' AND id = ?").run(JSON.stringify(rec), epId);
+    db.close();
+    d = await Daemon.start(config);
+    expect(d.container(c.Id).NetworkSettings.Ports).toEqual({ '80/tcp': [{ HostIp: '127.0.0.1', HostPort: '40872' }] });
+    expect(d.controller.endpoint(epId)!.info().published).toEqual([expect.objectContaining({ hostPort: 40872, hostIp: '127.0.0.1' })]);
+    await d.removeContainer(c.Id, true);
+    await d.controller.network(n.id).delete();
   });
 
   it('a host-mode container\'s SandboxKey outlives the daemon\'s process (init\'s namespace path, as Docker\'s netns/default)', async () => {

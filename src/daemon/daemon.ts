@@ -891,11 +891,18 @@ export class Daemon {
     // With a gateway per family, the ports go with IPv4's (else IPv6's).
     const gw = eps.find((e) => holdsDefaultRoute(e.info(), 4)) ?? eps.find((e) => holdsDefaultRoute(e.info(), 6));
     const holder = eps.find((e) => e.info().ports?.length);
-    if (!gw || holder?.id === gw.id) return;
+    if (!gw) return;
     const type = this.controller.networks().find((n) => n.id === gw.networkId)?.type;
+    const publishes = type === 'bridge' || type === 'overlay';
+    if (holder?.id === gw.id) {
+      // A crash after the gateway's record took the ports and before they
+      // were published leaves them recorded and published nowhere.
+      if (publishes && !gw.info().published?.length) await gw.setPorts(want).catch(() => undefined);
+      return;
+    }
     try {
       await holder?.setPorts([]);
-      if (type === 'bridge' || type === 'overlay') await gw.setPorts(want);
+      if (publishes) await gw.setPorts(want);
     } catch {
       await gw.setPorts([]).catch(() => undefined);
       await holder?.setPorts(want).catch(() => undefined);
