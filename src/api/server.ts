@@ -131,6 +131,12 @@ function target(req: IncomingMessage): URL | undefined {
 
 const BAD_TARGET: ApiResponse = { status: 400, body: { message: 'invalid request target' } };
 
+/** Hands a stream answer the raw connection; what its run returns runs once the connection closes. */
+function streamTo(socket: Duplex, attach: NonNullable<ApiResponse['attach']>): void {
+  const gone = attach.run((b) => { if (!socket.destroyed) socket.write(b); }, () => socket.end());
+  if (gone) socket.once('close', gone);
+}
+
 /** An answer written on a connection the HTTP server has handed over (an upgrade request), then closed. */
 function sendRaw(socket: Duplex, out: ApiResponse, head: boolean): void {
   if (socket.destroyed) return;
@@ -141,9 +147,7 @@ function sendRaw(socket: Duplex, out: ApiResponse, head: boolean): void {
     // A stream that is not taken over: a plain body, ended by closing the connection.
     headers['Content-Type'] = out.attach.contentType;
     socket.write(`${line(out.status)}${fields()}\r\n`);
-    const gone = out.attach.run((b) => { if (!socket.destroyed) socket.write(b); }, () => socket.end());
-    if (gone) socket.once('close', gone);
-    return;
+    return streamTo(socket, out.attach);
   }
   const payload = bodyOf(out, head, headers);
   socket.end(`${line(out.status)}${fields()}\r\n${payload}`);
@@ -228,8 +232,7 @@ export async function serve(d: Daemon, socketPath: string, timeouts: Readonly<Ti
       if (!out.attach?.hijack) return sendRaw(socket, out, req.method === 'HEAD');
       const hdr = { ...COMMON_HEADERS, 'Content-Type': out.attach.contentType, Connection: 'Upgrade', Upgrade: 'tcp' };
       socket.write(`HTTP/1.1 101 UPGRADED\r\n${Object.entries(hdr).map(([k, v]) => `${k}: ${v}\r\n`).join('')}\r\n`);
-      const gone = out.attach.run((b) => { if (!socket.destroyed) socket.write(b); }, () => socket.end());
-      if (gone) socket.once('close', gone);
+      streamTo(socket, out.attach);
     })().catch((e: unknown) => {
       clearTimeout(late);
       internalError(e);

@@ -46,7 +46,7 @@ import { EndpointTable } from './endpoint-table.js';
 import type { EndpointRecord, NetworkRecord, OverlayPeer, SandboxOptions, SandboxRecord } from '../driver-api/records.js';
 import { collect, withUndo, type Undo } from '../driver-api/undo.js';
 import {
-  checkInterfaceName, checkMac, checkMtuOption, checkPortBindings, checkStringMap, checkText, IFACE_SUFFIX_ROOM, validateSandboxOptions,
+  checkInterfaceName, checkMac, checkNotReservedIfname, checkMtuOption, checkPortBindings, checkStringMap, checkText, IFACE_SUFFIX_ROOM, validateSandboxOptions,
 } from '../driver-api/validate.js';
 import { checkIfName, checkMtu } from '../netlink/validate.js';
 import { NetworkGates } from './gates.js';
@@ -388,9 +388,7 @@ export class Core implements RestoreHost {
     driver.validateEndpoint?.(net, rec);
     if (o.ifname !== undefined) {
       rec.requestedIfname = checkIfName(o.ifname);
-      if (o.ifname === 'lo') throw new InvalidInputError('invalid endpoint interface name "lo": every network namespace has its own loopback by that name');
-      if (o.ifname === 'all' || o.ifname === 'default')
-        throw new InvalidInputError(`invalid endpoint interface name "${o.ifname}": the kernel's own (net.*.conf.${o.ifname})`);
+      checkNotReservedIfname('endpoint interface name', rec.requestedIfname, true);
     }
     const taken: [string, string][] = [];
     try {
@@ -998,16 +996,16 @@ function checkEndpointName(name: string): void {
 function linkLocalCidrs(ips: unknown, net: NetworkRecord): string[] {
   if (ips === undefined) return [];
   if (!Array.isArray(ips)) throw new InvalidInputError('link-local IPs must be a list');
-  return ips.map((a: unknown) => {
+  const cidrs = ips.map((a: unknown) => {
     let ip;
     try { ip = parseIP(a as string); } catch { throw new InvalidInputError(`invalid link-local IP address: ${String(a)}`); }
     if (ip.family === 6 && !(net.enableIPv6 && net.pools6.length))
       throw new InvalidInputError(`link-local IPv6 address ${String(a)} needs an IPv6-enabled network: ${net.name} is not`);
     return `${formatIP(ip)}/${ip.family === 4 ? 16 : 64}`;
-  }).filter((cidr, i, all) => {
-    if (all.indexOf(cidr) !== i) throw new InvalidInputError(`link-local IP address ${cidr.split('/')[0]!} given twice`);
-    return true;
   });
+  const twice = cidrs.find((x, i) => cidrs.indexOf(x) !== i);
+  if (twice) throw new InvalidInputError(`link-local IP address ${twice.split('/')[0]!} given twice`);
+  return cidrs;
 }
 
 /** Docker's MAC: 02:42 followed by the IPv4 address. */

@@ -113,19 +113,21 @@ export async function restoreController(c: RestoreHost, active: Set<string>): Pr
   // route move and its record leaves the route on an interface the steps
   // above deleted (the endpoint was never recorded as joined): the holders
   // the records name get theirs back. Added only where none is (EEXIST is
-  // fine): a route the container set itself (a VPN's, say) stays.
-  for (const id of report.keptSandboxes) {
+  // fine): a route the container set itself (a VPN's, say) stays. Every
+  // kept sandbox's in one crossing.
+  const routes = report.keptSandboxes.flatMap((id) => {
     const s = c.sbs.get(id);
-    if (!s || s.rec.host) continue;
-    const ops = s.rec.endpoints.flatMap((epId) => {
+    if (!s || s.rec.host) return [];
+    return s.rec.endpoints.flatMap((epId) => {
       const ep = c.eps.get(epId);
       const net = ep && c.nets.get(ep.networkId);
       if (!ep || !net || ep.peerIndex === undefined) return [];
-      return defaultRouteOps(net, s.ns, ep.peerIndex, { v4: holdsDefaultRoute(ep, 4), v6: holdsDefaultRoute(ep, 6) });
+      return defaultRouteOps(net, s.ns, ep.peerIndex, { v4: holdsDefaultRoute(ep, 4), v6: holdsDefaultRoute(ep, 6) }).map((op) => ({ id, op }));
     });
-    if (!ops.length) continue;
-    for (const r of await batch(ops)) {
-      if (!r.ok && !isKernelError(r.error, 'EEXIST')) note(`default route of sandbox ${id.slice(0, 12)}`, r.error);
+  });
+  if (routes.length) {
+    for (const [k, r] of (await batch(routes.map((x) => x.op))).entries()) {
+      if (!r.ok && !isKernelError(r.error, 'EEXIST')) note(`default route of sandbox ${routes[k]!.id.slice(0, 12)}`, r.error);
     }
   }
 

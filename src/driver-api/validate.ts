@@ -21,13 +21,23 @@ export function checkInterfaceName(what: string, name: unknown, room = 0): strin
   if (typeof name !== 'string' || !name) throw new InvalidInputError(`invalid interface name in ${what}: it must be a non-empty string`);
   if (!IFNAME_RE.test(name) || name === '.' || name === '..')
     throw new InvalidInputError(`invalid interface name "${printable(name)}" in ${what}: only [A-Za-z0-9_.-] are allowed, and not "." or ".."`);
-  // The kernel refuses them (EINVAL): each interface's sysctl directory would clash with conf/all and conf/default.
-  if (!room && (name === 'all' || name === 'default'))
-    throw new InvalidInputError(`invalid interface name "${name}" in ${what}: "all" and "default" are the kernel's own (net.*.conf.${name})`);
+  if (!room) checkNotReservedIfname(what, name);
   const max = IFNAMSIZ - 1 - room;
   if (Buffer.byteLength(name) > max)
     throw new InvalidInputError(`invalid interface name "${name}" in ${what}: longer than ${max} bytes${room ? ` (the kernel's limit less ${room} for the index suffix)` : ''}`);
   return name;
+}
+
+/**
+ * Names no interface nsnet makes may take: the kernel refuses "all" and
+ * "default" (each interface's sysctl directory would clash with conf/all and
+ * conf/default), and inside a namespace "lo" is its loopback.
+ */
+export function checkNotReservedIfname(what: string, name: string, inNamespace = false): void {
+  if (name === 'all' || name === 'default')
+    throw new InvalidInputError(`invalid interface name "${name}" in ${what}: "all" and "default" are the kernel's own (net.*.conf.${name})`);
+  if (inNamespace && name === 'lo')
+    throw new InvalidInputError(`invalid interface name "lo" in ${what}: every network namespace has its own loopback by that name`);
 }
 
 /** Room left after a container interface prefix for its index suffix (eth0 … eth99). */
