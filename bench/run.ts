@@ -19,10 +19,12 @@ import { machine, now, summarize, table, writeResult, type Summary } from './sta
 const QUICK = process.env.NSNET_BENCH_QUICK === '1';
 /**
  * NSNET_BENCH_ONLY=latency: the two latency phases alone; =batched: the
- * batched phase alone. Printed (for trying a change; never the README's figures).
+ * batched phase alone; =scale: the two scale runs, without the floor's.
+ * Printed (for trying a change; never the README's figures).
  */
 const LATENCY_ONLY = process.env.NSNET_BENCH_ONLY === 'latency';
 const BATCHED_ONLY = process.env.NSNET_BENCH_ONLY === 'batched';
+const SCALE_ONLY = process.env.NSNET_BENCH_ONLY === 'scale';
 const ROUNDS = QUICK ? 25 : 200;
 const CHURN_MS = QUICK ? 700 : 3000;
 const SANDBOX_ROUNDS = QUICK ? 20 : 100;
@@ -490,6 +492,14 @@ async function firewallCosts(): Promise<Record<string, unknown>> {
 
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmarks need root');
+  if (SCALE_ONLY) {
+    for (const n of [SCALE_NETS, SCALE_WIDE_NETS].filter((x) => !process.env.NSNET_BENCH_NETS || +process.env.NSNET_BENCH_NETS === x)) {
+      const r = await scale(n, false);
+      console.log(`scale over ${n} bridges: first ${(r['firstMedian_ms'] as number).toFixed(3)} ms, last ${(r['lastMedian_ms'] as number).toFixed(3)} ms: ${(r['growth'] as number).toFixed(2)}x; worst ${(r['worstJoin_ms'] as number).toFixed(2)} ms; sandbox create ${(r['sandboxCreateFirstMedian_ms'] as number).toFixed(3)} -> ${(r['sandboxCreateLastMedian_ms'] as number).toFixed(3)} ms`);
+    }
+    rmSync(tmp, { recursive: true, force: true });
+    return;
+  }
   const nsOwn = new NsnetImpl(join(tmp, 'nsnet'), '10.45.0.0/16', 'nsbnsnet0');
   const nsRt = new NsnetImpl(join(tmp, 'nsnet-rt'), '10.50.0.0/16', 'nsbnsrt0', { name: 'nsnet-runtime', runtime: true });
   const flOwn = new FloorImpl('floor', floorBin, 'own', 'nsbfloor0', 51);

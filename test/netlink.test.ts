@@ -36,6 +36,24 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
     expect(self.sameAs(ns)).toBe(false);
   });
 
+  it('namespace IDs: set (ip netns set), read back, listed (ip netns list-id); a second ID or a taken one refused', async () => {
+    const other = await nl.netnsAdd(uniq('nsid'));
+    try {
+      expect(await nl.netnsGetId(other)).toBe(nl.NSID_NOT_ASSIGNED);
+      const id = 300_000 + Math.floor(Math.random() * 100_000);
+      await nl.netnsSetId(other, id);
+      expect(await nl.netnsGetId(other)).toBe(id);
+      expect(await nl.netnsListIds()).toContain(id);
+      // As ip sees it.
+      expect(ipJson<{ nsid: number }[]>(['netns', 'list-id']).map((x) => x.nsid)).toContain(id);
+      await expect(nl.netnsSetId(other, id + 1)).rejects.toMatchObject({ code: 'EEXIST', op: expect.stringContaining('netnsSetId') });
+      await expect(nl.netnsSetId(ns, id)).rejects.toMatchObject({ code: 'EEXIST' });
+      expect(() => nl.netnsSetIdOp(ns, -1)).toThrow(/namespace ID/);
+    } finally {
+      await nl.netnsDelete(other);
+    }
+  });
+
   it('honours a configurable run directory', async () => {
     const dir = `/run/${uniq('rd')}`;
     const other = await nl.netnsAdd('x', { runDir: dir });

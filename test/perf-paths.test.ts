@@ -5,7 +5,8 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Controller } from '../src/controller/controller.js';
 import { internals } from '../src/controller/internals.js';
-import { nativeStats } from '../src/netlink/index.js';
+import { nativeStats, netnsGetId, netnsOpen } from '../src/netlink/index.js';
+import { NSID_FLOOR, NSID_TOP } from '../src/controller/netns-ids.js';
 import { native } from '../src/netlink/native.js';
 import { gate, ipJson, ipLink, ipLinks, ipNetnsList, bridgeOpt, nsName, sh, tcpEcho, tempDir, uniq, removeAllAndStop } from './helpers.js';
 
@@ -217,6 +218,27 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     await again.delete();
     for (const sb of sbs) await sb.destroy();
     await n1.delete();
+  });
+
+  it('sandbox namespaces get host namespace IDs downward, in nsnet\'s range, so the kernel finds the newest first; a runtime\'s own ID stays', async () => {
+    const idOf = async (key: string) => netnsGetId(await netnsOpen(key));
+    const a = await c.newSandbox(uniq('cid'));
+    const b = await runtimeSandbox();
+    const d = await c.newSandbox(uniq('cid'));
+    // Set at creation, before any join (the kernel would otherwise number them itself, lowest free first, on a join).
+    const ids = [await idOf(a.key), await idOf(b.key), await idOf(d.key)];
+    for (const id of ids) expect(id >= NSID_FLOOR && id < NSID_TOP).toBe(true);
+    expect(ids[0]).toBeGreaterThan(ids[1]!);
+    expect(ids[1]).toBeGreaterThan(ids[2]!);
+    // A namespace the runtime has already numbered keeps its number.
+    const name = uniq('rtid');
+    sh('ip', ['netns', 'add', name]);
+    runtimeNs.push(name);
+    const own = 100_000 + Math.floor(Math.random() * 100_000);
+    sh('ip', ['netns', 'set', name, String(own)]);
+    const e = await c.newSandbox(uniq('crtid'), { netnsPath: `/run/netns/${name}` });
+    expect(await idOf(e.key)).toBe(own);
+    for (const s of [a, b, d, e]) await s.destroy();
   });
 
   it('the namespace pool: sandboxes start in namespaces made ahead; stop deletes the rest', async () => {

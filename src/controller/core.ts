@@ -40,6 +40,7 @@ import { restoreController, type RestoreHost } from './restore.js';
 import { applyConfigFrom, checkConfigOnly, checkConfigUnused } from './config-network.js';
 import type { LiveSandbox } from './state.js';
 import { JoinBatch } from './join-batch.js';
+import { continueBelowHostIds, nextNsidOp, settleNsid } from './netns-ids.js';
 import { NetnsPool } from './netns-pool.js';
 import type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
 import { EndpointTable } from './endpoint-table.js';
@@ -123,7 +124,9 @@ export class Core implements RestoreHost {
   private async makeNetns(suffix: string, lane: LaneId = Lane.Fast): Promise<Netns> {
     const ns = await run(netnsAddOp(`${this.ownership.netnsPrefix}${suffix}`, this.runDir), lane);
     try {
-      await batchAll([sysctlSetOp('net/ipv6/conf/default/disable_ipv6', '1', ns), linkSetOp(ns, 'lo', { up: true })]);
+      const [v6, lo, id] = await batch([sysctlSetOp('net/ipv6/conf/default/disable_ipv6', '1', ns), linkSetOp(ns, 'lo', { up: true }), nextNsidOp(ns)]);
+      for (const r of [v6, lo]) if (r && !r.ok) throw r.error;
+      if (id && !id.ok) settleNsid(id.error);
     } catch (e) {
       await netnsDelete(ns).catch(() => undefined);
       throw e;
@@ -146,6 +149,8 @@ export class Core implements RestoreHost {
       store = new Store(claim.path);
       c = new Core(opts, claim, store, await loadOwnership(store, claim.path));
       await restoreController(c, new Set([...(opts.activeSandboxes ?? []), ...(activeFrom?.(store) ?? [])]));
+      // Only speed depends on it (see netns-ids.ts): a kernel that will not list IDs is no reason to stop.
+      await continueBelowHostIds().catch(() => undefined);
       c.pool?.refill();
     } catch (e) {
       try { store?.close(); } catch { /* the first error is the one to report */ }
@@ -520,7 +525,11 @@ export class Core implements RestoreHost {
           // setting of an interface there has the fast lane keep the
           // namespace's IPv6 sysctl directory open: its joins' disable_ipv6
           // (driver-api/interface-ipv6.ts) then needs no namespace switch.
-          if (!rec.owned && !opts.runtimeManaged) await batchAll([linkSetOp(ns, 'lo', { up: true }), sysctlGetOp('net/ipv6/conf/lo/disable_ipv6', ns)]);
+          if (!rec.owned && !opts.runtimeManaged) {
+            const [lo, v6, id] = await batch([linkSetOp(ns, 'lo', { up: true }), sysctlGetOp('net/ipv6/conf/lo/disable_ipv6', ns), nextNsidOp(ns)]);
+            for (const r of [lo, v6]) if (r && !r.ok) throw r.error;
+            if (id && !id.ok) settleNsid(id.error);
+          }
         }
         u.push('remove sandbox files', () => removeSandboxFiles(dir));
         if (!opts.runtimeManaged) writeSandboxFiles(dir, opts, []);

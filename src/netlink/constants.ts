@@ -12,7 +12,11 @@ export const RTM = {
   NEWADDR: 20, DELADDR: 21, GETADDR: 22,
   NEWROUTE: 24, DELROUTE: 25, GETROUTE: 26,
   NEWNEIGH: 28, DELNEIGH: 29, GETNEIGH: 30,
+  NEWNSID: 88, GETNSID: 90,
 } as const;
+
+/** <linux/net_namespace.h>: attributes of RTM_*NSID (after a 4-byte rtgenmsg). */
+export const NETNSA = { NSID: 1, FD: 3 } as const;
 
 export const AF = { UNSPEC: 0, INET: 2, BRIDGE: 7, INET6: 10 } as const;
 

@@ -4,8 +4,10 @@
 import { statSync } from 'node:fs';
 import { InvalidInputError } from '../errors.js';
 import { native, type KernelError } from './native.js';
-import { run, type Op } from './request.js';
+import { ack, rtnlOp, run, type NsRef, type Op } from './request.js';
 import { encodeRequest, Kind } from './wire.js';
+import { NETNSA, NLM_F, RTM } from './constants.js';
+import { attrs, MessageBuilder, messages } from './message.js';
 
 export const DEFAULT_RUN_DIR = '/run/netns';
 
@@ -97,3 +99,50 @@ export const netnsRelease = async (ns: Netns): Promise<undefined> => {
   native.forgetNamespace(ns.path);
   return undefined;
 };
+
+// ---- namespace IDs (`ip netns set` / `ip netns list-id`) ---------------------
+
+/** The kernel's answer for a namespace that has no ID in the asking one. */
+export const NSID_NOT_ASSIGNED = -1;
+
+/** An RTM_*NSID message: a 4-byte rtgenmsg, family unspecified, then attributes. */
+const nsidMessage = (type: number, flags: number): MessageBuilder => new MessageBuilder(type, flags, 64).struct(4, () => undefined);
+
+const nsidOf = (body: Buffer): number => {
+  const v = attrs(body, 4).get(NETNSA.NSID);
+  return v && v.length >= 4 ? v.readInt32LE(0) : NSID_NOT_ASSIGNED;
+};
+
+const checkNsid = (nsid: number): void => {
+  if (!Number.isInteger(nsid) || nsid < 0 || nsid >= 2 ** 31) throw new InvalidInputError(`namespace ID must be an integer from 0 to 2^31-1, not ${nsid}`);
+};
+
+/**
+ * `ip netns set`: gives `target` the ID `nsid` in the namespace the request
+ * is sent to (`inNs`, the host's by default). The kernel refuses an ID
+ * already taken (ENOSPC) and a namespace that already has one (EEXIST).
+ */
+export function netnsSetIdOp(target: NsRef, nsid: number, inNs?: NsRef): Op<undefined> {
+  checkNsid(nsid);
+  const m = nsidMessage(RTM.NEWNSID, 0).u32(NETNSA.NSID, nsid).nsFd(NETNSA.FD);
+  return rtnlOp(`netnsSetId ${target.path || 'host'} ${nsid}`, inNs, m, ack, [target]);
+}
+
+/** The ID `target` has in `inNs` (the host's by default), or NSID_NOT_ASSIGNED. */
+export function netnsGetIdOp(target: NsRef, inNs?: NsRef): Op<number> {
+  const m = nsidMessage(RTM.GETNSID, 0).nsFd(NETNSA.FD);
+  return rtnlOp(`netnsGetId ${target.path || 'host'}`, inNs, m, (b) => {
+    for (const x of messages(b)) if (x.type === RTM.NEWNSID) return nsidOf(x.body);
+    return NSID_NOT_ASSIGNED;
+  }, [target]);
+}
+
+/** `ip netns list-id`: every ID assigned in `inNs` (the host's by default). */
+export function netnsListIdsOp(inNs?: NsRef): Op<number[]> {
+  return rtnlOp('netnsListIds', inNs, nsidMessage(RTM.GETNSID, NLM_F.DUMP), (b) =>
+    [...messages(b)].filter((x) => x.type === RTM.NEWNSID).map((x) => nsidOf(x.body)).filter((id) => id >= 0));
+}
+
+export const netnsSetId = async (target: NsRef, nsid: number, inNs?: NsRef): Promise<undefined> => run(netnsSetIdOp(target, nsid, inNs));
+export const netnsGetId = async (target: NsRef, inNs?: NsRef): Promise<number> => run(netnsGetIdOp(target, inNs));
+export const netnsListIds = async (inNs?: NsRef): Promise<number[]> => run(netnsListIdsOp(inNs));
