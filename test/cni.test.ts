@@ -172,6 +172,11 @@ describe.skipIf(!!why)(`CNI plugin nsnet-cni ${why}`, () => {
     expect([ra.code, rb.code]).toEqual([0, 0]);
     const ipA = addr(ra).split('/')[0]!;
     expect(await tcpEcho(a, ipA, b, 'over cni')).toBe('echo:over cni');
+    // Numbered in the host by their first join's crossing, downward in nsnet's range (the kernel would give the lowest free).
+    const nsids = new Map((JSON.parse(sh('ip', ['-j', 'netns', 'list-id'])) as { nsid: number; name?: string }[]).map((x) => [x.name, x.nsid]));
+    const [idA, idB] = [nsids.get(a)!, nsids.get(b)!];
+    expect(idA >= 2 ** 24 && idA < 2 ** 30 && idB >= 2 ** 24).toBe(true);
+    expect(idB).toBeLessThan(idA);
     // Same container, another interface on another network.
     const c2 = conf('1.0.0');
     const second = cni('ADD', c2, { id: ia, ns: a, ifname: 'net1' });

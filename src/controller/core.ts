@@ -494,7 +494,7 @@ export class Core implements RestoreHost {
       options: { ...opts }, endpoints: [], dir,
     };
     // Reserve the container ID before the first await.
-    const live: LiveSandbox = { rec, ns: undefined, lock: Promise.resolve() };
+    const live: LiveSandbox = { rec, ns: undefined, lock: Promise.resolve(), ...(opts.runtimeManaged ? { unnumbered: true } : {}) };
     this.sbs.set(id, live);
     try {
       await withUndo(async (u) => {
@@ -736,7 +736,18 @@ export class Core implements RestoreHost {
       u.push('unlist endpoint', () => { s.rec.endpoints = s.rec.endpoints.filter((x) => x !== ep.id); });
       const target = this.target(s, isGw ? take : false);
       const plan = driver.joinPlan?.(net, ep, target, u, joined);
-      if (plan) await plan.finish(await (kernel ? kernel.add(plan.ops) : batch(plan.ops)));
+      if (plan) {
+        // Numbered before the veth, so the veth's notifications find the namespace at once (netns-ids.ts).
+        const numbering = s.unnumbered && s.ns ? [nextNsidOp(s.ns)] : [];
+        s.unnumbered = false;
+        const ops = numbering.length ? [...numbering, ...plan.ops] : plan.ops;
+        const answers = await (kernel ? kernel.add(ops) : batch(ops));
+        if (numbering.length) {
+          const id = answers.shift();
+          if (id && !id.ok) settleNsid(id.error);
+        }
+        await plan.finish(answers);
+      }
       else await driver.join(net, ep, target, u, joined);
       // Before the records are written, so the gateway's move is committed
       // with the join (joinMany elects once per sandbox, after its batch).

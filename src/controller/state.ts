@@ -7,4 +7,9 @@ export interface LiveSandbox {
   rec: SandboxRecord;
   ns: Netns | undefined;
   lock: Promise<unknown>;
+  /**
+   * Its namespace is still to be numbered in the host (netns-ids.ts): one a
+   * CNI runtime handed over, numbered in its first join's crossing.
+   */
+  unnumbered?: boolean;
 }
