@@ -40,7 +40,7 @@ import { restoreController, type RestoreHost } from './restore.js';
 import { applyConfigFrom, checkConfigOnly, checkConfigUnused } from './config-network.js';
 import type { LiveSandbox } from './state.js';
 import { JoinBatch } from './join-batch.js';
-import { continueBelowHostIds, nextNsidOp, settleNsid } from './netns-ids.js';
+import { batchNumbered, continueBelowHostIds, nextNsidOp, settleNsid } from './netns-ids.js';
 import { NetnsPool } from './netns-pool.js';
 import type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
 import { EndpointTable } from './endpoint-table.js';
@@ -124,9 +124,7 @@ export class Core implements RestoreHost {
   private async makeNetns(suffix: string, lane: LaneId = Lane.Fast): Promise<Netns> {
     const ns = await run(netnsAddOp(`${this.ownership.netnsPrefix}${suffix}`, this.runDir), lane);
     try {
-      const [v6, lo, id] = await batch([sysctlSetOp('net/ipv6/conf/default/disable_ipv6', '1', ns), linkSetOp(ns, 'lo', { up: true }), nextNsidOp(ns)]);
-      for (const r of [v6, lo]) if (r && !r.ok) throw r.error;
-      if (id && !id.ok) settleNsid(id.error);
+      await batchNumbered(ns, [sysctlSetOp('net/ipv6/conf/default/disable_ipv6', '1', ns), linkSetOp(ns, 'lo', { up: true })]);
     } catch (e) {
       await netnsDelete(ns).catch(() => undefined);
       throw e;
@@ -525,11 +523,7 @@ export class Core implements RestoreHost {
           // setting of an interface there has the fast lane keep the
           // namespace's IPv6 sysctl directory open: its joins' disable_ipv6
           // (driver-api/interface-ipv6.ts) then needs no namespace switch.
-          if (!rec.owned && !opts.runtimeManaged) {
-            const [lo, v6, id] = await batch([linkSetOp(ns, 'lo', { up: true }), sysctlGetOp('net/ipv6/conf/lo/disable_ipv6', ns), nextNsidOp(ns)]);
-            for (const r of [lo, v6]) if (r && !r.ok) throw r.error;
-            if (id && !id.ok) settleNsid(id.error);
-          }
+          if (!rec.owned && !opts.runtimeManaged) await batchNumbered(ns, [linkSetOp(ns, 'lo', { up: true }), sysctlGetOp('net/ipv6/conf/lo/disable_ipv6', ns)]);
         }
         u.push('remove sandbox files', () => removeSandboxFiles(dir));
         if (!opts.runtimeManaged) writeSandboxFiles(dir, opts, []);

@@ -15,7 +15,7 @@
 // nsnet's IDs stay in [NSID_FLOOR, NSID_TOP), far above the kernel's own
 // (lowest free from 0), so the two never meet. One allocator per process:
 // the table is the host's, shared by every controller here.
-import { isKernelError, netnsListIds, netnsSetIdOp, type KernelError, type Netns, type Op } from '../netlink/index.js';
+import { batch, isKernelError, netnsListIds, netnsSetIdOp, type KernelError, type Netns, type Op } from '../netlink/index.js';
 
 export const NSID_TOP = 2 ** 30;
 export const NSID_FLOOR = 2 ** 24;
@@ -51,4 +51,15 @@ export function settleNsid(error: unknown): void {
   if (e.code === 'ENOSPC' || (e.code === 'EEXIST' && /nsid is already used/.test(e.message))) {
     next = Math.max(NSID_FLOOR, next - JUMP);
   }
+}
+
+/**
+ * Runs `ops` (a new sandbox's namespace set-up) with its numbering in the
+ * same crossing; throws the first failure of `ops`, never the numbering's.
+ */
+export async function batchNumbered(ns: Netns, ops: readonly Op<unknown>[]): Promise<void> {
+  const res = await batch([...ops, nextNsidOp(ns)]);
+  const id = res.pop();
+  for (const r of res) if (!r.ok) throw r.error;
+  if (id && !id.ok) settleNsid(id.error);
 }
