@@ -146,9 +146,10 @@ export class Core implements RestoreHost {
     try {
       store = new Store(claim.path);
       c = new Core(opts, claim, store, await loadOwnership(store, claim.path));
-      await restoreController(c, new Set([...(opts.activeSandboxes ?? []), ...(activeFrom?.(store) ?? [])]));
-      // Only speed depends on it (see netns-ids.ts): a kernel that will not list IDs is no reason to stop.
+      // Before restore, which may make namespaces. Only speed depends on it
+      // (see netns-ids.ts): a kernel that will not list IDs is no reason to stop.
       await continueBelowHostIds().catch(() => undefined);
+      await restoreController(c, new Set([...(opts.activeSandboxes ?? []), ...(activeFrom?.(store) ?? [])]));
       c.pool?.refill();
     } catch (e) {
       try { store?.close(); } catch { /* the first error is the one to report */ }
