@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ownershipFor } from '../src/driver-api/ownership.js';
 import { releaseForwardingClaims } from '../src/firewall/firewall.js';
 import { tableName } from '../src/firewall/ruleset.js';
+import { netnsGetId, netnsOpen } from '../src/netlink/index.js';
 import { apiJson, gate, ipAddrs, ipLink, ipLinks, sh, tcpEcho, tempDir, uniq } from './helpers.js';
 
 const SHIM = 'build/Release/nsnet-cni';
@@ -173,8 +174,7 @@ describe.skipIf(!!why)(`CNI plugin nsnet-cni ${why}`, () => {
     const ipA = addr(ra).split('/')[0]!;
     expect(await tcpEcho(a, ipA, b, 'over cni')).toBe('echo:over cni');
     // Numbered in the host by their first join's crossing, downward in nsnet's range (the kernel would give the lowest free).
-    const nsids = new Map((JSON.parse(sh('ip', ['-j', 'netns', 'list-id'])) as { nsid: number; name?: string }[]).map((x) => [x.name, x.nsid]));
-    const [idA, idB] = [nsids.get(a)!, nsids.get(b)!];
+    const [idA, idB] = [await netnsGetId(await netnsOpen(`/run/netns/${a}`)), await netnsGetId(await netnsOpen(`/run/netns/${b}`))];
     expect(idA >= 2 ** 24 && idA < 2 ** 30 && idB >= 2 ** 24).toBe(true);
     expect(idB).toBeLessThan(idA);
     // Same container, another interface on another network.

@@ -238,7 +238,16 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     sh('ip', ['netns', 'set', name, String(own)]);
     const e = await c.newSandbox(uniq('crtid'), { netnsPath: `/run/netns/${name}` });
     expect(await idOf(e.key)).toBe(own);
-    for (const s of [a, b, d, e]) await s.destroy();
+    // The next ID held by someone else (another process counting down the same way): the sandbox gets one below it.
+    const other = uniq('rtid');
+    sh('ip', ['netns', 'add', other]);
+    runtimeNs.push(other);
+    const held = ids[2]! - 2;
+    sh('ip', ['netns', 'set', other, String(held)]);
+    const f = await c.newSandbox(uniq('cid'));
+    const idF = await idOf(f.key);
+    expect(idF >= NSID_FLOOR && idF < held).toBe(true);
+    for (const s of [a, b, d, e, f]) await s.destroy();
   });
 
   it('the namespace pool: sandboxes start in namespaces made ahead; stop deletes the rest', async () => {

@@ -40,7 +40,7 @@ import { restoreController, type RestoreHost } from './restore.js';
 import { applyConfigFrom, checkConfigOnly, checkConfigUnused } from './config-network.js';
 import type { LiveSandbox } from './state.js';
 import { JoinBatch } from './join-batch.js';
-import { batchNumbered, continueBelowHostIds, nextNsidOp, settleNsid } from './netns-ids.js';
+import { batchNumbered, continueBelow, nextNsid, refused } from './netns-ids.js';
 import { NetnsPool } from './netns-pool.js';
 import type { ControllerOptions, EndpointCreateOptions, NetworkCreateOptions } from './options.js';
 import { EndpointTable } from './endpoint-table.js';
@@ -146,10 +146,8 @@ export class Core implements RestoreHost {
     try {
       store = new Store(claim.path);
       c = new Core(opts, claim, store, await loadOwnership(store, claim.path));
-      // Before restore, which may make namespaces. Only speed depends on it
-      // (see netns-ids.ts): a kernel that will not list IDs is no reason to stop.
-      await continueBelowHostIds().catch(() => undefined);
       await restoreController(c, new Set([...(opts.activeSandboxes ?? []), ...(activeFrom?.(store) ?? [])]));
+      await continueBelow([...c.sbs.values()].flatMap((s) => (s.ns ? [s.ns] : [])));
       c.pool?.refill();
     } catch (e) {
       try { store?.close(); } catch { /* the first error is the one to report */ }
@@ -733,13 +731,13 @@ export class Core implements RestoreHost {
       const plan = driver.joinPlan?.(net, ep, target, u, joined);
       if (plan) {
         // Numbered before the veth, so the veth's notifications find the namespace at once (netns-ids.ts).
-        const numbering = s.unnumbered && s.ns ? [nextNsidOp(s.ns)] : [];
+        const numbering = s.unnumbered && s.ns ? nextNsid(s.ns) : undefined;
         s.unnumbered = false;
-        const ops = numbering.length ? [...numbering, ...plan.ops] : plan.ops;
+        const ops = numbering ? [numbering.op, ...plan.ops] : plan.ops;
         const answers = await (kernel ? kernel.add(ops) : batch(ops));
-        if (numbering.length) {
+        if (numbering) {
           const id = answers.shift();
-          if (id && !id.ok) settleNsid(id.error);
+          if (id && !id.ok) refused(numbering.nsid, id.error);
         }
         await plan.finish(answers);
       }

@@ -14,21 +14,22 @@
 //
 // nsnet's IDs stay in [NSID_FLOOR, NSID_TOP), far above the kernel's own
 // (lowest free from 0), so the two never meet. One allocator per process:
-// the table is the host's, shared by every controller here.
-import { batch, isKernelError, netnsListIds, netnsSetIdOp, type KernelError, type Netns, type Op } from '../netlink/index.js';
+// the table is the host's, shared by every controller here. Another
+// process counting down in the same range is met only by collision (the
+// kernel's ID dump cannot be trusted to list them: on this kernel it stops
+// after its first message block), and answered by moving below it.
+import {
+  batch, isKernelError, netnsGetId, netnsGetIdOp, netnsSetId, netnsSetIdOp, NSID_NOT_ASSIGNED, type Netns, type Op,
+} from '../netlink/index.js';
 
 export const NSID_TOP = 2 ** 30;
 export const NSID_FLOOR = 2 ** 24;
-/** How far down to jump when an ID is taken (another process hands out IDs in the same range). */
+/** How far below an ID someone else holds to continue (another process counting down from the same top). */
 const JUMP = 4096;
 
 let next = NSID_TOP - 1;
 
-/** Continues below every ID of nsnet's range already in the host's table (a restart, another process). */
-export async function continueBelowHostIds(): Promise<void> {
-  for (const id of await netnsListIds()) if (id >= NSID_FLOOR && id <= next) next = id - 1;
-  if (next < NSID_FLOOR) next = NSID_TOP - 1;
-}
+const inRange = (id: number): boolean => id >= NSID_FLOOR && id < NSID_TOP;
 
 function take(): number {
   const id = next;
@@ -36,21 +37,51 @@ function take(): number {
   return id;
 }
 
-/** The request giving `ns` the next ID; its answer goes to settleNsid. */
-export const nextNsidOp = (ns: Netns): Op<undefined> => netnsSetIdOp(ns, take());
+/** Continues below `id` (once, however many requests were refused at or above it). */
+function below(id: number): void {
+  if (id - JUMP < next) next = id - JUMP >= NSID_FLOOR ? id - JUMP : NSID_TOP - 1;
+}
 
 /**
- * What a refused ID means. Never fatal: a namespace without one gets the
- * kernel's on first use, as before. An ID someone else took moves the
- * allocator past that process's IDs; a namespace that already has an ID
- * (a runtime's) keeps it.
+ * After a restart: continues below the IDs the kept sandboxes' namespaces
+ * already have (asked of each, in one crossing). Never throws.
  */
-export function settleNsid(error: unknown): void {
-  if (!error || !isKernelError(error)) return;
-  const e = error as KernelError;
-  if (e.code === 'ENOSPC' || (e.code === 'EEXIST' && /nsid is already used/.test(e.message))) {
-    next = Math.max(NSID_FLOOR, next - JUMP);
-  }
+export async function continueBelow(kept: readonly Netns[]): Promise<void> {
+  if (!kept.length) return;
+  const res = await batch(kept.map((ns) => netnsGetIdOp(ns))).catch(() => []);
+  for (const r of res) if (r.ok && inRange(r.value as number) && (r.value as number) <= next) next = (r.value as number) - 1;
+  if (next < NSID_FLOOR) next = NSID_TOP - 1;
+}
+
+/** The request giving `ns` the next ID, and the ID it asks for. */
+export function nextNsid(ns: Netns): { op: Op<undefined>; nsid: number } {
+  const nsid = take();
+  return { op: netnsSetIdOp(ns, nsid), nsid };
+}
+
+/**
+ * A refused ID, where nothing can wait for another try (a join: its veth
+ * has been numbered by the kernel meanwhile): moves the allocator below an
+ * ID someone else holds. The kernel says which refusal it was only in its
+ * message (EEXIST either way; ENOSPC on older kernels for a taken ID).
+ */
+export function refused(nsid: number, error: unknown): void {
+  if (isKernelError(error, 'ENOSPC') || (isKernelError(error, 'EEXIST') && /already used/.test((error as Error).message))) below(nsid);
+}
+
+/**
+ * A refused ID at sandbox creation: a namespace that already has one (a
+ * runtime's) keeps it; otherwise the ID was someone else's, and the
+ * namespace gets one more, below it. Never throws: a namespace left
+ * without gets the kernel's on first use, as before.
+ */
+async function renumber(ns: Netns, nsid: number, error: unknown): Promise<void> {
+  if (!isKernelError(error, 'EEXIST', 'ENOSPC')) return;
+  try {
+    if ((await netnsGetId(ns)) !== NSID_NOT_ASSIGNED) return;
+    below(nsid);
+    await netnsSetId(ns, take());
+  } catch { /* left to the kernel */ }
 }
 
 /**
@@ -58,8 +89,9 @@ export function settleNsid(error: unknown): void {
  * same crossing; throws the first failure of `ops`, never the numbering's.
  */
 export async function batchNumbered(ns: Netns, ops: readonly Op<unknown>[]): Promise<void> {
-  const res = await batch([...ops, nextNsidOp(ns)]);
+  const { op, nsid } = nextNsid(ns);
+  const res = await batch([...ops, op]);
   const id = res.pop();
   for (const r of res) if (!r.ok) throw r.error;
-  if (id && !id.ok) settleNsid(id.error);
+  if (id && !id.ok) await renumber(ns, nsid, id.error);
 }

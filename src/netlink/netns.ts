@@ -119,8 +119,9 @@ const checkNsid = (nsid: number): void => {
 
 /**
  * `ip netns set`: gives `target` the ID `nsid` in the namespace the request
- * is sent to (`inNs`, the host's by default). The kernel refuses an ID
- * already taken (ENOSPC) and a namespace that already has one (EEXIST).
+ * is sent to (`inNs`, the host's by default). The kernel refuses with
+ * EEXIST both an ID already taken ("The specified nsid is already used";
+ * ENOSPC on older kernels) and a namespace that already has one.
  */
 export function netnsSetIdOp(target: NsRef, nsid: number, inNs?: NsRef): Op<undefined> {
   checkNsid(nsid);
@@ -137,7 +138,12 @@ export function netnsGetIdOp(target: NsRef, inNs?: NsRef): Op<number> {
   }, [target]);
 }
 
-/** `ip netns list-id`: every ID assigned in `inNs` (the host's by default). */
+/**
+ * `ip netns list-id`: the IDs assigned in `inNs` (the host's by default), in
+ * ID order, as the kernel's dump gives them. Not necessarily all: on 6.18
+ * the dump ends after its first message block (about 1,100 IDs here; `ip`
+ * shows fewer still). netnsGetId of a known namespace is exact.
+ */
 export function netnsListIdsOp(inNs?: NsRef): Op<number[]> {
   return rtnlOp('netnsListIds', inNs, nsidMessage(RTM.GETNSID, NLM_F.DUMP), (b) =>
     [...messages(b)].filter((x) => x.type === RTM.NEWNSID).map((x) => nsidOf(x.body)).filter((id) => id >= 0));
