@@ -29,17 +29,18 @@ const JUMP = 4096;
 
 let next = NSID_TOP - 1;
 
-const inRange = (id: number): boolean => id >= NSID_FLOOR && id < NSID_TOP;
+/** Under the floor the allocator starts again from the top. */
+const wrap = (id: number): number => (id >= NSID_FLOOR ? id : NSID_TOP - 1);
 
 function take(): number {
   const id = next;
-  next = id > NSID_FLOOR ? id - 1 : NSID_TOP - 1;
+  next = wrap(id - 1);
   return id;
 }
 
-/** Continues below `id` (once, however many requests were refused at or above it). */
-function below(id: number): void {
-  if (id - JUMP < next) next = id - JUMP >= NSID_FLOOR ? id - JUMP : NSID_TOP - 1;
+/** Continues from `id` down, if that is below where the allocator stands. */
+function continueFrom(id: number): void {
+  if (id < next) next = wrap(id);
 }
 
 /**
@@ -49,8 +50,10 @@ function below(id: number): void {
 export async function continueBelow(kept: readonly Netns[]): Promise<void> {
   if (!kept.length) return;
   const res = await batch(kept.map((ns) => netnsGetIdOp(ns))).catch(() => []);
-  for (const r of res) if (r.ok && inRange(r.value as number) && (r.value as number) <= next) next = (r.value as number) - 1;
-  if (next < NSID_FLOOR) next = NSID_TOP - 1;
+  for (const r of res) {
+    const id = r.ok ? (r.value as number) : NSID_NOT_ASSIGNED;
+    if (id >= NSID_FLOOR && id < NSID_TOP) continueFrom(id - 1);
+  }
 }
 
 /** The request giving `ns` the next ID, and the ID it asks for. */
@@ -66,7 +69,7 @@ export function nextNsid(ns: Netns): { op: Op<undefined>; nsid: number } {
  * message (EEXIST either way; ENOSPC on older kernels for a taken ID).
  */
 export function refused(nsid: number, error: unknown): void {
-  if (isKernelError(error, 'ENOSPC') || (isKernelError(error, 'EEXIST') && /already used/.test((error as Error).message))) below(nsid);
+  if (isKernelError(error, 'ENOSPC') || (isKernelError(error, 'EEXIST') && /already used/.test((error as Error).message))) continueFrom(nsid - JUMP);
 }
 
 /**
@@ -79,7 +82,7 @@ async function renumber(ns: Netns, nsid: number, error: unknown): Promise<void> 
   if (!isKernelError(error, 'EEXIST', 'ENOSPC')) return;
   try {
     if ((await netnsGetId(ns)) !== NSID_NOT_ASSIGNED) return;
-    below(nsid);
+    continueFrom(nsid - JUMP);
     await netnsSetId(ns, take());
   } catch { /* left to the kernel */ }
 }
