@@ -9,6 +9,7 @@
       "native/ns_registry.cc",
       "native/proc_mount.cc",
       "native/request.cc",
+      "native/veth_join.cc",
       "native/nftables.cc",
       "native/file_lock.cc"
     ],

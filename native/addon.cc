@@ -8,23 +8,28 @@
 
 #include "engine.h"
 #include "file_lock.h"
+#include "veth_join.h"
 
 namespace nsnet {
 
 namespace {
 
-Napi::Value errorValue(Napi::Env env, const Request& req, const NlError& e) {
+// A compound request's error names the step that failed (its op and namespace).
+Napi::Value errorValue(Napi::Env env, const Request& req, const Result& r) {
+  const NlError& e = r.err;
+  const std::string& op = r.step ? r.step->op : req.op;
+  const std::string& ns = r.step ? r.step->ns : req.ns;
   const char* name = strerrorname_np(e.err);
-  std::string msg = req.op + ": " + strerror(e.err);
+  std::string msg = op + ": " + strerror(e.err);
   if (!e.extack.empty()) msg += " (" + e.extack + ")";
   Napi::Error err = Napi::Error::New(env, msg);
   Napi::Object o = err.Value();
   o.Set("code", name ? name : "EUNKNOWN");
   o.Set("errno", -e.err);  // negative, as in Node's own system errors
-  o.Set("op", req.op);
+  o.Set("op", op);
   o.Set("syscall", e.syscall);
   if (!e.extack.empty()) o.Set("extack", e.extack);
-  if (!req.ns.empty()) o.Set("ns", req.ns);
+  if (!ns.empty()) o.Set("ns", ns);
   return o;
 }
 
@@ -32,8 +37,11 @@ Napi::Value errorValue(Napi::Env env, const Request& req, const NlError& e) {
 // answered with a bare acknowledgement (most of a join's), rather than a
 // Buffer each; nothing can be written into it.
 Napi::Value resultValue(Napi::Env env, const Request& req, Result& r, Napi::Value& empty) {
-  if (!r.err.ok()) return errorValue(env, req, r.err);
+  if (!r.err.ok()) return errorValue(env, req, r);
   switch (req.kind) {
+    case Kind::VethJoin:
+      // The container end's index is all a join reads of the veth's echo.
+      return Napi::Number::New(env, echoedIndex(r.data));
     case Kind::Rtnl:
       if (r.data.empty()) {
         if (empty.IsEmpty()) empty = Napi::Buffer<uint8_t>::New(env, 0);
@@ -136,14 +144,25 @@ Napi::Object protocol(Napi::Env env) {
   o.Set("fields", fields);
   o.Set("fdPatchFields", fdFields);
   o.Set("fdPatchStride", static_cast<uint32_t>(fdfield::kStride));
+  Napi::Object vjFields = Napi::Object::New(env);
+#define NSNET_VJ_FIELD_ENTRY(name, at) vjFields.Set(#name, static_cast<uint32_t>(at));
+  NSNET_VETH_JOIN_FIELDS(NSNET_VJ_FIELD_ENTRY)
+#undef NSNET_VJ_FIELD_ENTRY
+  Napi::Object vjFlags = Napi::Object::New(env);
+#define NSNET_VJ_FLAG_ENTRY(name, bit) vjFlags.Set(#name, static_cast<uint32_t>(bit));
+  NSNET_VETH_JOIN_FLAGS(NSNET_VJ_FLAG_ENTRY)
+#undef NSNET_VJ_FLAG_ENTRY
+  Napi::Object vj = Napi::Object::New(env);
+  vj.Set("size", static_cast<uint32_t>(vethjoin::kSize));
+  vj.Set("fields", vjFields);
+  vj.Set("flags", vjFlags);
+  o.Set("vethJoin", vj);
   return o;
 }
 
 // decodeRequest(tuple): parseRequest's reading of one request as a plain
 // object keyed by field name. For the wire test; no kernel work.
-Napi::Value DecodeRequest(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Request r = parseRequest(env, info[0]);
+Napi::Object decodedValue(Napi::Env env, const Request& r) {
   Napi::Array fds = Napi::Array::New(env, r.fds.size());
   for (size_t i = 0; i < r.fds.size(); ++i) {
     Napi::Object p = Napi::Object::New(env);
@@ -171,6 +190,25 @@ Napi::Value DecodeRequest(const Napi::CallbackInfo& info) {
   }
   o.Set(kFieldNames[field::linkPatches], links);
   return o;
+}
+
+Napi::Value DecodeRequest(const Napi::CallbackInfo& info) {
+  return decodedValue(info.Env(), parseRequest(info.Env(), info[0]));
+}
+
+// expandRequest(tuple): the requests a compound request (VethJoin) runs, as
+// decodeRequest reads requests; a TypeError if the block is malformed. For
+// the wire test, which holds them against src/netlink's own builders.
+Napi::Value ExpandRequest(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Request r = parseRequest(env, info[0]);
+  if (r.kind != Kind::VethJoin) throw Napi::TypeError::New(env, "expandRequest: not a compound request");
+  std::vector<Request> steps;
+  NlError e = expandVethJoin(r, steps);
+  if (!e.ok()) throw Napi::TypeError::New(env, e.extack);
+  Napi::Array out = Napi::Array::New(env, steps.size());
+  for (size_t i = 0; i < steps.size(); ++i) out.Set(static_cast<uint32_t>(i), decodedValue(env, steps[i]));
+  return out;
 }
 
 Napi::Value Submit(const Napi::CallbackInfo& info) {
@@ -232,6 +270,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("lanes", Napi::Number::New(env, Engine::kLanes));
   exports.Set("protocol", protocol(env));
   exports.Set("decodeRequest", Napi::Function::New(env, DecodeRequest, "decodeRequest"));
+  exports.Set("expandRequest", Napi::Function::New(env, ExpandRequest, "expandRequest"));
   exports.Set("lockFile", Napi::Function::New(env, LockFile, "lockFile"));
   exports.Set("unlockFile", Napi::Function::New(env, UnlockFile, "unlockFile"));
   exports.Set("forgetNamespace", Napi::Function::New(env, ForgetNamespace, "forgetNamespace"));

@@ -123,7 +123,7 @@ uint64_t Engine::runJob(LaneContext& ctx, Job* job, const NlError& homeErr) {
     if (!r.err.ok()) failed = true;
   }
   ctx.checked.clear();  // entries are not held between jobs
-  executed_ += job->requests.size();
+  for (const Result& r : job->results) executed_ += r.steps ? r.steps : 1;
   kernelNs_ += spent;
   lastDoneNs_ = monotonicNs();
   return spent;
@@ -139,7 +139,9 @@ bool Engine::inlinable(Job* job) {
       if (isIpv6ConfKey(r.arg1) && registry_.ipv6ConfOpen(0, r.ns)) continue;
       return false;
     }
-    if (r.kind != Kind::Rtnl || !registry_.socketOpen(0, r.ns)) return false;
+    // A join's requests speak to its sandbox and to the host (its sysctl is the host's).
+    if (r.kind == Kind::VethJoin && !registry_.socketOpen(0, "")) return false;
+    if ((r.kind != Kind::Rtnl && r.kind != Kind::VethJoin) || !registry_.socketOpen(0, r.ns)) return false;
   }
   return true;
 }

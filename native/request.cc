@@ -1,6 +1,7 @@
 #include "request.h"
 
 #include "nftables.h"
+#include "veth_join.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -124,7 +125,8 @@ NlError runSysctl(LaneContext& ctx, Request& req, Result& res, bool write) {
   return e;
 }
 
-// The ifindex of the link in the first RTM_NEWLINK of an echoed reply, or 0.
+}  // namespace
+
 uint32_t echoedIndex(const std::vector<uint8_t>& data) {
   size_t off = 0;
   while (off + NLMSG_HDRLEN <= data.size()) {
@@ -139,8 +141,6 @@ uint32_t echoedIndex(const std::vector<uint8_t>& data) {
   }
   return 0;
 }
-
-}  // namespace
 
 bool isIpv6ConfKey(const std::string& key, const char* under) {
   const size_t n = sizeof kIpv6Conf - 1;
@@ -224,6 +224,9 @@ void execute(LaneContext& ctx, Request& req, Result& res) {
       return;
     case Kind::NftRun:
       res.err = nftRun(req.arg1, res.str);
+      return;
+    case Kind::VethJoin:
+      runVethJoin(ctx, req, res);
       return;
   }
   res.err = NlError::of(EINVAL, req.op, "unknown request kind");

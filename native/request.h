@@ -3,6 +3,7 @@
 // thread: nothing in here touches N-API.
 #pragma once
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 #include "nl_error.h"
@@ -22,6 +23,8 @@ namespace nsnet {
 //   SysctlWrite  ns, arg1 = key, arg2 = value
 //   NetnsForget  drop cached handles for ns (an adopted namespace we release)
 //   NftRun       arg1 = nft script, one transaction, in the lane's home namespace
+//   VethJoin     a bridge join's five requests from one parameter block (msg),
+//                ns = the sandbox, arg1 / arg2 = container / host end (veth_join.h)
 #define NSNET_KINDS(X) \
   X(Noop, 0)           \
   X(Rtnl, 1)           \
@@ -31,7 +34,8 @@ namespace nsnet {
   X(SysctlRead, 5)     \
   X(SysctlWrite, 6)    \
   X(NetnsForget, 7)    \
-  X(NftRun, 8)
+  X(NftRun, 8)         \
+  X(VethJoin, 9)
 
 enum class Kind : int {
 #define NSNET_KIND_ENUM(name, value) name = value,
@@ -97,6 +101,12 @@ struct Result {
   std::vector<uint8_t> data;  // Rtnl replies, verbatim
   std::string str;            // created path, sysctl value
   uint64_t ino = 0;
+  // A compound request's failing step: its error names that step's op and namespace.
+  struct Step {
+    std::string op, ns;
+  };
+  std::optional<Step> step;
+  uint32_t steps = 0;          // kernel requests a compound request ran (stats count those)
 };
 
 // What a lane thread brings to each request.
@@ -117,6 +127,9 @@ struct LaneContext {
 NlError applyLinkPatches(Request& req, const std::vector<Result>& results, size_t index);
 
 void execute(LaneContext& ctx, Request& req, Result& res);
+
+// The ifindex of the link in the first RTM_NEWLINK of an echoed reply, or 0.
+uint32_t echoedIndex(const std::vector<uint8_t>& data);
 
 // A key under net/ipv6/conf/ (and then under `under`, e.g. "all/"): opened
 // from the namespace's directory when kept open (NsEntry::ipv6Conf), with no

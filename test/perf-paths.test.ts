@@ -165,14 +165,16 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
       native.submit = submit;
     }
     expect(res.map((r) => r.ok)).toEqual([true, true, true, true, true, true, false, false]);
-    // Seven joins in one crossing: five requests for a sandbox's first
-    // (gateway) endpoint, four for the others (no default route), two more
-    // each in the runtime's namespace (IPv6 off, then up); the one the
-    // kernel refused sent all of its own too (its veth was never made:
-    // nothing to undo in the kernel).
-    const requests = 2 * (5 + 4) + (7 + 6) + 4;
-    expect(crossings).toEqual([requests]);
-    expect(nativeStats().executed - before).toBe(requests);
+    // Seven joins in one crossing. A join hands over one request (the addon
+    // builds its messages: vethJoinOp), which runs five kernel requests for
+    // a sandbox's first (gateway) endpoint and four for the others (no
+    // default route). In the runtime's namespace the container end is born
+    // down: the request runs three (veth, host end's IPv6 off, host end
+    // enslaved and up), then come IPv6 off inside, the address, up and, for
+    // the gateway endpoint, the route. The one the kernel refused stopped at
+    // its veth (never made: nothing to undo in the kernel).
+    expect(crossings).toEqual([2 * (1 + 1) + (1 + 4) + (1 + 3) + 1]);
+    expect(nativeStats().executed - before).toBe(2 * (5 + 4) + (3 + 4) + (3 + 3) + 1);
     const bad = res[7]!;
     expect(!bad.ok && (bad.error as { code?: string }).code).toBe('EEXIST');
     expect(n1.endpoints().map((e) => e.name).sort()).toEqual(['a0', 'a1', 'a2']);
@@ -190,6 +192,32 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     for (const sb of sbs) await sb.destroy();
     await n1.delete();
     await n2.delete();
+  });
+
+  it('a join whose request fails after its veth was made (the default route here) undoes the veth, and names the failing step', async () => {
+    const n = await net('10.77.6.0/24');
+    const sb = await c.newSandbox(uniq('cf'));
+    const ns = nsName(sb.key);
+    // A default route nsnet does not know of: the join's own route is refused (EEXIST), after the veth, its host end and the address.
+    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', ns, 'route', 'add', 'default', 'dev', 'lo']);
+    const ep = n.createEndpoint(uniq('e'));
+    const live = () => ipLinks().filter((l) => l.group === String(c.marks().liveGroup)).length;
+    const before = live();
+    const err = await ep.join(sb).then(() => undefined, (e: unknown) => e as { code?: string; op?: string; ns?: string });
+    expect(err).toMatchObject({ code: 'EEXIST', op: 'routeAdd default', ns: sb.key });
+    // Nothing of it left: no eth0 inside, no host end outside, the endpoint unjoined.
+    expect(ipLinks(ns).map((l) => l.ifname)).toEqual(['lo']);
+    expect(live()).toBe(before);
+    expect(ep.info().sandboxId).toBeUndefined();
+    // It joins once the foreign route is gone.
+    sh('ip', ['-n', ns, 'route', 'del', 'default', 'dev', 'lo']);
+    await ep.join(sb);
+    expect(ipJson<{ dst: string; gateway?: string }[]>(['-n', ns, 'route', 'show']).find((r) => r.dst === 'default')?.gateway).toBe('10.77.6.1');
+    await ep.leave(sb);
+    await ep.delete();
+    await sb.destroy();
+    await n.delete();
   });
 
   it('joinMany creates each endpoint just before its join: a refused creation or a failed join leaves nothing, the rest join', async () => {

@@ -188,9 +188,68 @@ describe('native request format', () => {
     });
 
     it('covers every kind', () => {
-      const seen = new Set([Kind.Rtnl, ...plain.map(([, , f]) => f.kind)]);
+      const seen = new Set([Kind.Rtnl, Kind.VethJoin, ...plain.map(([, , f]) => f.kind)]);
       expect([...seen].sort((a, b) => a - b)).toStrictEqual(Object.values(Kind).sort((a, b) => a - b));
     });
+  });
+});
+
+describe('a bridge join as one request (VethJoin)', () => {
+  it('the parameter block: same size, offsets and flag bits on both sides', () => {
+    expect(native.protocol.vethJoin).toStrictEqual({ size: nl.VETH_JOIN.size, fields: { ...nl.VETH_JOIN.fields }, flags: { ...nl.VETH_JOIN.flags } });
+  });
+
+  // What the bridge driver sent before the addon built these messages, from
+  // the same builders: the addon must expand a join into exactly this.
+  const reference = (j: nl.VethJoin): DecodedRequest[] => {
+    const ops: Op<unknown>[] = [
+      nl.linkAddVethOp(fakeNs, { name: j.name, up: j.up, queues: 1, ...(j.mtu !== undefined ? { mtu: j.mtu } : {}), ...(j.mac ? { mac: j.mac } : {}) },
+        { name: j.host.name, ns: nl.HOST_NS, mac: j.host.mac, group: j.host.group, queues: 1, ...(j.mtu !== undefined ? { mtu: j.mtu } : {}) }, true),
+      ...(j.host.ipv6Off ? [nl.sysctlSetOp(`net/ipv6/conf/${j.host.name}/disable_ipv6`, '1')] : []),
+      nl.linkSetOp(undefined, j.host.name, { master: j.host.master, up: true }),
+    ];
+    if (j.address4) ops.push(nl.onEchoedLink(nl.addrAddOp(fakeNs, 1, j.address4), ops.length));
+    if (j.gateway4) ops.push(nl.onEchoedLink(nl.routeAddOp(fakeNs, { dst: 'default', gateway: j.gateway4, dev: 1 }), ops.length));
+    return ops.map(decode);
+  };
+
+  it('expands into the requests the builders make, byte for byte, for any join', () => {
+    const mac = fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => [...b].map((x) => x.toString(16).padStart(2, '0')).join(':'));
+    const ifname = fc.stringMatching(/^[a-z][a-z0-9]{0,14}$/);
+    const ipv4 = fc.ipV4();
+    const join = fc.record({
+      name: ifname, up: fc.boolean(), mac: fc.option(mac, { nil: undefined }), mtu: fc.option(fc.integer({ min: 68, max: 65535 }), { nil: undefined }),
+      host: fc.record({ name: ifname, mac, group: fc.nat({ max: 0xffffffff }), master: fc.integer({ min: 1, max: 0x7fffffff }), ipv6Off: fc.boolean() }),
+      address4: fc.option(fc.tuple(ipv4, fc.integer({ min: 0, max: 32 })).map(([ip, bits]) => `${ip}/${bits}`), { nil: undefined }),
+      gateway: fc.option(ipv4, { nil: undefined }),
+    }).map(({ gateway, ...j }): nl.VethJoin => {
+      const out: nl.VethJoin = { ...j };
+      if (out.mac === undefined) delete out.mac;
+      if (out.mtu === undefined) delete out.mtu;
+      if (out.address4 === undefined) delete out.address4;
+      else if (gateway !== undefined) out.gateway4 = gateway;
+      return out;
+    });
+    fc.assert(fc.property(join, (j) => {
+      const op = nl.vethJoinOp(fakeNs, j);
+      expect(decode(op)).toMatchObject({ kind: Kind.VethJoin, op: `vethJoin ${j.name}`, ns: fakeNs.path, nsIno: fakeNs.ino, arg1: j.name, arg2: j.host.name });
+      expect(native.expandRequest(op.request)).toStrictEqual(reference(j));
+    }), { numRuns: 300 });
+  });
+
+  it('a malformed block or name is refused by the addon, and by the builder before it', () => {
+    const ok = nl.vethJoinOp(fakeNs, { name: 'eth0', up: true, host: { name: 'ntwirevj0', mac: '02:00:00:00:00:01', group: 5, master: 9, ipv6Off: true } });
+    const [kind, op, ns, ino, msg, fds, , host] = ok.request;
+    expect(() => native.expandRequest([kind, op, ns, ino, msg!.subarray(0, 39), fds, 'eth0', host])).toThrow(/40 bytes/);
+    expect(() => native.expandRequest([kind, op, ns, ino, msg, fds, 'a-name-that-is-too-long', host])).toThrow(/invalid interface name/);
+    const routeOnly = Buffer.from(msg!);
+    routeOnly.writeUInt32LE(nl.VETH_JOIN.flags.gateway4, nl.VETH_JOIN.fields.flags);
+    expect(() => native.expandRequest([kind, op, ns, ino, routeOnly, fds, 'eth0', host])).toThrow(/needs the address/);
+    expect(() => native.expandRequest(nl.linkDelOp(undefined, 'x').request)).toThrow(/not a compound/);
+    expect(() => nl.vethJoinOp(fakeNs, { name: 'eth0', up: true, host: { name: 'h', mac: '02:00:00:00:00:01', group: 5, master: 9, ipv6Off: false }, gateway4: '10.0.0.1' }))
+      .toThrow(/needs the address/);
+    expect(() => nl.vethJoinOp(fakeNs, { name: 'eth0', up: true, host: { name: 'h', mac: '02:00:00:00:00:01', group: 5, master: 9, ipv6Off: false }, address4: 'fd00::2/64' }))
+      .toThrow(/not an IPv4/);
   });
 });
 

@@ -9,13 +9,19 @@ export const NO_ROUTES: RouteFamilies = { v4: false, v6: false };
 
 const gateways = (net: NetworkRecord) => ({ gw4: net.pools4[0]?.gateway, gw6: net.pools6[0]?.gateway });
 
+/** The gateways a join's default routes of `families` go through: none on an internal network. */
+export function defaultGateways(net: NetworkRecord, families: RouteFamilies): { gw4?: string; gw6?: string } {
+  if (net.internal) return {};
+  const { gw4, gw6 } = gateways(net);
+  return { ...(gw4 && families.v4 ? { gw4 } : {}), ...(gw6 && families.v6 ? { gw6 } : {}) };
+}
+
 /** Requests adding the default route(s) of `families` via `dev` inside `ns`; none on an internal network. */
 export function defaultRouteOps(net: NetworkRecord, ns: Netns | undefined, dev: number, families: RouteFamilies): Op<unknown>[] {
-  if (net.internal) return [];
-  const { gw4, gw6 } = gateways(net);
+  const { gw4, gw6 } = defaultGateways(net, families);
   const ops: Op<unknown>[] = [];
-  if (gw4 && families.v4) ops.push(routeAddOp(ns, { dst: 'default', gateway: gw4, dev }));
-  if (gw6 && families.v6) ops.push(routeAddOp(ns, { dst: 'default', family: 6, gateway: gw6, dev }));
+  if (gw4) ops.push(routeAddOp(ns, { dst: 'default', gateway: gw4, dev }));
+  if (gw6) ops.push(routeAddOp(ns, { dst: 'default', family: 6, gateway: gw6, dev }));
   return ops;
 }
 

@@ -7,15 +7,15 @@ import { existsSync } from 'node:fs';
 import { ConflictError, ForbiddenError, InvalidInputError, NsnetError } from '../errors.js';
 import { randomHex, randomLocalMac } from '../random.js';
 import {
-  addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, HOST_NS, indexOfEcho, isKernelError, linkAddBridge, linkAddVethOp, linkDel,
-  linkGet, linkSet, linkSetOp, onEchoedLink, sysctlGet, sysctlSet, sysctlSetOp, type KernelError,
+  addrAdd, addrAddOp, addrDel, addrDelOp, addrList, batch, isKernelError, linkAddBridge, linkDel,
+  linkGet, linkSet, linkSetOp, onEchoedLink, sysctlGet, sysctlSet, vethJoinMadeVeth, vethJoinOp, type KernelError,
   type BridgeAttrs, type Op,
 } from '../netlink/index.js';
 import {
   BridgeOption, collect, fault, isNsnetBridgeAlias, parseBool, type Driver, type JoinPlan, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
 } from '../driver-api/index.js';
 import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
-import { defaultRouteOps, moveDefaultRoute, NO_ROUTES } from '../driver-api/default-route.js';
+import { defaultGateways, defaultRouteOps, moveDefaultRoute, NO_ROUTES } from '../driver-api/default-route.js';
 import { bornDown, bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
 import { endpointSysctlOps } from '../driver-api/endpoint-sysctls.js';
 import { linkLocalOps } from '../driver-api/link-local.js';
@@ -374,16 +374,21 @@ export class BridgeDriver implements Driver {
     fault('bridge.join.veth');
     const mtu = this.mtu(net);
     const at = detach.length;
+    // The container end's IPv4 address and default route go with the veth
+    // when nothing has to come between (a container end born down is
+    // configured first, then brought up, then routed).
+    const down = bornDown(ep, target);
+    const address4 = down ? undefined : ep.ipv4;
+    const gw4 = address4 && target.gateway ? defaultGateways(net, target.gateway).gw4 : undefined;
     const ops: Op<unknown>[] = [
       ...detach,
+      // One request for the veth and its host end's setup (netlink/veth-join.ts).
       // One queue each way, allocated so: a veth otherwise gets one per CPU
       // and cuts the active count to one after registering each end, each
       // cut an expedited RCU grace period under RTNL, slow whenever the other
       // CPUs are busy (a joinMany of 32: 25 -> 10 ms of kernel work). One
       // queue is active either way; what is lost is raising the count later
       // with ethtool -L.
-      indexOfEcho(linkAddVethOp(target.ns, { name: ep.ifname!, up: !bornDown(ep, target), mtu, queues: 1, ...(ep.mac ? { mac: ep.mac } : {}) },
-        { name: host, ns: HOST_NS, mtu, mac: hostMac, group: this.ctx.ownership.live, queues: 1 }, true)),
       // A bridge port needs no IPv6 of its own. Address generation off was
       // not enough: each host end still had a multicast route in the host's
       // IPv6 table, and every link event in the host walked that table, so
@@ -391,10 +396,13 @@ export class BridgeDriver implements Driver {
       // disabled before up, the host end gets neither addresses nor routes.
       // No netlink attribute does this; the sysctl is opened from a
       // directory kept open, not walked from /proc/sys (see the addon).
-      ...(HOST_IPV6 ? [sysctlSetOp(`net/ipv6/conf/${host}/disable_ipv6`, '1')] : []),
-      linkSetOp(undefined, host, { master, up: true }),
+      vethJoinOp(target.ns, {
+        name: ep.ifname!, up: !down, mtu, ...(ep.mac ? { mac: ep.mac } : {}),
+        host: { name: host, mac: hostMac, group: this.ctx.ownership.live, master, ipv6Off: HOST_IPV6 },
+        ...(address4 ? { address4 } : {}), ...(gw4 ? { gateway4: gw4 } : {}),
+      }),
     ];
-    const configure = this.configureOps(net, ep, target);
+    const configure = this.configureOps(net, ep, target, !!address4);
     // Each configure request takes the container end's index from the echo, `back` places before it.
     for (const c of configure) ops.push(c.byIndex ? onEchoedLink(c.op, ops.length - at) : c.op);
     return {
@@ -403,11 +411,16 @@ export class BridgeDriver implements Driver {
         // A detach that finds the link gone (the reaper was quicker) is fine.
         const res = all.slice(at);
         const first = res[0];
-        if (!first?.ok) throw first ? first.error : new NsnetError('EVETH', `veth ${host}: no answer`);
-        const index = first.value as number | undefined;
+        if (!first) throw new NsnetError('EVETH', `veth ${host}: no answer`);
         // Undo deletes the pair at once: a failed join must free the
         // interface name inside the sandbox before it returns.
-        undo.push(`delete veth ${host}`, () => linkDel(undefined, host));
+        const unmake = () => undo.push(`delete veth ${host}`, () => linkDel(undefined, host));
+        if (!first.ok) {
+          if (vethJoinMadeVeth(first.error, ep.ifname!)) unmake();
+          throw first.error;
+        }
+        const index = first.value as number | undefined;
+        unmake();
         if (!index) throw new NsnetError('EVETH', `veth ${host}: the kernel did not echo the new link`);
         ep.peerIndex = index;
         const bad = res.find((r) => !r.ok);
@@ -434,12 +447,13 @@ export class BridgeDriver implements Driver {
    * container end by its (echoed) index. A container end born down (an
    * IPv4-only one in a runtime's namespace, which has its IPv6 turned off
    * first, or one with sysctls of its own) is brought up after them, before
-   * the route that needs it.
+   * the route that needs it. With `taken4`, the IPv4 address and default
+   * route went with the veth (vethJoinOp).
    */
-  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): { op: Op<unknown>; byIndex: boolean }[] {
+  private configureOps(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, taken4: boolean): { op: Op<unknown>; byIndex: boolean }[] {
     const ops: { op: Op<unknown>; byIndex: boolean }[] = [];
     if (bornWithoutIpv6(ep, target)) ops.push({ op: interfaceIpv6Op(target, ep.ifname!, false), byIndex: false });
-    if (ep.ipv4) ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv4), byIndex: true });
+    if (ep.ipv4 && !taken4) ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv4), byIndex: true });
     if (ep.ipv6) {
       ops.push({ op: interfaceIpv6Op(target, ep.ifname!, true), byIndex: false });
       ops.push({ op: addrAddOp(target.ns, PLACEHOLDER, ep.ipv6, { noDad: true }), byIndex: true });
@@ -447,7 +461,8 @@ export class BridgeDriver implements Driver {
     for (const op of linkLocalOps(target.ns, PLACEHOLDER, ep)) ops.push({ op, byIndex: true });
     for (const op of endpointSysctlOps(target, ep.ifname!, ep)) ops.push({ op, byIndex: false });
     if (bornDown(ep, target)) ops.push({ op: linkSetOp(target.ns, PLACEHOLDER, { up: true }), byIndex: true });
-    if (target.gateway) for (const op of defaultRouteOps(net, target.ns, PLACEHOLDER, target.gateway)) ops.push({ op, byIndex: true });
+    const routes = target.gateway && (taken4 ? { ...target.gateway, v4: false } : target.gateway);
+    if (routes) for (const op of defaultRouteOps(net, target.ns, PLACEHOLDER, routes)) ops.push({ op, byIndex: true });
     return ops;
   }
 

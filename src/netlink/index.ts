@@ -8,6 +8,7 @@ export * from './addr.js';
 export * from './route.js';
 export * from './neigh.js';
 export * from './sysctl.js';
+export * from './veth-join.js';
 export { batch, batchAll, noop, onEchoedLink, run, type Op, type Settled } from './request.js';
 export { isKernelError, Lane, type KernelError, type LaneId, type NativeStats } from './native.js';
 

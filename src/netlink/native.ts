@@ -19,6 +19,7 @@ export interface NativeStats {
   procMountsMade: number;
   procMountsOpen: number;
   retiredThreads: number;
+  /** Kernel requests run (a compound request, e.g. vethJoinOp, counts each of its steps that ran). */
   executed: number;
   /** Nanoseconds the lane threads spent executing requests (the bare kernel cost). */
   execNs: number;
@@ -40,6 +41,8 @@ export interface NativeAddon {
   protocol: NativeProtocol;
   /** Runs the addon's parser on one request and returns what it read; no kernel work. */
   decodeRequest(request: NativeRequest): DecodedRequest;
+  /** The requests a compound request (VethJoin) runs, as decodeRequest reads them; no kernel work. */
+  expandRequest(request: NativeRequest): DecodedRequest[];
   /** Opens (0600, created if absent) and flock(LOCK_EX|LOCK_NB)s a file; throws code EWOULDBLOCK if held. Synchronous. */
   lockFile(path: string): number;
   /** Unlocks and closes what lockFile returned. */

@@ -14,6 +14,7 @@ export const Kind = {
   SysctlWrite: 6,
   NetnsForget: 7,
   NftRun: 8,
+  VethJoin: 9,
 } as const;
 export type KindId = (typeof Kind)[keyof typeof Kind];
 
@@ -79,6 +80,8 @@ export interface NativeProtocol {
   fields: string[];
   fdPatchFields: string[];
   fdPatchStride: number;
+  /** The VethJoin parameter block (native/veth_join.h): its size, field offsets and flag bits. */
+  vethJoin: { size: number; fields: Record<string, number>; flags: Record<string, number> };
 }
 
 export function encodeRequest(r: RequestFields): NativeRequest {
