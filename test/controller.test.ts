@@ -209,8 +209,14 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     expect(roles(...res.map((r) => (r.ok ? r.endpoint : undefined!)))).toEqual(['6', 'all']);
     const d4 = ipJson<{ dst: string; dev: string }[]>(['-n', nsName(sb2.key), 'route', 'show']).filter((r) => r.dst === 'default').map((r) => r.dev);
     expect(d4).toEqual([res[1]!.ok ? res[1]!.endpoint.info().ifname : '']);
-    await sb2.destroy();
-    for (const n of [na!, nb!]) await n.delete();
+    // On record: the sandbox's record (written once, after the batch) lists both joins across a restart.
+    await c.stop();
+    c = await Controller.start({ dataDir: dir.path, activeSandboxes: [sb2.id] });
+    const kept = c.sandboxes().find((x) => x.id === sb2.id)!;
+    expect(kept.endpoints().map((e) => `${e.info().networkId}:${e.info().ifname}`).sort())
+      .toEqual([`${na!.id}:eth1`, `${nb!.id}:eth0`].sort());
+    await kept.destroy();
+    for (const id of [na!.id, nb!.id]) await c.networks().find((n) => n.id === id)!.delete();
   });
 
   it('inhibit_ipv4: nsnet gives the bridge no IPv4 address (a user bridge keeps its own, before and after); containers still talk', async () => {

@@ -51,7 +51,7 @@ import {
 } from '../driver-api/validate.js';
 import { checkIfName, checkMtu } from '../netlink/validate.js';
 import { NetworkGates } from './gates.js';
-import { cidrContains, formatIP, parseIP } from '../ip/addr.js';
+import { cidrContains, formatIP, parseIP, type IP } from '../ip/addr.js';
 
 // Docker's rule is only "not blank"; nsnet also refuses control characters
 // (a name is shown in tables, logs and, with embedded DNS, answers) and bounds
@@ -364,7 +364,11 @@ export class Core implements RestoreHost {
 
   // ---- endpoints ------------------------------------------------------------
 
-  createEndpoint(networkId: string, name: string, o: EndpointCreateOptions = {}): string {
+  /**
+   * `record` false: the caller writes the record itself (joinMany: with the
+   * join; a failed join deletes the endpoint again, so no record is lost).
+   */
+  createEndpoint(networkId: string, name: string, o: EndpointCreateOptions = {}, record = true): string {
     const net = this.nets.get(networkId);
     if (!net || this.gates.deleting(networkId)) throw new NotFoundError(`network ${networkId} not found`);
     checkEndpointName(name);
@@ -395,11 +399,13 @@ export class Core implements RestoreHost {
     const taken: [string, string][] = [];
     try {
       if (driver.needsAddresses) {
+        let ip4: IP | undefined;
         if (net.enableIPv4 && net.pools4.length) {
           const a = this.allocate(net.pools4, o.ipv4Address, 4);
           taken.push([a.poolId, a.address]);
           rec.ipv4 = a.cidr;
           rec.poolId4 = a.poolId;
+          ip4 = a.ip;
         } else if (o.ipv4Address) throw new InvalidInputError(`network ${net.name} has no IPv4 pool for address ${o.ipv4Address}`);
         if (net.enableIPv6 && net.pools6.length) {
           const a = this.allocate(net.pools6, o.ipv6Address, 6);
@@ -408,11 +414,11 @@ export class Core implements RestoreHost {
           rec.poolId6 = a.poolId;
         } else if (o.ipv6Address) throw new InvalidInputError(`network ${net.name} is not IPv6-enabled: cannot use address ${o.ipv6Address}`);
         // IPv6-only: a random one, as libnetwork's bridge gives it, so inspect shows the address the interface has.
-        rec.mac = o.macAddress ?? (rec.ipv4 ? macFromIPv4(rec.ipv4) : randomLocalMac());
+        rec.mac = o.macAddress ?? (ip4 ? macFromIPv4(ip4) : randomLocalMac());
       }
       fault('endpoint.create.store');
       this.store.tx(() => {
-        this.store.put('endpoint', rec.id, rec);
+        if (record) this.store.put('endpoint', rec.id, rec);
         for (const [poolId] of taken) this.store.put('cursor', poolId, { poolId, cursor: this.ipam.cursor(poolId) });
       });
     } catch (e) {
@@ -433,7 +439,7 @@ export class Core implements RestoreHost {
       pool = hit;
     }
     const a = this.ipam.requestAddress(pool.poolId, requested ? { address: formatIP(parseIP(requested)) } : { serial: true });
-    return { poolId: pool.poolId, address: a.address, cidr: a.cidr };
+    return { poolId: pool.poolId, address: a.address, cidr: a.cidr, ip: a.ip };
   }
 
   /** An endpoint name is unique in its network (EENDPOINTEXISTS, 403 as Docker's). */
@@ -668,7 +674,7 @@ export class Core implements RestoreHost {
         const { networkId, name, options } = x.item.create;
         let id: string;
         try {
-          id = x.made = this.createEndpoint(networkId, name, options);
+          id = x.made = this.createEndpoint(networkId, name, options, false);
         } catch (error) {
           return Promise.resolve({ ok: false, error: error as Error });
         }
@@ -680,10 +686,16 @@ export class Core implements RestoreHost {
       await kernel.send();
       const settled = await Promise.all(runs);
       ready.forEach((x, k) => { out[x.i] = settled[k]!; });
-      // A later endpoint of the batch may outrank the one that took the default route.
-      for (const s of new Set(ready.filter((x, k) => settled[k]!.ok).map((x) => x.s))) {
-        const moved = await this.electGateway(s);
-        if (moved.length) this.store.tx(() => { for (const m of moved) this.store.put('endpoint', m.id, m); });
+      // A later endpoint of the batch may outrank the one that took the
+      // default route. Each sandbox's record is written once, here, not once
+      // per join (its joins' own records are written with them).
+      const joinedInto = new Set(ready.filter((x, k) => settled[k]!.ok).map((x) => x.s));
+      for (const s of new Set(ready.map((x) => x.s))) {
+        const moved = joinedInto.has(s) ? await this.electGateway(s) : [];
+        this.store.tx(() => {
+          for (const m of moved) this.store.put('endpoint', m.id, m);
+          if (this.sbs.get(s.rec.id) === s) this.store.put('sandbox', s.rec.id, s.rec);
+        });
       }
     } finally {
       unlock();
@@ -749,7 +761,8 @@ export class Core implements RestoreHost {
       this.store.tx(() => {
         this.store.put('endpoint', ep.id, ep);
         for (const m of moved) this.store.put('endpoint', m.id, m);
-        this.store.put('sandbox', s.rec.id, s.rec);
+        // A batch writes its sandboxes once, after its joins (joinMany).
+        if (!kernel) this.store.put('sandbox', s.rec.id, s.rec);
       });
     });
     this.refreshHosts(s);
@@ -1021,9 +1034,11 @@ function linkLocalCidrs(ips: unknown, net: NetworkRecord): string[] {
   return cidrs;
 }
 
+const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** Docker's MAC: 02:42 followed by the IPv4 address. */
-export function macFromIPv4(cidr: string): string {
-  const ip = cidr.split('/')[0]!.split('.').map(Number);
-  return ['02', '42', ...ip.map((x) => x.toString(16).padStart(2, '0'))].join(':');
+export function macFromIPv4(ip: IP): string {
+  const v = Number(ip.value);
+  return `02:42:${HEX_BYTE[v >>> 24]}:${HEX_BYTE[(v >>> 16) & 255]}:${HEX_BYTE[(v >>> 8) & 255]}:${HEX_BYTE[v & 255]}`;
 }
 
