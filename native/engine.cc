@@ -130,7 +130,10 @@ uint64_t Engine::runJob(LaneContext& ctx, Job* job, const NlError& homeErr) {
 }
 
 bool Engine::inlinable(Job* job) {
-  if (!inline_ || pending_ != 0 || job->lane != 0 || job->requests.size() > kInlineMax) return false;
+  if (!inline_ || pending_ != 0 || job->lane != 0) return false;
+  size_t weight = 0;
+  for (auto& r : job->requests) weight += r.kind == Kind::VethJoin ? 5 : 1;
+  if (weight > kInlineMaxRequests) return false;
   for (auto& r : job->requests) {
     if (r.kind == Kind::Noop) continue;
     if (r.kind == Kind::SysctlWrite || r.kind == Kind::SysctlRead) {

@@ -9,9 +9,10 @@
 // - A job runs on the JS thread itself (tryInline) only when no other job
 //   is queued, running or unsettled on any lane (so it waits behind none of
 //   nsnet's own work, e.g. the slow lane's deletions holding RTNL, and
-//   promises still settle in submission order), it is a short run of
-//   rtnetlink requests (and sysctls of the host, or IPv6 interface sysctls
-//   of a namespace whose directory is open), and every namespace it speaks
+//   promises still settle in submission order), it is a run of at most
+//   kInlineMaxRequests kernel requests (rtnetlink, bridge joins, sysctls of
+//   the host, or IPv6 interface sysctls of a namespace whose directory is
+//   open), and every namespace it speaks
 //   to already has its socket open on the fast lane (whose thread is idle,
 //   so the sockets are free): it makes no namespace switch. Two thread hops cost more than the
 //   kernel's work on a small VM (a futex wake is ~70 µs there, a sleeping
@@ -55,8 +56,18 @@ class Engine {
   static constexpr int kLanes = 2;
   /** How long a lane spins for the next job before sleeping (NSNET_SPIN_US overrides). */
   int spinMicros_ = 200;
-  /** Longer jobs (joinMany's) go to the lane even when it is idle: the JS thread would stall for them. */
-  static constexpr size_t kInlineMax = 16;
+  /**
+   * Kernel requests an inline job may hold (a VethJoin counts as its five):
+   * a joinMany of 32 (about 136 requests, 13-16 ms of kernel work here)
+   * runs inline, and the event loop waits for it. On its lane the same
+   * batch paid both wake-ups (from the call to the lane picking it up
+   * 0.13-0.15 ms, from its last answer to the JS thread 0.25-0.31 ms,
+   * against 0.08 and 0.09 inline), and in paired rounds against the C
+   * floor it did worse (median per-round ratios 0.80 and 0.81 on the lane,
+   * 0.82 and 0.87 inline). Longer jobs go to the lane: the JS thread would
+   * stall for them.
+   */
+  static constexpr size_t kInlineMaxRequests = 160;
 
   explicit Engine(Napi::Env env);
   ~Engine();

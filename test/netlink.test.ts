@@ -429,6 +429,26 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
       expect(!res[1]!.ok && res[1]!.error).toMatchObject({ code: 'EEXIST', errno: -17, op: `linkAdd bridge ${name}`, ns: fresh.path });
       expect(res[2]!.ok && (res[2]!.value as nl.Link).name).toBe(name);
       expect(ipLink(name, fresh.path.split('/').pop()!)?.ifname).toBe(name);
+      // Up to 160 kernel requests run inline (a joinMany of 32 bridge joins);
+      // a longer job goes to its lane. A bridge join counts as its five:
+      // refused ones here (a short parameter block), which reach no kernel.
+      await nl.linkList(undefined);
+      const refusedJoin = () => {
+        const [kind, op, ns, ino, msg, fds, a1, a2] = nl.vethJoinOp(fresh, { name: 'eth0', up: true, host: { name: 'ntnone0', mac: '02:00:00:00:00:01', group: 1, master: 1, ipv6Off: false } }).request;
+        const request: nl.Op<unknown>['request'] = [kind, op, ns, ino, msg!.subarray(0, 8), fds, a1, a2];
+        return { request, decode: () => undefined };
+      };
+      for (const [ops, inline] of [
+        [Array.from({ length: 160 }, () => nl.linkGetOp(fresh, 'lo')), 1],
+        [Array.from({ length: 161 }, () => nl.linkGetOp(fresh, 'lo')), 0],
+        [Array.from({ length: 32 }, refusedJoin), 1],
+        [Array.from({ length: 33 }, refusedJoin), 0],
+      ] as const) {
+        before = nl.nativeStats().inlined;
+        const got = await nl.batch(ops);
+        expect(got.every((r) => r.ok) || got.every((r) => !r.ok && (r.error as nl.KernelError).code === 'EINVAL')).toBe(true);
+        expect(nl.nativeStats().inlined - before).toBe(inline);
+      }
       // While a job is pending on any lane, nothing runs inline: a job then
       // queues on its lane and settles after the jobs before it there.
       before = nl.nativeStats().inlined;
