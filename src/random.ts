@@ -18,9 +18,17 @@ export function randomHex(bytes: number): string {
   return s;
 }
 
+/** Each byte's two lower-case hex digits, for MAC strings built without intermediate arrays. */
+export const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+
 /** A random, locally administered unicast MAC (libnetwork's GenerateRandomMAC). */
 export function randomLocalMac(): string {
-  const h = randomHex(6);
-  const first = ((parseInt(h.slice(0, 2), 16) & 0xfe) | 0x02).toString(16).padStart(2, '0');
-  return [first, ...h.slice(2).match(/../g)!].join(':');
+  if (at + 6 > pool.length) {
+    randomFillSync(pool);
+    at = 0;
+  }
+  const b = pool;
+  const i = at;
+  at += 6;
+  return `${HEX_BYTE[(b[i]! & 0xfe) | 0x02]}:${HEX_BYTE[b[i + 1]!]}:${HEX_BYTE[b[i + 2]!]}:${HEX_BYTE[b[i + 3]!]}:${HEX_BYTE[b[i + 4]!]}:${HEX_BYTE[b[i + 5]!]}`;
 }

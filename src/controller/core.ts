@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { hostNamespacePath, isOwnNamespace } from './host-namespace.js';
 import { ConflictError, ForbiddenError, InvalidInputError, NotFoundError } from '../errors.js';
-import { randomHex, randomLocalMac } from '../random.js';
+import { HEX_BYTE, randomHex, randomLocalMac } from '../random.js';
 import { Ipam } from '../ipam/index.js';
 import {
   addrList, linkSetOp, batchAll, sysctlGetOp, sysctlSetOp, netnsAddOp, netnsDelete, netnsOpen, netnsRelease, routeList, DEFAULT_RUN_DIR,
@@ -1033,8 +1033,6 @@ function linkLocalCidrs(ips: unknown, net: NetworkRecord): string[] {
   if (twice) throw new InvalidInputError(`link-local IP address ${twice.split('/')[0]!} given twice`);
   return cidrs;
 }
-
-const HEX_BYTE = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
 
 /** Docker's MAC: 02:42 followed by the IPv4 address. */
 export function macFromIPv4(ip: IP): string {

@@ -15,7 +15,7 @@ import { parseCIDR, parseIP, writeIP } from '../ip/addr.js';
 import { isKernelError } from './native.js';
 import type { Netns } from './netns.js';
 import { nsIno, nsPath, type Op } from './request.js';
-import { checkIfName, checkMtu, checkU32, parseMac } from './validate.js';
+import { checkIfName, checkMtu, checkU32, writeMac } from './validate.js';
 import { encodeRequest, Kind } from './wire.js';
 
 /** The parameter block's layout: native/veth_join.h, checked against the addon's `protocol.vethJoin`. */
@@ -57,9 +57,9 @@ export function vethJoinOp(ns: Netns, j: VethJoin): Op<number | undefined> {
   }
   if (j.mac !== undefined) {
     flags |= F.mac;
-    parseMac(j.mac).copy(b, at.mac);
+    writeMac(b, at.mac, j.mac);
   }
-  parseMac(j.host.mac).copy(b, at.hostMac);
+  writeMac(b, at.hostMac, j.host.mac);
   put32(b, at.group, checkU32('group', j.host.group));
   put32(b, at.master, checkU32('master ifindex', j.host.master));
   if (j.host.ipv6Off) flags |= F.hostIpv6Off;
