@@ -18,7 +18,7 @@ const put16 = (b: Buffer, at: number, v: number): void => {
   b[at] = v & 255;
   b[at + 1] = (v >>> 8) & 255;
 };
-const put32 = (b: Buffer, at: number, v: number): void => {
+export const put32 = (b: Buffer, at: number, v: number): void => {
   b[at] = v & 255;
   b[at + 1] = (v >>> 8) & 255;
   b[at + 2] = (v >>> 16) & 255;

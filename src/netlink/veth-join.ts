@@ -12,6 +12,7 @@
 // routeAddOp make, byte for byte (test/wire.test.ts checks it).
 import { InvalidInputError } from '../errors.js';
 import { parseCIDR, parseIP, writeIP } from '../ip/addr.js';
+import { put32 } from './message.js';
 import { isKernelError } from './native.js';
 import type { Netns } from './netns.js';
 import { nsIno, nsPath, type Op } from './request.js';
@@ -38,13 +39,6 @@ export interface VethJoin {
   address4?: string;
   gateway4?: string;
 }
-
-const put32 = (b: Buffer, at: number, v: number): void => {
-  b[at] = v & 255;
-  b[at + 1] = (v >>> 8) & 255;
-  b[at + 2] = (v >>> 16) & 255;
-  b[at + 3] = (v >>> 24) & 255;
-};
 
 /** Answers the container end's index (from the veth's echo); fails with the failing step's own error and `op`. */
 export function vethJoinOp(ns: Netns, j: VethJoin): Op<number | undefined> {
