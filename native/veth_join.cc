@@ -64,8 +64,13 @@ uint32_t u32At(const std::vector<uint8_t>& b, size_t at) {
   return v;
 }
 
+// As checkIfName (src/netlink/validate.ts): what the kernel refuses, and `%`,
+// which it would expand to a free number (a name nobody asked for).
 bool validIfName(const std::string& n) {
-  return !n.empty() && n.size() < IFNAMSIZ && n.find('/') == std::string::npos && n.find('\0') == std::string::npos;
+  if (n.empty() || n.size() >= IFNAMSIZ || n == "." || n == "..") return false;
+  for (unsigned char c : n)
+    if (c <= 0x20 || c == 0x7f || c == '/' || c == ':' || c == '%') return false;
+  return true;
 }
 
 Request rtnl(std::string op, const std::string& ns, uint64_t ino, std::vector<uint8_t> msg) {

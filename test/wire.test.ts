@@ -241,7 +241,8 @@ describe('a bridge join as one request (VethJoin)', () => {
     const ok = nl.vethJoinOp(fakeNs, { name: 'eth0', up: true, host: { name: 'ntwirevj0', mac: '02:00:00:00:00:01', group: 5, master: 9, ipv6Off: true } });
     const [kind, op, ns, ino, msg, fds, , host] = ok.request;
     expect(() => native.expandRequest([kind, op, ns, ino, msg!.subarray(0, 39), fds, 'eth0', host])).toThrow(/40 bytes/);
-    expect(() => native.expandRequest([kind, op, ns, ino, msg, fds, 'a-name-that-is-too-long', host])).toThrow(/invalid interface name/);
+    for (const bad of ['a-name-that-is-too-long', '', 'eth%d', 'a b', 'a/b', 'a:b', '..'])
+      expect(() => native.expandRequest([kind, op, ns, ino, msg, fds, bad, host])).toThrow(/invalid interface name/);
     const routeOnly = Buffer.from(msg!);
     routeOnly.writeUInt32LE(nl.VETH_JOIN.flags.gateway4, nl.VETH_JOIN.fields.flags);
     expect(() => native.expandRequest([kind, op, ns, ino, routeOnly, fds, 'eth0', host])).toThrow(/needs the address/);
