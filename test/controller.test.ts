@@ -25,6 +25,51 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
 
   const hostLinksOfController = () => ipLinks().filter((l) => l.group === String(c.marks().liveGroup) || l.ifname.startsWith('nsv'));
 
+  it('joinMany records each join with its sandbox: no commit, even one mid-batch, holds a joined endpoint its sandbox does not list', async () => {
+    const net = await bridgeNet('10.31.40.0/24');
+    const sbs = [await c.newSandbox(uniq('rc')), await c.newSandbox(uniq('rc'))];
+    // What the database holds, commit by commit. The store's own timer may
+    // commit whenever the loop turns (e.g. while ports are published); here
+    // a commit follows every joined endpoint's write at the next microtask,
+    // a stricter schedule than the timer's.
+    const store = internals(c).store as unknown as {
+      flush(): void; put(kind: string, id: string, value: unknown): void;
+      commit(writes: { kind: string; id: string; json?: string }[], batch: unknown): boolean;
+    };
+    store.flush();
+    const commit = store.commit;
+    const put = store.put;
+    store.put = function (kind, id, value) {
+      put.call(this, kind, id, value);
+      if (kind === 'endpoint' && (value as { sandboxId?: string }).sandboxId) queueMicrotask(() => store.flush());
+    };
+    const listed = new Map<string, string[]>();
+    const orphans: string[] = [];
+    store.commit = function (writes, batch) {
+      for (const w of writes) if (w.kind === 'sandbox' && w.json) listed.set(w.id, (JSON.parse(w.json) as { endpoints: string[] }).endpoints);
+      for (const w of writes) {
+        if (w.kind !== 'endpoint' || !w.json) continue;
+        const e = JSON.parse(w.json) as { id: string; name: string; sandboxId?: string };
+        if (e.sandboxId && !listed.get(e.sandboxId)?.includes(e.id)) orphans.push(e.name);
+      }
+      return commit.call(this, writes, batch);
+    };
+    try {
+      const res = await c.joinMany(sbs.flatMap((sandbox, i) => Array.from({ length: 4 }, (_, k) => ({
+        network: net, sandbox, name: `r${i}${k}`, options: { ports: [{ proto: 'tcp' as const, containerPort: 80, hostPort: 18640 + 4 * i + k }] },
+      }))));
+      expect(res.map((r) => r.ok)).toEqual(Array(8).fill(true));
+      store.flush();
+    } finally {
+      store.commit = commit;
+      store.put = put;
+    }
+    expect(orphans).toEqual([]);
+    expect(sbs.map((sb) => listed.get(sb.id)?.length)).toEqual([4, 4]);
+    for (const sb of sbs) await sb.destroy();
+    await net.delete();
+  });
+
   it('two sandboxes on one bridge network exchange TCP data', async () => {
     const net = await bridgeNet('10.31.1.0/24');
     const [a, b] = await Promise.all([c.newSandbox(uniq('ca')), c.newSandbox(uniq('cb'))]);
@@ -209,7 +254,7 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     expect(roles(...res.map((r) => (r.ok ? r.endpoint : undefined!)))).toEqual(['6', 'all']);
     const d4 = ipJson<{ dst: string; dev: string }[]>(['-n', nsName(sb2.key), 'route', 'show']).filter((r) => r.dst === 'default').map((r) => r.dev);
     expect(d4).toEqual([res[1]!.ok ? res[1]!.endpoint.info().ifname : '']);
-    // On record: the sandbox's record (written once, after the batch) lists both joins across a restart.
+    // On record: the sandbox's record lists both joins across a restart.
     await c.stop();
     c = await Controller.start({ dataDir: dir.path, activeSandboxes: [sb2.id] });
     const kept = c.sandboxes().find((x) => x.id === sb2.id)!;

@@ -686,16 +686,10 @@ export class Core implements RestoreHost {
       await kernel.send();
       const settled = await Promise.all(runs);
       ready.forEach((x, k) => { out[x.i] = settled[k]!; });
-      // A later endpoint of the batch may outrank the one that took the
-      // default route. Each sandbox's record is written once, here, not once
-      // per join (its joins' own records are written with them).
-      const joinedInto = new Set(ready.filter((x, k) => settled[k]!.ok).map((x) => x.s));
-      for (const s of new Set(ready.map((x) => x.s))) {
-        const moved = joinedInto.has(s) ? await this.electGateway(s) : [];
-        this.store.tx(() => {
-          for (const m of moved) this.store.put('endpoint', m.id, m);
-          if (this.sbs.get(s.rec.id) === s) this.store.put('sandbox', s.rec.id, s.rec);
-        });
+      // A later endpoint of the batch may outrank the one that took the default route.
+      for (const s of new Set(ready.filter((x, k) => settled[k]!.ok).map((x) => x.s))) {
+        const moved = await this.electGateway(s);
+        if (moved.length) this.store.tx(() => { for (const m of moved) this.store.put('endpoint', m.id, m); });
       }
     } finally {
       unlock();
@@ -761,8 +755,10 @@ export class Core implements RestoreHost {
       this.store.tx(() => {
         this.store.put('endpoint', ep.id, ep);
         for (const m of moved) this.store.put('endpoint', m.id, m);
-        // A batch writes its sandboxes once, after its joins (joinMany).
-        if (!kernel) this.store.put('sandbox', s.rec.id, s.rec);
+        // With the endpoint, always: a commit between the two (the store's
+        // timer fires whenever the loop turns) would record a joined
+        // endpoint its sandbox does not list.
+        this.store.put('sandbox', s.rec.id, s.rec);
       });
     });
     this.refreshHosts(s);
