@@ -64,14 +64,44 @@ uint32_t u32At(const std::vector<uint8_t>& b, size_t at) {
   return v;
 }
 
-// As checkIfName (src/netlink/validate.ts): what the kernel refuses, and `%`,
-// which it would expand to a free number (a name nobody asked for).
+// JavaScript's \s beyond ASCII (checkIfName refuses them).
+bool unicodeSpace(uint32_t cp) {
+  return cp == 0xa0 || cp == 0x1680 || (cp >= 0x2000 && cp <= 0x200a) || cp == 0x2028 || cp == 0x2029 || cp == 0x202f ||
+         cp == 0x205f || cp == 0x3000 || cp == 0xfeff;
+}
+
+// As checkIfName (src/netlink/validate.ts): what the kernel refuses, `%`,
+// which it would expand to a free number (a name nobody asked for), and
+// every character JavaScript counts as white space.
 bool validIfName(const std::string& n) {
   if (n.empty() || n.size() >= IFNAMSIZ || n == "." || n == "..") return false;
-  for (unsigned char c : n)
-    if (c <= 0x20 || c == 0x7f || c == '/' || c == ':' || c == '%') return false;
+  for (size_t i = 0; i < n.size();) {
+    const unsigned char c = static_cast<unsigned char>(n[i]);
+    if (c < 0x80) {
+      if (c <= 0x20 || c == 0x7f || c == '/' || c == ':' || c == '%') return false;
+      ++i;
+      continue;
+    }
+    // A UTF-8 sequence: its code point, for the white-space check.
+    const size_t len = c >= 0xf0 ? 4 : c >= 0xe0 ? 3 : c >= 0xc0 ? 2 : 0;
+    if (!len || i + len > n.size()) return false;
+    uint32_t cp = c & (0x7f >> len);
+    for (size_t k = 1; k < len; ++k) {
+      const unsigned char cc = static_cast<unsigned char>(n[i + k]);
+      if ((cc & 0xc0) != 0x80) return false;
+      cp = (cp << 6) | (cc & 0x3f);
+    }
+    if (unicodeSpace(cp)) return false;
+    i += len;
+  }
   return true;
 }
+
+constexpr uint32_t kKnownFlags = 0
+#define NSNET_VJ_FLAG_BIT(name, bit) | (bit)
+    NSNET_VETH_JOIN_FLAGS(NSNET_VJ_FLAG_BIT)
+#undef NSNET_VJ_FLAG_BIT
+    ;
 
 Request rtnl(std::string op, const std::string& ns, uint64_t ino, std::vector<uint8_t> msg) {
   Request r;
@@ -100,6 +130,9 @@ NlError expandVethJoin(const Request& req, std::vector<Request>& out) {
   if (!validIfName(name) || !validIfName(host))
     return NlError::of(EINVAL, req.op, "veth join: invalid interface name '" + (validIfName(name) ? host : name) + "'");
   const uint32_t flags = u32At(req.msg, vethjoin::flags);
+  if (flags & ~kKnownFlags) return NlError::of(EINVAL, req.op, "veth join: unknown flags");
+  // The host end's namespace is the lane's home; nothing else is patched in.
+  if (!req.fds.empty() || !req.links.empty()) return NlError::of(EINVAL, req.op, "veth join: takes no fd or link patches");
   const uint32_t mtu = u32At(req.msg, vethjoin::mtu);
   const uint8_t* p = req.msg.data();
   if ((flags & flag::gateway4) && !(flags & flag::address4))

@@ -241,8 +241,16 @@ describe('a bridge join as one request (VethJoin)', () => {
     const ok = nl.vethJoinOp(fakeNs, { name: 'eth0', up: true, host: { name: 'ntwirevj0', mac: '02:00:00:00:00:01', group: 5, master: 9, ipv6Off: true } });
     const [kind, op, ns, ino, msg, fds, , host] = ok.request;
     expect(() => native.expandRequest([kind, op, ns, ino, msg!.subarray(0, 39), fds, 'eth0', host])).toThrow(/40 bytes/);
-    for (const bad of ['a-name-that-is-too-long', '', 'eth%d', 'a b', 'a/b', 'a:b', '..'])
+    for (const bad of ['a-name-that-is-too-long', '', 'eth%d', 'a b', 'a/b', 'a:b', '..', 'a\u00a0b', 'a\u2028b', 'a\u3000', 'a\ufeff']) {
+      expect(() => nl.vethJoinOp(fakeNs, { name: bad, up: true, host: { name: 'h', mac: '02:00:00:00:00:01', group: 5, master: 9, ipv6Off: false } })).toThrow(/invalid interface name/);
       expect(() => native.expandRequest([kind, op, ns, ino, msg, fds, bad, host])).toThrow(/invalid interface name/);
+    }
+    // Names the JS side takes, the addon takes too.
+    for (const good of ['eth0', 'é-ü', 'a\u00e9\u4e2d']) expect(native.expandRequest([kind, op, ns, ino, msg, fds, good, host])[0]!.op).toBe(`linkAdd veth ${good}`);
+    const unknownFlag = Buffer.from(msg!);
+    unknownFlag.writeUInt32LE((unknownFlag.readUInt32LE(nl.VETH_JOIN.fields.flags) | 0x80000000) >>> 0, nl.VETH_JOIN.fields.flags);
+    expect(() => native.expandRequest([kind, op, ns, ino, unknownFlag, fds, 'eth0', host])).toThrow(/unknown flags/);
+    expect(() => native.expandRequest([kind, op, ns, ino, msg, [20, fakePeer.path, fakePeer.ino], 'eth0', host])).toThrow(/no fd or link patches/);
     const routeOnly = Buffer.from(msg!);
     routeOnly.writeUInt32LE(nl.VETH_JOIN.flags.gateway4, nl.VETH_JOIN.fields.flags);
     expect(() => native.expandRequest([kind, op, ns, ino, routeOnly, fds, 'eth0', host])).toThrow(/needs the address/);
