@@ -432,6 +432,7 @@ describe.skipIf(!gate.ok)(`netlink core ${gate.why}`, () => {
       // Up to 160 kernel requests run inline (a joinMany of 32 bridge joins);
       // a longer job goes to its lane. A bridge join counts as its five:
       // refused ones here (a short parameter block), which reach no kernel.
+      // A bridge join also speaks to the host: its socket must be open too.
       await nl.linkList(undefined);
       const refusedJoin = () => {
         const [kind, op, ns, ino, msg, fds, a1, a2] = nl.vethJoinOp(fresh, { name: 'eth0', up: true, host: { name: 'ntnone0', mac: '02:00:00:00:00:01', group: 1, master: 1, ipv6Off: false } }).request;
