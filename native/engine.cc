@@ -1,4 +1,5 @@
 #include "engine.h"
+#include "veth_join.h"
 
 #include <errno.h>
 #include <time.h>
@@ -132,8 +133,9 @@ uint64_t Engine::runJob(LaneContext& ctx, Job* job, const NlError& homeErr) {
 bool Engine::inlinable(Job* job) {
   if (!inline_ || pending_ != 0 || job->lane != 0) return false;
   size_t weight = 0;
-  for (auto& r : job->requests) weight += r.kind == Kind::VethJoin ? 5 : 1;
+  for (auto& r : job->requests) weight += r.kind == Kind::VethJoin ? vethjoin::kMaxSteps : 1;
   if (weight > kInlineMaxRequests) return false;
+  bool joins = false;
   for (auto& r : job->requests) {
     if (r.kind == Kind::Noop) continue;
     if (r.kind == Kind::SysctlWrite || r.kind == Kind::SysctlRead) {
@@ -142,11 +144,11 @@ bool Engine::inlinable(Job* job) {
       if (isIpv6ConfKey(r.arg1) && registry_.ipv6ConfOpen(0, r.ns)) continue;
       return false;
     }
-    // A join's requests speak to its sandbox and to the host (its sysctl is the host's).
-    if (r.kind == Kind::VethJoin && !registry_.socketOpen(0, "")) return false;
+    joins |= r.kind == Kind::VethJoin;
     if ((r.kind != Kind::Rtnl && r.kind != Kind::VethJoin) || !registry_.socketOpen(0, r.ns)) return false;
   }
-  return true;
+  // A join's requests speak to its sandbox and to the host (its sysctl is the host's).
+  return !joins || registry_.socketOpen(0, "");
 }
 
 bool Engine::tryInline(Job* job) {

@@ -57,7 +57,8 @@ class Engine {
   /** How long a lane spins for the next job before sleeping (NSNET_SPIN_US overrides). */
   int spinMicros_ = 200;
   /**
-   * Kernel requests an inline job may hold (a VethJoin counts as its five):
+   * Kernel requests an inline job may hold (a VethJoin counts as its
+   * vethjoin::kMaxSteps):
    * a joinMany of 32 (about 136 requests, 13-16 ms of kernel work here)
    * runs inline, and the event loop waits for it. On its lane the same
    * batch paid both wake-ups (from the call to the lane picking it up

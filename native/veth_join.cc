@@ -127,8 +127,8 @@ NlError expandVethJoin(const Request& req, std::vector<Request>& out) {
                                            std::to_string(req.msg.size()));
   const std::string& name = req.arg1;
   const std::string& host = req.arg2;
-  if (!validIfName(name) || !validIfName(host))
-    return NlError::of(EINVAL, req.op, "veth join: invalid interface name '" + (validIfName(name) ? host : name) + "'");
+  for (const std::string* n : {&name, &host})
+    if (!validIfName(*n)) return NlError::of(EINVAL, req.op, "veth join: invalid interface name '" + *n + "'");
   const uint32_t flags = u32At(req.msg, vethjoin::flags);
   if (flags & ~kKnownFlags) return NlError::of(EINVAL, req.op, "veth join: unknown flags");
   // The host end's namespace is the lane's home; nothing else is patched in.

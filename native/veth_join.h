@@ -55,6 +55,8 @@ enum Offset : size_t {
 #undef NSNET_VJ_OFFSET
 };
 constexpr size_t kSize = 40;
+// Kernel requests one VethJoin runs at most (what it weighs against the inline bound).
+constexpr size_t kMaxSteps = 5;
 namespace flag {
 enum : uint32_t {
 #define NSNET_VJ_FLAG(name, bit) name = bit,

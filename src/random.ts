@@ -6,16 +6,22 @@ import { randomFillSync } from 'node:crypto';
 const pool = Buffer.alloc(4096);
 let at = pool.length;
 
-/** `bytes` random bytes as lower-case hex (2 × bytes characters). */
-export function randomHex(bytes: number): string {
-  if (bytes > pool.length) return randomFillSync(Buffer.alloc(bytes)).toString('hex');
+/** Where `bytes` (at most the pool's size) fresh random bytes start in the pool. */
+function draw(bytes: number): number {
   if (at + bytes > pool.length) {
     randomFillSync(pool);
     at = 0;
   }
-  const s = pool.toString('hex', at, at + bytes);
+  const from = at;
   at += bytes;
-  return s;
+  return from;
+}
+
+/** `bytes` random bytes as lower-case hex (2 × bytes characters). */
+export function randomHex(bytes: number): string {
+  if (bytes > pool.length) return randomFillSync(Buffer.alloc(bytes)).toString('hex');
+  const from = draw(bytes);
+  return pool.toString('hex', from, from + bytes);
 }
 
 /** Each byte's two lower-case hex digits, for MAC strings built without intermediate arrays. */
@@ -23,12 +29,7 @@ export const HEX_BYTE: readonly string[] = Array.from({ length: 256 }, (_, i) =>
 
 /** A random, locally administered unicast MAC (libnetwork's GenerateRandomMAC). */
 export function randomLocalMac(): string {
-  if (at + 6 > pool.length) {
-    randomFillSync(pool);
-    at = 0;
-  }
   const b = pool;
-  const i = at;
-  at += 6;
+  const i = draw(6);
   return `${HEX_BYTE[(b[i]! & 0xfe) | 0x02]}:${HEX_BYTE[b[i + 1]!]}:${HEX_BYTE[b[i + 2]!]}:${HEX_BYTE[b[i + 3]!]}:${HEX_BYTE[b[i + 4]!]}:${HEX_BYTE[b[i + 5]!]}`;
 }

@@ -40,6 +40,8 @@ export interface VethJoin {
   gateway4?: string;
 }
 
+const opName = (name: string): string => `vethJoin ${name}`;
+
 /** Answers the container end's index (from the veth's echo); fails with the failing step's own error and `op`. */
 export function vethJoinOp(ns: Netns, j: VethJoin): Op<number | undefined> {
   const { fields: at, flags: F } = VETH_JOIN;
@@ -74,7 +76,7 @@ export function vethJoinOp(ns: Netns, j: VethJoin): Op<number | undefined> {
   put32(b, at.flags, flags);
   return {
     request: encodeRequest({
-      kind: Kind.VethJoin, op: `vethJoin ${j.name}`, ns: nsPath(ns), nsIno: nsIno(ns), msg: b,
+      kind: Kind.VethJoin, op: opName(j.name), ns: nsPath(ns), nsIno: nsIno(ns), msg: b,
       arg1: checkIfName(j.name), arg2: checkIfName(j.host.name),
     }),
     decode: (raw) => ((raw as number) > 0 ? (raw as number) : undefined),
@@ -88,5 +90,5 @@ export function vethJoinOp(ns: Netns, j: VethJoin): Op<number | undefined> {
  */
 export function vethJoinMadeVeth(error: Error, name: string): boolean {
   if (!isKernelError(error)) return false;
-  return error.op !== `vethJoin ${name}` && error.op !== `linkAdd veth ${name}`;
+  return error.op !== opName(name) && error.op !== `linkAdd veth ${name}`;
 }
