@@ -220,6 +220,30 @@ describe.skipIf(!gate.ok)(`endpoint path ${gate.why}`, () => {
     await n.delete();
   });
 
+  it('joinMany: when the join that was to take the default route fails, a later one takes it, unless the container has its own', async () => {
+    const [n1, n2] = [await net('10.77.7.0/24'), await net('10.77.8.0/24')];
+    const defaults = (ns: string) => ipJson<{ dst: string; gateway?: string; dev: string }[]>(['-n', ns, 'route', 'show']).filter((r) => r.dst === 'default');
+    // The container's own default route: the first join's route is refused, and the second's election must not replace it.
+    const own = await c.newSandbox(uniq('cg'));
+    sh('ip', ['-n', nsName(own.key), 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', nsName(own.key), 'route', 'add', 'default', 'dev', 'lo']);
+    let res = await c.joinMany([{ network: n1, sandbox: own, name: 'a' }, { network: n2, sandbox: own, name: 'b' }]);
+    expect(res.map((r) => r.ok)).toEqual([false, true]);
+    expect(!res[0]!.ok && res[0]!.error).toMatchObject({ code: 'EEXIST', op: 'routeAdd default' });
+    expect(defaults(nsName(own.key)).map((r) => `${r.gateway ?? '-'} ${r.dev}`)).toEqual(['- lo']);
+    expect(res[1]!.ok && res[1]!.endpoint.info().gateway).toBeFalsy();
+    // Without one: the first join fails on its interface name, and the second takes the route.
+    const bare = await c.newSandbox(uniq('cg'));
+    sh('ip', ['-n', nsName(bare.key), 'link', 'add', 'taken0', 'type', 'bridge']);
+    res = await c.joinMany([{ network: n1, sandbox: bare, name: 'c', options: { ifname: 'taken0' } }, { network: n2, sandbox: bare, name: 'd' }]);
+    expect(res.map((r) => r.ok)).toEqual([false, true]);
+    const d = res[1]!.ok ? res[1]!.endpoint : undefined;
+    expect(defaults(nsName(bare.key)).map((r) => `${r.gateway} ${r.dev}`)).toEqual([`10.77.8.1 ${d?.info().ifname}`]);
+    expect(d?.info().gateway).toBe(true);
+    for (const sb of [own, bare]) await sb.destroy();
+    for (const n of [n1, n2]) await n.delete();
+  });
+
   it('joinMany creates each endpoint just before its join: a refused creation or a failed join leaves nothing, the rest join', async () => {
     const n1 = await net('10.77.5.0/24');
     const sbs = [await c.newSandbox(uniq('cm')), await c.newSandbox(uniq('cm'))];

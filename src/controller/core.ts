@@ -846,9 +846,9 @@ export class Core implements RestoreHost {
   }
 
   /** Moves one family's default route onto `ep` (a replace) and records that it holds it. */
-  private async takeRoute(s: LiveSandbox, ep: EndpointRecord, key: keyof RouteFamilies): Promise<void> {
+  private async takeRoute(s: LiveSandbox, ep: EndpointRecord, key: keyof RouteFamilies, replace = true): Promise<void> {
     const net = this.nets.get(ep.networkId)!;
-    await this.driver(net.driver).setGateway(net, ep, this.target(s, { ...NO_ROUTES, [key]: true }));
+    await this.driver(net.driver).setGateway(net, ep, this.target(s, { ...NO_ROUTES, [key]: true }), replace);
     this.markRoute(ep, key, true);
   }
 
@@ -912,7 +912,11 @@ export class Core implements RestoreHost {
       const cur = s.rec.endpoints.map((id) => this.eps.get(id)).find((e) => e?.gateway && this.heldRoutes(e)[key]);
       if (!best || best === cur) continue;
       try {
-        await this.takeRoute(s, best, key);
+        // Held by none of the sandbox's endpoints (the one that was to take
+        // it failed to join): added, not replaced. A default route already
+        // there is then one nsnet did not set (the container's own): a join
+        // fails rather than replace it, and so does this.
+        await this.takeRoute(s, best, key, !!cur);
       } catch {
         continue;
       }

@@ -1,7 +1,7 @@
 // The default route through a network's gateway, as every driver with
 // addresses programs it: added with the join, moved by the gateway election
 // and on failover; one family at a time where the families' gateways differ.
-import { routeAddOp, routeReplace, type Netns, type Op } from '../netlink/index.js';
+import { routeAdd, routeAddOp, routeReplace, type Netns, type Op } from '../netlink/index.js';
 import type { RouteFamilies } from './driver.js';
 import type { EndpointRecord, NetworkRecord } from './records.js';
 
@@ -27,12 +27,15 @@ export function defaultRouteOps(net: NetworkRecord, ns: Netns | undefined, dev: 
 
 /**
  * Moves the sandbox's default route(s) of `families` onto this endpoint's
- * interface: a replace, so the route leaves its old holder in the same request.
+ * interface: a replace, so the route leaves its old holder in the same
+ * request. With `replace` false, an add: the kernel refuses it (EEXIST)
+ * where the sandbox already has a default route, e.g. one the container set.
  */
-export async function moveDefaultRoute(net: NetworkRecord, ep: EndpointRecord, ns: Netns | undefined, families: RouteFamilies): Promise<void> {
+export async function moveDefaultRoute(net: NetworkRecord, ep: EndpointRecord, ns: Netns | undefined, families: RouteFamilies, replace = true): Promise<void> {
   if (net.internal || ep.peerIndex === undefined) return;
   const dev = ep.peerIndex;
   const { gw4, gw6 } = gateways(net);
-  if (gw4 && families.v4) await routeReplace(ns, { dst: 'default', gateway: gw4, dev });
-  if (gw6 && families.v6) await routeReplace(ns, { dst: 'default', family: 6, gateway: gw6, dev });
+  const set = replace ? routeReplace : routeAdd;
+  if (gw4 && families.v4) await set(ns, { dst: 'default', gateway: gw4, dev });
+  if (gw6 && families.v6) await set(ns, { dst: 'default', family: 6, gateway: gw6, dev });
 }

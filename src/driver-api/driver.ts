@@ -102,8 +102,12 @@ export interface Driver {
    * mappings recorded in `published`; undo gives them back.
    */
   publishPorts?(net: NetworkRecord, ep: EndpointRecord, undo: Undo): Promise<void>;
-  /** Move the sandbox's default routes of the families in `target.gateway` to this endpoint. */
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void>;
+  /**
+   * Move the sandbox's default routes of the families in `target.gateway` to
+   * this endpoint. `replace` false: only where the sandbox has none (another
+   * default route, e.g. the container's own, stays, and the call fails).
+   */
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, replace?: boolean): Promise<void>;
   /**
    * Overlay peers (drivers whose networks span hosts): program a remote
    * endpoint; idempotent, and replaces what was programmed for the same

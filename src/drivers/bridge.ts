@@ -505,8 +505,8 @@ export class BridgeDriver implements Driver {
     this.ctx.graveyard.bury();
   }
 
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
-    return moveDefaultRoute(net, ep, target.ns, target.gateway || NO_ROUTES);
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, replace = true): Promise<void> {
+    return moveDefaultRoute(net, ep, target.ns, target.gateway || NO_ROUTES, replace);
   }
 }
 

@@ -163,7 +163,7 @@ export class MacvlanDriver implements Driver {
     });
   }
 
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
-    return moveDefaultRoute(net, ep, target.ns, target.gateway || NO_ROUTES);
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, replace = true): Promise<void> {
+    return moveDefaultRoute(net, ep, target.ns, target.gateway || NO_ROUTES, replace);
   }
 }

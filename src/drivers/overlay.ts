@@ -199,8 +199,8 @@ export class OverlayDriver implements Driver {
     return this.bridge.publishPorts(net, ep, undo);
   }
 
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget): Promise<void> {
-    return this.bridge.setGateway(net, ep, target);
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, replace = true): Promise<void> {
+    return this.bridge.setGateway(net, ep, target, replace);
   }
 
   async peerAdd(net: NetworkRecord, peer: OverlayPeer): Promise<void> {
