@@ -210,15 +210,21 @@ async function scale(netCount = SCALE_NETS, withFloor = true): Promise<Record<st
     const mem0 = process.memoryUsage();
     const per: number[] = [];
     const sbTimes: number[] = [];
+    // A join's time inside its kernel requests (its job, when it ran on the
+    // calling thread), NaN otherwise: where the growth is.
+    const kernel: number[] = [];
     const t0 = now();
     for (let i = 0; i < SCALE; i++) {
       let t = now();
       const sb = await c.newSandbox(`scale-${i}`);
       sbTimes.push(now() - t);
+      const inl = nl.nativeStats().inlined;
       t = now();
       const ep = nets[i % netCount]!.createEndpoint(`s${i}`);
       await ep.join(sb);
       per.push(now() - t);
+      const st = nl.nativeStats();
+      kernel.push(st.inlined === inl + 1 ? st.lastInlineNs : NaN);
       if (i % 1000 === 999) log(`  scale: ${i + 1}`);
     }
     const totalS = (now() - t0) / 1e9;
@@ -228,11 +234,16 @@ async function scale(netCount = SCALE_NETS, withFloor = true): Promise<Record<st
     const first = summarize(per.slice(0, k));
     const last = summarize(per.slice(-k));
     const worst = Math.max(...per);
+    const split = (from: number, to: number) => {
+      const idx = Array.from({ length: to - from }, (_, j) => from + j).filter((j) => !Number.isNaN(kernel[j]));
+      return { n: idx.length, kernel_ms: summarize(idx.map((j) => kernel[j]!)).median_ms, outside_ms: summarize(idx.map((j) => per[j]! - kernel[j]!)).median_ms };
+    };
     const t = now();
     for (const s of c.sandboxes()) await s.destroy();
     const destroyAll = (now() - t) / 1e6;
     for (const n of nets) await n.delete();
-    const floor = withFloor ? await floorScale(k) : undefined;
+    const floor = withFloor ? await floorScale(k, false) : undefined;
+    const floorNsnetShape = withFloor ? await floorScale(k, true) : undefined;
     return {
       endpoints: SCALE, networks: netCount, window: k, seconds: totalS,
       first, last, firstMedian_ms: first.median_ms, lastMedian_ms: last.median_ms, growth: last.median_ms / first.median_ms,
@@ -245,7 +256,9 @@ async function scale(netCount = SCALE_NETS, withFloor = true): Promise<Record<st
       rssPerEndpoint_kb: (mem1.rss - mem0.rss) / SCALE / 1024,
       heapPerEndpoint_kb: (mem1.heapUsed + mem1.external - mem0.heapUsed - mem0.external) / SCALE / 1024,
       destroyAll_ms: destroyAll,
+      splitFirst: split(0, k), splitLast: split(SCALE - k, SCALE),
       ...(floor ? { floor, lastOverFloorLast: last.median_ms / (floor.lastMedian_ms as number) } : {}),
+      ...(floorNsnetShape ? { floorNsnetShape, lastOverShapedFloorLast: last.median_ms / (floorNsnetShape.lastMedian_ms as number) } : {}),
     };
   } finally {
     await c.stop();
@@ -254,12 +267,14 @@ async function scale(netCount = SCALE_NETS, withFloor = true): Promise<Record<st
 
 /**
  * The same scale run done by the C floor (one process per bridge, namespaces
- * it unshares itself, the same four-request join), so the growth the kernel
- * itself shows at 5,000 namespaces is measured beside nsnet's.
+ * it unshares itself), so the growth the kernel itself shows at 5,000
+ * namespaces is measured beside nsnet's: with the floor's four-request join,
+ * or (`nsnetShape`) with nsnet's join and namespace numbering, the kernel's
+ * own cost of exactly what nsnet asks of it.
  */
-async function floorScale(k: number): Promise<Record<string, unknown>> {
+async function floorScale(k: number, nsnetShape: boolean): Promise<Record<string, unknown>> {
   await kernelSettled();
-  const floors = Array.from({ length: SCALE_NETS }, (_, i) => new FloorImpl(`floor-scale${i}`, floorBin, 'own', `nsbfs${i}`, 70 + i));
+  const floors = Array.from({ length: SCALE_NETS }, (_, i) => new FloorImpl(`floor-scale${i}`, floorBin, 'own', `nsbfs${i}`, 70 + i, false, 1, nsnetShape));
   const per: number[] = [];
   const sbTimes: number[] = [];
   try {
@@ -494,8 +509,13 @@ async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('the benchmarks need root');
   if (SCALE_ONLY) {
     for (const n of [SCALE_NETS, SCALE_WIDE_NETS].filter((x) => !process.env.NSNET_BENCH_NETS || +process.env.NSNET_BENCH_NETS === x)) {
-      const r = await scale(n, false);
-      console.log(`scale over ${n} bridges: first ${(r['firstMedian_ms'] as number).toFixed(3)} ms, last ${(r['lastMedian_ms'] as number).toFixed(3)} ms: ${(r['growth'] as number).toFixed(2)}x; worst ${(r['worstJoin_ms'] as number).toFixed(2)} ms; sandbox create ${(r['sandboxCreateFirstMedian_ms'] as number).toFixed(3)} -> ${(r['sandboxCreateLastMedian_ms'] as number).toFixed(3)} ms`);
+      // NSNET_BENCH_SCALE_FLOOR=1: the floors' scale runs too, over 5 bridges.
+      const r = await scale(n, n === SCALE_NETS && process.env.NSNET_BENCH_SCALE_FLOOR === '1');
+      console.log(`scale over ${n} bridges: first ${(r['firstMedian_ms'] as number).toFixed(3)} ms, last ${(r['lastMedian_ms'] as number).toFixed(3)} ms: ${(r['growth'] as number).toFixed(2)}x; worst ${(r['worstJoin_ms'] as number).toFixed(2)} ms; sandbox create ${(r['sandboxCreateFirstMedian_ms'] as number).toFixed(3)} -> ${(r['sandboxCreateLastMedian_ms'] as number).toFixed(3)} ms; kernel/outside ${JSON.stringify(r['splitFirst'])} -> ${JSON.stringify(r['splitLast'])}`);
+      for (const key of ['floor', 'floorNsnetShape'] as const) {
+        const fr = r[key] as Record<string, number> | undefined;
+        if (fr) console.log(`  ${key}: first ${fr['firstMedian_ms']!.toFixed(3)} ms, last ${fr['lastMedian_ms']!.toFixed(3)} ms: ${fr['growth']!.toFixed(2)}x`);
+      }
     }
     rmSync(tmp, { recursive: true, force: true });
     return;

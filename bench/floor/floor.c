@@ -11,13 +11,18 @@
  *   leave+delete: RTM_DELLINK of the host end, synchronous (the kernel's
  *                own wait for RCU included).
  *
- * `floor BRIDGE [QUEUES]`: with QUEUES, both ends are created with that many
- * transmit and receive queues (IFLA_NUM_TX/RX_QUEUES), as nsnet creates its
- * veths (one); without, the kernel's default (one per CPU, cut to one active
- * after each end registers, each cut an expedited RCU grace period).
+ * `floor BRIDGE [QUEUES [host-ipv6-off]]`: with QUEUES, both ends are created
+ * with that many transmit and receive queues (IFLA_NUM_TX/RX_QUEUES), as
+ * nsnet creates its veths (one); without, the kernel's default (one per CPU,
+ * cut to one active after each end registers, each cut an expedited RCU grace
+ * period). With host-ipv6-off, a join is the one nsnet makes, four requests
+ * and a sysctl write (vethSandboxSide): a host end that never has IPv6 adds
+ * nothing to the host's IPv6 tables, which every later link event walks.
  *
  * Driven over stdin/stdout, one command per line, one answer line each:
- *   mkns                  a namespace this process unshares itself -> "ok ID"
+ *   mkns [NSID]           a namespace this process unshares itself -> "ok ID";
+ *                        with NSID, also given that ID in the host (RTM_NEWNSID),
+ *                        as nsnet numbers its sandboxes' namespaces
  *   ns PATH               a namespace made by someone else, by path -> "ok ID"
  *   cj ID IF CIDR GW|-    create+join (route only with a gateway) -> "ok NS HOST"
  *   ld HOST               leave+delete -> "ok NS"
@@ -35,6 +40,7 @@
 #include <linux/if.h>
 #include <linux/if_link.h>
 #include <linux/mount.h>
+#include <linux/net_namespace.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
@@ -62,6 +68,7 @@ static int hostSock;
 static int homeFd;
 static int bridgeIndex;
 static int queues; /* 0: the kernel's default */
+static int hostIpv6Off; /* nsnet's join shape: see the top */
 static unsigned seq;
 static unsigned counter;
 
@@ -107,7 +114,8 @@ static struct rtattr *nestStart(struct req *r, int type) {
 
 static void nestEnd(struct req *r, struct rtattr *a) { a->rta_len = (char *)tail(r) - (char *)a; }
 
-/* Sends one request and reads to its ack; with `echo`, returns the echoed link's IFLA_LINK. */
+/* Sends one request and reads to its ack; with `echo`, returns the echoed link's IFLA_LINK (and its own index in echoIndex). */
+static int echoIndex;
 static int talk(int s, struct req *r, int *echoLink) {
   r->h.nlmsg_seq = ++seq;
   r->h.nlmsg_flags |= NLM_F_REQUEST | NLM_F_ACK;
@@ -121,6 +129,7 @@ static int talk(int s, struct req *r, int *echoLink) {
       if (h->nlmsg_type == NLMSG_ERROR) return ((struct nlmsgerr *)NLMSG_DATA(h))->error;
       if (h->nlmsg_type == RTM_NEWLINK && echoLink) {
         struct ifinfomsg *ifi = NLMSG_DATA(h);
+        echoIndex = ifi->ifi_index;
         int len = IFLA_PAYLOAD(h);
         for (struct rtattr *a = IFLA_RTA(ifi); RTA_OK(a, len); a = RTA_NEXT(a, len))
           if (a->rta_type == IFLA_LINK) memcpy(echoLink, RTA_DATA(a), 4);
@@ -191,6 +200,31 @@ static int procRoot(void) {
   return root;
 }
 
+/* Gives the namespace `fd` the ID `nsid` in the host. */
+static int setNsid(int fd, int nsid) {
+  struct req r;
+  begin(&r, RTM_NEWNSID, 0, sizeof(struct rtgenmsg));
+  ((struct rtgenmsg *)NLMSG_DATA(&r.h))->rtgen_family = AF_UNSPEC;
+  attr(&r, NETNSA_NSID, &nsid, 4);
+  attr(&r, NETNSA_FD, &fd, 4);
+  return talk(hostSock, &r, NULL);
+}
+
+/*
+ * The host end's IPv6 off before it is up, as nsnet does (native/veth_join.cc):
+ * from the host's net/ipv6/conf directory, opened once.
+ */
+static int hostConf = -1;
+static int hostIpv6Disable(const char *host) {
+  char path[64];
+  snprintf(path, sizeof path, "%s/disable_ipv6", host);
+  int fd = openat(hostConf, path, O_WRONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  int e = write(fd, "1", 1) == 1 ? 0 : -errno;
+  close(fd);
+  return e;
+}
+
 static int makeSpace(void) {
   if (unshare(CLONE_NEWNET) < 0) return -1;
   int fd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
@@ -225,32 +259,69 @@ static void queueAttrs(struct req *r) {
   attr(r, IFLA_NUM_RX_QUEUES, &queues, 4);
 }
 
+/* A veth `name` (up if asked) whose peer `peerName` is born in the namespace `peerNsFd`, reply echoed. */
+static void vethMessage(struct req *r, int up, const char *name, const char *peerName, int peerNsFd) {
+  begin(r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, sizeof(struct ifinfomsg));
+  struct ifinfomsg *ifi = NLMSG_DATA(&r->h);
+  if (up) ifi->ifi_flags = ifi->ifi_change = IFF_UP;
+  attr(r, IFLA_IFNAME, name, strlen(name) + 1);
+  queueAttrs(r);
+  struct rtattr *info = nestStart(r, IFLA_LINKINFO);
+  attr(r, IFLA_INFO_KIND, "veth", 5);
+  struct rtattr *data = nestStart(r, IFLA_INFO_DATA);
+  struct rtattr *peer = nestStart(r, VETH_INFO_PEER);
+  r->h.nlmsg_len += sizeof(struct ifinfomsg);
+  attr(r, IFLA_IFNAME, peerName, strlen(peerName) + 1);
+  attr(r, IFLA_NET_NS_FD, &peerNsFd, 4);
+  queueAttrs(r);
+  nestEnd(r, peer);
+  nestEnd(r, data);
+  nestEnd(r, info);
+}
+
+/* The veth, its host end enslaved and up in the same request (the floor's shape): answers the peer's index. */
+static int vethHostSide(struct ns *sp, const char *ifname, const char *host, int *peerIndex) {
+  struct req r;
+  vethMessage(&r, 1, host, ifname, sp->fd);
+  attr(&r, IFLA_MASTER, &bridgeIndex, 4);
+  int e = talk(hostSock, &r, peerIndex);
+  if (e) return e;
+  if (!*peerIndex) return -EPROTO;
+  return linkUp(sp->sock, *peerIndex);
+}
+
+/*
+ * nsnet's shape (host-ipv6-off): the veth created from the namespace's side,
+ * its end there born up (a peer cannot be: it has no peer yet while created),
+ * the host end born in the host, down and outside the bridge; then the host
+ * end's IPv6 off, then the host end enslaved and up. Answers the namespace
+ * end's index.
+ */
+static int vethSandboxSide(struct ns *sp, const char *ifname, const char *host, int *index) {
+  struct req r;
+  vethMessage(&r, 1, ifname, host, homeFd);
+  int hostIndex = 0;
+  echoIndex = 0;
+  int e = talk(sp->sock, &r, &hostIndex);
+  if (e) return e;
+  if (!hostIndex || !echoIndex) return -EPROTO;
+  *index = echoIndex;
+  if ((e = hostIpv6Disable(host))) return e;
+  begin(&r, RTM_NEWLINK, 0, sizeof(struct ifinfomsg));
+  struct ifinfomsg *ifi = NLMSG_DATA(&r.h);
+  ifi->ifi_index = hostIndex;
+  ifi->ifi_flags = ifi->ifi_change = IFF_UP;
+  attr(&r, IFLA_MASTER, &bridgeIndex, 4);
+  return talk(hostSock, &r, NULL);
+}
+
 static int createJoin(struct ns *sp, const char *ifname, const char *cidr, const char *gw, char *host) {
   /* Unique across floor processes run side by side (one per bridge at scale). */
   snprintf(host, IFNAMSIZ, "nsfl%x.%x", (unsigned)getpid() & 0xffff, counter++);
-  struct req r;
-  begin(&r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, sizeof(struct ifinfomsg));
-  struct ifinfomsg *ifi = NLMSG_DATA(&r.h);
-  ifi->ifi_flags = ifi->ifi_change = IFF_UP;
-  attr(&r, IFLA_IFNAME, host, strlen(host) + 1);
-  attr(&r, IFLA_MASTER, &bridgeIndex, 4);
-  queueAttrs(&r);
-  struct rtattr *info = nestStart(&r, IFLA_LINKINFO);
-  attr(&r, IFLA_INFO_KIND, "veth", 5);
-  struct rtattr *data = nestStart(&r, IFLA_INFO_DATA);
-  struct rtattr *peer = nestStart(&r, VETH_INFO_PEER);
-  r.h.nlmsg_len += sizeof(struct ifinfomsg);
-  attr(&r, IFLA_IFNAME, ifname, strlen(ifname) + 1);
-  attr(&r, IFLA_NET_NS_FD, &sp->fd, 4);
-  queueAttrs(&r);
-  nestEnd(&r, peer);
-  nestEnd(&r, data);
-  nestEnd(&r, info);
-  int peerIndex = 0;
-  int e = talk(hostSock, &r, &peerIndex);
+  int index = 0;
+  int e = hostIpv6Off ? vethSandboxSide(sp, ifname, host, &index) : vethHostSide(sp, ifname, host, &index);
   if (e) return e;
-  if (!peerIndex) return -EPROTO;
-  if ((e = linkUp(sp->sock, peerIndex))) return e;
+  struct req r;
   struct in_addr a;
   int bits;
   if (parseCidr(cidr, &a, &bits)) return -EINVAL;
@@ -258,7 +329,7 @@ static int createJoin(struct ns *sp, const char *ifname, const char *cidr, const
   struct ifaddrmsg *ifa = NLMSG_DATA(&r.h);
   ifa->ifa_family = AF_INET;
   ifa->ifa_prefixlen = bits;
-  ifa->ifa_index = peerIndex;
+  ifa->ifa_index = index;
   attr(&r, IFA_LOCAL, &a, 4);
   attr(&r, IFA_ADDRESS, &a, 4);
   if ((e = talk(sp->sock, &r, NULL))) return e;
@@ -273,7 +344,7 @@ static int createJoin(struct ns *sp, const char *ifname, const char *cidr, const
   rt->rtm_scope = RT_SCOPE_UNIVERSE;
   rt->rtm_type = RTN_UNICAST;
   attr(&r, RTA_GATEWAY, &g, 4);
-  attr(&r, RTA_OIF, &peerIndex, 4);
+  attr(&r, RTA_OIF, &index, 4);
   return talk(sp->sock, &r, NULL);
 }
 
@@ -290,11 +361,13 @@ static struct ns *space(const char *id) {
 }
 
 int main(int argc, char **argv) {
-  if (argc != 2 && argc != 3) {
-    fprintf(stderr, "usage: floor BRIDGE [QUEUES]\n");
+  if (argc < 2 || argc > 4 || (argc == 4 && strcmp(argv[3], "host-ipv6-off"))) {
+    fprintf(stderr, "usage: floor BRIDGE [QUEUES [host-ipv6-off]]\n");
     return 2;
   }
-  if (argc == 3) queues = atoi(argv[2]);
+  if (argc >= 3) queues = atoi(argv[2]);
+  hostIpv6Off = argc == 4;
+  hostConf = open("/proc/sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC);
   homeFd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   hostSock = nlOpen();
   if (homeFd < 0 || hostSock < 0) return 1;
@@ -311,9 +384,10 @@ int main(int argc, char **argv) {
     for (char *t = strtok(line, " \n"); t && n < (int)(sizeof w / sizeof *w); t = strtok(NULL, " \n")) w[n++] = t;
     if (!n) continue;
     if (!strcmp(w[0], "quit")) break;
-    if (!strcmp(w[0], "mkns")) {
+    if (!strcmp(w[0], "mkns") && n <= 2) {
       int id = makeSpace();
-      if (id < 0) printf("err %d\n", errno);
+      int e = id < 0 ? errno : n == 2 ? -setNsid(spaces[id].fd, atoi(w[1])) : 0;
+      if (e) printf("err %d\n", e);
       else printf("ok %d\n", id);
     } else if (!strcmp(w[0], "ns") && n == 2) {
       int fd = open(w[1], O_RDONLY | O_CLOEXEC);

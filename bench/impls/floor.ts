@@ -11,6 +11,13 @@ import { run } from './exec.js';
 import type { Impl } from './impl.js';
 
 export interface FloorSandbox { id: number; netns?: string; next: number }
+
+/**
+ * Host IDs for the namespaces of floors in nsnet's shape, counting down as
+ * nsnet's do (src/controller/netns-ids.ts), below nsnet's range and far
+ * above the kernel's own (lowest free from 0). Shared by every floor here.
+ */
+let nextNsid = 2 ** 23 - 1;
 export interface FloorEndpoint { host: string }
 
 /** Builds the floor into `dir` (cc, -Wall -Wextra clean) and returns its path. */
@@ -37,7 +44,15 @@ export class FloorImpl implements Impl<FloorSandbox, FloorEndpoint> {
   constructor(readonly name: string, private readonly bin: string, private readonly mode: 'own' | 'runtime',
     private readonly bridge: string, private readonly base: number, private readonly shared = false,
     /** Queues per veth end, as nsnet makes them (1); 0: the kernel's default, as `ip link add` and Docker make them. */
-    private readonly queues = 1) {}
+    private readonly queues = 1,
+    /**
+     * nsnet's join instead of the floor's (floor.c's host-ipv6-off: the host
+     * end's IPv6 off before it is up, one request more) and its namespaces
+     * numbered downward in the host at creation, as nsnet numbers its
+     * sandboxes': the two things nsnet does against the kernel's growth at
+     * scale.
+     */
+    private readonly nsnetShape = false) {}
 
   async setup(): Promise<void> {
     if (!this.shared) {
@@ -47,7 +62,8 @@ export class FloorImpl implements Impl<FloorSandbox, FloorEndpoint> {
       await run('ip', ['addr', 'add', `10.${this.base}.0.1/16`, 'dev', this.bridge]);
       await run('ip', ['link', 'set', this.bridge, 'up']);
     }
-    this.proc = spawn(this.bin, [this.bridge, ...(this.queues ? [String(this.queues)] : [])], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const args = [this.bridge, String(this.queues), ...(this.nsnetShape ? ['host-ipv6-off'] : [])];
+    this.proc = spawn(this.bin, args, { stdio: ['pipe', 'pipe', 'inherit'] });
     this.lines = createInterface({ input: this.proc.stdout });
     this.lines.on('line', (l) => this.waiting.shift()?.(l));
   }
@@ -63,7 +79,7 @@ export class FloorImpl implements Impl<FloorSandbox, FloorEndpoint> {
   }
 
   async newSandbox(i: number): Promise<FloorSandbox> {
-    if (this.mode === 'own') return { id: Number((await this.cmd('mkns'))[0]), next: 0 };
+    if (this.mode === 'own') return { id: Number((await this.cmd(this.nsnetShape ? `mkns ${nextNsid--}` : 'mkns'))[0]), next: 0 };
     const netns = `nsfl${this.base}x${i}x${this.k++}`;
     await run('ip', ['netns', 'add', netns]);
     this.runtime.push(netns);
