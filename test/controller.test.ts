@@ -264,6 +264,66 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     for (const id of [na!.id, nb!.id]) await c.networks().find((n) => n.id === id)!.delete();
   });
 
+  it('a default route the container set itself survives a failover; an endpoint left without the route gets it back at the next join it outranks', async () => {
+    const tag = uniq('ow');
+    const [a, b, z] = [await bridgeNet('10.31.32.0/24', { name: `${tag}-a` }), await bridgeNet('10.31.33.0/24', { name: `${tag}-b` }), await bridgeNet('10.31.34.0/24', { name: `${tag}-z` })];
+    const sb = await c.newSandbox(uniq('ow'));
+    const ns = nsName(sb.key);
+    const defaults = () => ipJson<{ dst: string; gateway?: string; dev: string }[]>(['-n', ns, 'route', 'show']).filter((r) => r.dst === 'default').map((r) => `${r.gateway ?? '-'} ${r.dev}`);
+    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', ns, 'route', 'add', 'default', 'dev', 'lo']);
+    // In a batch: a's route is refused by the container's, b joins without one.
+    const res = await c.joinMany([{ network: a, sandbox: sb, name: 'x' }, { network: b, sandbox: sb, name: 'x' }]);
+    expect(res.map((r) => r.ok)).toEqual([false, true]);
+    const eb = res[1]!.ok ? res[1]!.endpoint : undefined!;
+    expect(eb.info().gateway).toBeUndefined();
+    // The container drops its route; z joins and takes it in its own join, then the election gives it to b, which outranks z.
+    sh('ip', ['-n', ns, 'route', 'del', 'default', 'dev', 'lo']);
+    const ez = z.createEndpoint('x');
+    await ez.join(sb);
+    expect(defaults()).toEqual([`10.31.33.1 ${eb.info().ifname}`]);
+    expect([eb.info().gateway, ez.info().gateway]).toEqual([true, undefined]);
+    // The container sets its own again (over b's); b leaves: its failover to z is refused by the container's route, which stays.
+    sh('ip', ['-n', ns, 'route', 'replace', 'default', 'dev', 'lo']);
+    await eb.leave(sb);
+    expect(defaults()).toEqual(['- lo']);
+    expect(ez.info().gateway).toBeUndefined();
+    await sb.destroy();
+    // ez went with the sandbox (its joined endpoints do); eb had left.
+    await eb.delete();
+    for (const n of [a, b, z]) await n.delete();
+  });
+
+  it('a join undone after its election added a route nobody held takes that route away again', async () => {
+    const tag = uniq('ou');
+    const dual = (name: string, k: number) => c.newNetwork({ name, enableIPv6: true, options: bridgeOpt(uniq('b6')), ipam: { config: [{ Subnet: `10.31.${k}.0/24` }, { Subnet: `fd00:31:${k}::/64` }] } });
+    const [p, q] = [await dual(`${tag}-p`, 35), await dual(`${tag}-q`, 36)];
+    const z = await bridgeNet('10.31.37.0/24', { name: `${tag}-z` });
+    const sb = await c.newSandbox(uniq('ou'));
+    const ns = nsName(sb.key);
+    const defaults = (family: '-4' | '-6') =>
+      ipJson<{ dst: string; gateway?: string; dev: string }[]>(['-n', ns, family, 'route', 'show']).filter((r) => r.dst === 'default').map((r) => `${r.gateway ?? '-'} ${r.dev}`);
+    const [ep, eq] = [p.createEndpoint('x'), q.createEndpoint('x')];
+    await ep.join(sb);
+    await eq.join(sb);
+    // The container's own IPv6 default route over p's; p leaves: q takes IPv4 over, not IPv6; then the container drops its route.
+    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', ns, '-6', 'route', 'replace', 'default', 'dev', 'lo']);
+    await ep.leave(sb);
+    expect(eq.info().gatewayFamilies).toEqual([4]);
+    sh('ip', ['-n', ns, '-6', 'route', 'del', 'default', 'dev', 'lo']);
+    expect(defaults('-6')).toEqual([]);
+    // z (IPv4 only, outranked by q) joins: the election adds q's IPv6 route, which nobody held; the join fails at its record and is undone.
+    faults.arm('endpoint.join.store');
+    const ez = z.createEndpoint('x');
+    await expect(ez.join(sb)).rejects.toMatchObject({ code: 'EINJECTED' });
+    expect([defaults('-4'), defaults('-6')]).toEqual([[`10.31.36.1 ${eq.info().ifname}`], []]);
+    expect(eq.info().gatewayFamilies).toEqual([4]);
+    await sb.destroy();
+    for (const e of [ep, ez]) await e.delete();
+    for (const n of [p, q, z]) await n.delete();
+  });
+
   it('inhibit_ipv4: nsnet gives the bridge no IPv4 address (a user bridge keeps its own, before and after); containers still talk', async () => {
     const br = uniq('bi');
     const net = await bridgeNet('10.31.25.0/24', { options: { ...bridgeOpt(br), 'com.docker.network.bridge.inhibit_ipv4': 'true' } });

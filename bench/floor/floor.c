@@ -368,6 +368,10 @@ int main(int argc, char **argv) {
   if (argc >= 3) queues = atoi(argv[2]);
   hostIpv6Off = argc == 4;
   hostConf = open("/proc/sys/net/ipv6/conf", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (hostIpv6Off && hostConf < 0) {
+    fprintf(stderr, "floor: host-ipv6-off needs IPv6 (/proc/sys/net/ipv6/conf)\n");
+    return 1;
+  }
   homeFd = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
   hostSock = nlOpen();
   if (homeFd < 0 || hostSock < 0) return 1;
@@ -386,7 +390,13 @@ int main(int argc, char **argv) {
     if (!strcmp(w[0], "quit")) break;
     if (!strcmp(w[0], "mkns") && n <= 2) {
       int id = makeSpace();
-      int e = id < 0 ? errno : n == 2 ? -setNsid(spaces[id].fd, atoi(w[1])) : 0;
+      int e = id < 0 ? (errno ? errno : EINVAL) : n == 2 ? -setNsid(spaces[id].fd, atoi(w[1])) : 0;
+      if (e && id >= 0) {
+        /* not numbered: not kept either (it is the last one made) */
+        close(spaces[id].sock);
+        close(spaces[id].fd);
+        nspaces--;
+      }
       if (e) printf("err %d\n", e);
       else printf("ok %d\n", id);
     } else if (!strcmp(w[0], "ns") && n == 2) {

@@ -16,7 +16,7 @@ import {
   batch, isKernelError, Lane, Netns, run, type LaneId, type Settled,
 } from '../netlink/index.js';
 import { BridgeDriver } from '../drivers/bridge.js';
-import type { Driver, JoinTarget, RouteFamilies } from '../driver-api/driver.js';
+import type { Driver, JoinTarget, RouteChange, RouteFamilies } from '../driver-api/driver.js';
 import { holdsDefaultRoute } from '../driver-api/records.js';
 import { NO_ROUTES } from '../driver-api/default-route.js';
 import { HostDriver } from '../drivers/host.js';
@@ -750,7 +750,10 @@ export class Core implements RestoreHost {
       else await driver.join(net, ep, target, u, joined);
       // Before the records are written, so the gateway's move is committed
       // with the join (joinMany elects once per sandbox, after its batch).
-      const moved = (held.v4 || held.v6) && (can.v4 || can.v6) && !kernel ? await this.electGateway(s, u) : [];
+      // Also when nothing was held: an endpoint that could hold a route but
+      // does not (its add was refused by a route of the container's own,
+      // since removed) may outrank this one.
+      const moved = (can.v4 || can.v6) && !kernel ? await this.electGateway(s, u) : [];
       fault('endpoint.join.store');
       this.store.tx(() => {
         this.store.put('endpoint', ep.id, ep);
@@ -846,10 +849,10 @@ export class Core implements RestoreHost {
   }
 
   /** Moves one family's default route onto `ep` (a replace) and records that it holds it. */
-  private async takeRoute(s: LiveSandbox, ep: EndpointRecord, key: keyof RouteFamilies, replace = true): Promise<void> {
+  private async takeRoute(s: LiveSandbox, ep: EndpointRecord, key: keyof RouteFamilies, change: RouteChange = 'replace'): Promise<void> {
     const net = this.nets.get(ep.networkId)!;
-    await this.driver(net.driver).setGateway(net, ep, this.target(s, { ...NO_ROUTES, [key]: true }), replace);
-    this.markRoute(ep, key, true);
+    await this.driver(net.driver).setGateway(net, ep, this.target(s, { ...NO_ROUTES, [key]: true }), change);
+    this.markRoute(ep, key, change !== 'remove');
   }
 
   /** Records which default routes an endpoint holds (of those it can). */
@@ -913,20 +916,19 @@ export class Core implements RestoreHost {
       if (!best || best === cur) continue;
       try {
         // Held by none of the sandbox's endpoints (the one that was to take
-        // it failed to join): added, not replaced. A default route already
-        // there is then one nsnet did not set (the container's own): a join
-        // fails rather than replace it, and so does this.
-        await this.takeRoute(s, best, key, !!cur);
+        // it failed to join): added, not replaced. A default route of the
+        // same metric already there is then one nsnet did not set (the
+        // container's own): a join fails rather than replace it, and so
+        // does this.
+        await this.takeRoute(s, best, key, cur ? 'replace' : 'add');
       } catch {
         continue;
       }
       // The replace took the route off the old holder, which keeps any other family's.
       if (cur) this.markRoute(cur, key, false);
       for (const e of [best, cur]) if (e) changed.add(e);
-      undo?.push(`give the IPv${key === 'v4' ? 4 : 6} default route back`, async () => {
-        this.markRoute(best, key, false);
-        if (cur) await this.takeRoute(s, cur, key);
-      });
+      undo?.push(`give the IPv${key === 'v4' ? 4 : 6} default route back`, () =>
+        cur ? this.takeRoute(s, cur, key).then(() => this.markRoute(best, key, false)) : this.takeRoute(s, best, key, 'remove'));
     }
     return [...changed];
   }
@@ -971,7 +973,14 @@ export class Core implements RestoreHost {
         const won = this.electedRoutes(s);
         for (const [key, to] of [['v4', won.ep4], ['v6', won.ep6]] as const) {
           if (!was[key] || !to || this.heldRoutes(to)[key]) continue;
-          await this.takeRoute(s, to, key);
+          // The leaver's route went with its link: an add, which a default
+          // route the container set meanwhile refuses, and keeps. The leave
+          // stands either way; the next join elects again.
+          try {
+            await this.takeRoute(s, to, key, 'add');
+          } catch {
+            continue;
+          }
           next.add(to);
         }
         this.store.tx(() => {

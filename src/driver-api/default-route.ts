@@ -1,8 +1,8 @@
 // The default route through a network's gateway, as every driver with
 // addresses programs it: added with the join, moved by the gateway election
 // and on failover; one family at a time where the families' gateways differ.
-import { routeAdd, routeAddOp, routeReplace, type Netns, type Op } from '../netlink/index.js';
-import type { RouteFamilies } from './driver.js';
+import { routeAdd, routeAddOp, routeDel, routeReplace, type Netns, type Op } from '../netlink/index.js';
+import type { RouteChange, RouteFamilies } from './driver.js';
 import type { EndpointRecord, NetworkRecord } from './records.js';
 
 export const NO_ROUTES: RouteFamilies = { v4: false, v6: false };
@@ -25,17 +25,20 @@ export function defaultRouteOps(net: NetworkRecord, ns: Netns | undefined, dev: 
   return ops;
 }
 
+const routeChanges = { replace: routeReplace, add: routeAdd, remove: routeDel } as const;
+
 /**
  * Moves the sandbox's default route(s) of `families` onto this endpoint's
- * interface: a replace, so the route leaves its old holder in the same
- * request. With `replace` false, an add: the kernel refuses it (EEXIST)
- * where the sandbox already has a default route, e.g. one the container set.
+ * interface (`change`, see RouteChange): a replace, so the route leaves its
+ * old holder in the same request; an add, which the kernel refuses (EEXIST)
+ * where the sandbox already has a default route of the same metric, e.g. one
+ * the container set; or the removal of the route through this endpoint.
  */
-export async function moveDefaultRoute(net: NetworkRecord, ep: EndpointRecord, ns: Netns | undefined, families: RouteFamilies, replace = true): Promise<void> {
+export async function moveDefaultRoute(net: NetworkRecord, ep: EndpointRecord, ns: Netns | undefined, families: RouteFamilies, change: RouteChange = 'replace'): Promise<void> {
   if (net.internal || ep.peerIndex === undefined) return;
   const dev = ep.peerIndex;
   const { gw4, gw6 } = gateways(net);
-  const set = replace ? routeReplace : routeAdd;
+  const set = routeChanges[change];
   if (gw4 && families.v4) await set(ns, { dst: 'default', gateway: gw4, dev });
   if (gw6 && families.v6) await set(ns, { dst: 'default', family: 6, gateway: gw6, dev });
 }

@@ -16,6 +16,14 @@ export interface JoinTarget {
   gateway: RouteFamilies | false;
 }
 
+/**
+ * How a default route comes to an endpoint: `replace` (the default) takes it
+ * from whichever route holds it; `add` only where the sandbox has no default
+ * route of the same metric (one nsnet did not set stays, and the call fails
+ * with EEXIST); `remove` takes it away from this endpoint again.
+ */
+export type RouteChange = 'replace' | 'add' | 'remove';
+
 /** Which address families' default routes a request concerns. */
 export interface RouteFamilies {
   v4: boolean;
@@ -102,12 +110,8 @@ export interface Driver {
    * mappings recorded in `published`; undo gives them back.
    */
   publishPorts?(net: NetworkRecord, ep: EndpointRecord, undo: Undo): Promise<void>;
-  /**
-   * Move the sandbox's default routes of the families in `target.gateway` to
-   * this endpoint. `replace` false: only where the sandbox has none (another
-   * default route, e.g. the container's own, stays, and the call fails).
-   */
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, replace?: boolean): Promise<void>;
+  /** Move the sandbox's default routes of the families in `target.gateway` to this endpoint (`change`: how). */
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, change?: RouteChange): Promise<void>;
   /**
    * Overlay peers (drivers whose networks span hosts): program a remote
    * endpoint; idempotent, and replaces what was programmed for the same

@@ -1,6 +1,6 @@
 // The layer between the controller and the drivers: both import it, neither
 // imports the other's internals.
-export type { Driver, DriverContext, JoinPlan, JoinTarget, LinkGraveyard, RouteFamilies } from './driver.js';
+export type { Driver, DriverContext, JoinPlan, JoinTarget, LinkGraveyard, RouteChange, RouteFamilies } from './driver.js';
 export type { EndpointRecord, IpamConf, NetworkRecord, OverlayPeer, PoolState, SandboxOptions, SandboxRecord } from './records.js';
 export { holdsDefaultRoute } from './records.js';
 export { Undo, withUndo, collect } from './undo.js';

@@ -12,7 +12,7 @@ import {
   type BridgeAttrs, type Op,
 } from '../netlink/index.js';
 import {
-  BridgeOption, collect, fault, isNsnetBridgeAlias, parseBool, type Driver, type JoinPlan, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo,
+  BridgeOption, collect, fault, isNsnetBridgeAlias, parseBool, type Driver, type JoinPlan, type DriverContext, type EndpointRecord, type JoinTarget, type NetworkRecord, type RouteChange, type Undo,
 } from '../driver-api/index.js';
 import { checkBoolOption, checkInterfaceName, checkIP } from '../driver-api/validate.js';
 import { defaultGateways, defaultRouteOps, moveDefaultRoute, NO_ROUTES } from '../driver-api/default-route.js';
@@ -505,8 +505,8 @@ export class BridgeDriver implements Driver {
     this.ctx.graveyard.bury();
   }
 
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, replace = true): Promise<void> {
-    return moveDefaultRoute(net, ep, target.ns, target.gateway || NO_ROUTES, replace);
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, change?: RouteChange): Promise<void> {
+    return moveDefaultRoute(net, ep, target.ns, target.gateway || NO_ROUTES, change);
   }
 }
 

@@ -9,7 +9,7 @@ import {
   addrAddOp, batch, batchAll, isKernelError, linkAddMacvlanOp, linkDel, linkGet, linkSetOp,
   type Link, type Op,
 } from '../netlink/index.js';
-import { BridgeOption, fault, type Driver, type EndpointRecord, type JoinTarget, type NetworkRecord, type Undo } from '../driver-api/index.js';
+import { BridgeOption, fault, type Driver, type EndpointRecord, type JoinTarget, type NetworkRecord, type RouteChange, type Undo } from '../driver-api/index.js';
 import { checkInterfaceName } from '../driver-api/validate.js';
 import { defaultRouteOps, moveDefaultRoute, NO_ROUTES } from '../driver-api/default-route.js';
 import { bornDown, bornWithoutIpv6, interfaceIpv6Op } from '../driver-api/interface-ipv6.js';
@@ -163,7 +163,7 @@ export class MacvlanDriver implements Driver {
     });
   }
 
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, replace = true): Promise<void> {
-    return moveDefaultRoute(net, ep, target.ns, target.gateway || NO_ROUTES, replace);
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, change?: RouteChange): Promise<void> {
+    return moveDefaultRoute(net, ep, target.ns, target.gateway || NO_ROUTES, change);
   }
 }

@@ -11,7 +11,7 @@ import {
   addrList, batch, isKernelError, linkAddVxlanOp, linkDel, linkGet, linkSet, linkSetOp, type Link,
 } from '../netlink/index.js';
 import {
-  BridgeOption, collect, fault, type Driver, type DriverContext, type EndpointRecord, type JoinPlan, type JoinTarget,
+  BridgeOption, collect, fault, type Driver, type DriverContext, type EndpointRecord, type JoinPlan, type JoinTarget, type RouteChange,
   type NetworkRecord, type OverlayPeer, type Undo,
 } from '../driver-api/index.js';
 import { BridgeDriver } from './bridge.js';
@@ -199,8 +199,8 @@ export class OverlayDriver implements Driver {
     return this.bridge.publishPorts(net, ep, undo);
   }
 
-  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, replace = true): Promise<void> {
-    return this.bridge.setGateway(net, ep, target, replace);
+  setGateway(net: NetworkRecord, ep: EndpointRecord, target: JoinTarget, change?: RouteChange): Promise<void> {
+    return this.bridge.setGateway(net, ep, target, change);
   }
 
   async peerAdd(net: NetworkRecord, peer: OverlayPeer): Promise<void> {
