@@ -87,6 +87,27 @@ describe('embedded DNS resolver', () => {
     expect(forwarded).toEqual([]);
   });
 
+  it('a name on two of the asker\'s networks is answered from the first in libnetwork\'s order (gwPriority, then the name), per family', () => {
+    const two = (priority?: number): DnsSnapshot => ({
+      networks: [{ id: 'nb', name: 'beta', internal: false, gateway: '10.2.0.1' }, { id: 'na', name: 'alpha', internal: false, gateway: '10.1.0.1' }],
+      endpoints: [
+        ep({ containerId: 'me', networkId: 'nb', ipv4: '10.2.0.2', ...(priority ? { gwPriority: priority } : {}) }),
+        ep({ containerId: 'me', networkId: 'na', ipv4: '10.1.0.2' }),
+        ep({ containerId: 'dba', networkId: 'na', names: ['db'], ipv4: '10.1.0.3' }),
+        ep({ containerId: 'dbb', networkId: 'nb', names: ['db'], ipv4: '10.2.0.3', ipv6: 'fd00:2::3' }),
+      ],
+    });
+    const byName = new DnsIndex(two());
+    // alpha comes first by name: its holder answers A; it has no IPv6, so AAAA comes from beta.
+    expect(byName.lookup('nb', '10.2.0.2', 'db')).toEqual({ found: true, ipv4: ['10.1.0.3'], ipv6: ['fd00:2::3'] });
+    // The same from either network the asker asks on.
+    expect(byName.lookup('na', '10.1.0.2', 'db')).toEqual({ found: true, ipv4: ['10.1.0.3'], ipv6: ['fd00:2::3'] });
+    // A higher gateway priority on beta puts it first.
+    expect(new DnsIndex(two(1)).lookup('na', '10.1.0.2', 'db')).toEqual({ found: true, ipv4: ['10.2.0.3'], ipv6: ['fd00:2::3'] });
+    // name.network still picks the network asked for.
+    expect(byName.lookup('na', '10.1.0.2', 'db.beta').ipv4).toEqual(['10.2.0.3']);
+  });
+
   it('link aliases resolve only for the linking container', async () => {
     const { ask } = setup();
     expect((await ask('n1', '10.0.1.2', 'backend')).data).toEqual(['10.0.1.3']);

@@ -153,6 +153,18 @@ describe.skipIf(!!why)(`embedded DNS and exec through the docker CLI ${why}`, ()
     expect(hosts('cx', 'cb').code).toBe(2);
   });
 
+  it('a name on two of the asker\'s networks: the answer comes from the first in gateway order (gw-priority, then the name), not both', () => {
+    ok('run', '-d', '--network', 'other', '--network-alias', 'dup', '--name', 'cdo', 'img');
+    ok('run', '-d', '--network', 'app', '--network-alias', 'dup', '--name', 'cda', 'img');
+    ok('run', '-d', '--network', 'app', '--name', 'cq', 'img');
+    ok('network', 'connect', 'other', 'cq');
+    expect(query('cq', '10.37.1.1', 'dup').answers).toEqual([ip('cda', 'app')]);
+    ok('network', 'disconnect', 'other', 'cq');
+    ok('network', 'connect', '--gw-priority', '5', 'other', 'cq');
+    expect(query('cq', '10.37.1.1', 'dup').answers).toEqual([ip('cdo', 'other')]);
+    ok('rm', '-f', 'cdo', 'cda', 'cq');
+  });
+
   it('--link on a user network: the alias resolves only for the linking container', () => {
     ok('run', '-d', '--network', 'app', '--link', 'cb:backend', '--name', 'cl', 'img');
     expect(hosts('cl', 'backend').out.split(/\s+/)[0]).toBe(ip('cb', 'app'));

@@ -769,6 +769,7 @@ export class Daemon {
           ...(s.GlobalIPv6Address ? { ipv6: s.GlobalIPv6Address } : {}),
           upstreams: r.HostConfig.Dns,
           ndotsSet: r.HostConfig.DnsOptions.some((o) => /^ndots:\d+$/.test(o)),
+          ...(s.GwPriority ? { gwPriority: s.GwPriority } : {}),
         });
       }
     }

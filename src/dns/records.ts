@@ -20,6 +20,8 @@ export interface DnsEndpoint {
   upstreams: string[];
   /** The container set `ndots` itself (--dns-option): a single-label name is then not forwarded. */
   ndotsSet?: boolean;
+  /** The endpoint's gateway priority: with the network's name, the order the asker's networks are searched in. */
+  gwPriority?: number;
 }
 
 export interface DnsNetwork {
@@ -49,6 +51,7 @@ export interface Asker {
   containerId: string;
   /** Networks the asker is on: the scope of its answers. */
   scope: Set<string>;
+  /** Its endpoints in libnetwork's order (Endpoint.Less: gwPriority, highest first, then the network's name). */
   endpoints: DnsEndpoint[];
   upstreams: string[];
   ndotsSet: boolean;
@@ -97,7 +100,9 @@ export class DnsIndex {
     if (!e) return undefined;
     let a = this.askers.get(e.containerId);
     if (!a) {
-      const endpoints = this.byContainer.get(e.containerId) ?? [e];
+      const name = (x: DnsEndpoint) => Buffer.from(this.networks.get(x.networkId)?.name ?? '');
+      const endpoints = [...(this.byContainer.get(e.containerId) ?? [e])]
+        .sort((x, y) => (y.gwPriority ?? 0) - (x.gwPriority ?? 0) || Buffer.compare(name(x), name(y)));
       a = { containerId: e.containerId, scope: new Set(endpoints.map((x) => x.networkId)), endpoints, upstreams: e.upstreams, ndotsSet: !!e.ndotsSet };
       this.askers.set(e.containerId, a);
     }
@@ -105,24 +110,30 @@ export class DnsIndex {
   }
 
   /**
-   * A, AAAA: the name on every network the asker shares (or, as
-   * `name.network`, on that one if shared); the asker's link aliases first.
+   * A, AAAA: the name on the asker's networks (or, as `name.network`, on
+   * that one if shared); the asker's link aliases first. As libnetwork's
+   * Sandbox.ResolveName, the networks are searched in the asker's endpoint
+   * order and each family is answered from the first network whose
+   * holders of the name have an address of it (every such holder's, for
+   * a shared alias): the same name on two networks is not merged.
    * An unknown asker (the host itself, say) sees only the network it asked on.
    */
   lookup(networkId: string, source: string, qname: string): LocalAnswer {
     const asker = this.asker(networkId, source);
-    const scope = asker?.scope ?? new Set([networkId]);
     const q = norm(qname);
-    const hits: DnsEndpoint[] = [];
+    // The holders of the name, one group per network, in search order.
+    const groups: DnsEndpoint[][] = [];
     const inNet = (netId: string, name: string) => {
-      for (const e of this.byName.get(netId)?.get(name) ?? []) hits.push(e);
+      const g = this.byName.get(netId)?.get(name);
+      if (g) groups.push(g);
     };
     for (const own of asker?.endpoints ?? []) {
       for (const l of own.links) if (norm(l.alias) === q) inNet(own.networkId, norm(l.target));
     }
-    if (!hits.length) for (const id of scope) inNet(id, q);
-    if (!hits.length) {
+    if (!groups.length) for (const own of asker?.endpoints ?? [{ networkId }]) inNet(own.networkId, q);
+    if (!groups.length) {
       // name.network: the longest network name that ends the query wins.
+      const scope = asker?.scope ?? new Set([networkId]);
       const dot = q.indexOf('.');
       for (let i = dot; i > 0; i = q.indexOf('.', i + 1)) {
         const net = this.byNetName.get(q.slice(i + 1));
@@ -132,9 +143,14 @@ export class DnsIndex {
         }
       }
     }
-    const ipv4 = [...new Set(hits.map((e) => e.ipv4).filter((x): x is string => !!x))];
-    const ipv6 = [...new Set(hits.map((e) => e.ipv6).filter((x): x is string => !!x))];
-    return { found: hits.length > 0, ipv4, ipv6 };
+    const first = (family: 'ipv4' | 'ipv6'): string[] => {
+      for (const g of groups) {
+        const ips = [...new Set(g.map((e) => e[family]).filter((x): x is string => !!x))];
+        if (ips.length) return ips;
+      }
+      return [];
+    };
+    return { found: groups.length > 0, ipv4: first('ipv4'), ipv6: first('ipv6') };
   }
 
   /** PTR: `name.network` of an address on a network the asker shares. */
