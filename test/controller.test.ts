@@ -205,7 +205,7 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
 
   it('a gateway per address family, as Docker 28: an IPv4-only network that outranks a dual-stack one takes IPv4 only; IPv6 stays, and each fails over alone', async () => {
     const tag = uniq('pf');
-    // "a" (IPv4 only) outranks "b" (dual stack) by name.
+    // "a" (IPv4 only) outranks "b" (dual stack) by its endpoints' gateway priority (by name alone, b's two gateways would put it first).
     const a = await bridgeNet('10.31.23.0/24', { name: `${tag}-a` });
     const b = await c.newNetwork({ name: `${tag}-b`, enableIPv6: true, options: bridgeOpt(uniq('b6')), ipam: { config: [{ Subnet: '10.31.24.0/24' }, { Subnet: 'fd00:31:24::/64' }] } });
     const sb = await c.newSandbox(uniq('pf'));
@@ -217,7 +217,7 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     const eb = b.createEndpoint('x');
     await eb.join(sb);
     expect([defaults('-4'), defaults('-6')]).toEqual([['10.31.24.1 eth0'], ['fd00:31:24::1 eth0']]);
-    const ea = a.createEndpoint('x');
+    const ea = a.createEndpoint('x', { gwPriority: 1 });
     await ea.join(sb);
     expect([defaults('-4'), defaults('-6')]).toEqual([['10.31.23.1 eth1'], ['fd00:31:24::1 eth0']]);
     expect(roles(ea, eb)).toEqual(['all', '6']);
@@ -229,7 +229,7 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     // The other way round: a joins, then b takes only IPv6 (nobody held it); b leaves and a keeps IPv4.
     await eb.leave(sb);
     await eb.delete();
-    const a2 = a.createEndpoint('y');
+    const a2 = a.createEndpoint('y', { gwPriority: 1 });
     await a2.join(sb);
     const b2 = b.createEndpoint('y');
     await b2.join(sb);
@@ -250,7 +250,7 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
     // In one batch, dual-stack first: it takes both in the crossing, then the election gives IPv4 to the IPv4-only network.
     const [na, nb] = [a.id, b.id].map((id) => c.networks().find((n) => n.id === id)!);
     const sb2 = await c.newSandbox(uniq('pf'));
-    const res = await c.joinMany([{ network: nb!, sandbox: sb2, name: 'z' }, { network: na!, sandbox: sb2, name: 'z' }]);
+    const res = await c.joinMany([{ network: nb!, sandbox: sb2, name: 'z' }, { network: na!, sandbox: sb2, name: 'z', options: { gwPriority: 1 } }]);
     expect(roles(...res.map((r) => (r.ok ? r.endpoint : undefined!)))).toEqual(['6', 'all']);
     const d4 = ipJson<{ dst: string; dev: string }[]>(['-n', nsName(sb2.key), 'route', 'show']).filter((r) => r.dst === 'default').map((r) => r.dev);
     expect(d4).toEqual([res[1]!.ok ? res[1]!.endpoint.info().ifname : '']);
@@ -262,6 +262,25 @@ describe.skipIf(!gate.ok)(`controller ${gate.why}`, () => {
       .toEqual([`${na!.id}:eth1`, `${nb!.id}:eth0`].sort());
     await kept.destroy();
     for (const id of [na!.id, nb!.id]) await c.networks().find((n) => n.id === id)!.delete();
+  });
+
+  it('at equal priority a dual-stack network outranks an IPv4-only one that comes first by name, as libnetwork\'s Endpoint.Less', async () => {
+    const tag = uniq('dl');
+    const a = await bridgeNet('10.31.38.0/24', { name: `${tag}-a` });
+    const b = await c.newNetwork({ name: `${tag}-b`, enableIPv6: true, options: bridgeOpt(uniq('b6')), ipam: { config: [{ Subnet: '10.31.39.0/24' }, { Subnet: 'fd00:31:39::/64' }] } });
+    const sb = await c.newSandbox(uniq('dl'));
+    const ns = nsName(sb.key);
+    const defaults = (family: '-4' | '-6') =>
+      ipJson<{ dst: string; gateway?: string; dev: string }[]>(['-n', ns, family, 'route', 'show']).filter((r) => r.dst === 'default').map((r) => `${r.gateway} ${r.dev}`);
+    // a first: it takes IPv4, b then IPv6 in its join, and the election gives b both.
+    const ea = a.createEndpoint('x');
+    await ea.join(sb);
+    const eb = b.createEndpoint('x');
+    await eb.join(sb);
+    expect([defaults('-4'), defaults('-6')]).toEqual([[`10.31.39.1 ${eb.info().ifname}`], [`fd00:31:39::1 ${eb.info().ifname}`]]);
+    expect([ea.info().gateway, eb.info().gateway, eb.info().gatewayFamilies]).toEqual([undefined, true, undefined]);
+    await sb.destroy();
+    for (const n of [a, b]) await n.delete();
   });
 
   it('a default route the container set itself survives a failover; an endpoint left without the route gets it back at the next join it outranks', async () => {

@@ -87,7 +87,7 @@ describe('embedded DNS resolver', () => {
     expect(forwarded).toEqual([]);
   });
 
-  it('a name on two of the asker\'s networks is answered from the first in libnetwork\'s order (gwPriority, then the name), per family', () => {
+  it('a name on two of the asker\'s networks is answered from the first in libnetwork\'s Endpoint.Less order, per family', () => {
     const two = (priority?: number): DnsSnapshot => ({
       networks: [{ id: 'nb', name: 'beta', internal: false, gateway: '10.2.0.1' }, { id: 'na', name: 'alpha', internal: false, gateway: '10.1.0.1' }],
       endpoints: [
@@ -106,6 +106,14 @@ describe('embedded DNS resolver', () => {
     expect(new DnsIndex(two(1)).lookup('na', '10.1.0.2', 'db')).toEqual({ found: true, ipv4: ['10.2.0.3'], ipv6: ['fd00:2::3'] });
     // name.network still picks the network asked for.
     expect(byName.lookup('na', '10.1.0.2', 'db.beta').ipv4).toEqual(['10.2.0.3']);
+    // At equal priority, a network where the asker has both families comes before one with one (beta before alpha),
+    // and an internal network comes last whatever its name.
+    const dual = two();
+    dual.endpoints[0] = { ...dual.endpoints[0]!, ipv6: 'fd00:2::2' };
+    expect(new DnsIndex(dual).lookup('na', '10.1.0.2', 'db').ipv4).toEqual(['10.2.0.3']);
+    const inner = two();
+    inner.networks[1] = { ...inner.networks[1]!, internal: true };
+    expect(new DnsIndex(inner).lookup('na', '10.1.0.2', 'db').ipv4).toEqual(['10.2.0.3']);
   });
 
   it('link aliases resolve only for the linking container', async () => {

@@ -19,6 +19,7 @@ import { BridgeDriver } from '../drivers/bridge.js';
 import type { Driver, JoinTarget, RouteChange, RouteFamilies } from '../driver-api/driver.js';
 import { holdsDefaultRoute } from '../driver-api/records.js';
 import { NO_ROUTES } from '../driver-api/default-route.js';
+import { gatewayOrder, type GatewayRank } from '../driver-api/gateway-order.js';
 import { HostDriver } from '../drivers/host.js';
 import { MacvlanDriver } from '../drivers/macvlan.js';
 import { NullDriver } from '../drivers/null.js';
@@ -871,22 +872,23 @@ export class Core implements RestoreHost {
 
   /**
    * libnetwork's gateway election, one endpoint per address family: in the
-   * order of Endpoint.Less (the highest gwPriority, then the network name
-   * first in byte order), each family goes to the first endpoint that can
-   * hold it, and the first dual-stack endpoint takes whatever is still
-   * unassigned and ends the search. Docker runs it after every connect and
-   * disconnect.
+   * order of Endpoint.Less (driver-api/gateway-order.ts: the highest
+   * gwPriority, then gateways of both families before one, then the
+   * network name), each family goes to the first endpoint that can hold it,
+   * and the first dual-stack endpoint takes whatever is still unassigned and
+   * ends the search. Docker runs it after every connect and disconnect.
    */
   private electedRoutes(s: LiveSandbox): { ep4?: EndpointRecord; ep6?: EndpointRecord } {
-    const cands: { ep: EndpointRecord; can: RouteFamilies; name: Buffer }[] = [];
+    const cands: { ep: EndpointRecord; can: RouteFamilies; rank: GatewayRank }[] = [];
     for (const id of s.rec.endpoints) {
       const ep = this.eps.get(id);
       const net = ep && this.nets.get(ep.networkId);
       if (!ep || !net) continue;
       const can = this.routeFamilies(ep, net);
-      if (can.v4 || can.v6) cands.push({ ep, can, name: Buffer.from(net.name) });
+      // Endpoints without a route of their own (internal networks among them) never hold one.
+      if (can.v4 || can.v6) cands.push({ ep, can, rank: { priority: ep.gwPriority ?? 0, internal: false, families: Number(can.v4) + Number(can.v6), name: net.name } });
     }
-    cands.sort((a, b) => (b.ep.gwPriority ?? 0) - (a.ep.gwPriority ?? 0) || Buffer.compare(a.name, b.name));
+    cands.sort((a, b) => gatewayOrder(a.rank, b.rank));
     let ep4: EndpointRecord | undefined;
     let ep6: EndpointRecord | undefined;
     for (const c of cands) {

@@ -2,6 +2,7 @@
 // which user-defined network, rebuilt whenever the daemon says its state
 // changed. Kept free of sockets and of the controller so it can be tested
 // (and reasoned about) as data.
+import { gatewayOrder, type GatewayRank } from '../driver-api/gateway-order.js';
 
 /** One joined endpoint of a running container on a network that has embedded DNS. */
 export interface DnsEndpoint {
@@ -20,7 +21,7 @@ export interface DnsEndpoint {
   upstreams: string[];
   /** The container set `ndots` itself (--dns-option): a single-label name is then not forwarded. */
   ndotsSet?: boolean;
-  /** The endpoint's gateway priority: with the network's name, the order the asker's networks are searched in. */
+  /** The endpoint's gateway priority: the first key of the order the asker's networks are searched in. */
   gwPriority?: number;
 }
 
@@ -51,7 +52,7 @@ export interface Asker {
   containerId: string;
   /** Networks the asker is on: the scope of its answers. */
   scope: Set<string>;
-  /** Its endpoints in libnetwork's order (Endpoint.Less: gwPriority, highest first, then the network's name). */
+  /** Its endpoints in libnetwork's order (Endpoint.Less, driver-api/gateway-order.ts). */
   endpoints: DnsEndpoint[];
   upstreams: string[];
   ndotsSet: boolean;
@@ -100,9 +101,13 @@ export class DnsIndex {
     if (!e) return undefined;
     let a = this.askers.get(e.containerId);
     if (!a) {
-      const name = (x: DnsEndpoint) => Buffer.from(this.networks.get(x.networkId)?.name ?? '');
-      const endpoints = [...(this.byContainer.get(e.containerId) ?? [e])]
-        .sort((x, y) => (y.gwPriority ?? 0) - (x.gwPriority ?? 0) || Buffer.compare(name(x), name(y)));
+      const rank = (x: DnsEndpoint): GatewayRank => {
+        const net = this.networks.get(x.networkId);
+        // An internal network has no gateway; an endpoint's addresses tell the families its network has.
+        const families = net?.internal ? 0 : Number(!!x.ipv4) + Number(!!x.ipv6);
+        return { priority: x.gwPriority ?? 0, internal: !!net?.internal, families, name: net?.name ?? '' };
+      };
+      const endpoints = [...(this.byContainer.get(e.containerId) ?? [e])].sort((x, y) => gatewayOrder(rank(x), rank(y)));
       a = { containerId: e.containerId, scope: new Set(endpoints.map((x) => x.networkId)), endpoints, upstreams: e.upstreams, ndotsSet: !!e.ndotsSet };
       this.askers.set(e.containerId, a);
     }
