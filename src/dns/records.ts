@@ -117,10 +117,12 @@ export class DnsIndex {
   /**
    * A, AAAA: the name on the asker's networks (or, as `name.network`, on
    * that one if shared); the asker's link aliases first. As libnetwork's
-   * Sandbox.ResolveName, the networks are searched in the asker's endpoint
-   * order and each family is answered from the first network whose
-   * holders of the name have an address of it (every such holder's, for
-   * a shared alias): the same name on two networks is not merged.
+   * Sandbox.ResolveName (Docker 28), the networks are searched in the
+   * asker's endpoint order and the first that has the name answers, with
+   * every address its holders have (none of a family it lacks: an empty
+   * answer, not the next network's): the same name on two networks is not
+   * merged. A network where the asker's link alias is the name is skipped
+   * by the plain lookup, as libnetwork skips it.
    * An unknown asker (the host itself, say) sees only the network it asked on.
    */
   lookup(networkId: string, source: string, qname: string): LocalAnswer {
@@ -135,7 +137,11 @@ export class DnsIndex {
     for (const own of asker?.endpoints ?? []) {
       for (const l of own.links) if (norm(l.alias) === q) inNet(own.networkId, norm(l.target));
     }
-    if (!groups.length) for (const own of asker?.endpoints ?? [{ networkId }]) inNet(own.networkId, q);
+    if (!groups.length) {
+      for (const own of asker?.endpoints ?? [{ networkId, links: [] }]) {
+        if (!own.links.some((l) => norm(l.alias) === q)) inNet(own.networkId, q);
+      }
+    }
     if (!groups.length) {
       // name.network: the longest network name that ends the query wins.
       const scope = asker?.scope ?? new Set([networkId]);
@@ -148,14 +154,9 @@ export class DnsIndex {
         }
       }
     }
-    const first = (family: 'ipv4' | 'ipv6'): string[] => {
-      for (const g of groups) {
-        const ips = [...new Set(g.map((e) => e[family]).filter((x): x is string => !!x))];
-        if (ips.length) return ips;
-      }
-      return [];
-    };
-    return { found: groups.length > 0, ipv4: first('ipv4'), ipv6: first('ipv6') };
+    const [g = []] = groups;
+    const of = (family: 'ipv4' | 'ipv6') => [...new Set(g.map((e) => e[family]).filter((x): x is string => !!x))];
+    return { found: groups.length > 0, ipv4: of('ipv4'), ipv6: of('ipv6') };
   }
 
   /** PTR: `name.network` of an address on a network the asker shares. */
