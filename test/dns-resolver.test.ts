@@ -120,6 +120,27 @@ describe('embedded DNS resolver', () => {
     expect(new DnsIndex(linked).lookup('na', '10.1.0.2', 'db').ipv4).toEqual(['10.2.0.3']);
   });
 
+  it('name.network as libnetwork splits it: the shortest network name first, on to the next split when it has no such name; link aliases too', () => {
+    const dotted: DnsSnapshot = {
+      networks: [{ id: 'nc', name: 'c', internal: false, gateway: '10.3.0.1' }, { id: 'nbc', name: 'b.c', internal: false, gateway: '10.4.0.1' }],
+      endpoints: [
+        ep({ containerId: 'me', networkId: 'nc', ipv4: '10.3.0.2', links: [{ alias: 'backend', target: 'a.b' }] }),
+        ep({ containerId: 'me', networkId: 'nbc', ipv4: '10.4.0.2' }),
+        ep({ containerId: 'a.b', networkId: 'nc', ipv4: '10.3.0.3' }),
+        ep({ containerId: 'x', networkId: 'nbc', names: ['x', 'y.z'], ipv4: '10.4.0.3' }),
+      ],
+    };
+    const idx = new DnsIndex(dotted);
+    // "a.b" on network c (not "a" on b.c, which has none).
+    expect(idx.lookup('nc', '10.3.0.2', 'a.b.c').ipv4).toEqual(['10.3.0.3']);
+    // "x.b" on c misses, so "x" on b.c.
+    expect(idx.lookup('nc', '10.3.0.2', 'x.b.c').ipv4).toEqual(['10.4.0.3']);
+    expect(idx.lookup('nc', '10.3.0.2', 'y.z.b.c').ipv4).toEqual(['10.4.0.3']);
+    // A link alias with its network.
+    expect(idx.lookup('nc', '10.3.0.2', 'backend.c').ipv4).toEqual(['10.3.0.3']);
+    expect(idx.lookup('nc', '10.3.0.2', 'backend.b.c').found).toBe(false);
+  });
+
   it('link aliases resolve only for the linking container', async () => {
     const { ask } = setup();
     expect((await ask('n1', '10.0.1.2', 'backend')).data).toEqual(['10.0.1.3']);

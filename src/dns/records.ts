@@ -122,37 +122,31 @@ export class DnsIndex {
    * every address its holders have (none of a family it lacks: an empty
    * answer, not the next network's): the same name on two networks is not
    * merged. A network where the asker's link alias is the name is skipped
-   * by the plain lookup, as libnetwork skips it.
+   * by the plain lookup, as libnetwork skips it. Link aliases resolve in
+   * the `alias.network` form too.
    * An unknown asker (the host itself, say) sees only the network it asked on.
    */
   lookup(networkId: string, source: string, qname: string): LocalAnswer {
     const asker = this.asker(networkId, source);
     const q = norm(qname);
+    const mine = asker?.endpoints ?? [{ networkId, links: [] }];
     // The holders of the name, one group per network, in search order.
     const groups: DnsEndpoint[][] = [];
     const inNet = (netId: string, name: string) => {
       const g = this.byName.get(netId)?.get(name);
       if (g) groups.push(g);
     };
-    for (const own of asker?.endpoints ?? []) {
-      for (const l of own.links) if (norm(l.alias) === q) inNet(own.networkId, norm(l.target));
-    }
-    if (!groups.length) {
-      for (const own of asker?.endpoints ?? [{ networkId, links: [] }]) {
-        if (!own.links.some((l) => norm(l.alias) === q)) inNet(own.networkId, q);
-      }
-    }
-    if (!groups.length) {
-      // name.network: the longest network name that ends the query wins.
-      const scope = asker?.scope ?? new Set([networkId]);
-      const dot = q.indexOf('.');
-      for (let i = dot; i > 0; i = q.indexOf('.', i + 1)) {
-        const net = this.byNetName.get(q.slice(i + 1));
-        if (net && scope.has(net.id)) {
-          inNet(net.id, q.slice(0, i));
-          break;
-        }
-      }
+    const aliased = (own: Pick<DnsEndpoint, 'links'>, name: string) => own.links.some((l) => norm(l.alias) === name);
+    // As libnetwork: the whole name, then `name.network` split at each dot
+    // from the last (the shortest network name first), each on the asker's
+    // networks of that name; link aliases, then names.
+    for (let i = q.length; i > 0 && !groups.length; i = q.lastIndexOf('.', i - 1)) {
+      const name = q.slice(0, i);
+      const net = i < q.length ? this.byNetName.get(q.slice(i + 1)) : undefined;
+      if (i < q.length && !net) continue;
+      const on = net ? mine.filter((own) => own.networkId === net.id) : mine;
+      for (const own of on) for (const l of own.links) if (norm(l.alias) === name) inNet(own.networkId, norm(l.target));
+      if (!groups.length) for (const own of on) if (!aliased(own, name)) inNet(own.networkId, name);
     }
     const [g = []] = groups;
     const of = (family: 'ipv4' | 'ipv6') => [...new Set(g.map((e) => e[family]).filter((x): x is string => !!x))];
