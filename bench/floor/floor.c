@@ -259,11 +259,11 @@ static void queueAttrs(struct req *r) {
   attr(r, IFLA_NUM_RX_QUEUES, &queues, 4);
 }
 
-/* A veth `name` (up if asked) whose peer `peerName` is born in the namespace `peerNsFd`, reply echoed. */
-static void vethMessage(struct req *r, int up, const char *name, const char *peerName, int peerNsFd) {
+/* A veth `name`, up, whose peer `peerName` is born in the namespace `peerNsFd`, reply echoed. */
+static void vethMessage(struct req *r, const char *name, const char *peerName, int peerNsFd) {
   begin(r, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL | NLM_F_ECHO, sizeof(struct ifinfomsg));
   struct ifinfomsg *ifi = NLMSG_DATA(&r->h);
-  if (up) ifi->ifi_flags = ifi->ifi_change = IFF_UP;
+  ifi->ifi_flags = ifi->ifi_change = IFF_UP;
   attr(r, IFLA_IFNAME, name, strlen(name) + 1);
   queueAttrs(r);
   struct rtattr *info = nestStart(r, IFLA_LINKINFO);
@@ -282,7 +282,7 @@ static void vethMessage(struct req *r, int up, const char *name, const char *pee
 /* The veth, its host end enslaved and up in the same request (the floor's shape): answers the peer's index. */
 static int vethHostSide(struct ns *sp, const char *ifname, const char *host, int *peerIndex) {
   struct req r;
-  vethMessage(&r, 1, host, ifname, sp->fd);
+  vethMessage(&r, host, ifname, sp->fd);
   attr(&r, IFLA_MASTER, &bridgeIndex, 4);
   int e = talk(hostSock, &r, peerIndex);
   if (e) return e;
@@ -299,7 +299,7 @@ static int vethHostSide(struct ns *sp, const char *ifname, const char *host, int
  */
 static int vethSandboxSide(struct ns *sp, const char *ifname, const char *host, int *index) {
   struct req r;
-  vethMessage(&r, 1, ifname, host, homeFd);
+  vethMessage(&r, ifname, host, homeFd);
   int hostIndex = 0;
   echoIndex = 0;
   int e = talk(sp->sock, &r, &hostIndex);

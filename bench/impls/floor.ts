@@ -11,6 +11,7 @@ import { run } from './exec.js';
 import type { Impl } from './impl.js';
 
 export interface FloorSandbox { id: number; netns?: string; next: number }
+export interface FloorEndpoint { host: string }
 
 /**
  * Host IDs for the namespaces of floors in nsnet's shape, counting down as
@@ -18,7 +19,6 @@ export interface FloorSandbox { id: number; netns?: string; next: number }
  * above the kernel's own (lowest free from 0). Shared by every floor here.
  */
 let nextNsid = 2 ** 23 - 1;
-export interface FloorEndpoint { host: string }
 
 /** Builds the floor into `dir` (cc, -Wall -Wextra clean) and returns its path. */
 export function buildFloor(dir: string): string {

@@ -753,8 +753,9 @@ export class Core implements RestoreHost {
       // with the join (joinMany elects once per sandbox, after its batch).
       // Also when nothing was held: an endpoint that could hold a route but
       // does not (its add was refused by a route of the container's own,
-      // since removed) may outrank this one.
-      const moved = (can.v4 || can.v6) && !kernel ? await this.electGateway(s, u) : [];
+      // since removed) may outrank this one. A sandbox's only endpoint took
+      // every route it can in its join: nothing to elect.
+      const moved = (can.v4 || can.v6) && !kernel && s.rec.endpoints.length > 1 ? await this.electGateway(s, u) : [];
       fault('endpoint.join.store');
       this.store.tx(() => {
         this.store.put('endpoint', ep.id, ep);

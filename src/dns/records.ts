@@ -130,27 +130,25 @@ export class DnsIndex {
     const asker = this.asker(networkId, source);
     const q = norm(qname);
     const mine = asker?.endpoints ?? [{ networkId, links: [] }];
-    // The holders of the name, one group per network, in search order.
-    const groups: DnsEndpoint[][] = [];
+    // The holders of the name on the first network, in search order, that has it.
+    let hit: DnsEndpoint[] | undefined;
     const inNet = (netId: string, name: string) => {
-      const g = this.byName.get(netId)?.get(name);
-      if (g) groups.push(g);
+      hit ??= this.byName.get(netId)?.get(name);
     };
     const aliased = (own: Pick<DnsEndpoint, 'links'>, name: string) => own.links.some((l) => norm(l.alias) === name);
     // As libnetwork: the whole name, then `name.network` split at each dot
     // from the last (the shortest network name first), each on the asker's
     // networks of that name; link aliases, then names.
-    for (let i = q.length; i > 0 && !groups.length; i = q.lastIndexOf('.', i - 1)) {
+    for (let i = q.length; i > 0 && !hit; i = q.lastIndexOf('.', i - 1)) {
       const name = q.slice(0, i);
       const net = i < q.length ? this.byNetName.get(q.slice(i + 1)) : undefined;
       if (i < q.length && !net) continue;
       const on = net ? mine.filter((own) => own.networkId === net.id) : mine;
       for (const own of on) for (const l of own.links) if (norm(l.alias) === name) inNet(own.networkId, norm(l.target));
-      if (!groups.length) for (const own of on) if (!aliased(own, name)) inNet(own.networkId, name);
+      for (const own of on) if (!aliased(own, name)) inNet(own.networkId, name);
     }
-    const [g = []] = groups;
-    const of = (family: 'ipv4' | 'ipv6') => [...new Set(g.map((e) => e[family]).filter((x): x is string => !!x))];
-    return { found: groups.length > 0, ipv4: of('ipv4'), ipv6: of('ipv6') };
+    const of = (family: 'ipv4' | 'ipv6') => [...new Set((hit ?? []).map((e) => e[family]).filter((x): x is string => !!x))];
+    return { found: !!hit, ipv4: of('ipv4'), ipv6: of('ipv6') };
   }
 
   /** PTR: `name.network` of an address on a network the asker shares. */
